@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make demo` and `make test` (each sets up .venv first).
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test bench clean osmesa
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version.split()[0]'
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	@$(MAKE) --no-print-directory osmesa
+	@touch $(STAMP)
+
+# Headless MuJoCo rendering on CPU needs OSMesa (Debian libosmesa6); install it when missing.
+osmesa:
+	@if ldconfig -p 2>/dev/null | grep -q libOSMesa; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libosmesa6 >/dev/null) \
+		|| echo "warning: could not install libosmesa6; MuJoCo offscreen rendering on CPU will be unavailable"; \
+	else echo "warning: libOSMesa not found and apt-get unavailable (not root?); install libosmesa6 for CPU rendering"; fi
+
+demo: setup
+	$(BIN)/l2emg demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python benchmarks/data_bench.py
+
+clean:
+	rm -rf $(VENV) cache runs .pytest_cache

@@ -1,0 +1,100 @@
+"""The ``Motion`` type: a skeletal motion clip with positions, local rotations and a frame rate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.quaternion import qnormalize, slerp
+from envs.skeleton import SMPL22, Skeleton
+
+CANONICAL_FPS = 20.0
+
+
+@dataclass
+class Motion:
+    """Global joint positions (T, J, 3) in metres (Y up) plus local joint rotations (T, J, 4, w-first).
+
+    The root translation is the pelvis trajectory ``positions[:, 0]``. Construction validates the
+    arrays, so a Motion that exists is finite, non-empty and of the skeleton's joint count.
+    """
+
+    positions: np.ndarray
+    rotations: np.ndarray
+    fps: float = CANONICAL_FPS
+
+    def __post_init__(self) -> None:
+        self.positions = np.asarray(self.positions, dtype=np.float64)
+        self.rotations = np.asarray(self.rotations, dtype=np.float64)
+        if not np.isscalar(self.fps) or not np.isfinite(self.fps) or self.fps <= 0:
+            raise ValueError(f"Motion fps must be a positive number, got {self.fps!r}")
+        if self.positions.ndim != 3 or self.positions.shape[-1] != 3:
+            raise ValueError(f"Motion positions must have shape (T, J, 3), got {self.positions.shape}")
+        if self.positions.shape[0] == 0:
+            raise ValueError("Motion has zero frames")
+        if self.rotations.shape != self.positions.shape[:2] + (4,):
+            raise ValueError(
+                f"Motion rotations must have shape {self.positions.shape[:2] + (4,)}, got {self.rotations.shape}"
+            )
+        for name, arr in (("positions", self.positions), ("rotations", self.rotations)):
+            if not np.all(np.isfinite(arr)):
+                bad = np.unique(np.nonzero(~np.isfinite(arr))[0])
+                raise ValueError(f"Motion {name} contain NaN or inf at frame(s) {bad[:5].tolist()}")
+
+    @classmethod
+    def from_positions(cls, positions: np.ndarray, fps: float = CANONICAL_FPS, skeleton: Skeleton = SMPL22) -> "Motion":
+        """Motion from global joint positions; rotations by the skeleton's IK and positions re-derived by FK."""
+        positions = np.asarray(positions, dtype=np.float64)
+        _check_joint_count(positions, skeleton)
+        rot = skeleton.inverse(positions)
+        return cls(skeleton.forward(rot, positions[:, 0]), rot, fps)
+
+    @classmethod
+    def from_rotations(cls, rotations: np.ndarray, root: np.ndarray, fps: float = CANONICAL_FPS,
+                       skeleton: Skeleton = SMPL22) -> "Motion":
+        rotations = qnormalize(np.asarray(rotations, dtype=np.float64))
+        return cls(skeleton.forward(rotations, np.asarray(root, dtype=np.float64)), rotations, fps)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def num_joints(self) -> int:
+        return int(self.positions.shape[1])
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+    @property
+    def root_translation(self) -> np.ndarray:
+        return self.positions[:, 0]
+
+    def slice(self, start: int, stop: int) -> "Motion":
+        return Motion(self.positions[start:stop], self.rotations[start:stop], self.fps)
+
+    def resample(self, fps: float = CANONICAL_FPS, skeleton: Skeleton = SMPL22) -> "Motion":
+        """Resample to ``fps``: slerp on rotations, linear on the root, positions from FK."""
+        if fps <= 0:
+            raise ValueError(f"target fps must be positive, got {fps}")
+        if abs(fps - self.fps) < 1e-9:
+            return self
+        n_out = max(1, int(np.floor((self.num_frames - 1) * fps / self.fps)) + 1)
+        t = np.arange(n_out) * (self.fps / fps)
+        i0 = np.clip(np.floor(t).astype(int), 0, self.num_frames - 1)
+        i1 = np.clip(i0 + 1, 0, self.num_frames - 1)
+        w = (t - i0)[:, None]
+        root = self.positions[i0, 0] * (1 - w) + self.positions[i1, 0] * w
+        rot = slerp(self.rotations[i0], self.rotations[i1], np.broadcast_to(w[:, None], (n_out, self.num_joints, 1)))
+        if self.num_joints == skeleton.num_joints:
+            return Motion(skeleton.forward(rot, root), rot, fps)
+        pos = self.positions[i0] * (1 - w[:, None]) + self.positions[i1] * w[:, None]
+        return Motion(pos, rot, fps)
+
+
+def _check_joint_count(positions: np.ndarray, skeleton: Skeleton) -> None:
+    if positions.ndim != 3 or positions.shape[1] != skeleton.num_joints or positions.shape[2] != 3:
+        raise ValueError(
+            f"expected joint positions of shape (T, {skeleton.num_joints}, 3), got {positions.shape}"
+        )

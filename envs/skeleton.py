@@ -1,0 +1,211 @@
+"""The SMPL 22-joint body in HumanML3D order: tree, adult rest offsets, forward and inverse kinematics.
+
+Coordinates are Y-up, metres, the body facing +Z with its left side towards +X (SMPL and HumanML3D).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.quaternion import kabsch_rotation, matrix_to_quat, qbetween, qinv, qmul, qrot
+
+JOINT_NAMES: tuple[str, ...] = (
+    "pelvis", "l_hip", "r_hip", "spine1", "l_knee", "r_knee", "spine2", "l_ankle", "r_ankle",
+    "spine3", "l_foot", "r_foot", "neck", "l_collar", "r_collar", "head", "l_shoulder",
+    "r_shoulder", "l_elbow", "r_elbow", "l_wrist", "r_wrist",
+)
+NUM_JOINTS = len(JOINT_NAMES)
+JOINT_INDEX = {name: i for i, name in enumerate(JOINT_NAMES)}
+PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
+# HumanML3D's kinematic chains (used for drawing and for the facing direction).
+KINEMATIC_CHAINS: tuple[tuple[int, ...], ...] = (
+    (0, 2, 5, 8, 11), (0, 1, 4, 7, 10), (0, 3, 6, 9, 12, 15), (9, 14, 17, 19, 21), (9, 13, 16, 18, 20),
+)
+FACE_JOINTS = (2, 1, 17, 16)  # r_hip, l_hip, r_shoulder, l_shoulder
+FOOT_JOINTS_LEFT = (7, 10)
+FOOT_JOINTS_RIGHT = (8, 11)
+
+# Rest joint positions of the SMPL neutral-height adult template (T-pose, metres), made left/right
+# symmetric; offsets are child minus parent. Total height about 1.70 m.
+_REST_POSITIONS = np.array([
+    [0.000, 0.000, 0.000],     # pelvis
+    [0.069, -0.091, -0.006],   # l_hip
+    [-0.069, -0.091, -0.006],  # r_hip
+    [0.000, 0.109, -0.027],    # spine1
+    [0.104, -0.467, -0.012],   # l_knee
+    [-0.104, -0.467, -0.012],  # r_knee
+    [0.000, 0.241, -0.025],    # spine2
+    [0.086, -0.865, -0.053],   # l_ankle
+    [-0.086, -0.865, -0.053],  # r_ankle
+    [0.000, 0.291, 0.001],     # spine3
+    [0.120, -0.921, 0.070],    # l_foot
+    [-0.120, -0.921, 0.070],   # r_foot
+    [0.000, 0.500, -0.033],    # neck
+    [0.080, 0.412, -0.031],    # l_collar
+    [-0.080, 0.412, -0.031],   # r_collar
+    [0.000, 0.589, 0.020],     # head
+    [0.174, 0.451, -0.040],    # l_shoulder
+    [-0.174, 0.451, -0.040],   # r_shoulder
+    [0.432, 0.437, -0.059],    # l_elbow
+    [-0.432, 0.437, -0.059],   # r_elbow
+    [0.684, 0.444, -0.062],    # l_wrist
+    [-0.684, 0.444, -0.062],   # r_wrist
+])
+
+
+def _children(parents: tuple[int, ...]) -> list[list[int]]:
+    kids: list[list[int]] = [[] for _ in parents]
+    for j, p in enumerate(parents):
+        if p >= 0:
+            kids[p].append(j)
+    return kids
+
+
+@dataclass
+class Skeleton:
+    """A joint tree with rest offsets; FK from local rotations and position-based IK back to them."""
+
+    parents: tuple[int, ...] = PARENTS
+    offsets: np.ndarray = field(default_factory=lambda: _REST_POSITIONS - _REST_POSITIONS[[0] + list(PARENTS[1:])])
+    names: tuple[str, ...] = JOINT_NAMES
+
+    def __post_init__(self) -> None:
+        self.offsets = np.asarray(self.offsets, dtype=np.float64)
+        self.offsets[0] = 0.0
+        self.children = _children(self.parents)
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.parents)
+
+    @property
+    def bone_lengths(self) -> np.ndarray:
+        return np.linalg.norm(self.offsets, axis=-1)
+
+    def rest_positions(self) -> np.ndarray:
+        pos = np.zeros((self.num_joints, 3))
+        for j in range(1, self.num_joints):
+            pos[j] = pos[self.parents[j]] + self.offsets[j]
+        return pos
+
+    def global_rotations(self, local_rot: np.ndarray) -> np.ndarray:
+        glob = np.empty_like(local_rot)
+        glob[..., 0, :] = local_rot[..., 0, :]
+        for j in range(1, self.num_joints):
+            glob[..., j, :] = qmul(glob[..., self.parents[j], :], local_rot[..., j, :])
+        return glob
+
+    def forward(self, local_rot: np.ndarray, root_pos: np.ndarray) -> np.ndarray:
+        """Global joint positions (..., J, 3) from local rotations (..., J, 4) and root positions (..., 3)."""
+        glob = self.global_rotations(local_rot)
+        pos = np.empty(local_rot.shape[:-1] + (3,))
+        pos[..., 0, :] = root_pos
+        for j in range(1, self.num_joints):
+            p = self.parents[j]
+            pos[..., j, :] = pos[..., p, :] + qrot(glob[..., p, :], np.broadcast_to(self.offsets[j], pos[..., j, :].shape))
+        return pos
+
+    def inverse(self, positions: np.ndarray, refine_twist: bool = True) -> np.ndarray:
+        """Local rotations (T, J, 4) whose FK best reproduces global ``positions`` (T, J, 3).
+
+        Branching joints (pelvis, spine3) solve Wahba's problem over all their children; single-child
+        joints take the shortest swing from their parent's frame, which keeps twist continuous. Each
+        bone aims at its target from the *reached* parent position, so errors do not accumulate down
+        a chain. Positions should already have this skeleton's bone lengths.
+        """
+        positions = np.asarray(positions, dtype=np.float64)
+        n = positions.shape[0]
+        glob = np.zeros((n, self.num_joints, 4))
+        glob[..., 0] = 1.0
+        reached = np.empty_like(positions)
+        reached[:, 0] = positions[:, 0]
+        for j in range(self.num_joints):
+            kids = self.children[j]
+            if j > 0:
+                p = self.parents[j]
+                reached[:, j] = reached[:, p] + qrot(glob[:, p], np.broadcast_to(self.offsets[j], (n, 3)))
+            if not kids:
+                glob[:, j] = glob[:, self.parents[j]] if j > 0 else glob[:, j]
+                continue
+            targets = positions[:, kids] - reached[:, j : j + 1]
+            if len(kids) > 1:
+                rot = kabsch_rotation(self.offsets[kids], targets)
+                glob[:, j] = matrix_to_quat(rot)
+            else:
+                parent_rot = glob[:, self.parents[j]] if j > 0 else glob[:, 0]
+                rest_dir = qrot(parent_rot, np.broadcast_to(self.offsets[kids[0]], (n, 3)))
+                glob[:, j] = qmul(qbetween(rest_dir, targets[:, 0]), parent_rot)
+        local = np.empty_like(glob)
+        local[:, 0] = glob[:, 0]
+        for j in range(1, self.num_joints):
+            local[:, j] = qmul(qinv(glob[:, self.parents[j]]), glob[:, j])
+        # Keep the hemisphere continuous over time (q and -q are the same rotation).
+        flip = np.sum(local[1:] * local[:-1], axis=-1) < 0
+        sign = np.ones(local.shape[:-1])
+        sign[1:] = np.where(np.cumsum(flip, axis=0) % 2 == 1, -1.0, 1.0)
+        return local * sign[..., None]
+
+    def normalise_bone_lengths(self, positions: np.ndarray, root_scale: float | None = None) -> np.ndarray:
+        """Rebuild ``positions`` (T, J, 3) with this skeleton's bone lengths, keeping every bone's direction.
+
+        The root trajectory is scaled by ``root_scale`` (default: ratio of leg lengths) so that the
+        stride still matches the new legs.
+        """
+        positions = np.asarray(positions, dtype=np.float64)
+        if root_scale is None:
+            root_scale = self.leg_length() / max(leg_length_of(positions[0], self.parents), 1e-6)
+        out = np.empty_like(positions)
+        root = positions[:, 0]
+        out[:, 0] = root[0] + (root - root[0]) * root_scale
+        out[:, 0, 1] = root[:, 1] * root_scale
+        for j in range(1, self.num_joints):
+            p = self.parents[j]
+            d = positions[:, j] - positions[:, p]
+            d /= np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
+            out[:, j] = out[:, p] + d * self.bone_lengths[j]
+        return out
+
+    def leg_length(self) -> float:
+        return leg_length_of(self.rest_positions(), self.parents)
+
+
+def leg_length_of(pose: np.ndarray, parents: tuple[int, ...] = PARENTS) -> float:
+    """Sum of the left hip-knee-ankle bone lengths of one pose (J, 3) of the SMPL-22 tree."""
+    chain = (JOINT_INDEX["l_hip"], JOINT_INDEX["l_knee"], JOINT_INDEX["l_ankle"])
+    return float(sum(np.linalg.norm(pose[c] - pose[parents[c]]) for c in chain[1:]))
+
+
+SMPL22 = Skeleton()
+
+
+# Human joint ranges (degrees) for local rotations composed as intrinsic X-Y-Z Euler angles
+# (R = Rx @ Ry @ Rz) in this skeleton's T-pose frame, for the left side and the midline; the right
+# side mirrors them (Y and Z negate). Sources: AAOS normal ranges of motion, rounded.
+_LEFT_LIMITS: dict[str, tuple[tuple[float, float], ...]] = {
+    "l_hip": ((-125, 30), (-45, 45), (-30, 50)),
+    "l_knee": ((0, 150), (-10, 10), (-5, 5)),
+    "l_ankle": ((-30, 50), (-25, 25), (-25, 25)),
+    "l_foot": ((-30, 40), (-5, 5), (-5, 5)),
+    "spine1": ((-25, 45), (-30, 30), (-25, 25)),
+    "spine2": ((-25, 45), (-30, 30), (-25, 25)),
+    "spine3": ((-25, 45), (-30, 30), (-25, 25)),
+    "neck": ((-40, 50), (-60, 60), (-35, 35)),
+    "head": ((-30, 35), (-30, 30), (-20, 20)),
+    "l_collar": ((-20, 20), (-25, 25), (-15, 35)),
+    "l_shoulder": ((-180, 60), (-95, 95), (-95, 95)),
+    "l_elbow": ((-90, 90), (-150, 0), (-10, 10)),
+    "l_wrist": ((-80, 80), (-70, 70), (-30, 30)),
+}
+
+
+def joint_limits_deg() -> np.ndarray:
+    """(22, 3, 2) min/max per joint and Euler axis; the root is unlimited."""
+    lim = np.tile(np.array([-180.0, 180.0]), (NUM_JOINTS, 3, 1))
+    for name, axes in _LEFT_LIMITS.items():
+        lim[JOINT_INDEX[name]] = axes
+        if name.startswith("l_"):
+            right = np.array(axes, dtype=float)
+            right[1:] = -right[1:, ::-1]
+            lim[JOINT_INDEX["r_" + name[2:]]] = right
+    return lim

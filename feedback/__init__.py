@@ -1,0 +1,1 @@
+"""Judges, the experience store, lifelong metrics and the expert-update policy."""

@@ -1,0 +1,1 @@
+"""Every learned model and the datasets they learn from."""

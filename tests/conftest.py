@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from envs.motion import Motion
+from envs.synth import SynthSource
+
+BANDAI_ENV = "L2EMG_BANDAI_ROOT"
+
+
+@pytest.fixture(scope="session")
+def bandai_root() -> Path:
+    value = os.environ.get(BANDAI_ENV)
+    if not value:
+        pytest.skip(f"real Bandai-Namco data not configured: set {BANDAI_ENV} (CI sets it to ../shared/data/bandai-namco)")
+    root = Path(value)
+    if not (root / "dataset-1" / "data").is_dir():
+        pytest.skip(f"{BANDAI_ENV}={value} does not hold dataset-1/data")
+    return root
+
+
+@pytest.fixture(scope="session")
+def synth() -> SynthSource:
+    return SynthSource()
+
+
+@pytest.fixture(scope="session")
+def walk_motion(synth: SynthSource) -> Motion:
+    return synth.generate("daily_life", "walk", "happy", 0).motion
+
+
+@pytest.fixture()
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)

@@ -1,0 +1,55 @@
+"""Fixture builders shared by tests: Bandai-like BVH files and folders made from synthetic motion."""
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+from envs.io.bvh import write_bvh
+from envs.motion import Motion
+from envs.skeleton import PARENTS, SMPL22
+
+# SMPL joint -> a Bandai-style name (spine2 becomes an extra joint the Bandai map ignores).
+BANDAI_STYLE_NAMES = [
+    "Hips", "UpperLeg_L", "UpperLeg_R", "Spine", "LowerLeg_L", "LowerLeg_R", "Spine2", "Foot_L", "Foot_R",
+    "Chest", "Toes_L", "Toes_R", "Neck", "Shoulder_L", "Shoulder_R", "Head", "UpperArm_L", "UpperArm_R",
+    "LowerArm_L", "LowerArm_R", "Hand_L", "Hand_R",
+]
+
+
+def bandai_style_bvh(path: Path, motion: Motion) -> Path:
+    m30 = motion.resample(30.0)
+    write_bvh(path, m30.rotations, m30.positions[:, 0], SMPL22.offsets, BANDAI_STYLE_NAMES, PARENTS, 30.0)
+    return path
+
+
+def make_bandai_root(root: Path, synth, bad: dict[str, str] | None = None) -> Path:
+    """A small Bandai-Namco layout: dataset-1 as files, dataset-2 as a tar.xz; ``bad`` adds broken files."""
+    d1 = root / "dataset-1" / "data"
+    d1.mkdir(parents=True)
+    clips1 = [("walk", "sad", "daily_life", "walk", "sad"), ("walk", "happy", "daily_life", "walk", "happy"),
+              ("bow", "angry", "daily_life", "bow", "angry"), ("bow", "old", "daily_life", "bow", "tired"),
+              ("run", "proud", "sports", "run", "proud"), ("punch", "normal", "sports", "punch", "neutral"),
+              ("bye", "not-confident", "daily_life", "wave", "anxious"), ("dance-short", "normal", "dance", "sway", "neutral")]
+    for i, (content, style, scen, fam, emo) in enumerate(clips1):
+        bandai_style_bvh(d1 / f"dataset-1_{content}_{style}_001.bvh", synth.generate(scen, fam, emo, i).motion)
+        (d1 / f"dataset-1_{content}_{style}_001.json").write_text(json.dumps({"content": 0, "style": 0}))
+    for name, text in (bad or {}).items():
+        (d1 / name).write_text(text)
+    d2 = root / "dataset-2"
+    d2.mkdir()
+    with tarfile.open(d2 / "data.tar.xz", "w:xz") as tar:
+        for i, (content, style, scen, fam, emo) in enumerate([
+            ("raise-up-left-hand", "exhausted", "daily_life", "reach_up", "tired"),
+            ("wave-both-hands", "active", "dance", "arm_wave", "energetic"),
+            ("walk-turn-left", "elderly", "daily_life", "walk", "sad"),
+        ]):
+            tmp = root / "tmp.bvh"
+            bandai_style_bvh(tmp, synth.generate(scen, fam, emo, i).motion)
+            data = tmp.read_bytes()
+            info = tarfile.TarInfo(f"data/dataset-2_{content}_{style}_{i:03d}.bvh")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+            tmp.unlink()
+    return root

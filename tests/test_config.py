@@ -1,0 +1,60 @@
+from dataclasses import dataclass, field
+
+import pytest
+
+from envs.config import ConfigError, load_config
+from policies.data import load_dataset_config
+
+
+@dataclass
+class Inner:
+    rate: float = 1.0
+
+
+@dataclass
+class Outer:
+    name: str
+    count: int = 2
+    inner: Inner = field(default_factory=Inner)
+    tags: list[str] = field(default_factory=list)
+
+
+def write(tmp_path, text):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_valid_config(tmp_path):
+    cfg = load_config(write(tmp_path, "name: a\ncount: 3\ninner: {rate: 2}\ntags: [x]\n"), Outer)
+    assert cfg == Outer("a", 3, Inner(2.0), ["x"])
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("name: a\ncolour: red\n", "unknown key 'colour'"),
+    ("name: a\ninner: {rat: 1}\n", "unknown key 'inner.rat'"),
+    ("count: 1\n", "missing required key 'name'"),
+    ("name: a\ncount: many\n", "count must be an integer"),
+    ("name: a\ninner: {rate: fast}\n", "inner.rate must be a number"),
+    ("name: a\ntags: x\n", "tags must be a list"),
+    ("name: [a\n", "malformed YAML"),
+])
+def test_errors_name_file_and_key(tmp_path, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, Outer)
+    assert needle in str(err.value) and str(path) in str(err.value)
+
+
+def test_dataset_configs_load_and_validate(tmp_path):
+    assert load_dataset_config("bandai-4").style_emotion["not-confident"] == "anxious"
+    assert load_dataset_config("synth-8").source == "synthetic"
+    with pytest.raises(ConfigError, match="unknown dataset 'nope'"):
+        load_dataset_config("nope")
+    bad = write(tmp_path, "name: x\nsource: bandai\nstyle_emotion: {normal: bored}\n")
+    with pytest.raises(ConfigError, match="style_emotion.normal"):
+        load_dataset_config(bad)
+    with pytest.raises(ConfigError, match="source must be one of"):
+        load_dataset_config(write(tmp_path, "name: x\nsource: mocap\n"))
+    with pytest.raises(ConfigError, match="sum to 1"):
+        load_dataset_config(write(tmp_path, "name: x\nsource: bandai\nsplits: {train: 0.9, val: 0.1, test: 0.1}\n"))
