@@ -61,18 +61,18 @@ def cmd_data_check(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from envs.render import render_motion
 
-    motion, title = _load_motion_arg(args)
+    motion, title = load_motion_arg(args)
     path = render_motion(motion, args.out, title=title, size=(args.width, args.height))
     print(f"wrote {path} ({motion.num_frames} frames at {motion.fps:g} fps)")
     return 0
 
 
-def _load_motion_arg(args: argparse.Namespace):
+def load_motion_arg(args: argparse.Namespace):
     if args.bvh:
         from envs.io.bvh import read_bvh
         from envs.retarget import JointMap, retarget
 
-        joint_map = JointMap.from_yaml(args.joint_map) if args.joint_map else JointMap.bandai()
+        joint_map = JointMap.from_yaml(args.joint_map) if getattr(args, "joint_map", None) else JointMap.bandai()
         result = retarget(read_bvh(args.bvh), joint_map)
         return result.motion, Path(args.bvh).stem
     if args.synth:
@@ -83,7 +83,7 @@ def _load_motion_arg(args: argparse.Namespace):
             raise ValueError("--synth takes SCENARIO/FAMILY/EMOTION[/VARIATION], e.g. daily_life/walk/sad")
         clip = SynthSource().generate(parts[0], parts[1], parts[2], int(parts[3]) if len(parts) == 4 else 0)
         return clip.motion, clip.clip_id
-    if args.sample:
+    if getattr(args, "sample", None):
         from policies.data import L2EMGDataset
         from policies.data.builder import default_cache_root
 
@@ -92,7 +92,7 @@ def _load_motion_arg(args: argparse.Namespace):
         if not match:
             raise ValueError(f"no sample {args.sample!r} in {ds.name}")
         return ds.motion(match[0]), match[0].texts[0]
-    raise ValueError("render needs one of --bvh FILE, --synth SCENARIO/FAMILY/EMOTION, --sample ID")
+    raise ValueError("needs one of --bvh FILE, --synth SCENARIO/FAMILY/EMOTION, --sample ID")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--width", type=int, default=480)
     render.add_argument("--height", type=int, default=480)
     render.set_defaults(func=cmd_render)
+
+    from agent.cli_sim import add_sim_parser
+
+    add_sim_parser(sub)
 
     demo = sub.add_parser("demo", help="the main job on the embedded default (synthetic source)")
     demo.add_argument("--out", default="runs/demo")

@@ -9,7 +9,8 @@ import yaml
 
 from envs.io.bvh import BVHClip
 from envs.motion.motion import CANONICAL_FPS, Motion
-from envs.skeleton import JOINT_NAMES, SMPL22, Skeleton
+from envs.quaternion import qfrom_axis_angle, qrot
+from envs.skeleton import JOINT_INDEX, JOINT_NAMES, SMPL22, Skeleton, ground_offset
 
 # SMPL joint -> source joint name, or [a, b, t] for a point a + t (b - a) between two source joints.
 # Bandai's Hips joint sits only ~2 cm above the hip joints and its Chest below the shoulder girdle;
@@ -77,17 +78,44 @@ class RetargetResult:
     source_fps: float
 
 
+def level_feet(positions: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray:
+    """Re-pitch each foot (ankle -> ball) so that in stance it lies as in the skeleton's rest pose.
+
+    Capture skeletons place the ankle and ball joints differently from SMPL; keeping the source's foot
+    direction then leaves the heel raised or sunk when the foot is planted, which a physical foot
+    cannot do. The pitch offset is measured over the clip's stance frames (the lowest fifth of each
+    ball joint's heights) and removed from every frame, a rest-pose calibration.
+    """
+    out = positions.copy()
+    up = np.array([0.0, 1.0, 0.0])
+    for side in ("l", "r"):
+        a, t = JOINT_INDEX[f"{side}_ankle"], JOINT_INDEX[f"{side}_foot"]
+        rest = skeleton.offsets[t]
+        rest_pitch = np.arctan2(-rest[1], np.hypot(rest[0], rest[2]))
+        v = out[:, t] - out[:, a]
+        pitch = np.arctan2(-v[:, 1], np.hypot(v[:, 0], v[:, 2]))
+        stance = out[:, t, 1] <= np.quantile(out[:, t, 1], 0.2)
+        delta = float(np.median(pitch[stance]) - rest_pitch)
+        axis = np.cross(up, v)  # horizontal, normal to the foot: rotating about it changes the pitch
+        axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-9)
+        rot = qfrom_axis_angle(axis, np.full(len(v), -delta))  # a positive angle would pitch it down
+        out[:, t] = out[:, a] + qrot(rot, v)
+    return out
+
+
 def retarget(clip: BVHClip, joint_map: JointMap, skeleton: Skeleton = SMPL22,
-             fps: float = CANONICAL_FPS, units: str = "auto") -> RetargetResult:
-    """Retarget a BVH clip: map joints, rescale bones to ``skeleton``, solve IK, resample to ``fps``."""
+             fps: float = CANONICAL_FPS, units: str = "auto", flatten_feet: bool = True) -> RetargetResult:
+    """Retarget a BVH clip: map joints, rescale bones to ``skeleton``, level the feet, solve IK, resample."""
     src = joint_map.apply(clip.names, clip.global_positions(units), clip.source)
     target = skeleton.normalise_bone_lengths(src)
+    if flatten_feet:
+        target = level_feet(target, skeleton)
     rotations = skeleton.inverse(target)
     reached = skeleton.forward(rotations, target[:, 0])
     err = np.linalg.norm(reached - target, axis=-1)  # (F, 22)
     per_joint = err.mean(axis=0)
     motion = Motion(reached, rotations, clip.fps)
-    # Rest the lowest point of the clip on the floor (the capture's floor offset is arbitrary).
-    motion.positions[..., 1] -= motion.positions[..., 1].min()
+    # Rest the lowest foot of the clip on the floor (the capture's floor offset is arbitrary).
+    motion.positions[..., 1] += ground_offset(motion.positions)
     motion = motion.resample(fps, skeleton)
     return RetargetResult(motion, float(err.mean()), float(per_joint.max()), per_joint, clip.fps)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.quaternion import kabsch_rotation, matrix_to_quat, qbetween, qinv, qmul, qrot
+from envs.quaternion import (euler_to_matrix, kabsch_rotation, matrix_to_euler, matrix_to_quat, qbetween,
+                             qfrom_axis_angle, qinv, qmul, qrot, quat_to_matrix)
 
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis", "l_hip", "r_hip", "spine1", "l_knee", "r_knee", "spine2", "l_ankle", "r_ankle",
@@ -25,6 +26,15 @@ KINEMATIC_CHAINS: tuple[tuple[int, ...], ...] = (
 FACE_JOINTS = (2, 1, 17, 16)  # r_hip, l_hip, r_shoulder, l_shoulder
 FOOT_JOINTS_LEFT = (7, 10)
 FOOT_JOINTS_RIGHT = (8, 11)
+# Height of the ankle and foot (ball) joints above the floor when the sole rests flat (metres).
+FOOT_CLEARANCE = {7: 0.085, 8: 0.085, 10: 0.03, 11: 0.03}
+
+
+def ground_offset(positions: np.ndarray) -> float:
+    """Vertical shift that rests the lowest foot of a clip (T, 22, 3, Y up) on the floor."""
+    joints = list(FOOT_CLEARANCE)
+    clearance = np.array([FOOT_CLEARANCE[j] for j in joints])
+    return float(-np.min(positions[:, joints, 1] - clearance))
 
 # Rest joint positions of the SMPL neutral-height adult template (T-pose, metres), made left/right
 # symmetric; offsets are child minus parent. Total height about 1.70 m.
@@ -54,6 +64,17 @@ _REST_POSITIONS = np.array([
 ])
 
 
+# Limbs whose middle joint is a hinge: for joint -> (child, grandchild, the child's hinge axis in the
+# T-pose frame, signed so a positive bend of the limb turns about it). The IK twists the upper limb so
+# that elbow and knee bends come out about this axis, as an anatomical joint would.
+HINGE_LIMBS: dict[int, tuple[int, int, tuple[float, float, float]]] = {
+    16: (18, 20, (0.0, -1.0, 0.0)),  # l_shoulder -> l_elbow -> l_wrist
+    17: (19, 21, (0.0, 1.0, 0.0)),   # r_shoulder -> r_elbow -> r_wrist
+    1: (4, 7, (1.0, 0.0, 0.0)),      # l_hip -> l_knee -> l_ankle
+    2: (5, 8, (1.0, 0.0, 0.0)),      # r_hip -> r_knee -> r_ankle
+}
+
+
 def _children(parents: tuple[int, ...]) -> list[list[int]]:
     kids: list[list[int]] = [[] for _ in parents]
     for j, p in enumerate(parents):
@@ -69,6 +90,7 @@ class Skeleton:
     parents: tuple[int, ...] = PARENTS
     offsets: np.ndarray = field(default_factory=lambda: _REST_POSITIONS - _REST_POSITIONS[[0] + list(PARENTS[1:])])
     names: tuple[str, ...] = JOINT_NAMES
+    hinge_limbs: dict = field(default_factory=lambda: dict(HINGE_LIMBS))
 
     def __post_init__(self) -> None:
         self.offsets = np.asarray(self.offsets, dtype=np.float64)
@@ -136,6 +158,8 @@ class Skeleton:
                 parent_rot = glob[:, self.parents[j]] if j > 0 else glob[:, 0]
                 rest_dir = qrot(parent_rot, np.broadcast_to(self.offsets[kids[0]], (n, 3)))
                 glob[:, j] = qmul(qbetween(rest_dir, targets[:, 0]), parent_rot)
+                if self.hinge_limbs and j in self.hinge_limbs:
+                    glob[:, j] = self._hinge_twist(glob[:, j], j, positions, targets[:, 0])
         local = np.empty_like(glob)
         local[:, 0] = glob[:, 0]
         for j in range(1, self.num_joints):
@@ -145,6 +169,28 @@ class Skeleton:
         sign = np.ones(local.shape[:-1])
         sign[1:] = np.where(np.cumsum(flip, axis=0) % 2 == 1, -1.0, 1.0)
         return local * sign[..., None]
+
+    def _hinge_twist(self, rot: np.ndarray, j: int, positions: np.ndarray, bone: np.ndarray) -> np.ndarray:
+        """Twist ``rot`` about the bone so the child's hinge axis lies along the limb's bend axis.
+
+        The twist fades out as the limb straightens (the bend axis is then undefined), which keeps
+        the solution continuous.
+        """
+        child, grand, axis = self.hinge_limbs[j]
+        upper = positions[:, child] - positions[:, j]
+        lower = positions[:, grand] - positions[:, child]
+        bend = np.cross(upper, lower)
+        sin_bend = np.linalg.norm(bend, axis=-1) / np.maximum(
+            np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1), 1e-9)
+        u = bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9)
+        current = qrot(rot, np.broadcast_to(np.asarray(axis, dtype=float), u.shape))
+        # Angle from the current axis to the bend axis, both projected on the plane normal to the bone.
+        a = current - np.sum(current * u, -1, keepdims=True) * u
+        b = bend - np.sum(bend * u, -1, keepdims=True) * u
+        angle = np.arctan2(np.sum(np.cross(a, b) * u, -1), np.sum(a * b, -1))
+        weight = np.clip(sin_bend / 0.25, 0.0, 1.0)  # full twist from ~15 degrees of bend
+        twist = qfrom_axis_angle(u, weight * angle)
+        return qmul(twist, rot)
 
     def normalise_bone_lengths(self, positions: np.ndarray, root_scale: float | None = None) -> np.ndarray:
         """Rebuild ``positions`` (T, J, 3) with this skeleton's bone lengths, keeping every bone's direction.
@@ -179,8 +225,8 @@ def leg_length_of(pose: np.ndarray, parents: tuple[int, ...] = PARENTS) -> float
 SMPL22 = Skeleton()
 
 
-# Human joint ranges (degrees) for local rotations composed as intrinsic X-Y-Z Euler angles
-# (R = Rx @ Ry @ Rz) in this skeleton's T-pose frame, for the left side and the midline; the right
+# Human joint ranges (degrees) of the Euler angles about each joint's T-pose X, Y, Z axes (composed
+# in the order of EULER_ORDER), for the left side and the midline; the right
 # side mirrors them (Y and Z negate). Sources: AAOS normal ranges of motion, rounded.
 _LEFT_LIMITS: dict[str, tuple[tuple[float, float], ...]] = {
     "l_hip": ((-125, 30), (-45, 45), (-30, 50)),
@@ -197,6 +243,43 @@ _LEFT_LIMITS: dict[str, tuple[tuple[float, float], ...]] = {
     "l_elbow": ((-90, 90), (-150, 0), (-10, 10)),
     "l_wrist": ((-80, 80), (-70, 70), (-30, 30)),
 }
+
+
+# Order in which each joint's three Euler angles (about its T-pose X, Y, Z axes) compose, intrinsic.
+# The elbows bend about Y by up to 150 degrees; putting Y first keeps that bend away from the
+# gimbal lock of a middle axis at 90 degrees. The MuJoCo hinges follow the same order.
+EULER_ORDER: dict[str, str] = {"l_elbow": "YXZ", "r_elbow": "YXZ"}
+
+
+def euler_order(joint: int) -> str:
+    return EULER_ORDER.get(JOINT_NAMES[joint], "XYZ")
+
+
+def _order_groups(num_joints: int) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for j in range(num_joints):
+        groups.setdefault(euler_order(j), []).append(j)
+    return groups
+
+
+def euler_to_local_rotations(angles_deg: np.ndarray) -> np.ndarray:
+    """Local rotations (..., J, 4) from per-joint Euler angles (..., J, 3) in degrees, angle k about axis k."""
+    out = np.empty(angles_deg.shape[:-1] + (4,))
+    for order, joints in _order_groups(angles_deg.shape[-2]).items():
+        ordered = angles_deg[..., joints, :][..., ["XYZ".index(a) for a in order]]
+        out[..., joints, :] = matrix_to_quat(euler_to_matrix(ordered, order))
+    return out
+
+
+def local_rotations_to_euler(rotations: np.ndarray) -> np.ndarray:
+    """Per-joint Euler angles (..., J, 3), degrees, angle k about axis k (inverse of the above)."""
+    out = np.empty(rotations.shape[:-1] + (3,))
+    for order, joints in _order_groups(rotations.shape[-2]).items():
+        ordered = matrix_to_euler(quat_to_matrix(rotations[..., joints, :]), order)
+        back = np.empty_like(ordered)
+        back[..., ["XYZ".index(a) for a in order]] = ordered
+        out[..., joints, :] = back
+    return out
 
 
 def joint_limits_deg() -> np.ndarray:

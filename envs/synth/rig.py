@@ -4,13 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from envs.motion.motion import Motion
-from envs.quaternion import matrix_to_quat, euler_to_matrix, qfrom_axis_angle, qmul
-from envs.skeleton import JOINT_INDEX, SMPL22, joint_limits_deg
+from envs.quaternion import qfrom_axis_angle, qmul
+from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, SMPL22, euler_to_local_rotations, joint_limits_deg
 
 J = JOINT_INDEX
 _SPINE = (("spine1", 0.3), ("spine2", 0.35), ("spine3", 0.35))
-# Height of the foot joints above the floor when the sole is flat (SMPL template, metres).
-_FOOT_CLEARANCE = {J["l_ankle"]: 0.085, J["r_ankle"]: 0.085, J["l_foot"]: 0.03, J["r_foot"]: 0.03}
 _LIMITS = joint_limits_deg()
 # Fastest joint rotation the rig lets through (deg/s); human gestures stay well below it, while
 # abrupt (angry) motion keeps its sharp starts and stops.
@@ -23,7 +21,7 @@ def side_sign(side: str) -> float:
 
 
 class AngleRig:
-    """Angle tracks (T, 22, 3) in degrees (intrinsic X-Y-Z), a heading and a planar root path."""
+    """Angle tracks (T, 22, 3) in degrees (per-joint Euler, see ``EULER_ORDER``), a heading and a root path."""
 
     def __init__(self, num_frames: int, fps: float) -> None:
         self.fps = fps
@@ -78,7 +76,7 @@ class AngleRig:
         clamped = np.clip(self.angles, _LIMITS[None, :, :, 0], _LIMITS[None, :, :, 1])
         clamp_share = float(np.mean(np.abs(clamped - self.angles) > 1e-6))
         clamped = _limit_rate(clamped, MAX_ANGULAR_SPEED / self.fps)
-        local = matrix_to_quat(euler_to_matrix(clamped, "XYZ"))
+        local = euler_to_local_rotations(clamped)
         heading = qfrom_axis_angle(np.array([0.0, 1.0, 0.0]), np.deg2rad(self.heading + yaw0_deg))
         local[:, 0] = qmul(heading, local[:, 0])
         yaw0 = np.deg2rad(yaw0_deg)
@@ -87,8 +85,8 @@ class AngleRig:
         root = np.zeros((self.n, 3))
         root[:, 0], root[:, 2] = rot_path[:, 0], rot_path[:, 1]
         pos = SMPL22.forward(local, root)
-        feet = list(_FOOT_CLEARANCE)
-        clearance = np.array([_FOOT_CLEARANCE[k] for k in feet])
+        feet = list(FOOT_CLEARANCE)
+        clearance = np.array([FOOT_CLEARANCE[k] for k in feet])
         ground = np.max(clearance[None] - pos[:, feet, 1], axis=1)
         pos[..., 1] += (ground + self.lift)[:, None]
         return Motion(pos, local, self.fps), clamp_share

@@ -1,0 +1,99 @@
+"""`l2emg sim bench`: executor speed against bare ``mj_step`` on the same model, and its memory."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from envs.motion.motion import Motion
+
+
+def bench_executor(motion: Motion, repeats: int = 3) -> dict:
+    """Realtime factor of tracking ``motion`` (modes residual and none) and the cost ratio to bare mj_step."""
+    import mujoco
+
+    from envs.executor import TrackingExecutor
+
+    ex = TrackingExecutor()
+    out: dict = {"clip_seconds": round(motion.duration, 2)}
+    for mode in ("residual", "none"):
+        walls, sims, results = [], [], []
+        for _ in range(repeats):
+            r = ex.execute(motion, mode=mode)
+            walls.append(r.wall_s)
+            sims.append(r.simulated_s)
+            results.append(r)
+        steps = int(round(min(sims) / ex.model.opt.timestep))
+        # Baselines on the same model for the same number of physics steps: (a) "static", one
+        # mj_step call holding the start pose; (b) "replay", the same control sequence sent by the
+        # thinnest possible loop, so the physics work matches the executor's and the ratio is its overhead.
+        ref = ex.reference(motion)
+        ctrl = ex.targets(ref)
+        static, replay = [], []
+        for _ in range(repeats):
+            for kind, sink in (("static", static), ("replay", replay)):
+                mujoco.mj_resetData(ex.model, ex.data)
+                ex.reset_to(ref)
+                d = ex.data
+                d.ctrl[ex.act] = ctrl[0]
+                d.eq_active[ex.eq_id] = 1 if mode == "residual" else 0
+                t0 = time.perf_counter()
+                if kind == "static":
+                    mujoco.mj_step(ex.model, d, nstep=steps)
+                else:
+                    for k in range(min(len(ctrl), steps // ex.substeps)):
+                        d.ctrl[ex.act] = ctrl[k]
+                        d.mocap_pos[ex.mocap] = ref.qpos[k, :3]
+                        d.mocap_quat[ex.mocap] = ref.qpos[k, 3:7]
+                        mujoco.mj_step(ex.model, d, nstep=ex.substeps)
+                sink.append(time.perf_counter() - t0)
+        ex.data.eq_active[ex.eq_id] = 0
+        best = int(np.argmin(walls))
+        out[mode] = {
+            "success": results[best].success, "reason": results[best].reason,
+            "simulated_s": round(sims[best], 3), "wall_s": round(walls[best], 4),
+            "realtime_factor": round(sims[best] / walls[best], 1),
+            "bare_static_s": round(min(static), 4), "bare_replay_s": round(min(replay), 4),
+            "cost_ratio_vs_bare_replay": round(walls[best] / min(replay), 3),
+            "cost_ratio_vs_bare_static": round(walls[best] / min(static), 3),
+            "physics_steps": steps,
+        }
+    return out
+
+
+def bench_memory(seconds: float = 10.0) -> dict:
+    """RSS of a fresh process holding one executor after tracking a ``seconds`` long clip."""
+    code = f"""
+import json, os, psutil
+from envs.synth import SynthSource
+from envs.executor import TrackingExecutor
+m = SynthSource().generate('daily_life', 'walk', 'neutral', 0).motion
+import numpy as np
+reps = int(np.ceil({seconds} * m.fps / m.num_frames))
+from envs.motion import Motion
+pos = np.concatenate([m.positions] * reps)[: int({seconds} * m.fps)]
+rot = np.concatenate([m.rotations] * reps)[: int({seconds} * m.fps)]
+clip = Motion(pos, rot, m.fps)
+before = psutil.Process().memory_info().rss
+r = TrackingExecutor().execute(clip, mode='full')
+print(json.dumps({{"rss_mb": psutil.Process().memory_info().rss / 2**20, "before_executor_mb": before / 2**20,
+                   "clip_s": clip.duration, "ok": r.success}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return {k: round(v, 1) if isinstance(v, float) else v for k, v in data.items()}
+
+
+def run_sim_bench(motion: Motion, repeats: int = 3) -> dict:
+    report = {"executor": bench_executor(motion, repeats), "memory": bench_memory()}
+    res = report["executor"]["residual"]
+    report["targets"] = {"realtime_factor_min": 20.0, "cost_ratio_max": 1.5, "rss_mb_max": 300.0}
+    report["pass"] = {
+        "realtime_factor": res["realtime_factor"] >= 20.0,
+        "cost_ratio": res["cost_ratio_vs_bare_replay"] <= 1.5,
+        "memory": report["memory"]["rss_mb"] < 300.0,
+    }
+    return report

@@ -1,0 +1,46 @@
+"""Executor configuration (configs/executor.yaml)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from envs.config import config_dir, load_config
+
+Mode = Literal["none", "residual", "full"]
+
+
+@dataclass(frozen=True)
+class BalanceGains:
+    """Ankle-strategy feedback on the centre-of-mass error, used in mode ``none``."""
+
+    kp_pitch: float = 4.0  # rad of ankle pitch per metre of forward COM error
+    kd_pitch: float = 0.6  # rad per m/s
+    kp_roll: float = -6.0  # rad of ankle roll per metre of sideways COM error
+    kd_roll: float = -0.9
+    limit: float = 0.5  # rad, largest correction
+
+
+@dataclass(frozen=True)
+class FailureConfig:
+    fall_pelvis_ratio: float = 0.5
+    fall_head_height: float = 0.45
+    max_mean_deviation: float = 0.5
+    max_qvel: float = 500.0
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    control_hz: float = 60.0
+    mode: Mode = "residual"
+    failure: FailureConfig = field(default_factory=FailureConfig)
+    balance: BalanceGains = field(default_factory=BalanceGains)
+    contact_height: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.control_hz <= 0:
+            raise ValueError(f"control_hz must be positive, got {self.control_hz}")
+
+
+def load_executor_config(path: str | Path | None = None) -> ExecutorConfig:
+    return load_config(path or config_dir() / "executor.yaml", ExecutorConfig)

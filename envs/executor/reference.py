@@ -1,0 +1,142 @@
+"""A Motion turned into what the tracker needs: joint-space targets, velocities and feed-forward."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.humanoid import HumanoidSpec, quat_to_mujoco, to_mujoco
+from envs.motion.motion import Motion
+from envs.quaternion import qinv, qmul, slerp
+from envs.skeleton import JOINT_NAMES, NUM_JOINTS, euler_order, joint_limits_deg, local_rotations_to_euler
+
+
+@dataclass
+class Reference:
+    """Reference at the control rate: qpos (N, 7 + 63), qvel (N, 6 + 63), feed-forward (N, 6 + 63)."""
+
+    qpos: np.ndarray
+    qvel: np.ndarray
+    qfrc: np.ndarray  # inverse dynamics; the first 6 are the root wrench a fully physical body lacks
+    positions: np.ndarray  # (N, 22, 3) MuJoCo frame, the reference joint positions
+    dt: float
+    com: np.ndarray | None = None  # (N, 3) centre of mass of the reference pose
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.qpos)
+
+
+def validate_motion(motion: Motion) -> None:
+    """The executor's input contract; a bad Motion is a ValueError with a clear message."""
+    if not isinstance(motion, Motion):
+        raise ValueError(f"executor needs a Motion, got {type(motion).__name__}")
+    if motion.num_joints != NUM_JOINTS:
+        raise ValueError(f"executor needs {NUM_JOINTS} joints, the motion has {motion.num_joints}")
+    if motion.num_frames < 2:
+        raise ValueError(f"executor needs at least 2 frames, the motion has {motion.num_frames}")
+
+
+def joint_angles(motion: Motion) -> np.ndarray:
+    """Hinge angles (T, 21, 3) in radians: each local rotation's Euler angles about X, Y, Z (per-joint order).
+
+    Every rotation has two Euler triples, (a, b, c) and (a + pi, pi - b, c + pi); per frame and joint
+    the one that better respects the joint's range (then the closer to the previous frame) is taken,
+    so an elbow bent past 90 degrees stays a bend instead of flipping. The result is clamped.
+    """
+    first = np.deg2rad(local_rotations_to_euler(motion.rotations)[:, 1:])
+    # The alternative triple flips the middle axis of each joint's order and adds pi to the others.
+    second = first + np.pi
+    for j in range(1, NUM_JOINTS):
+        mid = "XYZ".index(euler_order(j)[1])
+        b = first[:, j - 1, mid]
+        second[:, j - 1, mid] = np.where(b >= 0, np.pi, -np.pi) - b
+    second = (second + np.pi) % (2 * np.pi) - np.pi
+    lim = np.deg2rad(joint_limits_deg()[1:])
+    lo, hi = lim[..., 0], lim[..., 1]
+
+    def violation(e: np.ndarray) -> np.ndarray:
+        return np.sum(np.clip(lo - e, 0, None) + np.clip(e - hi, 0, None), axis=-1)
+
+    # Cost of a choice: range violation plus the jump from the previous frame's choice, so a joint
+    # switches triple only when the range really demands it (a switch is a jump of ~pi per axis).
+    v1, v2 = violation(first), violation(second)
+    out = np.empty_like(first)
+    prev = None
+    for t in range(len(first)):
+        c1, c2 = 2.0 * v1[t], 2.0 * v2[t]
+        if prev is not None:
+            c1 = c1 + np.abs(_wrap(first[t] - prev)).sum(-1)
+            c2 = c2 + np.abs(_wrap(second[t] - prev)).sum(-1)
+        out[t] = np.where((c2 < c1)[:, None], second[t], first[t])
+        prev = out[t]
+    out = np.unwrap(out, axis=0)
+    return np.clip(out, lo[None], hi[None])
+
+
+def _wrap(a: np.ndarray) -> np.ndarray:
+    return (a + np.pi) % (2 * np.pi) - np.pi
+
+
+def build_reference(model, data, spec: HumanoidSpec, motion: Motion, control_hz: float,
+                    body_ids: np.ndarray | None = None) -> Reference:
+    """Express ``motion`` in MuJoCo at the control rate and run inverse dynamics on it.
+
+    Joint angles are solved at the motion's own rate and interpolated linearly (they are unwrapped);
+    the root orientation is slerped. Reference joint positions come from MuJoCo's kinematics of the
+    reference state, so they are exactly what a perfect tracker would reach.
+    """
+    import mujoco
+
+    validate_motion(motion)
+    dt = 1.0 / control_hz
+    n = max(2, int(np.floor((motion.num_frames - 1) / motion.fps * control_hz)) + 1)
+    src_t = np.arange(n) * dt * motion.fps  # fractional source frame of each control step
+    i0 = np.clip(np.floor(src_t).astype(int), 0, motion.num_frames - 1)
+    i1 = np.clip(i0 + 1, 0, motion.num_frames - 1)
+    w = (src_t - i0)[:, None]
+    angles = joint_angles(motion).reshape(motion.num_frames, -1)[:, spec.angle_columns()]
+    angles = angles[i0] * (1 - w) + angles[i1] * w
+    root_src = to_mujoco(motion.positions[:, 0])
+    root = root_src[i0] * (1 - w) + root_src[i1] * w
+    quat_src = quat_to_mujoco(motion.rotations[:, 0])
+    quat = slerp(quat_src[i0], quat_src[i1], w)
+    qpos = np.concatenate([root, quat, angles], axis=1)
+
+    qvel = np.zeros((n, 6 + angles.shape[1]))
+    qvel[:-1, :3] = np.diff(root, axis=0) / dt
+    # Free-joint angular velocity is in the body frame: axis-angle of q_t^-1 q_{t+1}, over dt.
+    dq = qmul(qinv(quat[:-1]), quat[1:])
+    dq = np.where(dq[:, :1] < 0, -dq, dq)
+    half = np.arctan2(np.linalg.norm(dq[:, 1:], axis=-1), dq[:, 0])
+    scale = np.where(half > 1e-9, 2 * half / np.maximum(np.sin(half), 1e-12), 2.0)
+    qvel[:-1, 3:6] = dq[:, 1:] * scale[:, None] / dt
+    qvel[:-1, 6:] = np.diff(angles, axis=0) / dt
+    qvel[-1] = qvel[-2]
+    qacc = np.gradient(qvel, dt, axis=0)
+
+    root_joint = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, f"{spec.prefix}root")
+    qadr, dadr = model.jnt_qposadr[root_joint], model.jnt_dofadr[root_joint]
+    pelvis = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"{spec.prefix}pelvis")
+    if body_ids is None:
+        body_ids = np.array([mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, f"{spec.prefix}{j}") for j in JOINT_NAMES])
+    qfrc = np.zeros_like(qvel)
+    com = np.zeros((n, 3))
+    positions = np.zeros((n, len(body_ids), 3))
+    saved = (data.qpos.copy(), data.qvel.copy(), data.qacc.copy())
+    # Inverse dynamics of the free-floating body: contact forces of an approximate reference are not
+    # trusted (a millimetre of penetration means kilonewtons).
+    flags = model.opt.disableflags
+    model.opt.disableflags = flags | mujoco.mjtDisableBit.mjDSBL_CONTACT
+    nq, nv = qpos.shape[1], qvel.shape[1]
+    for t in range(n):
+        data.qpos[qadr:qadr + nq] = qpos[t]
+        data.qvel[dadr:dadr + nv] = qvel[t]
+        data.qacc[dadr:dadr + nv] = qacc[t]
+        mujoco.mj_inverse(model, data)
+        qfrc[t] = data.qfrc_inverse[dadr:dadr + nv]
+        com[t] = data.subtree_com[pelvis]
+        positions[t] = data.xpos[body_ids]
+    model.opt.disableflags = flags
+    data.qpos[:], data.qvel[:], data.qacc[:] = saved
+    return Reference(qpos, qvel, qfrc, positions, dt, com)

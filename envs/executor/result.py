@@ -1,0 +1,54 @@
+"""What one execution produced: the simulated trajectory, a verdict and the physics metrics of DESIGN §6."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from envs.motion.motion import Motion
+
+
+@dataclass
+class PhysicsMetrics:
+    mpjpe_mm: float = float("nan")  # global joint position error vs the reference
+    mpjpe_root_rel_mm: float = float("nan")  # after removing the root (pelvis) offset
+    residual_force_n: float = 0.0  # mean norm of the root force the assistance supplied
+    residual_torque_nm: float = 0.0
+    foot_skating_cm: float = float("nan")  # horizontal foot travel per 20 fps frame while in contact
+    penetration_cm: float = float("nan")  # mean deepest floor penetration
+    jerk: float = float("nan")  # mean joint jerk of the simulated motion (m/s^3)
+    max_deviation_m: float = float("nan")  # worst per-frame mean joint deviation
+
+
+@dataclass
+class ExecutionResult:
+    success: bool
+    reason: str  # ok | fell | tracking_lost | unstable
+    mode: str
+    duration_s: float  # of the reference
+    simulated_s: float  # until the end or the failure
+    wall_s: float
+    metrics: PhysicsMetrics = field(default_factory=PhysicsMetrics)
+    positions: np.ndarray | None = None  # simulated joint positions (T, 22, 3) at ``fps``, data frame (Y up)
+    fps: float = 20.0
+    failed_at_s: float | None = None
+    _trajectory: Motion | None = field(default=None, repr=False)
+
+    @property
+    def trajectory(self) -> Motion | None:
+        """The simulated motion (rotations by IK, computed on first use)."""
+        if self._trajectory is None and self.positions is not None and len(self.positions) >= 2:
+            # Rigid bodies keep the skeleton's bone lengths, so the IK is exact.
+            self._trajectory = Motion.from_positions(self.positions, self.fps)
+        return self._trajectory
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.simulated_s / self.wall_s if self.wall_s > 0 else float("inf")
+
+    def summary(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k not in ("positions", "_trajectory", "metrics")}
+        out["metrics"] = {k: (None if isinstance(v, float) and not np.isfinite(v) else round(float(v), 4))
+                          for k, v in asdict(self.metrics).items()}
+        out["realtime_factor"] = round(self.realtime_factor, 2)
+        return out

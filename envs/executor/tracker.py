@@ -1,0 +1,215 @@
+"""TrackingExecutor: PD tracking of a reference Motion with inverse-dynamics feed-forward in MuJoCo.
+
+Root assistance: ``none`` is fully physical; ``residual`` welds the pelvis softly to the reference
+root (a spring-damper evaluated by MuJoCo at every physics step, like the residual forces of RFC) and
+reports the force and torque it had to supply; ``full`` replays the reference root kinematically.
+
+The PD law and the feed-forward run inside MuJoCo's position actuators: the target sent to each
+actuator is ``q_ref + (tau_ff + kd * qd_ref) / kp``, so the actuator's ``kp (ctrl - q) - kd qd``
+equals ``kp (q_ref - q) + kd (qd_ref - qd) + tau_ff``, clamped at the joint's torque limit. Python
+only refreshes targets at the control rate, which keeps the executor close to bare ``mj_step``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from envs.executor.balance import AnkleBalance
+from envs.executor.config import ExecutorConfig, Mode, load_executor_config
+from envs.executor.reference import Reference, build_reference, validate_motion
+from envs.executor.result import ExecutionResult, PhysicsMetrics
+from envs.humanoid import HumanoidConfig, HumanoidSpec, build_model, from_mujoco, load_humanoid_config
+from envs.motion.motion import Motion
+from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, JOINT_NAMES, ground_offset
+
+_FOOT_JOINTS = list(FOOT_CLEARANCE)
+_FOOT_CLEARANCE = np.array([FOOT_CLEARANCE[j] for j in _FOOT_JOINTS])
+
+
+class TrackingExecutor:
+    """Tracks Motions on one humanoid of a MuJoCo scene; never raises on a simulation blow-up."""
+
+    def __init__(self, config: ExecutorConfig | None = None, humanoid: HumanoidConfig | None = None,
+                 model=None, specs: list[HumanoidSpec] | None = None, prefix: str = "") -> None:
+        import mujoco
+
+        self.config = config or load_executor_config()
+        self.humanoid = humanoid or load_humanoid_config()
+        if model is None:
+            model, specs = build_model(self.humanoid)
+        self.model = model
+        self.spec = next(s for s in specs if s.prefix == prefix)
+        self.data = mujoco.MjData(model)
+        mj = mujoco
+        root_id = mj.mj_name2id(model, mj.mjtObj.mjOBJ_JOINT, f"{prefix}root")
+        self.qadr = int(model.jnt_qposadr[root_id])
+        self.dadr = int(model.jnt_dofadr[root_id])
+        self.nq_h = 7 + len(self.spec.joint_names)
+        self.nv_h = 6 + len(self.spec.joint_names)
+        act_ids = [mj.mj_name2id(model, mj.mjtObj.mjOBJ_ACTUATOR, n) for n in self.spec.actuator_names]
+        self.act = np.array(act_ids)
+        self.kp = model.actuator_gainprm[self.act, 0].copy()
+        self.kv = -model.actuator_biasprm[self.act, 2].copy()
+        self.ctrl_lo, self.ctrl_hi = model.actuator_ctrlrange[self.act].T
+        self.body_ids = np.array([mj.mj_name2id(model, mj.mjtObj.mjOBJ_BODY, f"{prefix}{n}") for n in JOINT_NAMES])
+        self.pelvis = int(self.body_ids[0])
+        self.mocap = int(model.body_mocapid[mj.mj_name2id(model, mj.mjtObj.mjOBJ_BODY, f"{prefix}root_target")])
+        self.eq_id = mj.mj_name2id(model, mj.mjtObj.mjOBJ_EQUALITY, f"{prefix}root_assist")
+        self._eq_type = int(mj.mjtConstraint.mjCNSTR_EQUALITY)
+        legs = {"l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle", "l_foot", "r_foot"}
+        self.upper_body = np.array([JOINT_NAMES[j] not in legs for j, _ in self.spec.hinge_index], dtype=float)
+        self.substeps = max(1, int(round(1.0 / (self.config.control_hz * model.opt.timestep))))
+        self.balance = AnkleBalance(self.spec, self.config.balance)
+        self.hooks: list = []  # callables(data, step) run before each control step (e.g. a partner playback)
+
+    def reference(self, motion: Motion) -> Reference:
+        """The control-rate reference; the clip is first shifted so its lowest foot rests on the floor."""
+        motion = Motion(motion.positions + np.array([0.0, ground_offset(motion.positions), 0.0]), motion.rotations, motion.fps)
+        return build_reference(self.model, self.data, self.spec, motion,
+                               1.0 / (self.substeps * self.model.opt.timestep), self.body_ids)
+
+    def reset_to(self, ref: Reference, step: int = 0) -> None:
+        import mujoco
+
+        self.data.qpos[self.qadr:self.qadr + self.nq_h] = ref.qpos[step]
+        self.data.qvel[self.dadr:self.dadr + self.nv_h] = ref.qvel[step]
+        self.data.mocap_pos[self.mocap] = ref.qpos[step, :3]
+        self.data.mocap_quat[self.mocap] = ref.qpos[step, 3:7]
+        mujoco.mj_forward(self.model, self.data)
+
+    def targets(self, ref: Reference) -> np.ndarray:
+        """Actuator targets (N, 63) folding PD reference velocity and feed-forward into the set-point."""
+        hinge = slice(6, self.nv_h)
+        # Feed-forward for the upper body only: free-floating inverse dynamics gives the legs the torques
+        # of hanging limbs, not those of a stance leg; the legs track by PD (distributing the support
+        # force over the stance feet by J^T f was tried and tracked worse on Bandai dataset-1).
+        ff = ref.qfrc[:, hinge] * self.upper_body
+        ctrl = ref.qpos[:, 7:] + (ff + self.kv * ref.qvel[:, hinge]) / self.kp
+        return np.clip(ctrl, self.ctrl_lo, self.ctrl_hi)
+
+    def execute(self, motion: Motion, mode: Mode | None = None, reset: bool = True) -> ExecutionResult:
+        """Track ``motion``; bad input raises ValueError, a blow-up returns reason ``unstable``."""
+        import mujoco
+
+        validate_motion(motion)
+        mode = mode or self.config.mode
+        if mode not in ("none", "residual", "full"):
+            raise ValueError(f"mode must be none, residual or full, got {mode!r}")
+        t0 = time.perf_counter()
+        ref = self.reference(motion)
+        m, d, cfg = self.model, self.data, self.config
+        if reset:
+            mujoco.mj_resetData(m, d)
+            self.reset_to(ref)
+        d.eq_active[self.eq_id] = 1 if mode == "residual" else 0
+        self.balance.reset()
+        n = ref.num_steps
+        ctrl = self.targets(ref)
+        sim_pos = np.zeros((n, len(JOINT_NAMES), 3))
+        wrench = np.zeros((n, 2))
+        penetration = np.zeros(n)
+        reason, fail_step = "ok", None
+        ref_head = ref.positions[:, JOINT_INDEX["head"], 2]
+        ref_pelvis = ref.positions[:, 0, 2]
+        steps_done = 0
+        # Views into MjData made once: attribute access on MjData costs microseconds per call.
+        qpos_h, qvel_h = d.qpos[self.qadr:self.qadr + self.nq_h], d.qvel[self.dadr:self.dadr + self.nv_h]
+        xpos, com, ctrl_view = d.xpos, d.subtree_com, d.ctrl
+        act = slice(int(self.act[0]), int(self.act[-1]) + 1) if np.all(np.diff(self.act) == 1) else self.act
+        mocap_pos, mocap_quat = d.mocap_pos, d.mocap_quat
+        head = JOINT_INDEX["head"]
+        fall_ratio, fall_head = cfg.failure.fall_pelvis_ratio, cfg.failure.fall_head_height
+        max_dev, max_qvel = cfg.failure.max_mean_deviation, cfg.failure.max_qvel
+        check_every = max(1, int(round(cfg.control_hz / 20)))  # contact/warning checks at 20 Hz
+        badqacc = int(mujoco.mjtWarning.mjWARN_BADQACC)
+        for k in range(n):
+            for hook in self.hooks:
+                hook(d, k)
+            ctrl_view[act] = ctrl[k] if mode != "none" else self.balance.correction(com[self.pelvis], ref, k, ctrl[k])
+            if mode == "residual":
+                mocap_pos[self.mocap] = ref.qpos[k, :3]
+                mocap_quat[self.mocap] = ref.qpos[k, 3:7]
+            try:
+                if mode == "full":
+                    for _ in range(self.substeps):
+                        qpos_h[:7] = ref.qpos[k, :7]
+                        qvel_h[:6] = ref.qvel[k, :6]
+                        mujoco.mj_step(m, d)
+                else:
+                    mujoco.mj_step(m, d, nstep=self.substeps)
+            except mujoco.FatalError:  # pragma: no cover - MuJoCo aborts only on internal errors
+                reason, fail_step = "unstable", k
+                break
+            steps_done = k + 1
+            if mode == "residual":
+                wrench[k] = self._residual_wrench()
+            sim_pos[k] = xpos[self.body_ids]
+            peak = np.abs(qvel_h).max()
+            if not peak <= max_qvel or not np.isfinite(qpos_h).all():  # NaN fails the first test too
+                reason, fail_step = "unstable", k
+                break
+            if k % check_every == 0:
+                penetration[k] = _deepest_penetration(d)
+                if d.warning[badqacc].number > 0:
+                    reason, fail_step = "unstable", k
+                    break
+            pelvis_z, head_z = sim_pos[k, 0, 2], sim_pos[k, head, 2]
+            if mode != "full" and (pelvis_z < fall_ratio * ref_pelvis[k] or (head_z < fall_head and ref_head[k] > 0.9)):
+                reason, fail_step = "fell", k
+                break
+            diff = sim_pos[k] - ref.positions[k]
+            if np.sqrt(np.einsum("ij,ij->i", diff, diff)).mean() > max_dev:
+                reason, fail_step = "tracking_lost", k
+                break
+        d.eq_active[self.eq_id] = 0
+        done = max(steps_done, 1)
+        checked = penetration[:done][:: max(1, int(round(cfg.control_hz / 20)))]
+        metrics = self._metrics(ref, sim_pos[:done], wrench[:done], checked, motion.fps, steps_done > 0)
+        step = max(1, int(round(1.0 / (ref.dt * motion.fps))))
+        positions = from_mujoco(sim_pos[:steps_done:step]) if steps_done >= 2 else None
+        return ExecutionResult(
+            success=reason == "ok", reason=reason, mode=mode, duration_s=(n - 1) * ref.dt,
+            simulated_s=steps_done * ref.dt, wall_s=time.perf_counter() - t0, metrics=metrics,
+            positions=positions, fps=motion.fps,
+            failed_at_s=None if fail_step is None else fail_step * ref.dt)
+
+    def _residual_wrench(self) -> tuple[float, float]:
+        """Force and torque norms the assistance weld currently applies (N, N m)."""
+        d = self.data
+        # MuJoCo lists equality rows first; the weld is 6 rows (3 translation, 3 rotation).
+        if d.nefc >= 6 and d.efc_type[0] == self._eq_type and d.efc_id[0] == self.eq_id:
+            f = d.efc_force[:6]
+        else:
+            rows = (d.efc_type == self._eq_type) & (d.efc_id == self.eq_id)
+            f = d.efc_force[rows]
+            if f.size < 6:
+                return 0.0, 0.0
+        return float(np.sqrt(f[:3] @ f[:3])), float(np.sqrt(f[3:6] @ f[3:6]))
+
+    def _metrics(self, ref: Reference, sim: np.ndarray, wrench: np.ndarray, penetration: np.ndarray,
+                 fps: float, any_step: bool) -> PhysicsMetrics:
+        if not any_step:
+            return PhysicsMetrics()
+        n = len(sim)
+        target = ref.positions[:n]
+        err = np.linalg.norm(sim - target, axis=-1)
+        rel = np.linalg.norm((sim - sim[:, :1]) - (target - target[:, :1]), axis=-1)
+        step = max(1, int(round(1.0 / (ref.dt * fps))))
+        coarse = sim[::step]
+        feet = coarse[:, _FOOT_JOINTS]
+        contact = feet[:-1, :, 2] < _FOOT_CLEARANCE + self.config.contact_height
+        slide = np.linalg.norm(np.diff(feet[..., :2], axis=0), axis=-1)
+        jerk = np.linalg.norm(np.diff(coarse, n=3, axis=0), axis=-1).mean() * fps**3 if len(coarse) > 3 else float("nan")
+        return PhysicsMetrics(
+            mpjpe_mm=float(err.mean() * 1000), mpjpe_root_rel_mm=float(rel.mean() * 1000),
+            residual_force_n=float(wrench[:, 0].mean()), residual_torque_nm=float(wrench[:, 1].mean()),
+            foot_skating_cm=float(slide[contact].mean() * 100) if contact.any() else 0.0,
+            penetration_cm=float(penetration.mean() * 100), jerk=float(jerk),
+            max_deviation_m=float(err.mean(axis=1).max()))
+
+
+def _deepest_penetration(d) -> float:
+    if d.ncon == 0:
+        return 0.0
+    return float(max(0.0, -d.contact.dist[: d.ncon].min()))

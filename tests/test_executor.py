@@ -1,0 +1,102 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from envs.executor import TrackingExecutor, load_executor_config
+from envs.executor.reference import joint_angles
+from envs.humanoid import build_model, from_mujoco, load_humanoid_config, to_mujoco
+from envs.motion import Motion
+from envs.skeleton import JOINT_NAMES, joint_limits_deg
+
+
+@pytest.fixture(scope="module")
+def executor():
+    return TrackingExecutor()
+
+
+@pytest.fixture(scope="module")
+def wave(synth):
+    return synth.generate("daily_life", "wave", "happy", 0).motion.slice(0, 50)
+
+
+def test_humanoid_model(executor):
+    import mujoco
+
+    m = executor.model
+    assert m.opt.timestep <= 1 / 240 + 1e-12
+    assert abs(m.body_mass.sum() - 70.0) < 0.1
+    assert m.nu == 63 and len(executor.spec.joint_names) == 63
+    limits = np.deg2rad(joint_limits_deg())
+    for name, (j, axis) in zip(executor.spec.joint_names, executor.spec.hinge_index):
+        jid = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, name)
+        assert np.allclose(m.jnt_range[jid], limits[j, axis])
+    forces = m.actuator_forcerange[:, 1]
+    assert forces.min() >= 20 and forces.max() <= 300
+    two, specs = build_model(load_humanoid_config(), [("a_", (0, 0, 1), "1 1 1 1"), ("b_", (2, 0, 1), "1 1 1 1")])
+    assert two.nu == 126 and [s.prefix for s in specs] == ["a_", "b_"]
+
+
+def test_axis_conversion_round_trip(rng):
+    v = rng.normal(size=(10, 3))
+    assert np.allclose(from_mujoco(to_mujoco(v)), v)
+    assert np.allclose(to_mujoco(np.array([0.0, 1.0, 0.0])), [0, 0, 1])  # Y up -> Z up
+
+
+def test_reference_pose_matches_the_motion(executor, wave):
+    ref = executor.reference(wave)
+    for k in (0, len(ref.qpos) // 2, len(ref.qpos) - 1):
+        executor.reset_to(ref, k)
+        assert np.abs(executor.data.xpos[executor.body_ids] - ref.positions[k]).max() < 1e-6
+    # The reference positions are the motion's (grounded) joints.
+    start = to_mujoco(wave.positions[0])
+    assert np.abs((ref.positions[0] - ref.positions[0][0]) - (start - start[0])).max() < 1e-6
+
+
+def test_euler_choice_keeps_elbows_bent_past_90(synth):
+    motion = synth.generate("instrument_play", "violin", "neutral", 0).motion  # left elbow at 120 deg
+    angles = np.rad2deg(joint_angles(motion))
+    assert angles[:, JOINT_NAMES.index("l_elbow") - 1, 1].min() < -100
+    assert np.abs(np.diff(angles, axis=0)).max() < 60  # no flips between Euler solutions
+
+
+def test_residual_tracking_of_a_gesture(executor, wave):
+    r = executor.execute(wave, mode="residual")
+    assert r.success and r.reason == "ok"
+    assert r.metrics.mpjpe_root_rel_mm < 40
+    assert r.metrics.residual_force_n > 0 and r.metrics.penetration_cm < 2
+    assert r.trajectory.num_frames == pytest.approx(wave.num_frames, abs=2)
+    again = executor.execute(wave, mode="residual")
+    assert again.metrics == r.metrics  # deterministic
+
+
+def test_full_and_none_modes_run(executor, synth):
+    bow = synth.generate("daily_life", "bow", "neutral", 0).motion.slice(0, 40)
+    full = executor.execute(bow, mode="full")
+    assert full.success and full.metrics.residual_force_n == 0
+    none = executor.execute(bow, mode="none")
+    assert none.reason in ("ok", "fell", "tracking_lost") and none.metrics.residual_force_n == 0
+    with pytest.raises(ValueError, match="mode"):
+        executor.execute(bow, mode="half")
+
+
+def test_bad_motions_raise_value_error(executor, wave):
+    with pytest.raises(ValueError, match="NaN"):
+        bad = wave.positions.copy(); bad[2, 3] = np.nan
+        executor.execute(Motion(bad, wave.rotations))
+    with pytest.raises(ValueError, match="zero frames"):
+        executor.execute(Motion(wave.positions[:0], wave.rotations[:0]))
+    with pytest.raises(ValueError, match="fps"):
+        executor.execute(Motion(wave.positions, wave.rotations, fps=0))
+    with pytest.raises(ValueError, match="22 joints"):
+        executor.execute(Motion(wave.positions[:, :20], wave.rotations[:, :20]))
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        executor.execute(wave.slice(0, 1))
+
+
+def test_blow_up_is_a_failed_result_not_an_exception(wave):
+    cfg = load_humanoid_config()
+    wild = dataclasses.replace(cfg, kp={"default": 5e7}, kd_ratio=0.0, armature=0.0, joint_damping=0.0)
+    ex = TrackingExecutor(load_executor_config(), wild)
+    r = ex.execute(wave, mode="none")
+    assert not r.success and r.reason == "unstable"
