@@ -136,9 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--height", type=int, default=480)
     render.set_defaults(func=cmd_render)
 
+    from agent.cli_perceive import add_perception_parsers
     from agent.cli_sim import add_sim_parser
+    from agent.cli_train import add_train_parsers
 
     add_sim_parser(sub)
+    add_train_parsers(sub)
+    add_perception_parsers(sub)
 
     demo = sub.add_parser("demo", help="the main job on the embedded default (synthetic source)")
     demo.add_argument("--out", default="runs/demo")
@@ -151,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, FileNotFoundError, ValueError) as exc:  # CheckpointError is a ValueError
         print(f"l2emg: error: {exc}", file=sys.stderr)
         return 2
 

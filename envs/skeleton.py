@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.quaternion import (euler_to_matrix, kabsch_rotation, matrix_to_euler, matrix_to_quat, qbetween,
+from envs.quaternion import (cross, euler_to_matrix, kabsch_rotation, matrix_to_euler, matrix_to_quat, qbetween,
                              qfrom_axis_angle, qinv, qmul, qrot, quat_to_matrix)
 
 JOINT_NAMES: tuple[str, ...] = (
@@ -179,7 +179,7 @@ class Skeleton:
         child, grand, axis = self.hinge_limbs[j]
         upper = positions[:, child] - positions[:, j]
         lower = positions[:, grand] - positions[:, child]
-        bend = np.cross(upper, lower)
+        bend = cross(upper, lower)
         sin_bend = np.linalg.norm(bend, axis=-1) / np.maximum(
             np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1), 1e-9)
         u = bone / np.maximum(np.linalg.norm(bone, axis=-1, keepdims=True), 1e-9)
@@ -187,7 +187,7 @@ class Skeleton:
         # Angle from the current axis to the bend axis, both projected on the plane normal to the bone.
         a = current - np.sum(current * u, -1, keepdims=True) * u
         b = bend - np.sum(bend * u, -1, keepdims=True) * u
-        angle = np.arctan2(np.sum(np.cross(a, b) * u, -1), np.sum(a * b, -1))
+        angle = np.arctan2(np.sum(cross(a, b) * u, -1), np.sum(a * b, -1))
         weight = np.clip(sin_bend / 0.25, 0.0, 1.0)  # full twist from ~15 degrees of bend
         twist = qfrom_axis_angle(u, weight * angle)
         return qmul(twist, rot)

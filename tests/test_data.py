@@ -116,3 +116,13 @@ def test_cli_data_check_json(tmp_path, fake_root):
     bad = subprocess.run([sys.executable, "-m", "agent.cli", "data", "check", "--source", "bandai", "--root", str(tmp_path / "nope")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "not a folder" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_style_phrases_are_whole_phrases():
+    """A comma inside an unquoted YAML flow list splits a phrase in two; catch such fragments."""
+    from policies.data.texts import load_text_config
+
+    cfg = load_text_config()
+    for style, p in cfg.styles.items():
+        for phrase in p.adverbials + p.participles:
+            assert len(phrase.split()) >= 2 or phrase.endswith("ly"), (style, phrase)

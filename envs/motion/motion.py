@@ -42,12 +42,15 @@ class Motion:
                 raise ValueError(f"Motion {name} contain NaN or inf at frame(s) {bad[:5].tolist()}")
 
     @classmethod
-    def from_positions(cls, positions: np.ndarray, fps: float = CANONICAL_FPS, skeleton: Skeleton = SMPL22) -> "Motion":
-        """Motion from global joint positions; rotations by the skeleton's IK and positions re-derived by FK."""
+    def from_positions(cls, positions: np.ndarray, fps: float = CANONICAL_FPS, skeleton: Skeleton = SMPL22,
+                       refit: bool = True) -> "Motion":
+        """Motion from global joint positions with rotations by the skeleton's IK. With ``refit`` the
+        positions are re-derived by FK so both agree exactly; without it the given positions are kept
+        (right when they already have the skeleton's bone lengths, e.g. from the simulator)."""
         positions = np.asarray(positions, dtype=np.float64)
         _check_joint_count(positions, skeleton)
         rot = skeleton.inverse(positions)
-        return cls(skeleton.forward(rot, positions[:, 0]), rot, fps)
+        return cls(skeleton.forward(rot, positions[:, 0]) if refit else positions, rot, fps)
 
     @classmethod
     def from_rotations(cls, rotations: np.ndarray, root: np.ndarray, fps: float = CANONICAL_FPS,

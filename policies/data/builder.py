@@ -27,7 +27,7 @@ from policies.data.config import DatasetConfig
 from policies.data.process import ProcessedClip, process_bandai, process_synth
 from policies.data.texts import TextComposer
 
-CACHE_VERSION = 2  # bump when code changes what a build produces
+CACHE_VERSION = 3  # bump when code changes what a build produces
 DEFAULT_CACHE = Path("cache")
 
 

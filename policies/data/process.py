@@ -65,7 +65,10 @@ def process_synth(key: tuple[str, str, str, int], seed: int = 0) -> ProcessedCli
     clip = _synth_source(seed).generate(scenario, family, emotion, variation)
     out = ProcessedClip(clip.clip_id, "synthetic", family, emotion)
     out.frames_source, out.source_fps = clip.motion.num_frames, clip.motion.fps
-    out.features, out.positions, out.roundtrip_error_mm = featurise(clip.motion)
+    # Rotations from the one position IK every source goes through (BVH, simulator, HumanML3D joints),
+    # so the 6D channels mean the same thing whatever produced the motion.
+    motion = Motion.from_positions(clip.motion.positions, clip.motion.fps)
+    out.features, out.positions, out.roundtrip_error_mm = featurise(motion)
     out.extra = {"scenario": scenario, "clamp_share": clip.clamp_share}
     return out
 

