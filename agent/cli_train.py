@@ -15,6 +15,7 @@ def add_train_parsers(sub) -> None:
         p = train.add_parser(name, help=f"train {helptext}")
         p.add_argument("--dataset", default=None, help="dataset name (default: the config's)")
         p.add_argument("--cache", help="dataset cache root")
+        p.add_argument("--root", help="Bandai-Namco data root (default $L2EMG_BANDAI_ROOT; not needed with a built cache)")
         p.add_argument("--config", help="model YAML (default configs/<model>.yaml)")
         p.add_argument("--out", help=f"checkpoint folder (default runs/<dataset>/{name})")
         p.add_argument("--iterations", type=int, help="override the number of training steps")
@@ -34,10 +35,10 @@ def add_train_parsers(sub) -> None:
     p.set_defaults(func=cmd_eval_tokenizer)
 
 
-def _dataset_dir(name: str, cache: str | None) -> Path:
+def _dataset_dir(name: str, cache: str | None, root: str | None = None) -> Path:
     from policies.data import load_dataset_config, prepare
 
-    out_dir, _, _ = prepare(load_dataset_config(name), cache, progress=True)
+    out_dir, _, _ = prepare(load_dataset_config(name), cache, root, progress=True)
     return out_dir
 
 
@@ -59,7 +60,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_config(config_path, cls)
     dataset = args.dataset or config.train.dataset
     out = Path(args.out) if args.out else DEFAULT_RUNS / dataset / args.model
-    report = trainer(config, _dataset_dir(dataset, args.cache), out, iterations=args.iterations, progress=not args.quiet)
+    report = trainer(config, _dataset_dir(dataset, args.cache, args.root), out, iterations=args.iterations, progress=not args.quiet)
     print(json.dumps(report if args.json else {k: v for k, v in report.items() if k != "history"}, indent=2))
     return 0
 

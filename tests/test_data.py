@@ -126,3 +126,13 @@ def test_style_phrases_are_whole_phrases():
     for style, p in cfg.styles.items():
         for phrase in p.adverbials + p.participles:
             assert len(phrase.split()) >= 2 or phrase.endswith("ly"), (style, phrase)
+
+
+def test_prepare_uses_a_built_cache_without_the_raw_data(tmp_path, fake_root, monkeypatch):
+    cfg = dataclasses.replace(load_dataset_config("bandai-4"), name="bandai-cached")
+    out, manifest, _ = prepare(cfg, tmp_path, fake_root, workers=1, progress=False)
+    monkeypatch.delenv("L2EMG_BANDAI_ROOT", raising=False)
+    again, manifest2, rebuilt = prepare(cfg, tmp_path, None, progress=False)
+    assert again == out and manifest2 == manifest and not rebuilt
+    with pytest.raises(FileNotFoundError, match="L2EMG_BANDAI_ROOT"):
+        prepare(dataclasses.replace(cfg, name="never-built"), tmp_path, None, progress=False)

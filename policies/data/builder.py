@@ -232,8 +232,14 @@ def prepare(config: DatasetConfig, cache_root: str | Path | None = None, root: s
             workers: int | None = None, progress: bool = True, force: bool = False) -> tuple[Path, dict, bool]:
     """Build the dataset unless a cache with the same fingerprint exists; returns (dir, manifest, rebuilt)."""
     out_dir = Path(cache_root or default_cache_root()) / config.name
-    root_path = bandai_root(root) if config.source == "bandai" else None
     manifest_path = out_dir / "manifest.json"
+    try:
+        root_path = bandai_root(root) if config.source == "bandai" else None
+    except FileNotFoundError:
+        if manifest_path.is_file() and not force:
+            # No raw data here, but a finished build: use it as it is (it cannot be checked for staleness).
+            return out_dir, json.loads(manifest_path.read_text()), False
+        raise
     if not force and manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("fingerprint") == fingerprint(config, root_path):
