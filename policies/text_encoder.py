@@ -28,7 +28,9 @@ def minilm_path() -> Path:
 class TextEncoder:
     """Mean-pooled, L2-normalised MiniLM sentence embeddings (384-d), as sentence-transformers computes them."""
 
-    def __init__(self, batch_size: int = 128) -> None:
+    def __init__(self, batch_size: int = 128, quantize: bool = False) -> None:
+        """``quantize``: int8 dynamic quantisation of the linear layers (about 2x faster on CPU, for
+        latency-bound single sentences; embeddings move slightly, so fit heads with the same setting)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
@@ -39,6 +41,10 @@ class TextEncoder:
         path = str(minilm_path())
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
+        if quantize:
+            import torch
+
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
         self.batch_size = batch_size
         self._memo: dict[str, np.ndarray] = {}
 

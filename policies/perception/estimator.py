@@ -38,7 +38,7 @@ class PerceptionEstimator:
     def __init__(self, classifier: MotionEmotionClassifier, config: PerceptionConfig | None = None,
                  text_encoder: TextEncoder | None = None) -> None:
         self.config = config or load_perception_config()
-        self.encoder = text_encoder or TextEncoder()
+        self.encoder = text_encoder or TextEncoder(quantize=self.config.quantize_text_encoder)
         self.labels = classifier.labels
         self.text = TextEmotionEstimator(self.labels, self.config, self.encoder)
         self.motion = MotionEmotionEstimator(classifier, self.config.min_motion_frames)

@@ -27,6 +27,7 @@ class PerceptionConfig:
     use_nade: bool = True
     text_head_l2: float = 0.01
     max_chars: int = 2000
+    quantize_text_encoder: bool = True
     min_motion_frames: int = 8
     uncertain_confidence: float = 0.35
     scenarios: dict[str, str] = field(default_factory=dict)
