@@ -49,7 +49,7 @@ def test_tokenizer_round_trip_and_token_checks(tokenizer, tiny_ds):
 
 
 def test_tokenizer_learns(tokenizer, tiny_ds):
-    from policies.tokenizer import TokenizerConfig, VQTokenizer
+    from policies.tokenizer import VQTokenizer
     from policies.tokenizer.train import evaluate_tokenizer
 
     tok, _ = tokenizer

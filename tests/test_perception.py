@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from policies.data import L2EMGDataset, load_dataset_config, prepare
+from policies.data import load_dataset_config, prepare
 from policies.perception.fusion import EmotionFusion, expected_calibration_error, fit_temperature
 from policies.perception.text_emotion import read_labelled_utterances
 

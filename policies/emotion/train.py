@@ -1,20 +1,18 @@
 """Training the motion-emotion classifier on the emotion-labelled samples (`l2emg train emotion`)."""
 from __future__ import annotations
 
-import json
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from policies.checkpoint import BestKeeper
 from policies.data import L2EMGDataset, load_emotion_labels
 from policies.emotion.model import EmotionClassifierConfig, EmotionNet, MotionEmotionClassifier
 from policies.evaluator.metrics import macro_f1, weighted_f1
 from policies.motion_encoder import pad_batch
-from policies.checkpoint import BestKeeper
 from policies.torch_utils import setup_torch
+from policies.training import fit
 
 
 def evaluate_emotion(clf: MotionEmotionClassifier, ds: L2EMGDataset, split: str) -> dict:
@@ -51,28 +49,15 @@ def train_emotion_classifier(config: EmotionClassifierConfig, dataset_dir: str |
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     rng = np.random.default_rng(tc.seed)
     out_dir = Path(out_dir)
-    history, keeper, t0 = [], BestKeeper("weighted_f1", higher_is_better=True), time.perf_counter()
-    bar = tqdm(range(iterations), desc="train emotion", unit="it", disable=not progress, mininterval=2.0)
-    for it in bar:
-        model.train()
+
+    def step():
         idx = rng.choice(len(train), tc.batch, replace=len(train) < tc.batch)
         x, mask = pad_batch([feats[i] for i in idx], config.max_frames, rng)
         loss = F.cross_entropy(model(x, mask), torch.from_numpy(y[idx]), weight=weight)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if it % 50 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        if (it + 1) % tc.eval_every == 0 or it + 1 == iterations:
-            model.eval()
-            val = evaluate_emotion(clf, ds, "val")
-            val.update(iteration=it + 1, loss=round(loss.item(), 4), seconds=round(time.perf_counter() - t0, 1))
-            history.append(val)
-            if keeper.improved(val):
-                clf.save(out_dir, {"dataset": ds.name, "iteration": it + 1, "val": val})
-    final = MotionEmotionClassifier.load(out_dir)
-    test = evaluate_emotion(final, ds, "test")
-    report = {"dataset": ds.name, "iterations": iterations, "train_seconds": round(time.perf_counter() - t0, 1),
-              "best_val": keeper.best, "test": test, "history": history, "checkpoint": str(out_dir)}
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
-    return report
+        return loss, {"loss": f"{loss.item():.3f}"}
+
+    return fit("emotion", model, opt, step, lambda: evaluate_emotion(clf, ds, "val"),
+               lambda meta: clf.save(out_dir, meta),
+               lambda: evaluate_emotion(MotionEmotionClassifier.load(out_dir), ds, "test"),
+               iterations=iterations, eval_every=tc.eval_every, keeper=BestKeeper("weighted_f1"),
+               out_dir=out_dir, dataset=ds.name, progress=progress)

@@ -1,20 +1,18 @@
 """Contrastive training of the text-motion evaluator (`l2emg train evaluator`)."""
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from policies.checkpoint import BestKeeper
 from policies.data import L2EMGDataset
 from policies.evaluator.evaluator import MotionTextEvaluator
 from policies.evaluator.model import EvaluatorConfig, RetrievalModel
 from policies.motion_encoder import pad_batch
 from policies.text_encoder import TextEncoder
-from policies.checkpoint import BestKeeper
 from policies.torch_utils import setup_torch
+from policies.training import fit
 
 
 def _semantic_key(ds: L2EMGDataset, sample) -> str:
@@ -64,35 +62,21 @@ def train_evaluator(config: EvaluatorConfig, dataset_dir: str | Path, out_dir: s
     ev = MotionTextEvaluator(config, ds.stats, model, texts)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     rng = np.random.default_rng(tc.seed)
-    history, keeper, t0 = [], BestKeeper("r_precision_top3", higher_is_better=True), time.perf_counter()
-    bar = tqdm(range(iterations), desc="train evaluator", unit="it", disable=not progress, mininterval=2.0)
-    for it in bar:
-        model.train()
+
+    def step():
         idx = rng.choice(len(train), tc.batch, replace=False)
         x, mask = pad_batch([feats[i] for i in idx], config.max_frames, rng)
         caption = [train[i].texts[int(rng.integers(len(train[i].texts)))] for i in idx]
-        minilm = torch.from_numpy(texts.encode(caption))
-        zm, zt = model.embed_motion(x, mask), model.embed_text(minilm)
+        zm, zt = model.embed_motion(x, mask), model.embed_text(torch.from_numpy(texts.encode(caption)))
         logits = zm @ zt.t() / config.temperature
         same = torch.from_numpy(keys[idx][:, None] == keys[idx][None, :])
         logits = logits.masked_fill(same & ~torch.eye(len(idx), dtype=torch.bool), -1e4)  # no false negatives
         target = torch.arange(len(idx))
         loss = 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if it % 50 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        if (it + 1) % tc.eval_every == 0 or it + 1 == iterations:
-            model.eval()
-            val = evaluate_retrieval(ev, ds, "val")
-            val.update(iteration=it + 1, loss=round(loss.item(), 4), seconds=round(time.perf_counter() - t0, 1))
-            history.append(val)
-            if keeper.improved(val):
-                ev.save(out_dir, {"dataset": ds.name, "iteration": it + 1, "val": val})
-    final = MotionTextEvaluator.load(out_dir, texts)
-    test = evaluate_retrieval(final, ds, "test")
-    report = {"dataset": ds.name, "iterations": iterations, "train_seconds": round(time.perf_counter() - t0, 1),
-              "best_val": keeper.best, "test": test, "history": history, "checkpoint": str(out_dir)}
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
-    return report
+        return loss, {"loss": f"{loss.item():.3f}"}
+
+    return fit("evaluator", model, opt, step, lambda: evaluate_retrieval(ev, ds, "val"),
+               lambda meta: ev.save(out_dir, meta),
+               lambda: evaluate_retrieval(MotionTextEvaluator.load(out_dir, texts), ds, "test"),
+               iterations=iterations, eval_every=tc.eval_every, keeper=BestKeeper("r_precision_top3"),
+               out_dir=out_dir, dataset=ds.name, progress=progress)

@@ -1,19 +1,17 @@
 """Training and evaluation of the motion tokenizer (`l2emg train tokenizer`, `l2emg eval tokenizer`)."""
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from envs.motion.features import RIC_SLICE, decode_positions
+from policies.checkpoint import BestKeeper
 from policies.data import L2EMGDataset
 from policies.tokenizer.model import MotionVQVAE, TokenizerConfig
 from policies.tokenizer.tokenizer import VQTokenizer
-from policies.checkpoint import BestKeeper
 from policies.torch_utils import random_crops, setup_torch
+from policies.training import fit
 
 
 def _windows(ds: L2EMGDataset, split: str, normalised: bool = True) -> tuple[list[np.ndarray], np.ndarray]:
@@ -71,10 +69,8 @@ def train_tokenizer(config: TokenizerConfig, dataset_dir: str | Path, out_dir: s
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / max(1, tc.warmup)))
     rng = np.random.default_rng(tc.seed)
     out_dir = Path(out_dir)
-    history, keeper, t0 = [], BestKeeper("mpjpe_root_rel_mm", higher_is_better=False), time.perf_counter()
-    bar = tqdm(range(iterations), desc="train tokenizer", unit="it", disable=not progress, mininterval=2.0)
-    for it in bar:
-        model.train()
+
+    def step():
         idx, starts = random_crops(lengths, tc.crop, tc.batch, rng)
         x = torch.from_numpy(np.stack([feats[i][s:s + tc.crop] for i, s in zip(idx, starts)]))
         recon, _, commit, perplexity = model(x)
@@ -82,21 +78,11 @@ def train_tokenizer(config: TokenizerConfig, dataset_dir: str | Path, out_dir: s
         vel = lambda f: f[:, 1:, RIC_SLICE] - f[:, :-1, RIC_SLICE]  # noqa: E731
         loss_vel = F.smooth_l1_loss(vel(recon), vel(x))
         loss = loss_rec + config.commitment * commit + config.velocity_weight * loss_vel
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if it % 50 == 0:
-            bar.set_postfix(rec=f"{loss_rec.item():.4f}", ppl=f"{perplexity.item():.0f}")
-        if (it + 1) % tc.eval_every == 0 or it + 1 == iterations:
-            val = evaluate_tokenizer(tok, ds, "val")
-            val.update(iteration=it + 1, loss=round(loss.item(), 5), seconds=round(time.perf_counter() - t0, 1))
-            history.append(val)
-            if keeper.improved(val):
-                tok.save(out_dir, {"dataset": ds.name, "iteration": it + 1, "val": val})
-    best_tok = VQTokenizer.load(out_dir)
-    test = evaluate_tokenizer(best_tok, ds, "test")
-    report = {"dataset": ds.name, "iterations": iterations, "train_seconds": round(time.perf_counter() - t0, 1),
-              "best_val": keeper.best, "test": test, "history": history, "checkpoint": str(out_dir)}
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
-    return report
+        return loss, {"rec": f"{loss_rec.item():.4f}", "ppl": f"{perplexity.item():.0f}"}
+
+    return fit("tokenizer", model, opt, step, lambda: evaluate_tokenizer(tok, ds, "val"),
+               lambda meta: tok.save(out_dir, meta),
+               lambda: evaluate_tokenizer(VQTokenizer.load(out_dir), ds, "test"),
+               iterations=iterations, eval_every=tc.eval_every,
+               keeper=BestKeeper("mpjpe_root_rel_mm", higher_is_better=False), out_dir=out_dir,
+               dataset=ds.name, scheduler=sched, progress=progress)
