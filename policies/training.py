@@ -3,12 +3,25 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from tqdm import tqdm
 
 from policies.checkpoint import BestKeeper
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What every trainer shares; model configs subclass it for their own defaults and extra knobs."""
+
+    dataset: str = "bandai-4"
+    batch: int = 64
+    iterations: int = 2500
+    lr: float = 3e-4
+    seed: int = 0
+    eval_every: int = 500
 
 
 def fit(name: str, model, optimizer, step: Callable[[], tuple], validate: Callable[[], dict],

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from envs.atomic import atomic_write_bytes, atomic_write_text
+from envs.config import config_dir
 from envs.io.bandai import bandai_root, iter_bandai
 from envs.motion import CANONICAL_FPS, FeatureStats
 from policies.data.config import DatasetConfig
@@ -101,8 +102,6 @@ def fingerprint(config: DatasetConfig, root: Path | None) -> str:
     h = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
     h.update(f"v{CACHE_VERSION}".encode())
     if config.source == "synthetic":
-        from envs.config import config_dir
-
         h.update((config_dir() / "synth.yaml").read_bytes())
     if root is not None:
         for name in config.datasets:
@@ -110,8 +109,6 @@ def fingerprint(config: DatasetConfig, root: Path | None) -> str:
             for path in sorted(folder.glob("data/*.bvh")) + sorted(folder.glob("data.tar.xz")):
                 st = path.stat()
                 h.update(f"{path.name}:{st.st_size}:{int(st.st_mtime)}".encode())
-    from envs.config import config_dir
-
     h.update((config_dir() / "texts.yaml").read_bytes())
     return h.hexdigest()[:16]
 

@@ -11,20 +11,16 @@ from torch import nn
 from envs.motion import FeatureStats
 from policies.checkpoint import load_model_with_stats, save_model_with_stats
 from policies.motion_encoder import ConvMotionEncoder, pad_batch
+from policies.training import TrainConfig
 
 KIND = "motion_emotion_classifier"
 
 
 @dataclass(frozen=True)
-class EmotionTrainConfig:
-    dataset: str = "bandai-4"
-    batch: int = 64
-    iterations: int = 2500
+class EmotionTrainConfig(TrainConfig):
     lr: float = 5e-4
     weight_decay: float = 1e-4
     class_weight_power: float = 0.5
-    seed: int = 0
-    eval_every: int = 500
 
 
 @dataclass(frozen=True)

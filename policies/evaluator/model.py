@@ -9,17 +9,12 @@ from torch import nn
 
 from policies.motion_encoder import ConvMotionEncoder
 from policies.text_encoder import EMBED_DIM
+from policies.training import TrainConfig
 
 
 @dataclass(frozen=True)
-class EvaluatorTrainConfig:
-    dataset: str = "bandai-4"
-    batch: int = 64
-    iterations: int = 2500
-    lr: float = 3e-4
+class EvaluatorTrainConfig(TrainConfig):
     weight_decay: float = 1e-4
-    seed: int = 0
-    eval_every: int = 500
 
 
 @dataclass(frozen=True)

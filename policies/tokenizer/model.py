@@ -8,18 +8,16 @@ from torch import nn
 
 from envs.motion.features import FEATURE_DIM
 from policies.tokenizer.quantizer import EMAQuantizer
+from policies.training import TrainConfig
 
 
 @dataclass(frozen=True)
-class TokenizerTrainConfig:
-    dataset: str = "bandai-4"
-    crop: int = 64
-    batch: int = 64
+class TokenizerTrainConfig(TrainConfig):
     iterations: int = 6000
     lr: float = 2e-4
-    warmup: int = 500
-    seed: int = 0
     eval_every: int = 1000
+    crop: int = 64
+    warmup: int = 500
 
 
 @dataclass(frozen=True)
