@@ -136,11 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--height", type=int, default=480)
     render.set_defaults(func=cmd_render)
 
+    from agent.cli_bench import add_bench_parsers
     from agent.cli_perceive import add_perception_parsers
     from agent.cli_sim import add_sim_parser
     from agent.cli_train import add_train_parsers
 
     add_sim_parser(sub)
+    add_bench_parsers(sub)
     add_train_parsers(sub)
     add_perception_parsers(sub)
 

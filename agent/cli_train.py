@@ -1,4 +1,4 @@
-"""`l2emg train tokenizer|evaluator|emotion` and `l2emg eval tokenizer`."""
+"""`l2emg train tokenizer|evaluator|emotion|generator` and `l2emg eval tokenizer`."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +25,18 @@ def add_train_parsers(sub) -> None:
     from agent.cli_perceive import add_train_perception
 
     add_train_perception(train)
+    g = train.add_parser("generator", help="ES-MoE: one expert per scenario, in order (peft adapters + manifest)")
+    g.add_argument("--dataset", default="bandai-4")
+    g.add_argument("--scenarios", help="comma-separated order (default: all, alphabetical)")
+    g.add_argument("--out", help="checkpoint folder (default runs/<dataset>/generator)")
+    g.add_argument("--runs", default="runs")
+    g.add_argument("--config", help="ES-MoE YAML (default configs/esmoe.yaml)")
+    g.add_argument("--root")
+    g.add_argument("--cache")
+    g.add_argument("--quick", action="store_true")
+    g.add_argument("--quiet", action="store_true")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=cmd_train_generator)
     ev = sub.add_parser("eval", help="evaluate a model").add_subparsers(dest="eval_command", required=True)
     p = ev.add_parser("tokenizer", help="reconstruction error and codebook usage on a split")
     p.add_argument("--checkpoint", required=True)
@@ -62,6 +74,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else DEFAULT_RUNS / dataset / args.model
     report = trainer(config, _dataset_dir(dataset, args.cache, args.root), out, iterations=args.iterations, progress=not args.quiet)
     print(json.dumps(report if args.json else {k: v for k, v in report.items() if k != "history"}, indent=2))
+    return 0
+
+
+def cmd_train_generator(args: argparse.Namespace) -> int:
+    from agent.generator_train import train_generator
+
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios else None
+    print(json.dumps(train_generator(args.dataset, scenarios, args.out, args.runs, args.quick, args.config, args.root,
+                                     args.cache, progress=not args.quiet), indent=2))
     return 0
 
 

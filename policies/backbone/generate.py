@@ -1,7 +1,9 @@
 """Constrained, batched generation of motion tokens (KV cache via Hugging Face ``generate``)."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -40,9 +42,11 @@ class Generation:
 
 def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int] | None = None,
                    min_tokens: int = 4, max_tokens: int = 50, greedy: bool = True, temperature: float = 1.0,
-                   top_k: int = 0, seed: int = 0, retries: int = 2) -> list[Generation]:
+                   top_k: int = 0, seed: int = 0, retries: int = 2,
+                   condition: Callable[[list[int]], AbstractContextManager] | None = None) -> list[Generation]:
     """Motion codes per text. ``length`` (tokens; 4 frames each) fixes the length exactly; an empty
-    result is retried with sampling (``retries`` times, seeded) and then reported as a failure."""
+    result is retried with sampling (``retries`` times, seeded) and then reported as a failure.
+    ``condition(rows)`` wraps each ``generate`` call on ``texts[rows]`` (e.g. sets per-sequence expert weights)."""
     import torch
 
     lengths = [length] * len(texts) if not isinstance(length, list) else length
@@ -64,7 +68,7 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
             plen = batch["input_ids"].shape[1]
             sample = (not greedy) or attempt > 0
             torch.manual_seed(seed + attempt)
-            with torch.no_grad():
+            with torch.no_grad(), (condition(todo) if condition else nullcontext()):
                 seqs = model.generate(**batch, max_new_tokens=hi + 1, do_sample=sample,
                                       temperature=temperature if sample else None, top_k=top_k if sample and top_k else None,
                                       top_p=None, logits_processor=[motion_logits_processor(backbone, plen, lo, hi)],

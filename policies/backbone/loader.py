@@ -14,8 +14,8 @@ from policies.backbone.vocab import BEGIN, END, MotionVocabulary
 
 @dataclass(frozen=True)
 class TinyConfig:
-    hidden_size: int = 256
-    intermediate_size: int = 704
+    hidden_size: int = 192
+    intermediate_size: int = 512
     num_hidden_layers: int = 4
     num_attention_heads: int = 4
     num_key_value_heads: int = 2

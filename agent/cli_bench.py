@@ -1,0 +1,51 @@
+"""`l2emg bench lifelong|generator` (DESIGN §8); each prints JSON."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_bench_parsers(sub) -> None:
+    bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(dest="bench_command", required=True)
+    p = bench.add_parser("lifelong", help="ES-MoE vs the lifelong baselines over scenario orders")
+    p.add_argument("--benchmark", default="bandai-4", help="dataset config (default bandai-4)")
+    p.add_argument("--methods", nargs="+", default=["es-moe,mtl,seqlora,lwf-lora,o-lora,wo-cged,wo-samoe,wo-lemo"],
+                   help="es-moe mtl seqlora lwf-lora o-lora wo-cged wo-samoe wo-lemo (comma or space separated)")
+    p.add_argument("--setting", default="unseen", choices=["unseen", "mixed"])
+    p.add_argument("--orders", type=int, default=None, help="scenario orders (default 3; 1 with --quick)")
+    p.add_argument("--ablation-orders", type=int, help="orders for the three ablations (default: --orders)")
+    p.add_argument("--split", default="test", choices=["val", "test"], help="val for choosing hyperparameters")
+    p.add_argument("--quick", action="store_true", help="small assets, 30 steps per scenario, capped evaluation (CI)")
+    p.add_argument("--config", help="ES-MoE YAML (default configs/esmoe.yaml)")
+    p.add_argument("--out", help="output folder (default runs/<dataset>/lifelong-<split>)")
+    p.add_argument("--root", help="Bandai-Namco root (default $L2EMG_BANDAI_ROOT)")
+    p.add_argument("--cache", help="dataset cache root")
+    p.add_argument("--runs", default="runs", help="where checkpoints live and are trained when missing")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the whole result (matrices included)")
+    p.set_defaults(func=cmd_bench_lifelong)
+    g = bench.add_parser("generator", help="ES-MoE training and generation speed, memory")
+    g.add_argument("--backbone", default="tiny", help="tiny (default), smollm2-135m or a local HF folder")
+    g.add_argument("--runs", default="runs")
+    g.add_argument("--quick", action="store_true")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=cmd_bench_generator)
+
+
+def cmd_bench_lifelong(args: argparse.Namespace) -> int:
+    from agent.lifelong import run_lifelong
+
+    orders = args.orders or (1 if args.quick else 3)
+    result = run_lifelong(args.benchmark, args.methods, orders, args.setting, args.split, args.quick, args.config,
+                          args.out, args.root, args.cache, args.runs, progress=not args.quiet,
+                          ablation_orders=args.ablation_orders)
+    shown = result if args.json else {k: v for k, v in result.items() if k not in ("runs", "config")}
+    print(json.dumps(shown, indent=2))
+    return 0
+
+
+def cmd_bench_generator(args: argparse.Namespace) -> int:
+    from agent.generator_bench import run_generator_bench
+
+    print(json.dumps(run_generator_bench(args.backbone, args.runs, args.quick), indent=2))
+    return 0

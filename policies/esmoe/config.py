@@ -1,0 +1,99 @@
+"""ES-MoE and lifelong-trainer settings, validated from ``configs/esmoe.yaml``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envs.config import config_dir, load_config
+
+
+@dataclass(frozen=True)
+class LoRASettings:
+    rank: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+@dataclass(frozen=True)
+class CGEDSettings:
+    dim: int = 32
+    dictionary_size: int = 32
+    kmeans_iterations: int = 25
+    dropout: float = 0.1
+    trainable: str = "first"
+
+    def __post_init__(self) -> None:
+        if self.trainable not in ("first", "always"):
+            raise ValueError(f"cged.trainable must be 'first' or 'always', got {self.trainable!r}")
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    query_rank: int = 16
+    key_dim: int = 32
+    top_k: int = 2
+    mask_rate: float = 0.3
+    temperature: float = 1.0
+    routing_weight: float = 1.0
+    prototypes: int = 32
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    lambda_emo: float = 0.1
+
+
+@dataclass(frozen=True)
+class LwFSettings:
+    alpha: float = 1.0
+    temperature: float = 2.0
+
+
+@dataclass(frozen=True)
+class OLoRASettings:
+    lambda_orth: float = 0.5
+
+
+@dataclass(frozen=True)
+class ScenarioTrainSettings:
+    steps_per_scenario: int = 120
+    batch: int = 32
+    lr: float = 2e-3
+    warmup: int = 20
+    weight_decay: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    max_test_per_scenario: int = 0
+    multimodal_texts: int = 32
+    multimodal_samples: int = 5
+    top_k_sampling: int = 20
+
+
+@dataclass(frozen=True)
+class PretrainSettings:
+    dataset: str = "synth-8"
+    steps: int = 1000
+    batch: int = 32
+    lr: float = 1e-3
+    warmup: int = 100
+
+
+@dataclass(frozen=True)
+class ESMoEConfig:
+    lora: LoRASettings = field(default_factory=LoRASettings)
+    cged: CGEDSettings = field(default_factory=CGEDSettings)
+    gate: GateSettings = field(default_factory=GateSettings)
+    loss: LossSettings = field(default_factory=LossSettings)
+    lwf: LwFSettings = field(default_factory=LwFSettings)
+    olora: OLoRASettings = field(default_factory=OLoRASettings)
+    train: ScenarioTrainSettings = field(default_factory=ScenarioTrainSettings)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+    pretrain: PretrainSettings = field(default_factory=PretrainSettings)
+
+
+def load_esmoe_config(path: str | Path | None = None) -> ESMoEConfig:
+    return load_config(path or config_dir() / "esmoe.yaml", ESMoEConfig)

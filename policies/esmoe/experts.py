@@ -1,0 +1,148 @@
+"""LoRA experts as peft adapters on one backbone, mixed per sequence.
+
+Every adapter stays active in peft; a forward hook on each adapter's ``lora_B`` scales its output by
+that sequence's weight for the adapter, so one forward pass mixes experts with per-sample weights
+(the ES-MoE gate, O-LoRA's sum, or a one-hot choice). With no weights set, adapters simply add up.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from policies.esmoe.config import LoRASettings
+
+
+class ExpertBank:
+    def __init__(self, model, lora: LoRASettings) -> None:
+        self.base_model = model
+        self.lora = lora
+        self.peft = None
+        self.names: list[str] = []
+        self.trainable: set[str] = set()
+        self.weights = None  # (B, E) tensor or None
+        self._hooks: list = []
+
+    @property
+    def model(self):
+        return self.peft if self.peft is not None else self.base_model
+
+    def lora_config(self):
+        from peft import LoraConfig
+
+        l = self.lora
+        return LoraConfig(r=l.rank, lora_alpha=l.alpha, lora_dropout=l.dropout, target_modules=list(l.target_modules),
+                          bias="none", task_type="CAUSAL_LM")
+
+    def add(self, name: str, trainable: bool = True) -> None:
+        """A new expert (peft adapter ``name``); with ``trainable`` it is the only adapter that learns."""
+        from peft import get_peft_model
+
+        if name in self.names:
+            raise ValueError(f"expert {name!r} exists already")
+        if self.peft is None:
+            for p in self.base_model.parameters():
+                p.requires_grad_(False)
+            self.peft = get_peft_model(self.base_model, self.lora_config(), adapter_name=name)
+        else:
+            self.peft.add_adapter(name, self.lora_config())
+        self.names.append(name)
+        j = len(self.names) - 1
+        for layer in self.lora_layers():
+            self._hooks.append(layer.lora_B[name].register_forward_hook(self._scale_hook(j)))
+        self.set_trainable({name} if trainable else set())
+
+    def lora_layers(self) -> list:
+        from peft.tuners.lora import LoraLayer
+
+        return [m for m in self.model.modules() if isinstance(m, LoraLayer)]
+
+    def _scale_hook(self, j: int):
+        def hook(module, inputs, output):
+            w = self.weights
+            if w is None:
+                return output
+            return output * w[:, j].reshape(-1, *([1] * (output.dim() - 1))).to(output.dtype)
+        return hook
+
+    def set_trainable(self, names: set[str]) -> None:
+        """All adapters active in the forward pass; only ``names`` receive gradients."""
+        self.peft.base_model.set_adapter(list(self.names))
+        self.trainable = set(names)
+        for n, p in self.peft.named_parameters():
+            p.requires_grad_(any(f".{name}." in n for name in names) and "lora_" in n)
+
+    def parameters_of(self, name: str) -> list:
+        return [p for n, p in self.peft.named_parameters() if "lora_" in n and f".{name}." in n]
+
+    def lora_A(self, name: str) -> list:
+        """The down-projection matrices of an expert, layer by layer."""
+        return [layer.lora_A[name].weight for layer in self.lora_layers()]
+
+    def expert_size(self, name: str) -> int:
+        return sum(p.numel() for p in self.parameters_of(name))
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy one adapter's weights into another (same shapes)."""
+        import torch
+
+        with torch.no_grad():
+            for a, b in zip(self.parameters_of(source), self.parameters_of(target)):
+                b.copy_(a)
+
+    @contextmanager
+    def mixing(self, weights):
+        """Per-sequence adapter weights (B, E) for the forwards inside the block."""
+        old, self.weights = self.weights, weights
+        try:
+            yield
+        finally:
+            self.weights = old
+
+    @contextmanager
+    def merged(self, weights):
+        """One weight per expert (E,) shared by the whole batch: fold the weighted experts into the base
+        weights and bypass the adapters (one dense matmul per layer instead of one per expert), then restore
+        the exact original weights. The fast path for single interactions."""
+        import torch
+
+        saved = []
+        try:
+            with torch.no_grad():
+                for layer in self.lora_layers():
+                    base = layer.get_base_layer()
+                    saved.append((base, base.weight.data.clone()))
+                    delta = sum(float(weights[j]) * layer.scaling[n] * (layer.lora_B[n].weight @ layer.lora_A[n].weight)
+                                for j, n in enumerate(self.names) if float(weights[j]) != 0.0)
+                    if not isinstance(delta, int):
+                        base.weight.data += delta.to(base.weight.dtype)
+            with self.peft.disable_adapter():
+                yield
+        finally:
+            for base, w in saved:
+                base.weight.data.copy_(w)
+            self.set_trainable(self.trainable)  # peft's enable_adapter_layers re-enables grads of every active adapter
+
+    def save(self, directory: str | Path, name: str) -> Path:
+        """peft's own format (adapter_config.json + adapter_model.safetensors) in ``directory/name``."""
+        directory = Path(directory)
+        self.peft.save_pretrained(str(directory), selected_adapters=[name], safe_serialization=True)
+        return directory / name if name != "default" else directory
+
+    def load(self, directory: str | Path, name: str) -> None:
+        """Add an expert saved by :meth:`save` (frozen)."""
+        from peft import PeftModel
+
+        path = Path(directory)
+        if not (path / "adapter_model.safetensors").is_file():
+            raise FileNotFoundError(f"{path}: no adapter_model.safetensors (not a saved expert)")
+        if self.peft is None:
+            for p in self.base_model.parameters():
+                p.requires_grad_(False)
+            self.peft = PeftModel.from_pretrained(self.base_model, str(path), adapter_name=name, is_trainable=False)
+        else:
+            self.peft.load_adapter(str(path), adapter_name=name, is_trainable=False)
+        self.names.append(name)
+        j = len(self.names) - 1
+        for layer in self.lora_layers():
+            self._hooks.append(layer.lora_B[name].register_forward_hook(self._scale_hook(j)))
+        self.set_trainable(self.trainable - {name})

@@ -1,0 +1,44 @@
+"""One trainer for every lifelong method: a scenario's samples, a fixed step budget, AdamW, warm-up."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from policies.backbone.corpus import TokenSample, draw_batch
+from policies.esmoe.config import ScenarioTrainSettings
+from policies.esmoe.learner import ContinualLearner
+
+
+def train_on(learner: ContinualLearner, samples: list[TokenSample], settings: ScenarioTrainSettings,
+             steps: int | None = None, seed: int = 0, label: str = "", progress: bool = True) -> dict:
+    """Train ``learner``'s trainable parameters on ``samples``; returns loss and throughput."""
+    if not samples:
+        raise ValueError(f"{label or 'scenario'}: no training samples")
+    steps = steps or settings.steps_per_scenario
+    params = learner.trainable_parameters()
+    if not params:
+        raise RuntimeError(f"{learner.name}: nothing to train for {label}")
+    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda i: min(1.0, (i + 1) / max(1, settings.warmup)) * 0.5 * (1 + np.cos(np.pi * min(i, steps) / steps)) + 0.05)
+    rng = np.random.default_rng(seed)
+    learner.bank.model.train()
+    losses, t0 = [], time.perf_counter()
+    bar = tqdm(range(steps), desc=f"{learner.name} {label}".strip(), unit="step", disable=not progress, mininterval=2.0, leave=False)
+    for it in bar:
+        texts, codes, emotions = draw_batch(samples, settings.batch, rng)
+        loss, info = learner.loss(texts, codes, emotions)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        losses.append(info["llm"])
+        if it % 25 == 0:
+            bar.set_postfix({k: f"{v:.3f}" for k, v in info.items()})
+    seconds = time.perf_counter() - t0
+    return {"steps": steps, "seconds": round(seconds, 2), "samples_per_s": round(steps * settings.batch / seconds, 1),
+            "final_llm_loss": round(float(np.mean(losses[-20:])), 4)}
