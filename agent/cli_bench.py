@@ -4,13 +4,17 @@ from __future__ import annotations
 import argparse
 import json
 
+ALL_METHODS = "es-moe,mtl,seqlora,lwf-lora,o-lora,wo-cged,wo-samoe,wo-lemo"
+QUICK_METHODS = "es-moe,seqlora,mtl,wo-lemo"  # what CI runs: the full model, the forgetting baseline, the bound, one ablation
+
 
 def add_bench_parsers(sub) -> None:
     bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(dest="bench_command", required=True)
     p = bench.add_parser("lifelong", help="ES-MoE vs the lifelong baselines over scenario orders")
     p.add_argument("--benchmark", default="bandai-4", help="dataset config (default bandai-4)")
-    p.add_argument("--methods", nargs="+", default=["es-moe,mtl,seqlora,lwf-lora,o-lora,wo-cged,wo-samoe,wo-lemo"],
-                   help="es-moe mtl seqlora lwf-lora o-lora wo-cged wo-samoe wo-lemo (comma or space separated)")
+    p.add_argument("--methods", nargs="+", default=None,
+                   help="es-moe mtl seqlora lwf-lora o-lora wo-cged wo-samoe wo-lemo (comma or space separated; "
+                        f"default all, with --quick {QUICK_METHODS})")
     p.add_argument("--setting", default="unseen", choices=["unseen", "mixed"])
     p.add_argument("--orders", type=int, default=None, help="scenario orders (default 3; 1 with --quick)")
     p.add_argument("--ablation-orders", type=int, help="orders for the three ablations (default: --orders)")
@@ -36,7 +40,8 @@ def cmd_bench_lifelong(args: argparse.Namespace) -> int:
     from agent.lifelong import run_lifelong
 
     orders = args.orders or (1 if args.quick else 3)
-    result = run_lifelong(args.benchmark, args.methods, orders, args.setting, args.split, args.quick, args.config,
+    methods = args.methods or [QUICK_METHODS if args.quick else ALL_METHODS]
+    result = run_lifelong(args.benchmark, methods, orders, args.setting, args.split, args.quick, args.config,
                           args.out, args.root, args.cache, args.runs, progress=not args.quiet,
                           ablation_orders=args.ablation_orders)
     shown = result if args.json else {k: v for k, v in result.items() if k not in ("runs", "config")}
