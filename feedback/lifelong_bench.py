@@ -143,7 +143,7 @@ def run_sequence(method: type[ContinualLearner], order: list[str], assets: Lifel
     # MTL has no sequence: its one evaluation is the last row and FR is undefined
     summary = matrix.summary() if not method.joint else _joint_summary(matrix)
     return {"method": method.name, "order": list(order), "matrix": matrix, "summary": summary, "training": timings,
-            "backbone_parameters": sum(p.numel() for p in learner.bank.base_model.parameters()),
+            "backbone_parameters": sum(p.numel() for n, p in learner.bank.base_model.named_parameters() if "lora_" not in n),
             "learner": learner}
 
 
