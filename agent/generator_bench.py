@@ -1,6 +1,7 @@
 """`l2emg bench generator`: ES-MoE training throughput, generation latency/throughput and memory."""
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 from pathlib import Path
@@ -43,11 +44,10 @@ def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool 
                 for i in range(n)]
 
     model = ESMoE(b, config, emotions)
-    train = None
     for i in range(scenarios):
         train = fake(f"scenario{i}")
         model.begin_scenario(f"scenario{i}", train)
-    settings = config.train.__class__(**{**config.train.__dict__, "batch": batch})
+    settings = dataclasses.replace(config.train, batch=batch)
     train_on(model, train, settings, steps=2, progress=False)  # warm-up
     t = train_on(model, train, settings, steps=steps, progress=False)
     out = {"backbone": source, "backbone_parameters": base_params, "experts": len(model.bank.names),

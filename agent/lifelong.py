@@ -61,13 +61,17 @@ def run_lifelong(benchmark: str, methods: list[str], orders: int = 3, setting: s
 
     reference = reference_rows(assets, evaluate, assets.corpus.scenarios)
     cells = (out_dir / "cells.jsonl").open("w")
+
+    def log_cell(row: dict) -> None:
+        cells.write(json.dumps(row) + "\n")
+        cells.flush()
+
     runs_done, expert_fraction = [], {}
     for key in keys:
         cls = METHODS.get(key) or ABLATIONS[key]
         n_orders = 1 if cls.joint else (ablation_orders or orders) if key in ABLATIONS else orders
         for i, order in enumerate(all_orders[:n_orders]):
-            r = run_sequence(cls, order, assets, config, evaluate, progress,
-                             log=lambda row: (cells.write(json.dumps(row) + "\n"), cells.flush()))
+            r = run_sequence(cls, order, assets, config, evaluate, progress, log=log_cell)
             r["order_index"] = i
             learner = r.pop("learner")
             if key == "es-moe":

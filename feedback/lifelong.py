@@ -51,7 +51,9 @@ class LifelongMatrix:
             last = self.values[m][-1]
             val = float(np.nanmean(last)) if np.isfinite(last).any() else float("nan")
             out[name] = val * 100.0 if m in ("r_precision_top1", "weighted_f1") else val
-        out["FR"] = forgetting_rate(self.values["r_precision_top1"]) if len(self.scenarios) > 1 else float("nan")
+        r = self.values["r_precision_top1"]
+        # no row before the last (a joint run such as MTL) or a single scenario: forgetting is undefined
+        out["FR"] = forgetting_rate(r) if len(self.scenarios) > 1 and np.isfinite(r[:-1]).any() else float("nan")
         return out
 
     def to_dict(self) -> dict:

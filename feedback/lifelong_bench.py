@@ -140,18 +140,7 @@ def run_sequence(method: type[ContinualLearner], order: list[str], assets: Lifel
             matrix.record(after, j, cell)
             if log:
                 log({"method": method.name, "order": order, "after": after, "on": j, **cell})
-    # MTL has no sequence: its one evaluation is the last row and FR is undefined
-    summary = matrix.summary() if not method.joint else _joint_summary(matrix)
-    return {"method": method.name, "order": list(order), "matrix": matrix, "summary": summary, "training": timings,
+    return {"method": method.name, "order": list(order), "matrix": matrix, "summary": matrix.summary(), "training": timings,
             "backbone_parameters": sum(p.numel() for n, p in learner.bank.base_model.named_parameters() if "lora_" not in n),
             "learner": learner}
 
-
-def _joint_summary(matrix: LifelongMatrix) -> dict:
-    s = {}
-    for m, name in (("fid", "AF"), ("r_precision_top1", "AR"), ("diversity", "AD"), ("multimodality", "AMM"), ("weighted_f1", "AWF")):
-        last = matrix.values[m][-1]
-        v = float(np.nanmean(last)) if np.isfinite(last).any() else float("nan")
-        s[name] = v * 100 if m in ("r_precision_top1", "weighted_f1") else v
-    s["FR"] = float("nan")
-    return s

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SCHEMA = """
@@ -140,6 +140,3 @@ class ExperienceStore:
         rows = self.db.execute("SELECT name, version, status, created, metrics FROM experts ORDER BY created").fetchall()
         return [{"name": n, "version": v, "status": s, "created": c, "metrics": json.loads(m)} for n, v, s, c, m in rows]
 
-
-def verdict_dict(v: Verdict) -> dict:
-    return asdict(v)

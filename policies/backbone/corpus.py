@@ -24,7 +24,7 @@ class TokenCorpus:
     def __init__(self, samples: list[TokenSample], dataset: L2EMGDataset | None = None) -> None:
         self.samples = samples
         self.dataset = dataset
-        self._index = {s.sample_id: s for s in samples}
+        self._records = {s.sample_id: s for s in dataset.samples} if dataset is not None else {}
 
     @classmethod
     def from_dataset(cls, dataset: L2EMGDataset, tokenizer, progress: bool = False) -> "TokenCorpus":
@@ -52,13 +52,7 @@ class TokenCorpus:
         """The real (raw, 263-d) features of a sample's window, for metrics."""
         if self.dataset is None:
             raise ValueError("this corpus was built without its dataset; real features are unavailable")
-        return self.dataset.features(self.dataset_samples[sample.sample_id])
-
-    @property
-    def dataset_samples(self):
-        if not hasattr(self, "_ds_index"):
-            self._ds_index = {s.sample_id: s for s in self.dataset.samples}  # type: ignore[union-attr]
-        return self._ds_index
+        return self.dataset.features(self._records[sample.sample_id])
 
 
 def draw_batch(samples: list[TokenSample], batch: int, rng: np.random.Generator) -> tuple[list[str], list[np.ndarray], list[str | None]]:

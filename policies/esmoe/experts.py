@@ -45,11 +45,15 @@ class ExpertBank:
             self.peft = get_peft_model(self.base_model, self.lora_config(), adapter_name=name)
         else:
             self.peft.add_adapter(name, self.lora_config())
+        self._register(name)
+        self.set_trainable({name} if trainable else set())
+
+    def _register(self, name: str) -> None:
+        """Give the adapter the next weight column: its lora_B outputs are scaled by it."""
         self.names.append(name)
         j = len(self.names) - 1
         for layer in self.lora_layers():
             self._hooks.append(layer.lora_B[name].register_forward_hook(self._scale_hook(j)))
-        self.set_trainable({name} if trainable else set())
 
     def lora_layers(self) -> list:
         from peft.tuners.lora import LoraLayer
@@ -141,8 +145,5 @@ class ExpertBank:
             self.peft = PeftModel.from_pretrained(self.base_model, str(path), adapter_name=name, is_trainable=False)
         else:
             self.peft.load_adapter(str(path), adapter_name=name, is_trainable=False)
-        self.names.append(name)
-        j = len(self.names) - 1
-        for layer in self.lora_layers():
-            self._hooks.append(layer.lora_B[name].register_forward_hook(self._scale_hook(j)))
+        self._register(name)
         self.set_trainable(self.trainable - {name})

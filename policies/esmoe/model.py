@@ -124,7 +124,7 @@ class ESMoE(ContinualLearner):
         super().begin_scenario(scenario, train)
         self._train_texts = [t for s in train for t in s.texts]
         if first and self.cged is not None:
-            x, mask = self.describe([t for s in train for t in s.texts])
+            x, mask = self.describe(self._train_texts)
             self.cged.fit_dictionary(x[mask.bool()], self.config.cged.kmeans_iterations, self.config.train.seed)
         if self.use_samoe or first:
             name = scenario if self.use_samoe else "shared"

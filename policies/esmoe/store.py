@@ -53,7 +53,6 @@ def save_esmoe(model: ESMoE, directory: str | Path, extra: dict | None = None) -
 
 def load_esmoe(directory: str | Path, backbone: Backbone) -> ESMoE:
     """Rebuild an ES-MoE generator on ``backbone`` (the one it was trained on) from :func:`save_esmoe`."""
-    import torch
     from safetensors.torch import load_file
     from torch import nn
 
