@@ -95,13 +95,6 @@ def load_motion_arg(args: argparse.Namespace):
     raise ValueError("needs one of --bvh FILE, --synth SCENARIO/FAMILY/EMOTION, --sample ID")
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from agent.demo import run_demo
-
-    run_demo(Path(args.out), quiet=args.quiet)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="l2emg", description="L2-EMG: lifelong empathic motion on a simulated humanoid")
     sub = p.add_subparsers(dest="command", required=True)
@@ -146,10 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parsers(sub)
     add_perception_parsers(sub)
 
-    demo = sub.add_parser("demo", help="the main job on the embedded default (synthetic source)")
-    demo.add_argument("--out", default="runs/demo")
-    demo.add_argument("--quiet", action="store_true")
-    demo.set_defaults(func=cmd_demo)
+    from agent.cli_run import add_run_parsers
+
+    add_run_parsers(sub)
     return p
 
 

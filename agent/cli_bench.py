@@ -1,4 +1,4 @@
-"""`l2emg bench lifelong|generator` (DESIGN §8); each prints JSON."""
+"""`l2emg bench lifelong|generator|runtime` (DESIGN §8); each prints JSON."""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +34,12 @@ def add_bench_parsers(sub) -> None:
     g.add_argument("--quick", action="store_true")
     g.add_argument("--json", action="store_true")
     g.set_defaults(func=cmd_bench_generator)
+    r = bench.add_parser("runtime", help="closed-loop throughput, per-stage latency, latency while an expert trains, memory")
+    r.add_argument("--runs", default="runs", help="models (bootstrapped when missing) and scratch outputs")
+    r.add_argument("--interactions", type=int, default=24, help="interactions per measurement")
+    r.add_argument("--episode", help="episode whose bootstrap assets and scenarios are used (default the demo)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_bench_runtime)
 
 
 def cmd_bench_lifelong(args: argparse.Namespace) -> int:
@@ -53,4 +59,14 @@ def cmd_bench_generator(args: argparse.Namespace) -> int:
     from agent.generator_bench import run_generator_bench
 
     print(json.dumps(run_generator_bench(args.backbone, args.runs, args.quick), indent=2))
+    return 0
+
+
+def cmd_bench_runtime(args: argparse.Namespace) -> int:
+    import sys
+
+    from agent.runtime_bench import bench_runtime
+
+    result = bench_runtime(args.runs, args.interactions, episode=args.episode, say=lambda *a: print(*a, file=sys.stderr))
+    print(json.dumps(result, indent=2))
     return 0

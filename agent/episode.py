@@ -22,6 +22,8 @@ class Phase:
     scenarios: list[str]
     interactions: int
     utterances: list[str] = field(default_factory=list)  # optional; else drawn from the source's texts
+    until_learner_done: bool = False  # keep interacting past `interactions` while a learner trains ...
+    max_interactions: int | None = None  # ... up to this many
     expect: Expectation = field(default_factory=Expectation)
 
 
@@ -65,6 +67,8 @@ def load_episode(path: str | Path) -> EpisodeConfig:
     for i, ph in enumerate(ep.phases):
         if ph.interactions <= 0:
             raise ConfigError(f"{path}: phases[{i}].interactions must be positive, got {ph.interactions}")
+        if ph.max_interactions is not None and ph.max_interactions < ph.interactions:
+            raise ConfigError(f"{path}: phases[{i}].max_interactions must be >= interactions ({ph.interactions})")
         if not ph.scenarios:
             raise ConfigError(f"{path}: phases[{i}].scenarios must not be empty")
         for s in ph.scenarios:

@@ -4,6 +4,7 @@ text-motion distance), novelty (gate entropy; a scenario no expert covers). Plai
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,15 +16,22 @@ from feedback.store import Verdict
 class JudgeThresholds:
     max_tracking_mm: float = 150.0  # root-relative MPJPE of the executed vs the intended motion
     min_emotion_prob: float = 0.0  # the intended emotion must be the top class (and above this)
-    max_semantic_distance: float = 1.2  # evaluator text-motion Euclidean distance (unit vectors: 0..2)
+    semantic_top_k: int = 3  # the instruction must rank in the top k of its pool (R-Precision, DESIGN §6)
+    semantic_pool: int = 32  # the instruction + (pool - 1) distractor descriptions
     min_gate_entropy_novel: float = 0.9  # normalised gate entropy above which a request counts as novel
 
 
 class InteractionJudge:
     """All four judges; ``emotion`` and ``evaluator`` may be None (that judge then passes, and says so)."""
 
-    def __init__(self, thresholds: JudgeThresholds, emotion=None, evaluator=None) -> None:
+    def __init__(self, thresholds: JudgeThresholds, emotion=None, evaluator=None, distractors: list[str] | None = None) -> None:
+        """``distractors``: held-out descriptions the semantic judge ranks the instruction against."""
         self.t, self.emotion, self.evaluator = thresholds, emotion, evaluator
+        self._distractors = None
+        if evaluator is not None:
+            if not distractors or len(distractors) < thresholds.semantic_pool - 1:
+                raise ValueError(f"the semantic judge needs at least {thresholds.semantic_pool - 1} distractor descriptions")
+            self._distractors = evaluator.embed_texts(list(distractors))
 
     def physical(self, result) -> tuple[bool, dict]:
         m = result.metrics
@@ -42,10 +50,17 @@ class InteractionJudge:
                                                                     "emotion_prob": round(float(p[want]), 4)}
 
     def semantic(self, features: np.ndarray, text: str) -> tuple[bool, dict]:
+        """R-Precision for one motion: is its instruction among the ``semantic_top_k`` nearest of a pool of
+        the instruction and ``semantic_pool - 1`` distractors (drawn reproducibly per text)? A relative test,
+        so it does not hinge on the absolute distances a given evaluator happens to produce."""
         if self.evaluator is None:
             return True, {"semantic": "not judged"}
-        d = float(np.linalg.norm(self.evaluator.embed_motions([features])[0] - self.evaluator.embed_texts([text])[0]))
-        return d <= self.t.max_semantic_distance, {"semantic_distance": round(d, 4)}
+        m = self.evaluator.embed_motions([features])[0]
+        d = float(np.linalg.norm(m - self.evaluator.embed_texts([text])[0]))
+        rng = np.random.default_rng(zlib.crc32(text.encode()))
+        pool = self._distractors[rng.choice(len(self._distractors), self.t.semantic_pool - 1, replace=False)]
+        rank = int((np.linalg.norm(pool - m, axis=1) < d).sum())
+        return rank < self.t.semantic_top_k, {"semantic_distance": round(d, 4), "semantic_rank": rank}
 
     def novelty(self, gate_weights: dict[str, float], scenario: str) -> tuple[bool, dict]:
         w = np.array([v for v in gate_weights.values() if v > 0], dtype=float)
@@ -63,9 +78,11 @@ class InteractionJudge:
             emo, d2 = self.emotional(features, intended)
             sem, d3 = self.semantic(features, text)
         novel, d4 = self.novelty(gate_weights, scenario)
+        phys, emo, sem, novel = bool(phys), bool(emo), bool(sem), bool(novel)
         reason = "ok" if phys and emo and sem else ("physical" if not phys else "emotional" if not emo else "semantic")
         return Verdict(phys and emo and sem, phys, emo, sem, novel, reason, {**d1, **d2, **d3, **d4})
 
 
 def _f(x: float) -> float | None:
     return round(float(x), 3) if math.isfinite(x) else None
+

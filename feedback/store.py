@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS experts (
 );
 CREATE INDEX IF NOT EXISTS verdicts_by_scenario ON interactions (scenario, id);
 """
-EXPERT_STATUSES = ("training", "candidate", "published", "rolled_back")
+EXPERT_STATUSES = ("training", "candidate", "published", "rolled_back", "failed")
 
 
 @dataclass
@@ -104,12 +104,16 @@ class ExperienceStore:
         return self.db.execute("SELECT COUNT(*) FROM interactions i JOIN verdicts v ON v.interaction_id = i.id"
                                " WHERE i.scenario = ? AND i.id > ? AND v.success = 0", (scenario, after_id)).fetchone()[0]
 
-    def successful_codes(self, scenario: str, limit: int = 256) -> list[tuple[str, list[int]]]:
-        """(response text, codes) of self-generated motions that passed every judge: extra training data."""
-        rows = self.db.execute("SELECT i.response_text, i.codes FROM interactions i JOIN verdicts v ON v.interaction_id = i.id"
-                               " WHERE i.scenario = ? AND v.success = 1 AND i.codes IS NOT NULL ORDER BY i.id DESC LIMIT ?",
-                               (scenario, limit)).fetchall()
-        return [(t, json.loads(c)) for t, c in rows]
+    def successful_codes(self, scenario: str, limit: int = 256) -> list[tuple[str, list[int], str | None]]:
+        """(response text, codes, intended emotion) of self-generated motions that passed every judge: extra
+        training data."""
+        rows = self.db.execute("SELECT i.response_text, i.codes, i.intended_emotion FROM interactions i JOIN verdicts v"
+                               " ON v.interaction_id = i.id WHERE i.scenario = ? AND v.success = 1 AND i.codes IS NOT NULL"
+                               " ORDER BY i.id DESC LIMIT ?", (scenario, limit)).fetchall()
+        return [(t, json.loads(c), e) for t, c, e in rows]
+
+    def last_id(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM interactions").fetchone()[0])
 
     def add_expert(self, name: str, path: str, status: str = "training", metrics: dict | None = None) -> int:
         """A new version of expert ``name``; returns the version number."""

@@ -54,7 +54,8 @@ class TextEncoder:
         """(N, 384) float32 embeddings; repeated texts are computed once."""
         import torch
 
-        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        # similar lengths per batch: less padding (the mask keeps each embedding independent of its batch)
+        todo = sorted((t for t in dict.fromkeys(texts) if t not in self._memo), key=len)
         for i in range(0, len(todo), self.batch_size):
             chunk = todo[i:i + self.batch_size]
             batch = self.tokenizer(chunk, padding=True, truncation=True, max_length=128, return_tensors="pt")

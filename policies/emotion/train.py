@@ -28,7 +28,9 @@ def evaluate_emotion(clf: MotionEmotionClassifier, ds: L2EMGDataset, split: str)
 
 
 def train_emotion_classifier(config: EmotionClassifierConfig, dataset_dir: str | Path, out_dir: str | Path,
-                             iterations: int | None = None, progress: bool = True) -> dict:
+                             iterations: int | None = None, progress: bool = True, tokenizer=None) -> dict:
+    """``tokenizer``: also train on every training motion as it comes back through this VQ tokenizer
+    (same label), so that the classifier reads emotion in generated motion, not only in capture."""
     torch = setup_torch(config.train.seed)
     from torch.nn import functional as F
 
@@ -44,6 +46,9 @@ def train_emotion_classifier(config: EmotionClassifierConfig, dataset_dir: str |
     weight = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** tc.class_weight_power, 0.0)
     weight = torch.tensor(weight / weight[counts > 0].mean(), dtype=torch.float32)
     feats = [ds.features(s, normalised=True) for s in train]
+    if tokenizer is not None:
+        feats += [ds.stats.normalise(tokenizer.decode_features(tokenizer.encode_features(ds.features(s)))) for s in train]
+        y = np.concatenate([y, y])
     model = EmotionNet(config, len(labels))
     clf = MotionEmotionClassifier(config, labels, ds.stats, model)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
@@ -51,7 +56,7 @@ def train_emotion_classifier(config: EmotionClassifierConfig, dataset_dir: str |
     out_dir = Path(out_dir)
 
     def step():
-        idx = rng.choice(len(train), tc.batch, replace=len(train) < tc.batch)
+        idx = rng.choice(len(feats), tc.batch, replace=len(feats) < tc.batch)
         x, mask = pad_batch([feats[i] for i in idx], config.max_frames, rng)
         loss = F.cross_entropy(model(x, mask), torch.from_numpy(y[idx]), weight=weight)
         return loss, {"loss": f"{loss.item():.3f}"}

@@ -37,6 +37,11 @@ class GateSettings:
     temperature: float = 1.0
     routing_weight: float = 1.0
     prototypes: int = 32
+    inference: str = "learned"  # learned: the gate's scores (the paper); prototype: the expert with the nearest stored centroid
+
+    def __post_init__(self) -> None:
+        if self.inference not in ("learned", "prototype"):
+            raise ValueError(f"gate.inference must be 'learned' or 'prototype', got {self.inference!r}")
 
 
 @dataclass(frozen=True)

@@ -76,8 +76,16 @@ class ESMoE(ContinualLearner):
         if not self.use_samoe:
             return torch.ones(len(q), n)
         g = self.config.gate
+        if not training and g.inference == "prototype" and len(self.prototypes) == n:
+            return self.prototype_weights(q)
         return self.gate(q, g.top_k, g.temperature, mask_rate=g.mask_rate if training else 0.0,
                          protect=n - 1, generator=self.generator)
+
+    def prototype_weights(self, q: torch.Tensor) -> torch.Tensor:
+        """One-hot on the expert owning the stored centroid nearest to each gate input: a router that no
+        later scenario's training can move (departure from the paper's learned gate, config gate.inference)."""
+        d = torch.stack([torch.cdist(q, p).min(1).values for p in self.prototypes], 1)
+        return nn.functional.one_hot(d.argmin(1), len(self.prototypes)).to(q.dtype)
 
     # -- conditioning hooks ------------------------------------------------------------------------
     def _inject_hook(self, module, inputs, output):

@@ -1,0 +1,162 @@
+"""Ray actors (DESIGN §7): thin wrappers over the plain services, and the loop's Ray backend.
+
+``ray.init()`` with no address starts an embedded local cluster; ``RAY_ADDRESS`` joins an existing one.
+Every actor restarts on a crash and rebuilds its state from disk (checkpoints, the SQLite store); calls
+that are safe to repeat (execution, perception, generation, recording: idempotent on episode + step)
+are retried on the restarted actor."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from agent.runtime_config import RuntimeConfig
+from agent.services import ExecutorService, ExpertLearner, FeedbackService, GeneratorService, PerceptionService
+
+log = logging.getLogger(__name__)
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "L2EMG_TORCH_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+              "MUJOCO_GL": os.environ.get("MUJOCO_GL", "osmesa")}
+
+
+def init_ray(config: RuntimeConfig):
+    import ray
+
+    if ray.is_initialized():
+        return ray
+    env = {"env_vars": THREAD_ENV}
+    if os.environ.get("RAY_ADDRESS"):
+        ray.init(runtime_env=env, log_to_driver=False)
+    else:
+        ray.init(num_cpus=config.ray.num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                 configure_logging=True, logging_level=logging.WARNING)
+    return ray
+
+
+def _gpus(ray) -> float:
+    return 0.5 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
+
+
+class RayBackend:
+    """The loop's backend on Ray actors (same interface as LocalBackend)."""
+
+    def __init__(self, config: RuntimeConfig, assets, store: str, pointer: str, executors: int) -> None:
+        ray = init_ray(config)
+        self.ray, r = ray, config.ray
+        gpu = _gpus(ray)
+        opts = {"max_restarts": r.max_restarts, "max_task_retries": r.max_restarts}
+        self.perception = ray.remote(PerceptionService).options(num_cpus=r.other_cpus, **opts).remote(assets.perception)
+        self.generator = ray.remote(GeneratorService).options(num_cpus=r.generator_cpus, num_gpus=gpu, **opts).remote(
+            assets.generator, assets.tokenizer, 1, pointer)
+        self.executors = [ray.remote(ExecutorService).options(num_cpus=r.executor_cpus, **opts).remote(config.executor.mode)
+                          for _ in range(executors)]
+        self.feedback = ray.remote(FeedbackService).options(num_cpus=r.other_cpus, **opts).remote(
+            store, assets.evaluator, assets.emotion, assets.dataset_dir, config.judges)
+        # a crashed training job is not re-run blindly: the loop records it and the update policy decides
+        self.learner = ray.remote(ExpertLearner).options(num_cpus=r.learner_cpus, num_gpus=gpu, max_restarts=r.max_restarts,
+                                                         max_task_retries=0).remote(
+            assets.dataset_dir, assets.tokenizer, assets.evaluator, assets.emotion, config.learner, config.judges)
+        self.pool_size = executors
+        self._job = None
+        ray.get([a.__ray_ready__.remote() for a in [self.perception, self.generator, self.feedback, self.learner, *self.executors]])
+
+    def _get(self, make_ref, attempts: int = 4):
+        """ray.get with retries across an actor restart (Ray retries in-flight tasks; this covers the window
+        where a call is submitted to an actor that is just dying)."""
+        from ray.exceptions import RayActorError
+
+        for k in range(attempts):
+            try:
+                return self.ray.get(make_ref())
+            except RayActorError:
+                if k == attempts - 1:
+                    raise
+                log.warning("actor died during a call; retrying on the restarted actor")
+                time.sleep(0.5 * (k + 1))
+
+    def perceive(self, stimuli: list[dict]) -> list[dict]:
+        return self._get(lambda: self.perception.perceive.remote(stimuli))
+
+    def generate(self, texts: list[str]) -> list[dict]:
+        return self._get(lambda: self.generator.generate.remote(texts))
+
+    def execute(self, motions: list) -> list[dict]:
+        """Round-robin over the executor pool, all in flight at once."""
+        from ray.exceptions import RayActorError
+
+        n = self.pool_size
+        refs = [self.executors[i % n].execute.remote(m) for i, m in enumerate(motions)]
+        out = []
+        for i, ref in enumerate(refs):
+            try:
+                out.append(self.ray.get(ref))
+            except RayActorError:
+                out.append(self._get(lambda i=i: self.executors[i % n].execute.remote(motions[i])))
+        return out
+
+    def record(self, items: list[dict]) -> list[dict]:
+        return self._get(lambda: self.feedback.record.remote(items))
+
+    def store(self, method: str, *args):
+        return self._get(lambda: self.feedback.query.remote(method, *args))
+
+    def load_generator(self, path: str) -> dict:
+        return self._get(lambda: self.generator.load.remote(path))
+
+    def start_learning(self, base: str, scenario: str, out: str, self_generated: list, seed: int) -> None:
+        self._job = self.learner.train_expert.remote(base, scenario, out, self_generated, seed)
+
+    def poll_learning(self) -> tuple[str, object] | None:
+        if self._job is None:
+            return None
+        ready, _ = self.ray.wait([self._job], timeout=0)
+        if not ready:
+            return None
+        job, self._job = self._job, None
+        try:
+            return "done", self.ray.get(job)
+        except Exception as exc:  # the actor crashed or training raised: recorded by the loop
+            return "error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+
+    def close(self) -> None:
+        for a in [self.perception, self.generator, self.feedback, self.learner, *self.executors]:
+            self.ray.kill(a, no_restart=True)
+
+
+class RSSMonitor:
+    """Peak resident memory of this process and all its descendants (the embedded Ray cluster's raylet,
+    GCS and workers), sampled on a thread."""
+
+    def __init__(self, interval_s: float = 0.5) -> None:
+        import psutil
+
+        self.proc, self.interval, self.peak_mb = psutil.Process(), interval_s, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> float:
+        import psutil
+
+        total = 0
+        for p in [self.proc, *self.proc.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        mb = total / 2**20
+        self.peak_mb = max(self.peak_mb, mb)
+        return mb
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "RSSMonitor":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()

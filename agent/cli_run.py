@@ -1,0 +1,57 @@
+"""`l2emg run EPISODE.yaml` and `l2emg demo` (DESIGN §8)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from envs.config import config_dir
+
+
+def add_run_parsers(sub) -> None:
+    r = sub.add_parser("run", help="run a scripted self-evolution episode (configs/episodes/*.yaml)")
+    r.add_argument("episode", help="episode YAML")
+    _common(r)
+    r.set_defaults(func=cmd_run)
+    d = sub.add_parser("demo", help="the main job: the demo episode on the embedded default (bootstraps missing models)")
+    _common(d)
+    d.set_defaults(func=cmd_demo)
+
+
+def _common(p) -> None:
+    p.add_argument("--runs", default="runs", help="models and outputs (runs/<episode name>/)")
+    p.add_argument("--backend", default="ray", choices=["ray", "local"], help="Ray actors (default) or one process")
+    p.add_argument("--runtime", help="runtime YAML (default configs/runtime.yaml)")
+    p.add_argument("--cache", help="dataset cache root")
+    p.add_argument("--no-render", action="store_true", help="skip the before/after MP4s")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def cmd_run(args: argparse.Namespace, episode: str | None = None) -> int:
+    from agent.runtime import run_episode
+    from agent.runtime_config import load_runtime_config
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    say = (lambda *a: None) if args.quiet or args.json else print
+    summary = run_episode(episode or args.episode, args.runs, args.backend, load_runtime_config(args.runtime), args.cache,
+                          progress=not (args.quiet or args.json), say=say, render=False if args.no_render else None)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return cmd_run(args, str(config_dir() / "episodes" / "demo.yaml"))
+
+
+def _print_summary(s: dict) -> None:
+    print(f"\n{s['interactions']} interactions; success % before -> after the new expert landed:")
+    for sc, v in s["scenarios"].items():
+        b, a = v["before"], v["after"]
+        fmt = lambda d: "-" if not d["n"] else f"{d['success']:5.1f} (phys {d['physical_ok']:.0f}, emo {d['emotion_ok']:.0f}, sem {d['semantic_ok']:.0f}; n {d['n']})"  # noqa: E731
+        print(f"  {sc:12s} [{v['kind']}] {fmt(b)}  ->  {fmt(a)}")
+    print(f"peak RSS {s['peak_rss_mb']:.0f} MB; times {s['seconds']}")

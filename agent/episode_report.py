@@ -1,0 +1,150 @@
+"""The episode's summary (success before/after each expert landed, per scenario) and its report.md
+with plots: success per scenario over time with the expert events, and the expert timeline."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from agent.episode import EpisodeConfig
+from agent.loop import stage_percentiles
+from envs.atomic import atomic_write_text
+
+JUDGES = ("success", "physical_ok", "emotion_ok", "semantic_ok")
+
+
+def _rates(rows: list[dict]) -> dict:
+    if not rows:
+        return {"n": 0}
+    return {"n": len(rows), **{k: round(100 * float(np.mean([r[k] for r in rows])), 1) for k in JUDGES}}
+
+
+def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline: list[dict]) -> dict:
+    """Rates in percent. For a scenario that got an expert during the episode: before vs after it landed.
+    For the scenarios covered from the start: before vs after the first expert landed."""
+    published = [e for e in events if e["event"] == "expert_published"]
+    first_id = min((e["step"] for e in published), default=None)
+    scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+    first_row = {}
+    for r in rows:
+        first_row.setdefault(r["scenario"], r)
+    per = {}
+    for sc in scenarios:
+        mine = [r for r in rows if r["scenario"] == sc]
+        if first_row[sc]["covered"]:
+            split = first_id
+            before = [r for r in mine if split is None or r["step"] < split]
+            after = [r for r in mine if split is not None and r["step"] >= split]
+            kind = "known"
+        else:
+            before = [r for r in mine if not r["covered"]]
+            after = [r for r in mine if r["covered"]]
+            kind = "new"
+        b, a = _rates(before), _rates(after)
+        gain = {k: round(a[k] - b[k], 1) for k in JUDGES} if a["n"] and b["n"] else None
+        per[sc] = {"kind": kind, "before": b, "after": a, "change_points": gain}
+    new = [sc for sc, v in per.items() if v["kind"] == "new"]
+    known = [sc for sc, v in per.items() if v["kind"] == "known"]
+    pooled = lambda scs, when: _rates([r for r in rows if r["scenario"] in scs and (  # noqa: E731
+        (when == "before" and (r["step"] < first_id if first_id is not None else True)) or
+        (when == "after" and first_id is not None and r["step"] >= first_id))])
+    kb, ka = pooled(known, "before"), pooled(known, "after")
+    training = [r for r in rows if r["learner_active"]]
+    idle = [r for r in rows if not r["learner_active"]]
+    return {"episode": ep.name, "interactions": len(rows), "scenarios": per,
+            "known_pooled": {"before": kb, "after": ka,
+                             "change_points": {k: round(ka[k] - kb[k], 1) for k in JUDGES} if ka["n"] and kb["n"] else None},
+            "new_scenarios": new, "events": events, "experts": timeline,
+            "latency_ms": {"idle": stage_percentiles(idle), "while_training": stage_percentiles(training)}}
+
+
+def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[dict], summary: dict) -> Path:
+    plots = _plot(out, rows, events)
+    summary["plots"] = plots
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    L = [f"# Episode `{ep.name}`", "",
+         f"{summary['interactions']} interactions on {ep.dataset}, {ep.executors} executor(s), backend {summary.get('backend')}. "
+         f"Time: bootstrap {summary['seconds']['bootstrap']} s, runtime start {summary['seconds']['startup']} s, "
+         f"episode {summary['seconds']['episode']} s, total {summary['seconds'].get('total')} s. "
+         f"Peak RSS (driver + Ray workers): {summary['peak_rss_mb']:.0f} MB. Store: {summary['store']}.", "",
+         "## Success per scenario (%), before and after an expert landed", "",
+         "Success = physical (no fall, tracked) and emotional (the executed motion reads as the intended emotion) and "
+         "semantic (evaluator text-motion distance within the real-data threshold). For a new scenario, *before* are its "
+         "interactions while no expert covered it and *after* those served with its expert; for the known scenarios the "
+         "split is the moment the first new expert landed.", "",
+         "| scenario | kind | n before | success | physical | emotional | semantic | n after | success | physical | emotional | semantic | change (success) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for sc, v in summary["scenarios"].items():
+        b, a = v["before"], v["after"]
+        cells = lambda d: [str(d.get(k, "-")) for k in JUDGES]  # noqa: E731
+        ch = v["change_points"]["success"] if v["change_points"] else "-"
+        L.append(f"| {sc} | {v['kind']} | {b['n']} | " + " | ".join(cells(b)) + f" | {a['n']} | " + " | ".join(cells(a)) + f" | {ch} |")
+    kp = summary["known_pooled"]
+    if kp["change_points"]:
+        L += ["", f"Known scenarios pooled: success {kp['before']['success']} % -> {kp['after']['success']} % "
+                  f"({kp['change_points']['success']:+.1f} points; n {kp['before']['n']} -> {kp['after']['n']})."]
+    L += ["", "![success over time](success_over_time.png)", "", "## Experts", "", "| event | step | t (s) | scenario | detail |",
+          "|---|---|---|---|---|"]
+    for e in events:
+        L.append(f"| {e['event']} | {e['step']} | {e['t_s']} | {e.get('scenario', '')} | {e.get('why') or e.get('error') or ''} |")
+    L += ["", "![expert timeline](expert_timeline.png)", "", "## Latency per interaction (ms)", "",
+          "| stage | p50 idle | p95 idle | p50 while training | p95 while training |", "|---|---|---|---|---|"]
+    lat = summary["latency_ms"]
+    for k in ("perceive", "generate", "execute", "judge", "total"):
+        i, t = lat["idle"].get(k, {}), lat["while_training"].get(k, {})
+        L.append(f"| {k} | {i.get('p50', '-')} | {i.get('p95', '-')} | {t.get('p50', '-')} | {t.get('p95', '-')} |")
+    vids = summary.get("videos") or {}
+    if vids:
+        L += ["", "## The new scenario before and after its expert", ""]
+        for label, v in vids.items():
+            L.append(f"- {label}: [{Path(v['path']).name}]({Path(v['path']).name}) (step {v['step']}, success {v['success']}): \"{v['text']}\"")
+    atomic_write_text(out / "report.md", "\n".join(L) + "\n")
+    return out / "report.md"
+
+
+def _plot(out: Path, rows: list[dict], events: list[dict], window: int = 8) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    for sc in dict.fromkeys(r["scenario"] for r in rows):
+        mine = [r for r in rows if r["scenario"] == sc]
+        xs = [r["step"] for r in mine]
+        ys = np.convolve([float(r["success"]) for r in mine], np.ones(window) / window, mode="full")[: len(mine)]
+        ys = ys / np.minimum(np.arange(1, len(mine) + 1), window) * window
+        ax.plot(xs, 100 * ys, label=sc, lw=1.8)
+    for e in events:
+        style = {"learner_started": ("#888", ":"), "expert_published": ("#2a2", "-"), "expert_rolled_back": ("#c22", "--"),
+                 "learner_failed": ("#c22", ":")}.get(e["event"])
+        if style:
+            ax.axvline(e["step"], color=style[0], ls=style[1], lw=1)
+            ax.text(e["step"], 102, e["event"].replace("_", " "), fontsize=7, rotation=0, color=style[0])
+    ax.set_xlabel("interaction")
+    ax.set_ylabel(f"success % (rolling {window} of a scenario)")
+    ax.set_ylim(0, 110)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out / "success_over_time.png", dpi=100)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 1.8))
+    starts = {}
+    for e in events:
+        if e["event"] == "learner_started":
+            starts[e["version"]] = e
+        elif "version" in e and e["version"] in starts:
+            s = starts.pop(e["version"])
+            color = "#2a2" if e["event"] == "expert_published" else "#c22"
+            ax.barh(e["scenario"], e["t_s"] - s["t_s"], left=s["t_s"], color=color)
+            ax.text(e["t_s"], e["scenario"], " " + e["event"].replace("_", " "), va="center", fontsize=7)
+    for v, s in starts.items():
+        ax.barh(s["scenario"], max(rows[-1]["t_s"] - s["t_s"], 0.1) if rows else 0.1, left=s["t_s"], color="#bbb")
+    ax.set_xlabel("episode time (s)")
+    ax.set_title("expert training in the background (green: published, red: rolled back or failed)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "expert_timeline.png", dpi=100)
+    plt.close(fig)
+    return ["success_over_time.png", "expert_timeline.png"]

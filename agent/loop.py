@@ -1,0 +1,173 @@
+"""The closed loop (DESIGN §2) over a backend (in-process objects or Ray actors, same interface):
+stimulus -> perception -> empathy policy -> generator -> executor pool -> judges + store, and the
+background expert updates. The loop never waits for the learner: it only polls it between batches."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from agent.empathy import EmpathyPolicy
+from feedback.store import Interaction
+from feedback.update import ExpertUpdatePolicy
+
+log = logging.getLogger(__name__)
+STAGES = ("perceive", "generate", "execute", "judge")
+
+
+class Backend(Protocol):
+    pool_size: int
+
+    def perceive(self, stimuli: list[dict]) -> list[dict]: ...
+    def generate(self, texts: list[str]) -> list[dict]: ...
+    def execute(self, motions: list) -> list[dict]: ...
+    def record(self, items: list[dict]) -> list[dict]: ...
+    def store(self, method: str, *args): ...
+    def load_generator(self, path: str) -> dict: ...
+    def start_learning(self, base: str, scenario: str, out: str, self_generated: list, seed: int) -> None: ...
+    def poll_learning(self) -> tuple[str, object] | None: ...
+
+
+@dataclass
+class LoopState:
+    checkpoint: str  # the published ES-MoE checkpoint the generator serves
+    experts: list[str]
+    step: int = 0
+    events: list[dict] = field(default_factory=list)
+    learning: dict | None = None  # {scenario, version, out, started}
+
+
+class InteractionLoop:
+    def __init__(self, backend: Backend, empathy: EmpathyPolicy, policy: ExpertUpdatePolicy, episode: str,
+                 experts_dir: str | Path, checkpoint: str, self_generated: bool = True, seed: int = 0,
+                 on_record: Callable[[dict], None] | None = None, on_event: Callable[[dict], None] | None = None) -> None:
+        self.backend, self.empathy, self.policy, self.episode = backend, empathy, policy, episode
+        self.experts_dir = Path(experts_dir)
+        self.self_generated, self.seed = self_generated, seed
+        self.on_record, self.on_event = on_record or (lambda r: None), on_event or (lambda e: None)
+        self.t0 = time.perf_counter()
+        loaded = backend.load_generator(checkpoint)
+        self.state = LoopState(checkpoint, loaded["experts"])
+
+    # -- one batch of interactions (as many as there are executors) ------------------------------------
+    def run_batch(self, stimuli: list[dict], phase: str) -> list[dict]:
+        b, t = self.backend, {}
+        tic = time.perf_counter()
+        perceived = b.perceive([{**s, "candidates": None} for s in stimuli])
+        t["perceive"] = time.perf_counter() - tic
+        responses = [self.empathy.respond(p["emotion"], p["confidence"], s["scenario"]) for p, s in zip(perceived, stimuli)]
+        tic = time.perf_counter()
+        gens = b.generate([r.instruction for r in responses])
+        t["generate"] = time.perf_counter() - tic
+        tic = time.perf_counter()
+        execs = b.execute([g["motion"] for g in gens])
+        t["execute"] = time.perf_counter() - tic
+        items = []
+        for s, p, r, g, e in zip(stimuli, perceived, responses, gens, execs):
+            step = self.state.step
+            self.state.step += 1
+            latency = {k: round(v * 1000, 2) for k, v in t.items()}
+            inter = Interaction(self.episode, step, s["scenario"], s["utterance"], r.instruction, r.emotion,
+                                g["experts"], g["codes"], latency)
+            items.append({"interaction": inter, "result": e["result"], "features": e["features"]})
+        tic = time.perf_counter()
+        verdicts = b.record(items)
+        t["judge"] = time.perf_counter() - tic
+        total = sum(t.values())
+        learning = self.state.learning["scenario"] if self.state.learning else None
+        rows = []
+        for s, p, it, v in zip(stimuli, perceived, items, verdicts):
+            verdict = v["verdict"]
+            res = it["result"]
+            row = {"id": v["id"], "step": it["interaction"].step, "phase": phase, "scenario": s["scenario"],
+                   "t_s": round(time.perf_counter() - self.t0, 3), "partner_emotion": s["partner_emotion"],
+                   "perceived": p["emotion"], "intended": it["interaction"].intended_emotion,
+                   "text": it["interaction"].response_text, "success": verdict.success, "physical_ok": verdict.physical_ok,
+                   "emotion_ok": verdict.emotion_ok, "semantic_ok": verdict.semantic_ok, "novel": verdict.novel,
+                   "reason": verdict.reason, "sim_reason": res.reason, "experts": it["interaction"].experts,
+                   "top_expert": max(it["interaction"].experts, key=it["interaction"].experts.get) if it["interaction"].experts else None,
+                   "covered": s["scenario"] in self.state.experts, "generator": Path(self.state.checkpoint).name,
+                   "learner_active": learning, "latency_ms": {**{k: round(x * 1000, 2) for k, x in t.items()},
+                                                             "total": round(total * 1000, 2)},
+                   "details": verdict.details}
+            rows.append(row)
+            self.on_record(row)
+        self._update(rows)
+        return rows
+
+    # -- background expert updates -----------------------------------------------------------------
+    def _event(self, kind: str, **kw) -> None:
+        e = {"event": kind, "t_s": round(time.perf_counter() - self.t0, 3), "step": self.state.step, **kw}
+        self.state.events.append(e)
+        self.on_event(e)
+        log.info("%s", e)
+
+    def _update(self, rows: list[dict]) -> None:
+        b, st = self.backend, self.state
+        if st.learning is not None:
+            done = b.poll_learning()
+            if done is not None:
+                self._finish_learning(*done)
+        if st.learning is not None:
+            return
+        for sc in dict.fromkeys(r["scenario"] for r in rows):
+            after = self.policy.state.baseline_id.get(sc, 0)
+            if self.policy.should_train(sc, st.experts, b.store("failures_since", sc, after)):
+                self._start_learning(sc)
+                break
+
+    def _start_learning(self, scenario: str) -> None:
+        b, st = self.backend, self.state
+        self.policy.started(scenario)
+        out = self.experts_dir / f"{scenario}-{int(time.time() * 1000)}"
+        version = b.store("add_expert", scenario, str(out), "training", {"parent": st.checkpoint})
+        extra = b.store("successful_codes", scenario, 256) if self.self_generated else []
+        st.learning = {"scenario": scenario, "version": version, "out": str(out), "started": time.perf_counter()}
+        b.start_learning(st.checkpoint, scenario, str(out), extra, self.seed + version)
+        self._event("learner_started", scenario=scenario, version=version, self_generated=len(extra))
+
+    def _finish_learning(self, status: str, payload) -> None:
+        b, st = self.backend, self.state
+        job, st.learning = st.learning, None
+        sc, version = job["scenario"], job["version"]
+        seconds = round(time.perf_counter() - job["started"], 1)
+        if status != "done":
+            b.store("set_expert_status", sc, version, "failed", {"error": str(payload)[:500]})
+            self._event("learner_failed", scenario=sc, version=version, error=str(payload)[:200], seconds=seconds)
+        else:
+            ok, why = self.policy.accept(payload)
+            metrics = {"before": payload["before"], "after": payload["after"], "why": why, "train_seconds": payload["seconds"]}
+            if ok:
+                loaded = b.load_generator(payload["path"])
+                b.store("set_expert_status", sc, version, "published", metrics)
+                st.checkpoint, st.experts = payload["path"], loaded["experts"]
+                self._event("expert_published", scenario=sc, version=version, why=why, seconds=seconds, experts=st.experts)
+            else:
+                b.store("set_expert_status", sc, version, "rolled_back", metrics)
+                self._event("expert_rolled_back", scenario=sc, version=version, why=why, seconds=seconds)
+        self.policy.finished(sc, b.store("last_id"))
+
+    def drain(self, timeout_s: float = 0.0) -> None:
+        """At the end of an episode: give a running learner up to ``timeout_s`` to finish (0: do not wait)."""
+        end = time.perf_counter() + timeout_s
+        while self.state.learning is not None:
+            done = self.backend.poll_learning()
+            if done is not None:
+                self._finish_learning(*done)
+                return
+            if time.perf_counter() >= end:
+                return
+            time.sleep(0.2)
+
+
+def stage_percentiles(rows: list[dict]) -> dict:
+    out = {}
+    for k in STAGES + ("total",):
+        xs = [r["latency_ms"][k] for r in rows if k in r["latency_ms"]]
+        if xs:
+            out[k] = {"p50": round(float(np.percentile(xs, 50)), 1), "p95": round(float(np.percentile(xs, 95)), 1)}
+    return out

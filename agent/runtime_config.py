@@ -1,0 +1,72 @@
+"""``configs/runtime.yaml`` validated into dataclasses."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envs.config import config_dir, load_config
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    tokenizer_iterations: int = 300
+    evaluator_iterations: int = 250
+    emotion_iterations: int = 200
+    tokenizer_lr: float = 1.0e-3
+    tokenizer_warmup: int = 50
+    pretrain_steps: int = 200
+    expert_steps: int = 80
+    batch: int = 16
+    routing: str = "prototype"
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    max_tracking_mm: float = 150.0
+    min_emotion_prob: float = 0.0
+    semantic_top_k: int = 3
+    semantic_pool: int = 32
+    min_gate_entropy_novel: float = 0.9
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    steps: int = 80
+    batch: int = 16
+    threads: int = 1
+    self_generated_max: int = 64
+    validation_texts: int = 16
+    max_old_drop: float = 0.15
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    mode: str = "residual"
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    num_cpus: int = 2
+    generator_cpus: float = 0.5
+    learner_cpus: float = 0.5
+    executor_cpus: float = 0.25
+    other_cpus: float = 0.25
+    max_restarts: int = 3
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
+    judges: JudgeConfig = field(default_factory=JudgeConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    ray: RaySettings = field(default_factory=RaySettings)
+
+
+def load_runtime_config(path: str | Path | None = None) -> RuntimeConfig:
+    cfg = load_config(Path(path or config_dir() / "runtime.yaml"), RuntimeConfig)
+    if cfg.bootstrap.routing not in ("prototype", "learned"):
+        raise ValueError(f"runtime.yaml: bootstrap.routing must be prototype or learned, got {cfg.bootstrap.routing!r}")
+    if cfg.executor.mode not in ("none", "residual", "full"):
+        raise ValueError(f"runtime.yaml: executor.mode must be none, residual or full, got {cfg.executor.mode!r}")
+    return cfg

@@ -1,0 +1,200 @@
+"""The closed-loop runtime: the update policy, the episode summary, a whole episode in one process, and
+fault injection on Ray (an executor and the learner killed mid-episode)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent.episode import load_episode
+from agent.runtime_config import load_runtime_config
+from envs.config import ConfigError
+from feedback.update import ExpertUpdatePolicy
+
+SMALL = Path(__file__).parent / "data" / "synth-small.yaml"
+EPISODE = f"""name: {{name}}
+dataset: {SMALL}
+executors: {{executors}}
+seed: 0
+update: {{{{failure_threshold: 2, min_success_gain: 0.0, self_generated: true}}}}
+phases:
+  - name: known
+    scenarios: [daily_life, sports]
+    interactions: 4
+  - name: new
+    scenarios: [dance, daily_life]
+    interactions: 8
+    until_learner_done: true
+    max_interactions: 60
+  - name: after
+    scenarios: [dance, daily_life]
+    interactions: 4
+"""
+
+
+def tiny_runtime():
+    rt = load_runtime_config()
+    boot = dataclasses.replace(rt.bootstrap, tokenizer_iterations=60, evaluator_iterations=40, emotion_iterations=40,
+                               pretrain_steps=40, expert_steps=10, batch=8)
+    learner = dataclasses.replace(rt.learner, steps=10, batch=8, validation_texts=4, max_old_drop=1.0)
+    return dataclasses.replace(rt, bootstrap=boot, learner=learner)
+
+
+def write_episode(tmp: Path, name: str, executors: int = 1) -> Path:
+    p = tmp / f"{name}.yaml"
+    p.write_text(EPISODE.format(name=name, executors=executors))
+    return p
+
+
+@pytest.fixture(scope="session")
+def runtime_dirs(tmp_path_factory):
+    """Runs and cache folders with the small bootstrap done once for the session."""
+    from agent.bootstrap import bootstrap_assets
+
+    root = tmp_path_factory.mktemp("runtime")
+    runs, cache = root / "runs", root / "cache"
+    ep = load_episode(write_episode(root, "boot"))
+    bootstrap_assets(ep, tiny_runtime().bootstrap, runs, str(cache), progress=False, say=lambda *a: None)
+    return root, runs, cache
+
+
+def test_update_policy_trains_uncovered_failing_scenarios_once_at_a_time():
+    p = ExpertUpdatePolicy(failure_threshold=3, min_success_gain=0.0, max_old_drop=0.1)
+    assert not p.should_train("dance", ["daily_life"], 2)
+    assert not p.should_train("daily_life", ["daily_life"], 10)  # covered
+    assert p.should_train("dance", ["daily_life"], 3)
+    p.started("dance")
+    assert not p.should_train("dance", ["daily_life"], 9)  # one job at a time
+    p.finished("dance", last_id=40)
+    assert p.state.baseline_id["dance"] == 40 and p.state.training is None
+    report = {"scenario": "dance", "before": {"dance": {"success": 0.0}, "daily_life": {"success": 0.5}},
+              "after": {"dance": {"success": 0.5}, "daily_life": {"success": 0.25}}}
+    ok, why = p.accept(report)
+    assert not ok and "daily_life" in why
+    report["after"]["daily_life"]["success"] = 0.5
+    assert p.accept(report)[0]
+    report["after"]["dance"]["success"] = 0.0
+    assert not p.accept(report)[0]
+
+
+def test_summary_splits_new_scenario_at_its_expert_and_known_ones_at_the_first_landing():
+    from agent.episode_report import summarise
+
+    rows = []
+    for step in range(20):
+        sc = "dance" if step % 2 else "daily_life"
+        covered = sc == "daily_life" or step >= 10
+        ok = covered
+        rows.append({"step": step, "scenario": sc, "covered": covered, "success": ok, "physical_ok": True, "emotion_ok": ok,
+                     "semantic_ok": ok, "learner_active": "dance" if 4 <= step < 10 else None,
+                     "latency_ms": {"perceive": 1, "generate": 2, "execute": 3, "judge": 1, "total": 7}})
+    events = [{"event": "expert_published", "step": 10, "scenario": "dance", "t_s": 1.0, "version": 1}]
+    s = summarise(type("E", (), {"name": "t"})(), rows, events, [])
+    assert s["scenarios"]["dance"]["kind"] == "new"
+    assert s["scenarios"]["dance"]["before"]["success"] == 0.0 and s["scenarios"]["dance"]["after"]["success"] == 100.0
+    assert s["scenarios"]["dance"]["change_points"]["success"] == 100.0
+    assert s["scenarios"]["daily_life"]["kind"] == "known" and s["known_pooled"]["change_points"]["success"] == 0.0
+    assert s["latency_ms"]["while_training"]["total"]["p95"] == 7.0
+
+
+def test_a_bad_episode_is_rejected_before_anything_starts(tmp_path):
+    from agent.runtime import run_episode
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(EPISODE.format(name="bad", executors=1).replace("[dance, daily_life]", "[ballet, daily_life]", 1))
+    with pytest.raises(ConfigError, match=r"phases\[1\].scenarios: unknown scenario 'ballet'"):
+        run_episode(p, tmp_path / "runs", backend="local")
+    assert not (tmp_path / "runs").exists()
+
+
+def _check_outputs(out: Path, summary: dict) -> list[dict]:
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    db = sqlite3.connect(str(out / "store.sqlite"))
+    n_inter = db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+    n_verd = db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    assert n_inter == n_verd == len(rows) == summary["interactions"] >= 16
+    assert [r["step"] for r in rows] == list(range(len(rows)))
+    report = (out / "report.md").read_text()
+    assert "Success per scenario" in report and (out / "success_over_time.png").stat().st_size > 1000
+    assert (out / "expert_timeline.png").is_file()
+    return rows
+
+
+def test_local_episode_learns_in_the_background_and_stores_everything(runtime_dirs):
+    from agent.runtime import run_episode
+
+    root, runs, cache = runtime_dirs
+    summary = run_episode(write_episode(root, "local-ep"), runs, backend="local", runtime=tiny_runtime(), cache=str(cache),
+                          progress=False, say=lambda *a: None, render=True)
+    out = runs / "local-ep"
+    rows = _check_outputs(out, summary)
+    kinds = [e["event"] for e in summary["events"]]
+    assert kinds[0] == "learner_started"
+    assert kinds[1] in ("expert_published", "expert_rolled_back", "learner_failed")
+    assert any(r["learner_active"] == "dance" for r in rows)  # interactions went on while the expert trained
+    if "expert_published" in kinds:
+        pointer = json.loads((out / "generator.json").read_text())["checkpoint"]
+        assert Path(pointer, "manifest.json").is_file() and "dance" in json.loads(Path(pointer, "manifest.json").read_text())["experts"]
+        assert any(r["covered"] and r["scenario"] == "dance" and "dance" in r["experts"] for r in rows)
+    assert summary["scenarios"]["dance"]["kind"] == "new" and summary["scenarios"]["daily_life"]["kind"] == "known"
+    vids = summary.get("videos", {})
+    if vids:  # rendering needs OSMesa; the runtime itself does not
+        import imageio.v2 as imageio
+
+        frames = sum(1 for _ in imageio.get_reader(vids["before"]["path"]))
+        assert frames > 10
+
+
+def test_generator_never_loads_a_half_written_expert(runtime_dirs, tmp_path):
+    import shutil
+
+    from agent.bootstrap import bootstrap_assets
+    from agent.services import GeneratorService
+
+    root, runs, cache = runtime_dirs
+    assets = bootstrap_assets(load_episode(write_episode(root, "boot")), tiny_runtime().bootstrap, runs, str(cache),
+                              progress=False, say=lambda *a: None)
+    half = tmp_path / "dance-1.tmp"
+    shutil.copytree(assets.generator, half)
+    (half / "manifest.json").unlink()  # a learner killed while writing
+    gen = GeneratorService(assets.generator, assets.tokenizer, pointer=str(tmp_path / "generator.json"))
+    with pytest.raises(FileNotFoundError, match="half-written"):
+        gen.load(str(half))
+    assert gen.checkpoint == assets.generator
+    assert json.loads((tmp_path / "generator.json").read_text())["checkpoint"] == assets.generator
+
+
+def test_ray_episode_survives_a_killed_executor_and_a_killed_learner(runtime_dirs):
+    """Fault injection: one ExecutorActor is killed mid-episode, the LearnerActor while it trains. The
+    actors restart; the episode completes with every interaction judged and stored."""
+    import ray
+
+    from agent.runtime import run_episode
+
+    root, runs, cache = runtime_dirs
+    killed = {"executor": False, "learner": False}
+
+    def inject(backend, loop):
+        if not killed["executor"] and loop.state.step >= 4:
+            ray.kill(backend.executors[0], no_restart=False)
+            killed["executor"] = True
+        if not killed["learner"] and loop.state.learning is not None:
+            ray.kill(backend.learner, no_restart=False)
+            killed["learner"] = True
+
+    try:
+        summary = run_episode(write_episode(root, "ray-ep", executors=2), runs, backend="ray", runtime=tiny_runtime(),
+                              cache=str(cache), progress=False, say=lambda *a: None, render=False, on_backend=inject)
+    finally:
+        ray.shutdown()
+    assert killed == {"executor": True, "learner": True}
+    rows = _check_outputs(runs / "ray-ep", summary)
+    assert {r["sim_reason"] for r in rows} <= {"ok", "fell", "tracking_lost", "unstable", "no_motion", "invalid_motion"}
+    events = [e["event"] for e in summary["events"]]
+    assert "learner_failed" in events  # the killed training job was recorded, not silently lost
+    statuses = {(e["name"], e["version"]): e["status"] for e in summary["experts"]}
+    assert "failed" in statuses.values()
+    assert summary["peak_rss_mb"] > 0
