@@ -51,7 +51,7 @@ def _train_missing(kind: str, out: Path, ds_dir: Path, iterations: int, progress
     cfg = load_config(config_dir() / f"{kind}.yaml", cls)
     if lr is not None:
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=lr, warmup=warmup,
-                                                                 eval_every=max(100, iterations // 4)))
+                                                                 eval_every=iterations))  # one validation: a short run keeps its end
     trainer(cfg, ds_dir, out, iterations=iterations, progress=progress, **extra)
 
 

@@ -54,4 +54,9 @@ def _print_summary(s: dict) -> None:
         b, a = v["before"], v["after"]
         fmt = lambda d: "-" if not d["n"] else f"{d['success']:5.1f} (phys {d['physical_ok']:.0f}, emo {d['emotion_ok']:.0f}, sem {d['semantic_ok']:.0f}; n {d['n']})"  # noqa: E731
         print(f"  {sc:12s} [{v['kind']}] {fmt(b)}  ->  {fmt(a)}")
+    if s.get("paired"):
+        print("paired (the same requests re-served after the landing), success %:")
+        for sc, v in s["paired"].items():
+            print(f"  {sc:12s} [{v['kind']}] {v['before']['success']:5.1f} -> {v['after']['success']:5.1f} "
+                  f"({v['change_points']['success']:+.1f} points, n {v['before']['n']})")
     print(f"peak RSS {s['peak_rss_mb']:.0f} MB; times {s['seconds']}")

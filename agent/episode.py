@@ -45,6 +45,7 @@ class EpisodeConfig:
     seed: int = 0
     update: UpdatePolicy = field(default_factory=UpdatePolicy)
     render_examples: bool = True
+    replay: int = 32  # per scenario: requests served before the first expert landed, re-served after it (paired)
 
 
 def known_scenarios(dataset: str) -> list[str]:

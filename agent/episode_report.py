@@ -22,7 +22,10 @@ def _rates(rows: list[dict]) -> dict:
 
 def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline: list[dict]) -> dict:
     """Rates in percent. For a scenario that got an expert during the episode: before vs after it landed.
-    For the scenarios covered from the start: before vs after the first expert landed."""
+    For the scenarios covered from the start: before vs after the first expert landed. ``paired``: the
+    replayed requests, as first served vs as re-served after the landing."""
+    replays = [r for r in rows if r.get("replay_of") is not None]
+    rows = [r for r in rows if r.get("replay_of") is None]
     published = [e for e in events if e["event"] == "expert_published"]
     first_id = min((e["step"] for e in published), default=None)
     scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
@@ -52,7 +55,16 @@ def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline:
     kb, ka = pooled(known, "before"), pooled(known, "after")
     training = [r for r in rows if r["learner_active"]]
     idle = [r for r in rows if not r["learner_active"]]
-    return {"episode": ep.name, "interactions": len(rows), "scenarios": per,
+    by_step = {r["step"]: r for r in rows}
+    paired = {}
+    for sc in dict.fromkeys(r["scenario"] for r in replays):
+        again = [r for r in replays if r["scenario"] == sc]
+        first = [by_step[r["replay_of"]] for r in again]
+        b, a = _rates(first), _rates(again)
+        paired[sc] = {"kind": per[sc]["kind"], "before": b, "after": a, "change_points": {k: round(a[k] - b[k], 1) for k in JUDGES},
+                      "changed_motions": sum(1 for x, y in zip(first, again) if x["top_expert"] != y["top_expert"])}
+    return {"episode": ep.name, "interactions": len(rows) + len(replays), "replayed": len(replays), "scenarios": per,
+            "paired": paired,
             "known_pooled": {"before": kb, "after": ka,
                              "change_points": {k: round(ka[k] - kb[k], 1) for k in JUDGES} if ka["n"] and kb["n"] else None},
             "new_scenarios": new, "events": events, "experts": timeline,
@@ -60,17 +72,17 @@ def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline:
 
 
 def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[dict], summary: dict) -> Path:
-    plots = _plot(out, rows, events)
+    plots = _plot(out, [r for r in rows if r.get("replay_of") is None], events)
     summary["plots"] = plots
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     L = [f"# Episode `{ep.name}`", "",
-         f"{summary['interactions']} interactions on {ep.dataset}, {ep.executors} executor(s), backend {summary.get('backend')}. "
+         f"{summary['interactions']} interactions ({summary.get('replayed', 0)} of them paired replays) on {ep.dataset}, {ep.executors} executor(s), backend {summary.get('backend')}. "
          f"Time: bootstrap {summary['seconds']['bootstrap']} s, runtime start {summary['seconds']['startup']} s, "
          f"episode {summary['seconds']['episode']} s, total {summary['seconds'].get('total')} s. "
          f"Peak RSS (driver + Ray workers): {summary['peak_rss_mb']:.0f} MB. Store: {summary['store']}.", "",
          "## Success per scenario (%), before and after an expert landed", "",
          "Success = physical (no fall, tracked) and emotional (the executed motion reads as the intended emotion) and "
-         "semantic (evaluator text-motion distance within the real-data threshold). For a new scenario, *before* are its "
+         "semantic (the instruction ranks in the evaluator's top 3 among itself and 31 held-out descriptions). For a new scenario, *before* are its "
          "interactions while no expert covered it and *after* those served with its expert; for the known scenarios the "
          "split is the moment the first new expert landed.", "",
          "| scenario | kind | n before | success | physical | emotional | semantic | n after | success | physical | emotional | semantic | change (success) |",
@@ -84,6 +96,17 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
     if kp["change_points"]:
         L += ["", f"Known scenarios pooled: success {kp['before']['success']} % -> {kp['after']['success']} % "
                   f"({kp['change_points']['success']:+.1f} points; n {kp['before']['n']} -> {kp['after']['n']})."]
+    if summary.get("paired"):
+        L += ["", "### Paired: the same requests before and after the landing", "",
+              "The last requests of each scenario served before the first expert landed, re-served afterwards with the "
+              "same instruction and intended emotion (greedy generation and physics are deterministic, so every change "
+              "is the new expert's doing: a new expert for the new scenario, a changed routing for a known one).", "",
+              "| scenario | kind | n | success before | after | change | physical | emotional | semantic | requests routed differently |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+        for sc, v in summary["paired"].items():
+            c = v["change_points"]
+            L.append(f"| {sc} | {v['kind']} | {v['before']['n']} | {v['before']['success']} | {v['after']['success']} | "
+                     f"{c['success']:+.1f} | {c['physical_ok']:+.1f} | {c['emotion_ok']:+.1f} | {c['semantic_ok']:+.1f} | {v['changed_motions']} |")
     L += ["", "![success over time](success_over_time.png)", "", "## Experts", "", "| event | step | t (s) | scenario | detail |",
           "|---|---|---|---|---|"]
     for e in events:
@@ -103,7 +126,7 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
     return out / "report.md"
 
 
-def _plot(out: Path, rows: list[dict], events: list[dict], window: int = 8) -> list[str]:
+def _plot(out: Path, rows: list[dict], events: list[dict], window: int = 16) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -11,9 +11,9 @@ from feedback.lifelong_bench import CellEvaluator, run_sequence, scenario_orders
 from feedback.lifelong_report import aggregate, write_report
 from policies.baselines.methods import BASELINES
 from policies.esmoe.config import ESMoEConfig, load_esmoe_config
-from policies.esmoe.model import ESMoE, make_ablation
+from policies.esmoe.model import ESMoE, PrototypeRoutedESMoE, make_ablation
 
-METHODS = {"es-moe": ESMoE, "mtl": BASELINES["MTL"], "seqlora": BASELINES["SeqLoRA"], "lwf-lora": BASELINES["LwF-LoRA"],
+METHODS = {"es-moe": ESMoE, "es-moe-proto": PrototypeRoutedESMoE, "mtl": BASELINES["MTL"], "seqlora": BASELINES["SeqLoRA"], "lwf-lora": BASELINES["LwF-LoRA"],
            "o-lora": BASELINES["O-LoRA"]}
 ABLATIONS = {"wo-cged": make_ablation("w/o CGED"), "wo-samoe": make_ablation("w/o SAMoE"), "wo-lemo": make_ablation("w/o L_emo")}
 QUICK = {"steps_per_scenario": 20, "max_test_per_scenario": 40, "multimodal_texts": 8, "multimodal_samples": 2}

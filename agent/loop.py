@@ -55,24 +55,35 @@ class InteractionLoop:
 
     # -- one batch of interactions (as many as there are executors) ------------------------------------
     def run_batch(self, stimuli: list[dict], phase: str) -> list[dict]:
-        b, t = self.backend, {}
         tic = time.perf_counter()
-        perceived = b.perceive([{**s, "candidates": None} for s in stimuli])
-        t["perceive"] = time.perf_counter() - tic
+        perceived = self.backend.perceive([{**s, "candidates": None} for s in stimuli])
+        t = {"perceive": time.perf_counter() - tic}
         responses = [self.empathy.respond(p["emotion"], p["confidence"], s["scenario"]) for p, s in zip(perceived, stimuli)]
+        return self._serve(stimuli, perceived, [(r.instruction, r.emotion) for r in responses], phase, t)
+
+    def replay(self, requests: list[dict], phase: str = "replay") -> list[dict]:
+        """Serve stored requests again (instruction and intended emotion as they were) with the current
+        generator: a paired before/after comparison on identical requests."""
+        stimuli = [{"scenario": r["scenario"], "utterance": r.get("utterance", ""), "partner_emotion": r["partner_emotion"],
+                    "replay_of": r["step"]} for r in requests]
+        perceived = [{"emotion": r["perceived"]} for r in requests]
+        return self._serve(stimuli, perceived, [(r["text"], r["intended"]) for r in requests], phase, {})
+
+    def _serve(self, stimuli: list[dict], perceived: list[dict], responses: list[tuple[str, str]], phase: str,
+               t: dict[str, float]) -> list[dict]:
+        b = self.backend
         tic = time.perf_counter()
-        gens = b.generate([r.instruction for r in responses])
+        gens = b.generate([text for text, _ in responses])
         t["generate"] = time.perf_counter() - tic
         tic = time.perf_counter()
         execs = b.execute([g["motion"] for g in gens])
         t["execute"] = time.perf_counter() - tic
         items = []
-        for s, p, r, g, e in zip(stimuli, perceived, responses, gens, execs):
+        for s, (text, emotion), g, e in zip(stimuli, responses, gens, execs):
             step = self.state.step
             self.state.step += 1
             latency = {k: round(v * 1000, 2) for k, v in t.items()}
-            inter = Interaction(self.episode, step, s["scenario"], s["utterance"], r.instruction, r.emotion,
-                                g["experts"], g["codes"], latency)
+            inter = Interaction(self.episode, step, s["scenario"], s["utterance"], text, emotion, g["experts"], g["codes"], latency)
             items.append({"interaction": inter, "result": e["result"], "features": e["features"]})
         tic = time.perf_counter()
         verdicts = b.record(items)
@@ -90,10 +101,10 @@ class InteractionLoop:
                    "emotion_ok": verdict.emotion_ok, "semantic_ok": verdict.semantic_ok, "novel": verdict.novel,
                    "reason": verdict.reason, "sim_reason": res.reason, "experts": it["interaction"].experts,
                    "top_expert": max(it["interaction"].experts, key=it["interaction"].experts.get) if it["interaction"].experts else None,
-                   "covered": s["scenario"] in self.state.experts, "generator": Path(self.state.checkpoint).name,
+                   "covered": s["scenario"] in it["interaction"].experts, "generator": Path(self.state.checkpoint).name,
                    "learner_active": learning, "latency_ms": {**{k: round(x * 1000, 2) for k, x in t.items()},
                                                              "total": round(total * 1000, 2)},
-                   "details": verdict.details}
+                   "details": verdict.details, "replay_of": s.get("replay_of")}
             rows.append(row)
             self.on_record(row)
         self._update(rows)

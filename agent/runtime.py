@@ -102,14 +102,16 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
                     batch = [source.draw(ph.scenarios[(k + j) % len(ph.scenarios)], ph.utterances or None) for j in range(n)]
                     got = loop.run_batch(batch, ph.name)
                     k += n
-                    if k <= ph.interactions:
-                        bar.update(n)
+                    if k > bar.total:  # serving on while the learner trains
+                        bar.total = k
+                    bar.update(n)
                     bar.set_postfix(success=f"{sum(r['success'] for r in got)}/{n}", learner=loop.state.learning["scenario"]
                                     if loop.state.learning else "-")
                     if on_backend is not None:
                         on_backend(b, loop)
                 bar.close()
             loop.drain(0.0)
+            _replay(loop, rows, ep.replay, progress)
             counts = b.store("counts")
             timeline = b.store("expert_timeline")
         finally:
@@ -130,6 +132,22 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
     return summary
 
 
+def _replay(loop, rows: list[dict], per_scenario: int, progress: bool) -> None:
+    """Re-serve the last ``per_scenario`` requests of every scenario from before the first expert landed
+    with the generator as it is now: the same instruction and intended emotion, so the difference is the
+    expert's doing, not a different draw of partners."""
+    landed = [e["step"] for e in loop.state.events if e["event"] == "expert_published"]
+    if not landed or per_scenario <= 0:
+        return
+    todo = []
+    for sc in dict.fromkeys(r["scenario"] for r in rows):
+        mine = [r for r in rows if r["scenario"] == sc and r["step"] < landed[0] and r.get("replay_of") is None]
+        todo += mine[-per_scenario:]
+    n = loop.backend.pool_size
+    for i in tqdm(range(0, len(todo), n), desc="paired replay", unit="batch", disable=not progress, mininterval=1.0):
+        loop.replay(todo[i:i + n])
+
+
 def _render_before_after(rows: list[dict], assets, runtime: RuntimeConfig, out: Path, say) -> dict:
     """One motion of the new scenario before its expert landed and one after, re-executed and rendered."""
     import sqlite3
@@ -138,6 +156,7 @@ def _render_before_after(rows: list[dict], assets, runtime: RuntimeConfig, out: 
     from agent.services import ExecutorService
     from policies.tokenizer import VQTokenizer
 
+    rows = [r for r in rows if r.get("replay_of") is None]
     new = [r for r in rows if not r["covered"]]
     if not new:
         return {}

@@ -195,3 +195,25 @@ def test_merged_fast_path_matches_per_sample_mixing_and_keeps_grads():
     assert torch.allclose(slow, fast, atol=1e-4)
     assert {n for n, p in model.bank.model.named_parameters() if p.requires_grad} == grads  # old experts stay frozen
     assert all(torch.equal(weights_before[n], p) for n, p in model.bank.model.named_parameters() if n in weights_before)
+
+
+def test_prototype_routing_is_one_hot_and_sends_each_scenario_to_its_expert(tmp_path):
+    from policies.esmoe.model import PrototypeRoutedESMoE
+
+    torch.manual_seed(0)
+    cfg = config()
+    model = PrototypeRoutedESMoE(backbone(), cfg, EMOTIONS)
+    for sc in SCENARIOS:
+        s = samples(sc)
+        model.begin_scenario(sc, s)
+        train_on(model, s, cfg.train, progress=False)
+        model.end_scenario()
+    assert model.config.gate.inference == "prototype" and len(model.prototypes) == 2
+    for sc, texts in SCENARIOS.items():
+        assert model.route(texts) == [sc] * len(texts)  # the centroids were fitted on exactly these descriptions
+    w = model.gate_weights(model.represent(SCENARIOS["greeting"])[0], training=False)
+    assert torch.equal(w.sum(1), torch.ones(3)) and ((w == 0) | (w == 1)).all()
+    loaded = load_esmoe(save_esmoe(model, tmp_path / "p"), _fresh_like(model))  # the choice travels in the manifest
+    assert loaded.config.gate.inference == "prototype"
+    with pytest.raises(ValueError, match="gate.inference"):
+        dataclasses.replace(cfg.gate, inference="nearest")

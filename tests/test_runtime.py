@@ -139,6 +139,10 @@ def test_local_episode_learns_in_the_background_and_stores_everything(runtime_di
         pointer = json.loads((out / "generator.json").read_text())["checkpoint"]
         assert Path(pointer, "manifest.json").is_file() and "dance" in json.loads(Path(pointer, "manifest.json").read_text())["experts"]
         assert any(r["covered"] and r["scenario"] == "dance" and "dance" in r["experts"] for r in rows)
+        replays = [r for r in rows if r["replay_of"] is not None]
+        assert replays and summary["replayed"] == len(replays) and "dance" in summary["paired"]
+        originals = {r["step"]: r for r in rows}
+        assert all(originals[r["replay_of"]]["text"] == r["text"] for r in replays)  # the same requests again
     assert summary["scenarios"]["dance"]["kind"] == "new" and summary["scenarios"]["daily_life"]["kind"] == "known"
     vids = summary.get("videos", {})
     if vids:  # rendering needs OSMesa; the runtime itself does not

@@ -222,3 +222,15 @@ def make_ablation(kind: str):
             super().__init__(backbone, config, emotions, **flags)
 
     return Ablation
+
+
+class PrototypeRoutedESMoE(ESMoE):
+    """ES-MoE trained exactly as the paper's, routed at inference by the nearest stored centroid
+    (``gate.inference: prototype``): later scenarios' training cannot move an old scenario's routing."""
+    name = "ES-MoE (prototype routing)"
+
+    def __init__(self, backbone, config, emotions):
+        import dataclasses
+
+        super().__init__(backbone, dataclasses.replace(config, gate=dataclasses.replace(config.gate, inference="prototype")),
+                         emotions)
