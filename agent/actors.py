@@ -40,15 +40,20 @@ def _gpus(ray) -> float:
 class RayBackend:
     """The loop's backend on Ray actors (same interface as LocalBackend)."""
 
-    def __init__(self, config: RuntimeConfig, assets, store: str, pointer: str, executors: int) -> None:
+    def __init__(self, config: RuntimeConfig, assets, store: str, pointer: str, executors: int,
+                 startup_timeout_s: float = 600.0) -> None:
         ray = init_ray(config)
         self.ray, r = ray, config.ray
         gpu = _gpus(ray)
         opts = {"max_restarts": r.max_restarts, "max_task_retries": r.max_restarts}
+        # the executors share what the other actors leave of the cluster's CPUs (never an actor that cannot be placed)
+        fixed = r.generator_cpus + r.learner_cpus + 2 * r.other_cpus
+        total = float(ray.cluster_resources().get("CPU", r.num_cpus))
+        exec_cpus = min(r.executor_cpus, max(0.01, (total - fixed) / executors))
         self.perception = ray.remote(PerceptionService).options(num_cpus=r.other_cpus, **opts).remote(assets.perception)
         self.generator = ray.remote(GeneratorService).options(num_cpus=r.generator_cpus, num_gpus=gpu, **opts).remote(
             assets.generator, assets.tokenizer, 1, pointer)
-        self.executors = [ray.remote(ExecutorService).options(num_cpus=r.executor_cpus, **opts).remote(config.executor.mode)
+        self.executors = [ray.remote(ExecutorService).options(num_cpus=exec_cpus, **opts).remote(config.executor.mode)
                           for _ in range(executors)]
         self.feedback = ray.remote(FeedbackService).options(num_cpus=r.other_cpus, **opts).remote(
             store, assets.evaluator, assets.emotion, assets.dataset_dir, config.judges)
@@ -58,7 +63,13 @@ class RayBackend:
             assets.dataset_dir, assets.tokenizer, assets.evaluator, assets.emotion, config.learner, config.judges)
         self.pool_size = executors
         self._job = None
-        ray.get([a.__ray_ready__.remote() for a in [self.perception, self.generator, self.feedback, self.learner, *self.executors]])
+        try:
+            ray.get([a.__ray_ready__.remote() for a in [self.perception, self.generator, self.feedback, self.learner, *self.executors]],
+                    timeout=startup_timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            self.close()
+            raise RuntimeError(f"Ray actors did not start within {startup_timeout_s:.0f} s (cluster resources: "
+                               f"{ray.cluster_resources()}; see configs/runtime.yaml ray:)") from None
 
     def _get(self, make_ref, attempts: int = 4):
         """ray.get with retries across an actor restart (Ray retries in-flight tasks; this covers the window
@@ -81,8 +92,11 @@ class RayBackend:
         return self._get(lambda: self.generator.generate.remote(texts))
 
     def execute(self, motions: list) -> list[dict]:
-        """Round-robin over the executor pool, all in flight at once."""
-        from ray.exceptions import RayActorError
+        """Round-robin over the executor pool, all in flight at once. An executor that keeps dying on a
+        motion (restarts used up) gives a failed result for it, not a crashed loop."""
+        from ray.exceptions import RayActorError, RayTaskError
+
+        from envs.executor.result import ExecutionResult
 
         n = self.pool_size
         refs = [self.executors[i % n].execute.remote(m) for i, m in enumerate(motions)]
@@ -91,7 +105,11 @@ class RayBackend:
             try:
                 out.append(self.ray.get(ref))
             except RayActorError:
-                out.append(self._get(lambda i=i: self.executors[i % n].execute.remote(motions[i])))
+                try:
+                    out.append(self._get(lambda i=i: self.executors[i % n].execute.remote(motions[i])))
+                except (RayActorError, RayTaskError) as exc:
+                    log.error("executor lost for good on a motion: %s", exc)
+                    out.append({"result": ExecutionResult(False, "executor_error", "unknown", 0.0, 0.0, 0.0), "features": None})
         return out
 
     def record(self, items: list[dict]) -> list[dict]:
@@ -116,7 +134,7 @@ class RayBackend:
         try:
             return "done", self.ray.get(job)
         except Exception as exc:  # the actor crashed or training raised: recorded by the loop
-            return "error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            return "error", f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
 
     def close(self) -> None:
         for a in [self.perception, self.generator, self.feedback, self.learner, *self.executors]:

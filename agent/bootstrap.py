@@ -83,7 +83,9 @@ def bootstrap_assets(episode: EpisodeConfig, config: BootstrapConfig, runs: str 
     tag = "+".join(known)
     backbone_dir = base / f"backbone-tiny-{tag}"
     generator = Path(episode.generator) if episode.generator else base / f"generator-{tag}"
-    if not (backbone_dir / "config.json").is_file() or not (generator / "manifest.json").is_file():
+    if (generator / "manifest.json").is_file():  # an existing generator is used as it is, never retrained over
+        backbone_dir = Path(json.loads((generator / "manifest.json").read_text())["backbone_dir"])
+    else:
         _bootstrap_generator(Path(ds_dir), base / "tokenizer", backbone_dir, generator, known, config, progress, say)
     say(f"bootstrap: assets ready in {time.perf_counter() - t0:.0f} s ({base})")
     return RuntimeAssets(ds_cfg.name, str(ds_dir), str(base / "tokenizer"), str(base / "evaluator"), str(base / "emotion"),

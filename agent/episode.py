@@ -75,6 +75,8 @@ def load_episode(path: str | Path) -> EpisodeConfig:
         for s in ph.scenarios:
             if s not in known:
                 raise ConfigError(f"{path}: phases[{i}].scenarios: unknown scenario {s!r} for {ep.dataset} (known: {', '.join(known)})")
+    if ep.update.failure_threshold < 1:
+        raise ConfigError(f"{path}: update.failure_threshold must be >= 1, got {ep.update.failure_threshold}")
     if ep.executors < 1:
         raise ConfigError(f"{path}: executors must be >= 1, got {ep.executors}")
     from policies.data import load_dataset_config

@@ -79,10 +79,12 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
          f"{summary['interactions']} interactions ({summary.get('replayed', 0)} of them paired replays) on {ep.dataset}, {ep.executors} executor(s), backend {summary.get('backend')}. "
          f"Time: bootstrap {summary['seconds']['bootstrap']} s, runtime start {summary['seconds']['startup']} s, "
          f"episode {summary['seconds']['episode']} s, total {summary['seconds'].get('total')} s. "
-         f"Peak RSS (driver + Ray workers): {summary['peak_rss_mb']:.0f} MB. Store: {summary['store']}.", "",
+         f"Peak RSS ({'driver + the Ray processes it started' if summary.get('backend') == 'ray' else 'the one process'}, "
+         f"summed): {summary['peak_rss_mb']:.0f} MB. Store: {summary['store']}.", "",
          "## Success per scenario (%), before and after an expert landed", "",
          "Success = physical (no fall, tracked) and emotional (the executed motion reads as the intended emotion) and "
-         "semantic (the instruction ranks in the evaluator's top 3 among itself and 31 held-out descriptions). For a new scenario, *before* are its "
+         "semantic (the instruction ranks in the evaluator's top k among itself and held-out descriptions, "
+         "R-Precision for one motion; k and the pool in configs/runtime.yaml). For a new scenario, *before* are its "
          "interactions while no expert covered it and *after* those served with its expert; for the known scenarios the "
          "split is the moment the first new expert landed.", "",
          "| scenario | kind | n before | success | physical | emotional | semantic | n after | success | physical | emotional | semantic | change (success) |",
@@ -99,8 +101,9 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
     if summary.get("paired"):
         L += ["", "### Paired: the same requests before and after the landing", "",
               "The last requests of each scenario served before the first expert landed, re-served afterwards with the "
-              "same instruction and intended emotion (greedy generation and physics are deterministic, so every change "
-              "is the new expert's doing: a new expert for the new scenario, a changed routing for a known one).", "",
+              "same instruction and intended emotion. Greedy generation and physics are deterministic, so a change comes "
+              "from the new expert (the new scenario's own expert, or a request of a known scenario routed to it) or, rarely, "
+              "from batching (a replayed batch holds other requests than the original one).", "",
               "| scenario | kind | n | success before | after | change | physical | emotional | semantic | requests routed differently |",
               "|---|---|---|---|---|---|---|---|---|---|"]
         for sc, v in summary["paired"].items():
@@ -157,9 +160,9 @@ def _plot(out: Path, rows: list[dict], events: list[dict], window: int = 16) -> 
     starts = {}
     for e in events:
         if e["event"] == "learner_started":
-            starts[e["version"]] = e
-        elif "version" in e and e["version"] in starts:
-            s = starts.pop(e["version"])
+            starts[(e["scenario"], e["version"])] = e
+        elif (e.get("scenario"), e.get("version")) in starts:
+            s = starts.pop((e["scenario"], e["version"]))
             color = "#2a2" if e["event"] == "expert_published" else "#c22"
             ax.barh(e["scenario"], e["t_s"] - s["t_s"], left=s["t_s"], color=color)
             ax.text(e["t_s"], e["scenario"], " " + e["event"].replace("_", " "), va="center", fontsize=7)

@@ -45,7 +45,7 @@ class LocalBackend:
                 if self._learner is None:
                     self._learner = self._learner_factory()
                 self._result = ("done", self._learner.train_expert(base, scenario, out, self_generated, seed))
-            except Exception as exc:  # reported to the loop, which records the failure
+            except BaseException as exc:  # reported to the loop, which records the failure
                 self._result = ("error", f"{type(exc).__name__}: {exc}")
 
         self._job = threading.Thread(target=work, name="learner", daemon=True)
@@ -58,6 +58,6 @@ class LocalBackend:
         return self._result
 
     def close(self) -> None:
-        if self._job is not None:
-            self._job.join()
+        """Does not wait for a running learner: its thread is a daemon, and an expert it leaves half-written
+        is a ``.tmp`` folder no generator loads."""
         self.feedback.store.close()

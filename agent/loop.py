@@ -67,10 +67,10 @@ class InteractionLoop:
         stimuli = [{"scenario": r["scenario"], "utterance": r.get("utterance", ""), "partner_emotion": r["partner_emotion"],
                     "replay_of": r["step"]} for r in requests]
         perceived = [{"emotion": r["perceived"]} for r in requests]
-        return self._serve(stimuli, perceived, [(r["text"], r["intended"]) for r in requests], phase, {})
+        return self._serve(stimuli, perceived, [(r["text"], r["intended"]) for r in requests], phase, {}, update=False)
 
     def _serve(self, stimuli: list[dict], perceived: list[dict], responses: list[tuple[str, str]], phase: str,
-               t: dict[str, float]) -> list[dict]:
+               t: dict[str, float], update: bool = True) -> list[dict]:
         b = self.backend
         tic = time.perf_counter()
         gens = b.generate([text for text, _ in responses])
@@ -95,7 +95,7 @@ class InteractionLoop:
             verdict = v["verdict"]
             res = it["result"]
             row = {"id": v["id"], "step": it["interaction"].step, "phase": phase, "scenario": s["scenario"],
-                   "t_s": round(time.perf_counter() - self.t0, 3), "partner_emotion": s["partner_emotion"],
+                   "t_s": round(time.perf_counter() - self.t0, 3), "partner_emotion": s["partner_emotion"], "utterance": s["utterance"],
                    "perceived": p["emotion"], "intended": it["interaction"].intended_emotion,
                    "text": it["interaction"].response_text, "success": verdict.success, "physical_ok": verdict.physical_ok,
                    "emotion_ok": verdict.emotion_ok, "semantic_ok": verdict.semantic_ok, "novel": verdict.novel,
@@ -107,7 +107,8 @@ class InteractionLoop:
                    "details": verdict.details, "replay_of": s.get("replay_of")}
             rows.append(row)
             self.on_record(row)
-        self._update(rows)
+        if update:
+            self._update(rows)
         return rows
 
     # -- background expert updates -----------------------------------------------------------------
@@ -135,15 +136,35 @@ class InteractionLoop:
         b, st = self.backend, self.state
         self.policy.started(scenario)
         out = self.experts_dir / f"{scenario}-{int(time.time() * 1000)}"
-        version = b.store("add_expert", scenario, str(out), "training", {"parent": st.checkpoint})
-        extra = b.store("successful_codes", scenario, 256) if self.self_generated else []
-        st.learning = {"scenario": scenario, "version": version, "out": str(out), "started": time.perf_counter()}
-        b.start_learning(st.checkpoint, scenario, str(out), extra, self.seed + version)
+        try:
+            version = b.store("add_expert", scenario, str(out), "training", {"parent": st.checkpoint})
+            extra = b.store("successful_codes", scenario, 256) if self.self_generated else []
+            st.learning = {"scenario": scenario, "version": version, "out": str(out), "started": time.perf_counter()}
+            b.start_learning(st.checkpoint, scenario, str(out), extra, self.seed + version)
+        except Exception as exc:
+            log.exception("starting the %s learner failed", scenario)
+            st.learning = None
+            self.policy.finished(scenario, b.store("last_id"))
+            self._event("learner_failed", scenario=scenario, error=repr(exc)[:200])
+            return
         self._event("learner_started", scenario=scenario, version=version, self_generated=len(extra))
 
     def _finish_learning(self, status: str, payload) -> None:
+        job = self.state.learning
+        try:
+            self._conclude(job, status, payload)
+        except Exception as exc:  # publishing went wrong (load, store): recorded, the loop goes on
+            log.exception("concluding the %s learner failed", job["scenario"])
+            try:
+                self.backend.store("set_expert_status", job["scenario"], job["version"], "failed", {"error": repr(exc)[:500]})
+            finally:
+                self._event("learner_failed", scenario=job["scenario"], version=job["version"], error=repr(exc)[:200])
+        finally:
+            self.state.learning = None
+            self.policy.finished(job["scenario"], self.backend.store("last_id"))
+
+    def _conclude(self, job: dict, status: str, payload) -> None:
         b, st = self.backend, self.state
-        job, st.learning = st.learning, None
         sc, version = job["scenario"], job["version"]
         seconds = round(time.perf_counter() - job["started"], 1)
         if status != "done":
@@ -160,7 +181,14 @@ class InteractionLoop:
             else:
                 b.store("set_expert_status", sc, version, "rolled_back", metrics)
                 self._event("expert_rolled_back", scenario=sc, version=version, why=why, seconds=seconds)
-        self.policy.finished(sc, b.store("last_id"))
+
+    def abandon(self) -> None:
+        """The episode ends while a learner still trains: its version is recorded as failed, never left 'training'."""
+        job = self.state.learning
+        if job is not None:
+            self.backend.store("set_expert_status", job["scenario"], job["version"], "failed", {"error": "episode ended first"})
+            self._event("learner_abandoned", scenario=job["scenario"], version=job["version"])
+            self.state.learning = None
 
     def drain(self, timeout_s: float = 0.0) -> None:
         """At the end of an episode: give a running learner up to ``timeout_s`` to finish (0: do not wait)."""

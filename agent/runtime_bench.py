@@ -39,7 +39,7 @@ def bench_runtime(runs: str | Path = "runs", interactions: int = 24, executors: 
             startup = time.perf_counter() - t
             rows: list[dict] = []
             # a policy that never triggers by itself: the learner is started explicitly below
-            loop = InteractionLoop(b, EmpathyPolicy(ep.dataset, seed=ep.seed), ExpertUpdatePolicy(10**9, 0.0), "bench",
+            loop = InteractionLoop(b, EmpathyPolicy(ep.dataset, seed=ep.seed), ExpertUpdatePolicy(10**9, 0.0, runtime.learner.max_old_drop), "bench",
                                    run_dir / "experts", assets.generator, False, ep.seed, rows.append)
             source = StimulusSource(assets.dataset_dir, ep.seed)
             draw = lambda k, scs: [source.draw(scs[(k + j) % len(scs)]) for j in range(n)]  # noqa: E731

@@ -79,6 +79,7 @@ class GeneratorService:
             raise FileNotFoundError(f"{path}: no {MANIFEST}: not a published ES-MoE checkpoint (half-written?), not loaded")
         manifest = json.loads((path / MANIFEST).read_text())
         model = load_esmoe(path, load_backbone(manifest["backbone_dir"], self.tokenizer.codebook_size))
+        model.train_mode(False)  # no CGED dropout in the gate weights reported for the first batch
         self.model, self.checkpoint = model, str(path)  # swap only once fully built
         if self.pointer is not None:
             from envs.atomic import atomic_write_text
@@ -104,8 +105,13 @@ class GeneratorService:
             if g.codes is None:
                 out.append({"codes": None, "motion": None, "experts": experts, "failure": g.failure or "no motion tokens"})
                 continue
-            motion = decode(self.tokenizer.decode_features(g.codes), fps=20.0)
-            out.append({"codes": [int(c) for c in g.codes], "motion": motion, "experts": experts, "failure": None})
+            codes = [int(c) for c in g.codes]
+            try:
+                motion = decode(self.tokenizer.decode_features(g.codes), fps=20.0)
+            except ValueError as exc:  # a decode that gives no valid Motion is a recorded failure
+                out.append({"codes": codes, "motion": None, "experts": experts, "failure": f"decode: {exc}"})
+                continue
+            out.append({"codes": codes, "motion": motion, "experts": experts, "failure": None})
         return out
 
 
@@ -129,8 +135,16 @@ class ExecutorService:
         except ValueError as exc:
             log.warning("executor: invalid motion (%s)", exc)
             return {"result": ExecutionResult(False, "invalid_motion", self.mode, 0.0, 0.0, 0.0), "features": None}
-        traj = result.trajectory
-        features = encode(traj) if traj is not None and len(traj.positions) >= 4 else None
+        except Exception as exc:  # a simulator error on one motion must not take the loop down
+            log.exception("executor error")
+            return {"result": ExecutionResult(False, "executor_error", self.mode, 0.0, 0.0, 0.0), "features": None,
+                    "error": repr(exc)[:300]}
+        try:
+            traj = result.trajectory
+            features = encode(traj) if traj is not None and len(traj.positions) >= 4 else None
+        except ValueError as exc:  # e.g. a non-finite trajectory: judged as having no trajectory
+            log.warning("executor: executed trajectory unusable (%s)", exc)
+            features = None
         result._trajectory = None  # recomputed on demand; keeps the message small
         return {"result": result, "features": features}
 

@@ -57,6 +57,8 @@ class InteractionJudge:
             return True, {"semantic": "not judged"}
         m = self.evaluator.embed_motions([features])[0]
         d = float(np.linalg.norm(m - self.evaluator.embed_texts([text])[0]))
+        if not np.isfinite(d):
+            return False, {"semantic": "non-finite motion embedding"}
         rng = np.random.default_rng(zlib.crc32(text.encode()))
         pool = self._distractors[rng.choice(len(self._distractors), self.t.semantic_pool - 1, replace=False)]
         rank = int((np.linalg.norm(pool - m, axis=1) < d).sum())
@@ -72,8 +74,8 @@ class InteractionJudge:
                  gate_weights: dict[str, float], scenario: str) -> Verdict:
         """``result`` is the ExecutionResult, ``features`` the executed trajectory's 263-d features."""
         phys, d1 = self.physical(result)
-        if features is None or not len(features):
-            emo, d2, sem, d3 = False, {"emotion": "no trajectory"}, False, {"semantic": "no trajectory"}
+        if features is None or not len(features) or not np.isfinite(features).all():
+            emo, d2, sem, d3 = False, {"emotion": "no usable trajectory"}, False, {"semantic": "no usable trajectory"}
         else:
             emo, d2 = self.emotional(features, intended)
             sem, d3 = self.semantic(features, text)

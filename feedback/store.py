@@ -116,9 +116,13 @@ class ExperienceStore:
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM interactions").fetchone()[0])
 
     def add_expert(self, name: str, path: str, status: str = "training", metrics: dict | None = None) -> int:
-        """A new version of expert ``name``; returns the version number."""
+        """A new version of expert ``name``; returns the version number. Registering the same path again (a
+        retried call) returns the existing version."""
         if status not in EXPERT_STATUSES:
             raise ValueError(f"expert status must be one of {EXPERT_STATUSES}, got {status!r}")
+        row = self.db.execute("SELECT version FROM experts WHERE name = ? AND path = ?", (name, path)).fetchone()
+        if row:
+            return int(row[0])
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             version = self.db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM experts WHERE name = ?", (name,)).fetchone()[0]

@@ -82,3 +82,39 @@ def test_judges_combine_physics_emotion_and_novelty():
     assert not v.emotion_ok  # too short to judge is a failure, not a pass
     v = j(result(), None, "waves", "happy", {"greeting": 1.0}, "greeting")
     assert not v.success
+    nan = happy.copy()
+    nan[3, 5] = np.nan
+    v = j(result(), nan, "waves", "happy", {"greeting": 1.0}, "greeting")
+    assert not v.success and not v.emotion_ok and not v.semantic_ok  # a non-finite trajectory fails, never raises
+
+
+def test_retried_expert_registration_keeps_one_version(tmp_path):
+    s = ExperienceStore(tmp_path / "x.sqlite")
+    assert s.add_expert("dance", "runs/e/dance-1") == 1
+    assert s.add_expert("dance", "runs/e/dance-1") == 1  # the same call again (a Ray retry)
+    assert len(s.expert_timeline()) == 1
+
+
+class FakeEvaluator:
+    """Motion and text embeddings on the unit circle: a text 'at angle a' matches a motion of mean a."""
+
+    @staticmethod
+    def _unit(a):
+        return np.array([np.cos(a), np.sin(a)])
+
+    def embed_motions(self, feats):
+        return np.stack([self._unit(float(np.mean(f))) for f in feats])
+
+    def embed_texts(self, texts):
+        return np.stack([self._unit(float(t.split()[-1])) for t in texts])
+
+
+def test_semantic_judge_ranks_the_instruction_among_held_out_descriptions():
+    distractors = [f"angle {a}" for a in np.linspace(1.0, 3.0, 40)]
+    j = InteractionJudge(JudgeThresholds(semantic_top_k=3, semantic_pool=32), evaluator=FakeEvaluator(), distractors=distractors)
+    ok, d = j.semantic(np.zeros((20, 263)), "angle 0.0")  # matches its own text, far from every distractor
+    assert ok and d["semantic_rank"] == 0
+    ok, d = j.semantic(np.full((20, 263), 2.0), "angle 0.0")  # a motion that looks like the distractors
+    assert not ok and d["semantic_rank"] >= 3
+    with pytest.raises(ValueError, match="distractor"):
+        InteractionJudge(JudgeThresholds(), evaluator=FakeEvaluator(), distractors=distractors[:5])
