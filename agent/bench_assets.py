@@ -28,24 +28,41 @@ def dataset_config(benchmark: str, quick: bool):
     return cfg
 
 
-def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
+def _kind(kind: str):
+    """(config class, model class, trainer) of a trained model kind."""
     if kind == "tokenizer":
-        from policies.tokenizer import TokenizerConfig as cls
-        from policies.tokenizer import VQTokenizer as model_cls
-        from policies.tokenizer.train import train_tokenizer as trainer
-    elif kind == "evaluator":
-        from policies.evaluator import EvaluatorConfig as cls
-        from policies.evaluator import MotionTextEvaluator as model_cls
-        from policies.evaluator.train import train_evaluator as trainer
-    else:
-        from policies.emotion import EmotionClassifierConfig as cls
-        from policies.emotion import MotionEmotionClassifier as model_cls
-        from policies.emotion.train import train_emotion_classifier as trainer
-    if not (out / "model.safetensors").is_file():
-        log.warning("%s: no checkpoint, training one (%s)", out, "quick" if quick else "full")
-        trainer(load_config(config_dir() / f"{kind}.yaml", cls), ds_dir, out,
-                iterations=QUICK_ITERATIONS[kind] if quick else None, progress=progress)
-    return model_cls.load(out)
+        from policies.tokenizer import TokenizerConfig, VQTokenizer
+        from policies.tokenizer.train import train_tokenizer
+
+        return TokenizerConfig, VQTokenizer, train_tokenizer
+    if kind == "evaluator":
+        from policies.evaluator import EvaluatorConfig, MotionTextEvaluator
+        from policies.evaluator.train import train_evaluator
+
+        return EvaluatorConfig, MotionTextEvaluator, train_evaluator
+    from policies.emotion import EmotionClassifierConfig, MotionEmotionClassifier
+    from policies.emotion.train import train_emotion_classifier
+
+    return EmotionClassifierConfig, MotionEmotionClassifier, train_emotion_classifier
+
+
+def train_missing(kind: str, out: Path, ds_dir: Path, iterations: int | None, progress: bool, lr: float | None = None,
+                  warmup: int | None = None, **extra) -> None:
+    """Train ``kind`` (configs/<kind>.yaml) into ``out`` unless a checkpoint is there. ``lr``/``warmup``
+    replace the config's for short runs (which then validate once, at the end)."""
+    if (out / "model.safetensors").is_file():
+        return
+    cls, _, trainer = _kind(kind)
+    cfg = load_config(config_dir() / f"{kind}.yaml", cls)
+    if lr is not None:
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=lr, warmup=warmup, eval_every=iterations))
+    log.warning("%s: no checkpoint, training one (%s iterations)", out, iterations or "configured")
+    trainer(cfg, ds_dir, out, iterations=iterations, progress=progress, **extra)
+
+
+def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
+    train_missing(kind, out, ds_dir, QUICK_ITERATIONS[kind] if quick else None, progress)
+    return _kind(kind)[1].load(out)
 
 
 def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, root: str | None = None,

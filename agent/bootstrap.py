@@ -6,15 +6,13 @@ first-phase scenario."""
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.bench_assets import train_missing
 from agent.episode import EpisodeConfig
 from agent.runtime_config import BootstrapConfig
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,31 +28,6 @@ class RuntimeAssets:
     known_scenarios: tuple[str, ...]
 
 
-def _train_missing(kind: str, out: Path, ds_dir: Path, iterations: int, progress: bool, lr: float | None = None,
-                   warmup: int | None = None, **extra) -> None:
-    import dataclasses
-
-    from envs.config import config_dir, load_config
-
-    if (out / "model.safetensors").is_file():
-        return
-    if kind == "tokenizer":
-        from policies.tokenizer import TokenizerConfig as cls
-        from policies.tokenizer.train import train_tokenizer as trainer
-    elif kind == "evaluator":
-        from policies.evaluator import EvaluatorConfig as cls
-        from policies.evaluator.train import train_evaluator as trainer
-    else:
-        from policies.emotion import EmotionClassifierConfig as cls
-        from policies.emotion.train import train_emotion_classifier as trainer
-    log.warning("%s: no checkpoint, training one (%d iterations)", out, iterations)
-    cfg = load_config(config_dir() / f"{kind}.yaml", cls)
-    if lr is not None:
-        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=lr, warmup=warmup,
-                                                                 eval_every=iterations))  # one validation: a short run keeps its end
-    trainer(cfg, ds_dir, out, iterations=iterations, progress=progress, **extra)
-
-
 def bootstrap_assets(episode: EpisodeConfig, config: BootstrapConfig, runs: str | Path = "runs", cache: str | None = None,
                      progress: bool = True, say=print) -> RuntimeAssets:
     from policies.data import load_dataset_config, prepare
@@ -64,15 +37,15 @@ def bootstrap_assets(episode: EpisodeConfig, config: BootstrapConfig, runs: str 
     ds_cfg = load_dataset_config(episode.dataset)
     ds_dir, _, _ = prepare(ds_cfg, cache, episode.root, progress=progress)
     base = runs / ds_cfg.name
-    _train_missing("tokenizer", base / "tokenizer", Path(ds_dir), config.tokenizer_iterations, progress,
-                   config.tokenizer_lr, config.tokenizer_warmup)
-    _train_missing("evaluator", base / "evaluator", Path(ds_dir), config.evaluator_iterations, progress)
+    train_missing("tokenizer", base / "tokenizer", Path(ds_dir), config.tokenizer_iterations, progress,
+                  config.tokenizer_lr, config.tokenizer_warmup)
+    train_missing("evaluator", base / "evaluator", Path(ds_dir), config.evaluator_iterations, progress)
     if not (base / "emotion" / "model.safetensors").is_file():
         from policies.tokenizer import VQTokenizer
 
         # the emotional judge reads generated motion: it also learns from motion passed through the token language
-        _train_missing("emotion", base / "emotion", Path(ds_dir), config.emotion_iterations, progress,
-                       tokenizer=VQTokenizer.load(base / "tokenizer"))
+        train_missing("emotion", base / "emotion", Path(ds_dir), config.emotion_iterations, progress,
+                      tokenizer=VQTokenizer.load(base / "tokenizer"))
     perception = base / "perception"
     if not (perception / "perception.json").is_file():
         from policies.perception.train import train_perception
@@ -103,7 +76,7 @@ def _bootstrap_generator(ds_dir: Path, tokenizer_dir: Path, backbone_dir: Path, 
     from policies.data.config import load_emotion_labels
     from policies.esmoe import ESMoE, load_esmoe_config
     from policies.esmoe.store import save_esmoe
-    from policies.esmoe.trainer import train_on
+    from policies.esmoe.trainer import learn_scenario
     from policies.tokenizer import VQTokenizer
 
     tokenizer = VQTokenizer.load(tokenizer_dir)
@@ -124,10 +97,7 @@ def _bootstrap_generator(ds_dir: Path, tokenizer_dir: Path, backbone_dir: Path, 
     stats = []
     for i, sc in enumerate(known):
         say(f"bootstrap: training the {sc} expert ({config.expert_steps} steps)")
-        train = corpus.select("train", [sc])
-        model.begin_scenario(sc, train)
-        stats.append({"scenario": sc, **train_on(model, train, settings, seed=settings.seed + i, label=sc, progress=progress)})
-        model.end_scenario()
+        stats.append(learn_scenario(model, sc, corpus.select("train", [sc]), settings, seed=settings.seed + i, progress=progress))
     save_esmoe(model, out, extra={"dataset": corpus.dataset.name, "backbone_dir": str(backbone_dir), "training": stats,
                                   "tokenizer_dir": str(tokenizer_dir)})
     (out.parent / f"{out.name}.bootstrap.json").write_text(json.dumps({"known": list(known), "training": stats}, indent=2))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from pathlib import Path
 
 from envs.config import config_dir
 

@@ -20,39 +20,32 @@ def _rates(rows: list[dict]) -> dict:
     return {"n": len(rows), **{k: round(100 * float(np.mean([r[k] for r in rows])), 1) for k in JUDGES}}
 
 
+def _compare(before: list[dict], after: list[dict]) -> dict:
+    b, a = _rates(before), _rates(after)
+    return {"before": b, "after": a,
+            "change_points": {k: round(a[k] - b[k], 1) for k in JUDGES} if a["n"] and b["n"] else None}
+
+
 def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline: list[dict]) -> dict:
     """Rates in percent. For a scenario that got an expert during the episode: before vs after it landed.
     For the scenarios covered from the start: before vs after the first expert landed. ``paired``: the
     replayed requests, as first served vs as re-served after the landing."""
     replays = [r for r in rows if r.get("replay_of") is not None]
     rows = [r for r in rows if r.get("replay_of") is None]
-    published = [e for e in events if e["event"] == "expert_published"]
-    first_id = min((e["step"] for e in published), default=None)
-    scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+    landed = min((e["step"] for e in events if e["event"] == "expert_published"), default=None)
+    known_before = lambda r: landed is None or r["step"] < landed  # noqa: E731 (a known scenario's split)
     first_row = {}
     for r in rows:
         first_row.setdefault(r["scenario"], r)
     per = {}
-    for sc in scenarios:
+    for sc, first in first_row.items():
         mine = [r for r in rows if r["scenario"] == sc]
-        if first_row[sc]["covered"]:
-            split = first_id
-            before = [r for r in mine if split is None or r["step"] < split]
-            after = [r for r in mine if split is not None and r["step"] >= split]
-            kind = "known"
-        else:
-            before = [r for r in mine if not r["covered"]]
-            after = [r for r in mine if r["covered"]]
-            kind = "new"
-        b, a = _rates(before), _rates(after)
-        gain = {k: round(a[k] - b[k], 1) for k in JUDGES} if a["n"] and b["n"] else None
-        per[sc] = {"kind": kind, "before": b, "after": a, "change_points": gain}
+        kind = "known" if first["covered"] else "new"
+        is_before = known_before if kind == "known" else (lambda r: not r["covered"])
+        per[sc] = {"kind": kind, **_compare([r for r in mine if is_before(r)], [r for r in mine if not is_before(r)])}
     new = [sc for sc, v in per.items() if v["kind"] == "new"]
-    known = [sc for sc, v in per.items() if v["kind"] == "known"]
-    pooled = lambda scs, when: _rates([r for r in rows if r["scenario"] in scs and (  # noqa: E731
-        (when == "before" and (r["step"] < first_id if first_id is not None else True)) or
-        (when == "after" and first_id is not None and r["step"] >= first_id))])
-    kb, ka = pooled(known, "before"), pooled(known, "after")
+    known_rows = [r for r in rows if per[r["scenario"]]["kind"] == "known"]
+    known_pooled = _compare([r for r in known_rows if known_before(r)], [r for r in known_rows if not known_before(r)])
     training = [r for r in rows if r["learner_active"]]
     idle = [r for r in rows if not r["learner_active"]]
     by_step = {r["step"]: r for r in rows}
@@ -60,13 +53,11 @@ def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline:
     for sc in dict.fromkeys(r["scenario"] for r in replays):
         again = [r for r in replays if r["scenario"] == sc]
         first = [by_step[r["replay_of"]] for r in again]
-        b, a = _rates(first), _rates(again)
-        paired[sc] = {"kind": per[sc]["kind"], "before": b, "after": a, "change_points": {k: round(a[k] - b[k], 1) for k in JUDGES},
+        paired[sc] = {"kind": per[sc]["kind"], **_compare(first, again),
                       "changed_motions": sum(1 for x, y in zip(first, again) if x["top_expert"] != y["top_expert"])}
     return {"episode": ep.name, "interactions": len(rows) + len(replays), "replayed": len(replays), "scenarios": per,
             "paired": paired,
-            "known_pooled": {"before": kb, "after": ka,
-                             "change_points": {k: round(ka[k] - kb[k], 1) for k in JUDGES} if ka["n"] and kb["n"] else None},
+            "known_pooled": known_pooled,
             "new_scenarios": new, "events": events, "experts": timeline,
             "latency_ms": {"idle": stage_percentiles(idle), "while_training": stage_percentiles(training)}}
 

@@ -11,7 +11,7 @@ def train_generator(benchmark: str = "bandai-4", scenarios: list[str] | None = N
     from agent.lifelong import quick_config
     from policies.esmoe import ESMoE, load_esmoe_config
     from policies.esmoe.store import save_esmoe
-    from policies.esmoe.trainer import train_on
+    from policies.esmoe.trainer import learn_scenario
 
     config = load_esmoe_config(config_path)
     if quick:
@@ -22,12 +22,8 @@ def train_generator(benchmark: str = "bandai-4", scenarios: list[str] | None = N
     if unknown:
         raise ValueError(f"unknown scenario {unknown[0]!r} for {info['dataset']} (known: {', '.join(assets.corpus.scenarios)})")
     model = ESMoE(assets.make_backbone(), config, assets.emotions)
-    stats = []
-    for i, sc in enumerate(order):
-        train = assets.corpus.select("train", [sc])
-        model.begin_scenario(sc, train)
-        stats.append({"scenario": sc, **train_on(model, train, config.train, seed=config.train.seed + i, label=sc, progress=progress)})
-        model.end_scenario()
+    stats = [learn_scenario(model, sc, assets.corpus.select("train", [sc]), config.train, seed=config.train.seed + i,
+                            progress=progress) for i, sc in enumerate(order)]
     out_dir = Path(out) if out else Path(runs) / info["dataset"] / "generator"
     save_esmoe(model, out_dir, extra={"dataset": info["dataset"], "backbone_dir": info["backbone_dir"], "training": stats})
     return {"checkpoint": str(out_dir), "dataset": info["dataset"], "experts": model.bank.names,

@@ -79,10 +79,10 @@ class InteractionLoop:
         execs = b.execute([g["motion"] for g in gens])
         t["execute"] = time.perf_counter() - tic
         items = []
+        latency = {k: round(v * 1000, 2) for k, v in t.items()}  # one batch: the same stage times for each
         for s, (text, emotion), g, e in zip(stimuli, responses, gens, execs):
             step = self.state.step
             self.state.step += 1
-            latency = {k: round(v * 1000, 2) for k, v in t.items()}
             inter = Interaction(self.episode, step, s["scenario"], s["utterance"], text, emotion, g["experts"], g["codes"], latency)
             items.append({"interaction": inter, "result": e["result"], "features": e["features"]})
         tic = time.perf_counter()
@@ -129,10 +129,10 @@ class InteractionLoop:
         for sc in dict.fromkeys(r["scenario"] for r in rows):
             after = self.policy.state.baseline_id.get(sc, 0)
             if self.policy.should_train(sc, st.experts, b.store("failures_since", sc, after)):
-                self._start_learning(sc)
+                self.start_learning(sc)
                 break
 
-    def _start_learning(self, scenario: str) -> None:
+    def start_learning(self, scenario: str) -> None:
         b, st = self.backend, self.state
         self.policy.started(scenario)
         out = self.experts_dir / f"{scenario}-{int(time.time() * 1000)}"

@@ -161,8 +161,8 @@ def _render_before_after(rows: list[dict], assets, runtime: RuntimeConfig, out: 
     new = [r for r in rows if not r["covered"]]
     if not new:
         return {}
-    sc = new[0]["scenario"]
-    before = next((r for r in rows if r["scenario"] == sc and not r["covered"]), None)
+    before = new[0]
+    sc = before["scenario"]
     after = next((r for r in rows if r["scenario"] == sc and r["covered"] and r["success"]), None) or \
         next((r for r in rows if r["scenario"] == sc and r["covered"]), None)
     db = sqlite3.connect(str(out / "store.sqlite"))

@@ -54,7 +54,7 @@ def bench_runtime(runs: str | Path = "runs", interactions: int = 24, executors: 
                    "idle": stage_percentiles(idle)}
             if n == max(executors):
                 rows.clear()
-                loop._start_learning(new)
+                loop.start_learning(new)
                 k, t = 0, time.perf_counter()
                 while loop.state.learning is not None and k < 10 * interactions:
                     loop.run_batch(draw(k, known + [new]), "training")

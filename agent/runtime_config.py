@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from envs.config import config_dir, load_config
+from feedback.judges import JudgeThresholds
 
 
 @dataclass(frozen=True)
@@ -18,15 +19,6 @@ class BootstrapConfig:
     expert_steps: int = 80
     batch: int = 16
     routing: str = "prototype"
-
-
-@dataclass(frozen=True)
-class JudgeConfig:
-    max_tracking_mm: float = 150.0
-    min_emotion_prob: float = 0.0
-    semantic_top_k: int = 3
-    semantic_pool: int = 32
-    min_gate_entropy_novel: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -57,7 +49,7 @@ class RaySettings:
 @dataclass(frozen=True)
 class RuntimeConfig:
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
-    judges: JudgeConfig = field(default_factory=JudgeConfig)
+    judges: JudgeThresholds = field(default_factory=JudgeThresholds)  # validated straight into the judges' own thresholds
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     ray: RaySettings = field(default_factory=RaySettings)

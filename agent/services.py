@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.runtime_config import JudgeConfig, LearnerConfig
+from agent.runtime_config import LearnerConfig
 from feedback.judges import InteractionJudge, JudgeThresholds
 from feedback.store import ExperienceStore, Interaction, Verdict
 
@@ -22,13 +22,14 @@ def _torch_threads(n: int) -> None:
     torch.set_num_threads(max(1, n))
 
 
-def judge_thresholds(c: JudgeConfig) -> JudgeThresholds:
-    return JudgeThresholds(c.max_tracking_mm, c.min_emotion_prob, c.semantic_top_k, c.semantic_pool, c.min_gate_entropy_novel)
+def build_judge(config: JudgeThresholds, evaluator: str, emotion: str, ds) -> InteractionJudge:
+    """The judges from their checkpoints; the semantic judge's distractors are the descriptions of the
+    dataset's validation split (never generated from)."""
+    from policies.emotion import MotionEmotionClassifier
+    from policies.evaluator import MotionTextEvaluator
 
-
-def held_out_descriptions(ds) -> list[str]:
-    """The semantic judge's distractors: descriptions of the validation split (never generated from)."""
-    return [t for s in ds.split("val") for t in s.texts]
+    return InteractionJudge(config, MotionEmotionClassifier.load(emotion), MotionTextEvaluator.load(evaluator),
+                            distractors=[t for s in ds.split("val") for t in s.texts])
 
 
 class PerceptionService:
@@ -152,16 +153,11 @@ class ExecutorService:
 class FeedbackService:
     """Judges every interaction and commits interaction + verdict to the experience store before answering."""
 
-    def __init__(self, store: str, evaluator: str, emotion: str, dataset_dir: str, config: JudgeConfig) -> None:
+    def __init__(self, store: str, evaluator: str, emotion: str, dataset_dir: str, config: JudgeThresholds) -> None:
         from policies.data import L2EMGDataset
-        from policies.emotion import MotionEmotionClassifier
-        from policies.evaluator import MotionTextEvaluator
 
         _torch_threads(1)
-        self.evaluator = MotionTextEvaluator.load(evaluator)
-        self.emotion = MotionEmotionClassifier.load(emotion)
-        self.judge = InteractionJudge(judge_thresholds(config), self.emotion, self.evaluator,
-                                      distractors=held_out_descriptions(L2EMGDataset(dataset_dir)))
+        self.judge = build_judge(config, evaluator, emotion, L2EMGDataset(dataset_dir))
         self.store = ExperienceStore(store)
 
     def record(self, items: list[dict]) -> list[dict]:
@@ -189,11 +185,9 @@ class ExpertLearner:
     and writes it atomically (``save_esmoe``: temp folder + rename)."""
 
     def __init__(self, dataset_dir: str, tokenizer: str, evaluator: str, emotion: str, config: LearnerConfig,
-                 judges: JudgeConfig) -> None:
+                 judges: JudgeThresholds) -> None:
         from policies.backbone.corpus import TokenCorpus
         from policies.data import L2EMGDataset
-        from policies.emotion import MotionEmotionClassifier
-        from policies.evaluator import MotionTextEvaluator
         from policies.tokenizer import VQTokenizer
 
         _torch_threads(config.threads)
@@ -201,8 +195,8 @@ class ExpertLearner:
         self.tokenizer = VQTokenizer.load(tokenizer)
         ds = L2EMGDataset(dataset_dir)
         self.corpus = TokenCorpus.from_dataset(ds, self.tokenizer)
-        self.judge = InteractionJudge(judge_thresholds(judges), MotionEmotionClassifier.load(emotion),
-                                      MotionTextEvaluator.load(evaluator), distractors=held_out_descriptions(ds))
+        self.judge = build_judge(judges, evaluator, emotion, ds)
+        self._scores: dict[tuple[str, str], dict] = {}  # (checkpoint, scenario) -> score: a retry re-uses its base's
 
     def score(self, model, scenario: str) -> dict:
         """Share of held-back requests of ``scenario`` whose generated motion passes the emotional and
@@ -225,6 +219,12 @@ class ExpertLearner:
             out["routing"] = round(float(np.mean([r == scenario for r in routed])), 4)
         return out
 
+    def _base_score(self, base: str, model, scenario: str) -> dict:
+        key = (str(base), scenario)
+        if key not in self._scores:
+            self._scores[key] = self.score(model, scenario)
+        return self._scores[key]
+
     def train_expert(self, base: str, scenario: str, out: str, self_generated: list[tuple[str, list[int], str | None]],
                      seed: int = 0) -> dict:
         import json
@@ -232,7 +232,7 @@ class ExpertLearner:
         from policies.backbone import load_backbone
         from policies.backbone.corpus import TokenSample
         from policies.esmoe.store import load_esmoe, save_esmoe
-        from policies.esmoe.trainer import train_on
+        from policies.esmoe.trainer import learn_scenario
 
         t0 = time.perf_counter()
         manifest = json.loads((Path(base) / "manifest.json").read_text())
@@ -240,14 +240,12 @@ class ExpertLearner:
         if scenario in model.bank.names:
             raise ValueError(f"{base} already has an expert for {scenario!r}")
         old = list(model.bank.names)
-        before = {sc: self.score(model, sc) for sc in old + [scenario]}
+        before = {sc: self._base_score(base, model, sc) for sc in old + [scenario]}
         demos = self.corpus.select("train", [scenario])
         extra = [TokenSample(np.asarray(c, dtype=np.int64), [t], e, scenario, "self", f"self-{k}")
                  for k, (t, c, e) in enumerate(self_generated[: self.config.self_generated_max]) if len(c) >= 2]
         settings = dataclasses.replace(model.config.train, steps_per_scenario=self.config.steps, batch=self.config.batch)
-        model.begin_scenario(scenario, demos + extra)
-        stats = train_on(model, demos + extra, settings, seed=seed, label=scenario, progress=False)
-        model.end_scenario()
+        stats = learn_scenario(model, scenario, demos + extra, settings, seed=seed, progress=False)
         after = {sc: self.score(model, sc) for sc in old + [scenario]}
         save_esmoe(model, out, extra={**{k: manifest[k] for k in ("dataset", "backbone_dir") if k in manifest},
                                       "parent": str(base), "new_expert": scenario})

@@ -14,7 +14,7 @@ from feedback.lifelong import LifelongMatrix
 from policies.backbone.corpus import TokenCorpus, TokenSample
 from policies.esmoe.config import ESMoEConfig
 from policies.esmoe.learner import ContinualLearner
-from policies.esmoe.trainer import train_on
+from policies.esmoe.trainer import learn_scenario
 
 
 @dataclass
@@ -125,11 +125,8 @@ def run_sequence(method: type[ContinualLearner], order: list[str], assets: Lifel
     stages = [list(order)] if method.joint else [[s] for s in order]
     for k, stage in enumerate(stages):
         train = [x for s in stage for x in assets.corpus.select("train", [s])]
-        learner.begin_scenario("+".join(stage) if method.joint else stage[0], train)
-        steps = config.train.steps_per_scenario * len(stage)
-        t = train_on(learner, train, config.train, steps=steps, seed=config.train.seed + k, label=stage[-1], progress=progress)
-        learner.end_scenario()
-        t["scenario"] = "+".join(stage)
+        t = learn_scenario(learner, "+".join(stage), train, config.train, seed=config.train.seed + k,
+                           steps=config.train.steps_per_scenario * len(stage), label=stage[-1], progress=progress)
         t["expert_parameters"] = learner.expert_parameters()
         timings.append(t)
         after = order[-1] if method.joint else stage[0]

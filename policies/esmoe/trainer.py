@@ -42,3 +42,12 @@ def train_on(learner: ContinualLearner, samples: list[TokenSample], settings: Sc
     seconds = time.perf_counter() - t0
     return {"steps": steps, "seconds": round(seconds, 2), "samples_per_s": round(steps * settings.batch / seconds, 1),
             "final_llm_loss": round(float(np.mean(losses[-20:])), 4)}
+
+
+def learn_scenario(learner: ContinualLearner, scenario: str, samples: list[TokenSample], settings: ScenarioTrainSettings,
+                   seed: int = 0, steps: int | None = None, label: str | None = None, progress: bool = True) -> dict:
+    """One lifelong step: open the scenario (a new expert for methods that have them), train, close it."""
+    learner.begin_scenario(scenario, samples)
+    stats = train_on(learner, samples, settings, steps=steps, seed=seed, label=label or scenario, progress=progress)
+    learner.end_scenario()
+    return {"scenario": scenario, **stats}
