@@ -23,6 +23,8 @@ def _common(p) -> None:
     p.add_argument("--backend", default="ray", choices=["ray", "local"], help="Ray actors (default) or one process")
     p.add_argument("--runtime", help="runtime YAML (default configs/runtime.yaml)")
     p.add_argument("--cache", help="dataset cache root")
+    p.add_argument("--from-scratch", action="store_true",
+                   help="train every missing model here instead of installing the shipped ones (assets/)")
     p.add_argument("--no-render", action="store_true", help="skip the before/after MP4s")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -30,11 +32,16 @@ def _common(p) -> None:
 
 def cmd_run(args: argparse.Namespace, episode: str | None = None) -> int:
     from agent.runtime import run_episode
+    import dataclasses
+
     from agent.runtime_config import load_runtime_config
 
+    runtime = load_runtime_config(args.runtime)
+    if args.from_scratch:
+        runtime = dataclasses.replace(runtime, bootstrap=dataclasses.replace(runtime.bootstrap, shipped_assets=False))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     say = (lambda *a: None) if args.quiet or args.json else print
-    summary = run_episode(episode or args.episode, args.runs, args.backend, load_runtime_config(args.runtime), args.cache,
+    summary = run_episode(episode or args.episode, args.runs, args.backend, runtime, args.cache,
                           progress=not (args.quiet or args.json), say=say, render=False if args.no_render else None)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))

@@ -35,6 +35,7 @@ class EmpathicResponse:
     content: str  # which motion content was chosen
     scenario: str
     reason: str
+    manner: str = ""  # how the answer is meant (the rule's "extra"); kept out of the generator instruction
 
 
 def load_empathy_config(path: str | Path | None = None) -> EmpathyConfig:
@@ -65,10 +66,10 @@ class EmpathyPolicy:
             rule, reason = self.config.responses[perceived], f"partner seems {perceived}"
         content = self.contents[scenario][int(self.rng.integers(len(self.contents[scenario])))]
         text = self.composer.compose(content, rule.emotion, self.rng, scenario, count=1)[0]
-        extra = rule.extra[int(self.rng.integers(len(rule.extra)))] if rule.extra else ""
-        if extra:
-            text = f"{text[:-1]}, {extra}."
-        return EmpathicResponse(rule.emotion, text, content, scenario, reason)
+        # the generator only knows training-text phrasing: an appended adverbial ("..., calmly and slowly.")
+        # sent 10-18 % of the demo's known-scenario requests to the wrong expert and contradicted the style
+        manner = rule.extra[int(self.rng.integers(len(rule.extra)))] if rule.extra else ""
+        return EmpathicResponse(rule.emotion, text, content, scenario, reason, manner)
 
 
 def scenario_contents(dataset: str) -> dict[str, list[str]]:

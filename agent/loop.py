@@ -59,13 +59,14 @@ class InteractionLoop:
         perceived = self.backend.perceive([{**s, "candidates": None} for s in stimuli])
         t = {"perceive": time.perf_counter() - tic}
         responses = [self.empathy.respond(p["emotion"], p["confidence"], s["scenario"]) for p, s in zip(perceived, stimuli)]
+        stimuli = [{**s, "manner": r.manner} for s, r in zip(stimuli, responses)]
         return self._serve(stimuli, perceived, [(r.instruction, r.emotion) for r in responses], phase, t)
 
     def replay(self, requests: list[dict], phase: str = "replay") -> list[dict]:
         """Serve stored requests again (instruction and intended emotion as they were) with the current
         generator: a paired before/after comparison on identical requests."""
         stimuli = [{"scenario": r["scenario"], "utterance": r.get("utterance", ""), "partner_emotion": r["partner_emotion"],
-                    "replay_of": r["step"]} for r in requests]
+                    "manner": r.get("manner", ""), "replay_of": r["step"]} for r in requests]
         perceived = [{"emotion": r["perceived"]} for r in requests]
         return self._serve(stimuli, perceived, [(r["text"], r["intended"]) for r in requests], phase, {}, update=False)
 
@@ -97,7 +98,7 @@ class InteractionLoop:
             row = {"id": v["id"], "step": it["interaction"].step, "phase": phase, "scenario": s["scenario"],
                    "t_s": round(time.perf_counter() - self.t0, 3), "partner_emotion": s["partner_emotion"], "utterance": s["utterance"],
                    "perceived": p["emotion"], "intended": it["interaction"].intended_emotion,
-                   "text": it["interaction"].response_text, "success": verdict.success, "physical_ok": verdict.physical_ok,
+                   "text": it["interaction"].response_text, "manner": s.get("manner", ""), "success": verdict.success, "physical_ok": verdict.physical_ok,
                    "emotion_ok": verdict.emotion_ok, "semantic_ok": verdict.semantic_ok, "novel": verdict.novel,
                    "reason": verdict.reason, "sim_reason": res.reason, "experts": it["interaction"].experts,
                    "top_expert": max(it["interaction"].experts, key=it["interaction"].experts.get) if it["interaction"].experts else None,

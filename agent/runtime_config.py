@@ -19,6 +19,9 @@ class BootstrapConfig:
     expert_steps: int = 80
     batch: int = 16
     routing: str = "prototype"
+    prototypes: int = 0  # gate.prototypes of the bootstrapped ES-MoE (0: every training description)
+    pretrain_on: str = "all_but_later"  # the backbone's scenarios: all_but_later (every one no later phase introduces) | first_phase
+    shipped_assets: bool = True  # install the models shipped in assets/<dataset>/ when none is trained yet
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ def load_runtime_config(path: str | Path | None = None) -> RuntimeConfig:
     cfg = load_config(Path(path or config_dir() / "runtime.yaml"), RuntimeConfig)
     if cfg.bootstrap.routing not in ("prototype", "learned"):
         raise ValueError(f"runtime.yaml: bootstrap.routing must be prototype or learned, got {cfg.bootstrap.routing!r}")
+    if cfg.bootstrap.pretrain_on not in ("all_but_later", "first_phase"):
+        raise ValueError(f"runtime.yaml: bootstrap.pretrain_on must be all_but_later or first_phase, got {cfg.bootstrap.pretrain_on!r}")
     if cfg.executor.mode not in ("none", "residual", "full"):
         raise ValueError(f"runtime.yaml: executor.mode must be none, residual or full, got {cfg.executor.mode!r}")
     return cfg

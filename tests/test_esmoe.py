@@ -217,3 +217,24 @@ def test_prototype_routing_is_one_hot_and_sends_each_scenario_to_its_expert(tmp_
     assert loaded.config.gate.inference == "prototype"
     with pytest.raises(ValueError, match="gate.inference"):
         dataclasses.replace(cfg.gate, inference="nearest")
+
+
+def test_content_prototypes_keep_every_description_and_ignore_the_emotion_part():
+    from policies.esmoe.model import PrototypeRoutedESMoE
+
+    torch.manual_seed(0)
+    cfg = config()
+    cfg = dataclasses.replace(cfg, gate=dataclasses.replace(cfg.gate, prototypes=0, prototype_input="content"))
+    model = PrototypeRoutedESMoE(backbone(), cfg, EMOTIONS)
+    for sc in SCENARIOS:
+        s = samples(sc)
+        model.begin_scenario(sc, s)
+        train_on(model, s, cfg.train, steps=2, progress=False)
+        model.end_scenario()
+        assert len(model.prototypes[-1]) == sum(len(x.texts) for x in s)  # no K-means: every description kept
+    q = torch.cat([model.represent(texts)[0] for texts in SCENARIOS.values()])
+    noisy = q.clone()
+    noisy[:, -model.cged.dim:] += 100 * torch.randn(len(q), model.cged.dim)  # h (emotion) changes, content does not
+    assert torch.equal(model.prototype_weights(q), model.prototype_weights(noisy))
+    with pytest.raises(ValueError, match="prototype_input"):
+        dataclasses.replace(cfg.gate, prototype_input="h")

@@ -106,7 +106,8 @@ def test_empathy_policy():
     policy = EmpathyPolicy("synth-8", seed=1)
     r = policy.respond("sad", 0.9, "daily_life")
     assert r.emotion == "neutral" and r.instruction.endswith(".") and r.content in policy.contents["daily_life"]
-    assert any(w in r.instruction for w in ("gently", "comfort", "softly"))
+    assert any(w in r.manner for w in ("gently", "comfort", "softly"))
+    assert r.manner not in r.instruction  # the generator gets training-text phrasing only
     assert policy.respond("angry", 0.9, "sports").emotion == "neutral"
     assert policy.respond("happy", 0.9, "dance").emotion == "happy"
     assert "uncertain" in policy.respond("happy", 0.1, "dance").reason

@@ -36,12 +36,17 @@ class GateSettings:
     mask_rate: float = 0.3
     temperature: float = 1.0
     routing_weight: float = 1.0
-    prototypes: int = 32
+    prototypes: int = 32  # K-means centroids of the gate input kept per expert; 0 keeps every training description's
     inference: str = "learned"  # learned: the gate's scores (the paper); prototype: the expert with the nearest stored centroid
+    prototype_input: str = "full"  # what prototype routing compares: full (pooled description + CGED h) or content (pooled only)
 
     def __post_init__(self) -> None:
         if self.inference not in ("learned", "prototype"):
             raise ValueError(f"gate.inference must be 'learned' or 'prototype', got {self.inference!r}")
+        if self.prototype_input not in ("full", "content"):
+            raise ValueError(f"gate.prototype_input must be 'full' or 'content', got {self.prototype_input!r}")
+        if self.prototypes < 0:
+            raise ValueError(f"gate.prototypes must be >= 0, got {self.prototypes}")
 
 
 @dataclass(frozen=True)
