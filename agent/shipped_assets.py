@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-log = logging.getLogger(__name__)
 MANIFEST = "ASSETS.json"
 PLACEHOLDER = "${ASSETS}"  # stands for the folder the assets are installed in, inside JSON path fields
 
@@ -53,10 +51,7 @@ def install_shipped(dataset: str, fingerprint: str, base: Path, model_dirs: list
     for d in manifest["models"]:
         tmp = base / f".{d}.tmp.{time.time_ns()}"
         shutil.copytree(src / d, tmp)
-        for f in tmp.rglob("*.json"):  # top-level path strings: manifests, perception, adapter configs
-            _rewrite_paths(f, PLACEHOLDER, str(base))
-        for f in tmp.rglob("*.md"):  # peft's model cards name the base model
-            f.write_text(f.read_text().replace(PLACEHOLDER, str(base)))
+        _rewrite_tree(tmp, PLACEHOLDER, str(base))
         tmp.rename(base / d)  # atomic: a half-copied model is never under its real name
     say(f"bootstrap: installed the shipped {dataset} models ({', '.join(manifest['models'])}) -> {base} "
         f"(trained with {manifest['trained_with']}; `--from-scratch` trains them here)")
@@ -75,11 +70,8 @@ def export_shipped(dataset: str, runs: Path, models: list[str], fingerprint: str
         if not (base / d).is_dir():
             raise FileNotFoundError(f"{base / d}: not trained")
         shutil.copytree(base / d, out / d, ignore=shutil.ignore_patterns("*.tmp.*"))
-        for f in (out / d).rglob("*.json"):
-            for prefix in (str(base.resolve()), str(base)):
-                _rewrite_paths(f, prefix, PLACEHOLDER)
-        for f in (out / d).rglob("*.md"):
-            f.write_text(f.read_text().replace(str(base.resolve()), PLACEHOLDER).replace(str(base), PLACEHOLDER))
+        for prefix in (str(base.resolve()), str(base)):
+            _rewrite_tree(out / d, prefix, PLACEHOLDER)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip():
         commit += "-dirty"
@@ -87,6 +79,15 @@ def export_shipped(dataset: str, runs: Path, models: list[str], fingerprint: str
                                             "trained_with": trained_with, "code": commit,
                                             "exported": time.strftime("%Y-%m-%d")}, indent=2) + "\n")
     return out
+
+
+def _rewrite_tree(folder: Path, old: str, new: str) -> None:
+    """Paths starting with ``old`` -> ``new``: top-level JSON strings (manifests, perception, adapter configs)
+    and peft's model cards (which name the base model)."""
+    for f in folder.rglob("*.json"):
+        _rewrite_paths(f, old, new)
+    for f in folder.rglob("*.md"):
+        f.write_text(f.read_text().replace(old, new))
 
 
 def _rewrite_paths(path: Path, old: str, new: str) -> None:

@@ -84,13 +84,11 @@ class ESMoE(ContinualLearner):
     def prototype_weights(self, q: torch.Tensor) -> torch.Tensor:
         """One-hot on the expert owning the stored centroid nearest to each gate input: a router that no
         later scenario's training can move (departure from the paper's learned gate, config gate.inference)."""
-        if self.config.gate.prototype_input == "content" and self.cged is not None:
-            # h is trained to carry emotion only: in the distance it pulls a calm sports request towards calm dance
-            # (synth-8 val, sports -> dance: 15 % with h, 0 % without)
-            cut = q.shape[1] - self.cged.dim
-            d = torch.stack([torch.cdist(q[:, :cut], p[:, :cut]).min(1).values for p in self.prototypes], 1)
-        else:
-            d = torch.stack([torch.cdist(q, p).min(1).values for p in self.prototypes], 1)
+        # content: leave out h, trained to carry emotion only; in the distance it pulls a calm sports request
+        # towards calm dance (synth-8 val, sports -> dance: 15 % with h, 0 % without)
+        content = self.config.gate.prototype_input == "content" and self.cged is not None
+        cut = q.shape[1] - self.cged.dim if content else q.shape[1]
+        d = torch.stack([torch.cdist(q[:, :cut], p[:, :cut]).min(1).values for p in self.prototypes], 1)
         return nn.functional.one_hot(d.argmin(1), len(self.prototypes)).to(q.dtype)
 
     # -- conditioning hooks ------------------------------------------------------------------------
