@@ -41,12 +41,31 @@ def _track_file(args: tuple[str, str | None]) -> dict:
     motion = retarget(read_bvh(path), JointMap.bandai()).motion
     result = _executor().execute(motion, mode=mode)
     row = result.summary()
+    row["reference"] = _reference_feasibility(motion)
     row["clip"] = Path(path).stem
     row["content"] = Path(path).stem.split("_")[1]
     return row
 
 
 _EXECUTOR = None
+
+
+def _reference_feasibility(motion) -> dict:
+    ex = _executor()
+    f = ex.config.feasibility
+    return ex.feasibility(motion).summary(f.zmp_tolerance, f.max_outside_fraction)
+
+
+def _split_by_feasibility(rows: list[dict]) -> dict:
+    """Success rates apart for references the floor can support (ZMP inside the soles) and the rest."""
+    out = {}
+    for key, want in (("feasible", True), ("infeasible", False)):
+        part = [r for r in rows if r["reference"]["feasible"] == want]
+        stand = [r for r in part if r["content"] in STANDING_CONTENTS]
+        out[key] = {"clips": len(part), "success_rate": round(sum(r["success"] for r in part) / len(part), 4) if part else None,
+                    "standing_gestures": len(stand),
+                    "standing_gesture_success_rate": round(sum(r["success"] for r in stand) / len(stand), 4) if stand else None}
+    return out
 
 
 def _executor():
@@ -81,6 +100,8 @@ def track_dataset1(root: str | None, mode: str | None, workers: int = 2) -> dict
         "mpjpe_root_rel_mm_median": round(statistics.median(rel), 2) if rel else None,
         "mpjpe_root_rel_mm_median_per_content": {c: round(statistics.median([r["metrics"]["mpjpe_root_rel_mm"] for r in v]), 1) for c, v in sorted(by_content.items())},
         "failure_reasons": {k: sum(r["reason"] == k for r in rows) for k in ("fell", "tracking_lost", "unstable")},
+        # references whose zero-moment point leaves the soles cannot be tracked unassisted by any controller
+        "by_reference_feasibility": _split_by_feasibility(rows),
         "seconds": round(time.perf_counter() - t0, 1),
         "per_clip": rows,
     }
@@ -96,6 +117,7 @@ def cmd_sim_track(args: argparse.Namespace) -> int:
         result = _executor().execute(motion, mode=args.mode)
         report = result.summary()
         report["clip"] = title
+        report["reference"] = _reference_feasibility(motion)
         if args.render:
             from envs.sim_render import render_execution
 

@@ -30,12 +30,23 @@ class FailureConfig:
 
 
 @dataclass(frozen=True)
+class FeasibilityConfig:
+    """When a reference counts as trackable unassisted: its ZMP inside the soles' hull (feasibility.py)."""
+
+    zmp_tolerance: float = 0.02  # m a ZMP may lie outside the hull before the step counts as infeasible
+    max_outside_fraction: float = 0.05  # share of supported steps allowed outside; above it: infeasible
+    stride: int = 2  # control steps between checks
+    smooth_s: float = 0.03  # Gaussian width (s) on the root wrench: mocap accelerations are spiky at its frames
+
+
+@dataclass(frozen=True)
 class ExecutorConfig:
     control_hz: float = 60.0
     mode: Mode = "residual"
     failure: FailureConfig = field(default_factory=FailureConfig)
     balance: BalanceGains = field(default_factory=BalanceGains)
     contact_height: float = 0.02
+    feasibility: FeasibilityConfig = field(default_factory=FeasibilityConfig)
 
     def __post_init__(self) -> None:
         if self.control_hz <= 0:

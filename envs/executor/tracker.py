@@ -17,6 +17,7 @@ import numpy as np
 
 from envs.executor.balance import AnkleBalance
 from envs.executor.config import ExecutorConfig, Mode, load_executor_config
+from envs.executor.feasibility import Feasibility, reference_feasibility
 from envs.executor.reference import Reference, build_reference, validate_motion
 from envs.executor.result import ExecutionResult, PhysicsMetrics
 from envs.humanoid import HumanoidConfig, HumanoidSpec, build_model, from_mujoco, load_humanoid_config
@@ -62,12 +63,25 @@ class TrackingExecutor:
         self.substeps = max(1, int(round(1.0 / (self.config.control_hz * model.opt.timestep))))
         self.balance = AnkleBalance(self.spec, self.config.balance)
         self.hooks: list = []  # callables(data, step) run before each control step (e.g. a partner playback)
+        self.foot_geoms = [mj.mj_name2id(model, mj.mjtObj.mjOBJ_GEOM, f"{prefix}{n}")
+                           for n in ("l_ankle_foot", "r_ankle_foot", "l_foot_toes", "r_foot_toes")]
+        self._scratch = None
 
     def reference(self, motion: Motion) -> Reference:
         """The control-rate reference; the clip is first shifted so its lowest foot rests on the floor."""
         motion = Motion(motion.positions + np.array([0.0, ground_offset(motion.positions), 0.0]), motion.rotations, motion.fps)
         return build_reference(self.model, self.data, self.spec, motion,
                                1.0 / (self.substeps * self.model.opt.timestep), self.body_ids)
+
+    def feasibility(self, motion: Motion) -> Feasibility:
+        """Where the reference's zero-moment point lies against the soles it stands on (see feasibility.py)."""
+        import mujoco
+
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self.model)
+        return reference_feasibility(self.model, self._scratch, self.qadr, self.reference(motion), self.foot_geoms,
+                                     self.config.contact_height, self.config.feasibility.stride,
+                                     self.config.feasibility.smooth_s)
 
     def reset_to(self, ref: Reference, step: int = 0) -> None:
         import mujoco

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from envs.executor import TrackingExecutor
+from envs.executor.feasibility import hull_distance, reference_zmp
+from envs.motion import Motion
+
+
+@pytest.fixture(scope="module")
+def executor():
+    return TrackingExecutor()
+
+
+@pytest.fixture(scope="module")
+def pose(synth):
+    return synth.generate("daily_life", "wave", "happy", 0).motion
+
+
+def _still(pose: Motion, frames: int = 60) -> Motion:
+    return Motion(np.repeat(pose.positions[:1], frames, 0), np.repeat(pose.rotations[:1], frames, 0), pose.fps)
+
+
+def test_hull_distance_is_signed():
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]], dtype=float)
+    assert hull_distance(square, np.array([0.5, 0.5])) == pytest.approx(-0.5)
+    assert hull_distance(square, np.array([1.3, 0.5])) == pytest.approx(0.3)
+    assert hull_distance(square, np.array([1.3, 1.4])) == pytest.approx(0.5)  # nearest point is a corner
+    assert hull_distance(square[:2], np.array([0.0, 0.0])) == float("inf")  # no area: no support
+
+
+def test_a_still_pose_has_its_zmp_under_its_centre_of_mass(executor, pose):
+    still = _still(pose)
+    ref = executor.reference(still)
+    zmp = reference_zmp(ref, float(executor.model.body_subtreemass[executor.pelvis]))
+    assert np.abs(zmp - ref.com[:, :2]).max() < 1e-3
+    f = executor.feasibility(still)
+    assert np.nanmax(f.outside_m) < 0  # inside the soles throughout
+    assert f.summary(0.02, 0.05)["feasible"]
+
+
+def test_a_shaken_body_asks_for_more_than_the_floor_gives(executor, pose):
+    still = _still(pose, 90)
+    t = np.arange(still.num_frames) / still.fps
+    shake = np.zeros_like(still.positions)
+    shake[..., 0] = 0.05 * np.sin(2 * np.pi * 4.0 * t)[:, None]  # 5 cm at 4 Hz: ~30 m/s^2 sideways
+    f = executor.feasibility(Motion(still.positions + shake, still.rotations, still.fps))
+    s = f.summary(0.02, 0.05)
+    assert not s["feasible"] and s["zmp_outside_fraction"] > 0.3 and s["zmp_outside_max_m"] > 0.5
