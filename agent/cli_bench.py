@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-ALL_METHODS = "es-moe,es-moe-proto,mtl,seqlora,lwf-lora,o-lora,wo-cged,wo-samoe,wo-lemo"
+ALL_METHODS = "es-moe,es-moe-proto,mtl,seqlora,lwf-lora,o-lora,wo-cged,wo-samoe,wo-lemo,wo-cged-proto,wo-lemo-proto"
 QUICK_METHODS = "es-moe,seqlora,mtl,wo-lemo"  # what CI runs: the full model, the forgetting baseline, the bound, one ablation
 
 
@@ -13,7 +13,7 @@ def add_bench_parsers(sub) -> None:
     p = bench.add_parser("lifelong", help="ES-MoE vs the lifelong baselines over scenario orders")
     p.add_argument("--benchmark", default="bandai-4", help="dataset config (default bandai-4)")
     p.add_argument("--methods", nargs="+", default=None,
-                   help="es-moe es-moe-proto mtl seqlora lwf-lora o-lora wo-cged wo-samoe wo-lemo (comma or space separated; "
+                   help="es-moe es-moe-proto mtl seqlora lwf-lora o-lora wo-cged wo-samoe wo-lemo wo-cged-proto wo-lemo-proto (comma or space separated; "
                         f"default all, with --quick {QUICK_METHODS})")
     p.add_argument("--setting", default="unseen", choices=["unseen", "mixed"])
     p.add_argument("--orders", type=int, default=None, help="scenario orders (default 3; 1 with --quick)")

@@ -15,7 +15,9 @@ from policies.esmoe.model import ESMoE, PrototypeRoutedESMoE, make_ablation
 
 METHODS = {"es-moe": ESMoE, "es-moe-proto": PrototypeRoutedESMoE, "mtl": BASELINES["MTL"], "seqlora": BASELINES["SeqLoRA"], "lwf-lora": BASELINES["LwF-LoRA"],
            "o-lora": BASELINES["O-LoRA"]}
-ABLATIONS = {"wo-cged": make_ablation("w/o CGED"), "wo-samoe": make_ablation("w/o SAMoE"), "wo-lemo": make_ablation("w/o L_emo")}
+ABLATIONS = {"wo-cged": make_ablation("w/o CGED"), "wo-samoe": make_ablation("w/o SAMoE"), "wo-lemo": make_ablation("w/o L_emo"),
+             # the same ablations routed like es-moe-proto (w/o SAMoE has one shared LoRA: no routing to vary)
+             "wo-cged-proto": make_ablation("w/o CGED", "prototype"), "wo-lemo-proto": make_ablation("w/o L_emo", "prototype")}
 QUICK = {"steps_per_scenario": 20, "max_test_per_scenario": 40, "multimodal_texts": 8, "multimodal_samples": 2}
 
 

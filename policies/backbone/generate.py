@@ -56,7 +56,8 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
         groups.setdefault(L, []).append(i)
     tok, model = backbone.tokenizer, backbone.model
     tok.padding_side = "left"
-    model.eval()
+    if model.training:
+        model.eval()
     for L, idx in groups.items():
         lo, hi = (L, L) if L is not None else (min_tokens, max_tokens)
         todo = list(idx)
@@ -68,7 +69,7 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
             plen = batch["input_ids"].shape[1]
             sample = (not greedy) or attempt > 0
             torch.manual_seed(seed + attempt)
-            with torch.no_grad(), (condition(todo) if condition else nullcontext()):
+            with torch.inference_mode(), (condition(todo) if condition else nullcontext()):
                 seqs = model.generate(**batch, max_new_tokens=hi + 1, do_sample=sample,
                                       temperature=temperature if sample else None, top_k=top_k if sample and top_k else None,
                                       top_p=None, logits_processor=[motion_logits_processor(backbone, plen, lo, hi)],

@@ -216,14 +216,19 @@ class ESMoE(ContinualLearner):
         return self.bank.expert_size(self.bank.names[-1]) + extra + self.gate.keys[-1].numel()
 
 
-def make_ablation(kind: str):
-    """``w/o CGED``, ``w/o SAMoE`` or ``w/o L_emo`` as a learner factory."""
+def make_ablation(kind: str, inference: str | None = None):
+    """``w/o CGED``, ``w/o SAMoE`` or ``w/o L_emo`` as a learner factory; ``inference`` overrides
+    gate.inference so that an ablation is routed like the full model it is compared with."""
     flags = {"w/o CGED": {"use_cged": False}, "w/o SAMoE": {"use_samoe": False}, "w/o L_emo": {"use_emo": False}}[kind]
 
     class Ablation(ESMoE):
-        name = f"ES-MoE {kind}"
+        name = f"ES-MoE {kind}" + (f" ({inference} routing)" if inference else "")
 
         def __init__(self, backbone, config, emotions):
+            import dataclasses
+
+            if inference:
+                config = dataclasses.replace(config, gate=dataclasses.replace(config.gate, inference=inference))
             super().__init__(backbone, config, emotions, **flags)
 
     return Ablation
