@@ -238,3 +238,20 @@ def test_content_prototypes_keep_every_description_and_ignore_the_emotion_part()
     assert torch.equal(model.prototype_weights(q), model.prototype_weights(noisy))
     with pytest.raises(ValueError, match="prototype_input"):
         dataclasses.replace(cfg.gate, prototype_input="h")
+
+
+def test_only_the_learning_expert_uses_lora_dropout():
+    from torch import nn
+
+    cfg = config()
+    cfg = dataclasses.replace(cfg, lora=dataclasses.replace(cfg.lora, dropout=0.05))
+    model = ESMoE(backbone(), cfg, EMOTIONS)
+    first, second = list(SCENARIOS)[:2]
+    model.begin_scenario(first, samples(first))
+    layers = model.bank.lora_layers()
+    assert all(isinstance(l.lora_dropout[first], nn.Dropout) for l in layers)
+    model.end_scenario()
+    model.begin_scenario(second, samples(second))
+    # a frozen expert computes in training exactly what it computes at inference
+    assert all(isinstance(l.lora_dropout[first], nn.Identity) for l in layers)
+    assert all(isinstance(l.lora_dropout[second], nn.Dropout) and l.lora_dropout[second].p == cfg.lora.dropout for l in layers)
