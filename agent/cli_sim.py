@@ -39,9 +39,7 @@ def _track_file(args: tuple[str, str | None]) -> dict:
     from envs.retarget import JointMap, retarget
 
     motion = retarget(read_bvh(path), JointMap.bandai()).motion
-    result = _executor().execute(motion, mode=mode)
-    row = result.summary()
-    row["reference"] = _reference_feasibility(motion)
+    row, _ = _track(motion, mode)
     row["clip"] = Path(path).stem
     row["content"] = Path(path).stem.split("_")[1]
     return row
@@ -50,10 +48,19 @@ def _track_file(args: tuple[str, str | None]) -> dict:
 _EXECUTOR = None
 
 
-def _reference_feasibility(motion) -> dict:
+def _track(motion, mode: str | None):
+    """The execution summary of ``motion`` with its reference's feasibility (one reference built for both)."""
     ex = _executor()
+    ref = ex.reference(motion)
+    result = ex.execute(motion, mode=mode, ref=ref)
     f = ex.config.feasibility
-    return ex.feasibility(motion).summary(f.zmp_tolerance, f.max_outside_fraction)
+    row = result.summary()
+    row["reference"] = ex.feasibility(ref).summary(f.zmp_tolerance, f.max_outside_fraction)
+    return row, result
+
+
+def _success_rate(rows: list[dict]) -> float | None:
+    return round(sum(r["success"] for r in rows) / len(rows), 4) if rows else None
 
 
 def _split_by_feasibility(rows: list[dict]) -> dict:
@@ -62,9 +69,8 @@ def _split_by_feasibility(rows: list[dict]) -> dict:
     for key, want in (("feasible", True), ("infeasible", False)):
         part = [r for r in rows if r["reference"]["feasible"] == want]
         stand = [r for r in part if r["content"] in STANDING_CONTENTS]
-        out[key] = {"clips": len(part), "success_rate": round(sum(r["success"] for r in part) / len(part), 4) if part else None,
-                    "standing_gestures": len(stand),
-                    "standing_gesture_success_rate": round(sum(r["success"] for r in stand) / len(stand), 4) if stand else None}
+        out[key] = {"clips": len(part), "success_rate": _success_rate(part),
+                    "standing_gestures": len(stand), "standing_gesture_success_rate": _success_rate(stand)}
     return out
 
 
@@ -114,10 +120,8 @@ def cmd_sim_track(args: argparse.Namespace) -> int:
         from agent.cli import load_motion_arg
 
         motion, title = load_motion_arg(args)
-        result = _executor().execute(motion, mode=args.mode)
-        report = result.summary()
+        report, result = _track(motion, args.mode)
         report["clip"] = title
-        report["reference"] = _reference_feasibility(motion)
         if args.render:
             from envs.sim_render import render_execution
 

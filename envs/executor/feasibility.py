@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.reference import Reference
+from envs.quaternion import qrot
 
 GRAVITY = 9.81
 
@@ -44,17 +45,11 @@ def reference_zmp(ref: Reference, total_mass: float, smooth_s: float = 0.0) -> n
     the body weight (the reference is not standing on anything). ``smooth_s``: Gaussian width (s) applied
     to the wrench first: accelerations of a clip interpolated from 30 fps come in spikes at its frames,
     and ground forces are not resolved finer than a frame anyway."""
-    quat = ref.qpos[:, 3:7]
-    w, x, y, z = quat.T
-    # Body-to-world rotation of each root quaternion; the free joint's torque is in the body frame.
-    rot = np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)], 1)
     force = ref.qfrc[:, :3]
     r = ref.qpos[:, :3]
-    # The moment about the world origin is what may be averaged over time (the root moves meanwhile).
-    torque = np.einsum("nij,nj->ni", rot, ref.qfrc[:, 3:6]) + np.cross(r, force)
+    # The free joint's torque is in the root's body frame (MuJoCo quaternions are w-first, like qrot's);
+    # the moment about the world origin is what may be averaged over time (the root moves meanwhile).
+    torque = qrot(ref.qpos[:, 3:7], ref.qfrc[:, 3:6]) + np.cross(r, force)
     if smooth_s > 0:
         from scipy.ndimage import gaussian_filter1d
 

@@ -73,13 +73,13 @@ class TrackingExecutor:
         return build_reference(self.model, self.data, self.spec, motion,
                                1.0 / (self.substeps * self.model.opt.timestep), self.body_ids)
 
-    def feasibility(self, motion: Motion) -> Feasibility:
+    def feasibility(self, ref: Reference) -> Feasibility:
         """Where the reference's zero-moment point lies against the soles it stands on (see feasibility.py)."""
         import mujoco
 
         if self._scratch is None:
             self._scratch = mujoco.MjData(self.model)
-        return reference_feasibility(self.model, self._scratch, self.qadr, self.reference(motion), self.foot_geoms,
+        return reference_feasibility(self.model, self._scratch, self.qadr, ref, self.foot_geoms,
                                      self.config.contact_height, self.config.feasibility.stride,
                                      self.config.feasibility.smooth_s)
 
@@ -102,8 +102,10 @@ class TrackingExecutor:
         ctrl = ref.qpos[:, 7:] + (ff + self.kv * ref.qvel[:, hinge]) / self.kp
         return np.clip(ctrl, self.ctrl_lo, self.ctrl_hi)
 
-    def execute(self, motion: Motion, mode: Mode | None = None, reset: bool = True) -> ExecutionResult:
-        """Track ``motion``; bad input raises ValueError, a blow-up returns reason ``unstable``."""
+    def execute(self, motion: Motion, mode: Mode | None = None, reset: bool = True,
+                ref: Reference | None = None) -> ExecutionResult:
+        """Track ``motion``; bad input raises ValueError, a blow-up returns reason ``unstable``. ``ref``:
+        ``self.reference(motion)`` when the caller has built it already."""
         import mujoco
 
         validate_motion(motion)
@@ -111,7 +113,7 @@ class TrackingExecutor:
         if mode not in ("none", "residual", "full"):
             raise ValueError(f"mode must be none, residual or full, got {mode!r}")
         t0 = time.perf_counter()
-        ref = self.reference(motion)
+        ref = ref if ref is not None else self.reference(motion)
         m, d, cfg = self.model, self.data, self.config
         if reset:
             mujoco.mj_resetData(m, d)

@@ -56,7 +56,7 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
         groups.setdefault(L, []).append(i)
     tok, model = backbone.tokenizer, backbone.model
     tok.padding_side = "left"
-    if model.training:
+    if model.training:  # eval() walks every module: skip it when already in eval mode
         model.eval()
     for L, idx in groups.items():
         lo, hi = (L, L) if L is not None else (min_tokens, max_tokens)

@@ -21,6 +21,8 @@ class ExpertBank:
         self.trainable: set[str] = set()
         self.weights = None  # (B, E) tensor or None
         self._hooks: list = []
+        self._layers: list = []
+        self._layers_key: tuple | None = None
 
     @property
     def model(self):
@@ -60,11 +62,9 @@ class ExpertBank:
         from peft.tuners.lora import LoraLayer
 
         key = (id(self.peft), len(self.names))
-        if getattr(self, "_layers_key", None) == key:
-            return self._layers
-
-        self._layers = [m for m in self.model.modules() if isinstance(m, LoraLayer)]
-        self._layers_key = key
+        if self._layers_key != key:
+            self._layers = [m for m in self.model.modules() if isinstance(m, LoraLayer)]
+            self._layers_key = key
         return self._layers
 
     def _scale_hook(self, j: int):

@@ -56,9 +56,7 @@ class ContinualLearner:
 
     def generate(self, texts: list[str], lengths: list[int] | int | None = None, greedy: bool = True,
                  seed: int = 0, top_k: int = 0) -> list[Generation]:
-        self.backbone.model = self.bank.model
-        if self.bank.model.training:  # eval() walks every module: skip it when already in eval mode
-            self.bank.model.eval()
+        self.backbone.model = self.bank.model  # generate_codes puts it in eval mode
         return generate_codes(self.backbone, texts, length=lengths, greedy=greedy, seed=seed, top_k=top_k,
                               condition=lambda rows: self.condition([texts[i] for i in rows]))
 

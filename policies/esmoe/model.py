@@ -8,6 +8,7 @@ no L_emo), ``use_samoe=False`` (one shared LoRA trained in sequence), ``use_emo=
 """
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
 
 import torch
@@ -216,6 +217,11 @@ class ESMoE(ContinualLearner):
         return self.bank.expert_size(self.bank.names[-1]) + extra + self.gate.keys[-1].numel()
 
 
+def routed_by(config: ESMoEConfig, inference: str) -> ESMoEConfig:
+    """``config`` with gate.inference set (``learned``: the paper's gate, ``prototype``: nearest stored centroid)."""
+    return dataclasses.replace(config, gate=dataclasses.replace(config.gate, inference=inference))
+
+
 def make_ablation(kind: str, inference: str | None = None):
     """``w/o CGED``, ``w/o SAMoE`` or ``w/o L_emo`` as a learner factory; ``inference`` overrides
     gate.inference so that an ablation is routed like the full model it is compared with."""
@@ -225,11 +231,7 @@ def make_ablation(kind: str, inference: str | None = None):
         name = f"ES-MoE {kind}" + (f" ({inference} routing)" if inference else "")
 
         def __init__(self, backbone, config, emotions):
-            import dataclasses
-
-            if inference:
-                config = dataclasses.replace(config, gate=dataclasses.replace(config.gate, inference=inference))
-            super().__init__(backbone, config, emotions, **flags)
+            super().__init__(backbone, routed_by(config, inference) if inference else config, emotions, **flags)
 
     return Ablation
 
@@ -240,7 +242,4 @@ class PrototypeRoutedESMoE(ESMoE):
     name = "ES-MoE (prototype routing)"
 
     def __init__(self, backbone, config, emotions):
-        import dataclasses
-
-        super().__init__(backbone, dataclasses.replace(config, gate=dataclasses.replace(config.gate, inference="prototype")),
-                         emotions)
+        super().__init__(backbone, routed_by(config, "prototype"), emotions)
