@@ -53,3 +53,10 @@ def make_bandai_root(root: Path, synth, bad: dict[str, str] | None = None) -> Pa
             tar.addfile(info, io.BytesIO(data))
             tmp.unlink()
     return root
+
+
+def still_motion(pose: Motion, frames: int) -> Motion:
+    """``pose``'s first frame held for ``frames`` frames."""
+    import numpy as np
+
+    return Motion(np.repeat(pose.positions[:1], frames, 0), np.repeat(pose.rotations[:1], frames, 0), pose.fps)

@@ -97,6 +97,21 @@ def test_bad_motions_raise_value_error(executor, wave):
 def test_blow_up_is_a_failed_result_not_an_exception(wave):
     cfg = load_humanoid_config()
     wild = dataclasses.replace(cfg, kp={"default": 5e7}, kd_ratio=0.0, armature=0.0, joint_damping=0.0)
-    ex = TrackingExecutor(load_executor_config(), wild)
+    # The ankle strategy drives the wild position actuators directly (the whole-body controller sets
+    # their torques itself and holds this body, so it is tested below with a poisoned state instead).
+    ankle = dataclasses.replace(load_executor_config(), balance_controller="ankle")
+    ex = TrackingExecutor(ankle, wild)
     r = ex.execute(wave, mode="none")
     assert not r.success and r.reason == "unstable"
+
+
+def test_a_non_finite_state_under_the_wholebody_controller_is_a_failed_result(wave):
+    ex = TrackingExecutor()
+
+    def poison(d, k):
+        if k == 5:
+            d.qvel[ex.dadr + 10] = np.nan
+
+    ex.hooks.append(poison)
+    r = ex.execute(wave, mode="none")
+    assert not r.success and r.reason == "unstable" and r.failed_at_s <= 0.2

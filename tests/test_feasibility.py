@@ -4,6 +4,7 @@ import pytest
 from envs.executor import TrackingExecutor
 from envs.executor.feasibility import hull_distance, reference_zmp
 from envs.motion import Motion
+from helpers import still_motion
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +17,6 @@ def pose(synth):
     return synth.generate("daily_life", "wave", "happy", 0).motion
 
 
-def _still(pose: Motion, frames: int = 60) -> Motion:
-    return Motion(np.repeat(pose.positions[:1], frames, 0), np.repeat(pose.rotations[:1], frames, 0), pose.fps)
-
 
 def test_hull_distance_is_signed():
     square = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]], dtype=float)
@@ -29,7 +27,7 @@ def test_hull_distance_is_signed():
 
 
 def test_a_still_pose_has_its_zmp_under_its_centre_of_mass(executor, pose):
-    still = _still(pose)
+    still = still_motion(pose, 60)
     ref = executor.reference(still)
     zmp = reference_zmp(ref, float(executor.model.body_subtreemass[executor.pelvis]))
     assert np.abs(zmp - ref.com[:, :2]).max() < 1e-3
@@ -39,7 +37,7 @@ def test_a_still_pose_has_its_zmp_under_its_centre_of_mass(executor, pose):
 
 
 def test_a_shaken_body_asks_for_more_than_the_floor_gives(executor, pose):
-    still = _still(pose, 90)
+    still = still_motion(pose, 90)
     t = np.arange(still.num_frames) / still.fps
     shake = np.zeros_like(still.positions)
     shake[..., 0] = 0.05 * np.sin(2 * np.pi * 4.0 * t)[:, None]  # 5 cm at 4 Hz: ~30 m/s^2 sideways

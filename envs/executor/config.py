@@ -6,8 +6,11 @@ from pathlib import Path
 from typing import Literal
 
 from envs.config import config_dir, load_config
+from envs.executor.stance import StanceConfig
+from envs.executor.wholebody import WholeBodyGains
 
 Mode = Literal["none", "residual", "full"]
+BalanceController = Literal["wholebody", "ankle"]
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,15 @@ class ExecutorConfig:
     balance: BalanceGains = field(default_factory=BalanceGains)
     contact_height: float = 0.02
     feasibility: FeasibilityConfig = field(default_factory=FeasibilityConfig)
+    balance_controller: BalanceController = "wholebody"  # mode none: whole-body QP, or the older ankle strategy
+    wholebody: WholeBodyGains = field(default_factory=WholeBodyGains)
+    stance: StanceConfig = field(default_factory=StanceConfig)
 
     def __post_init__(self) -> None:
         if self.control_hz <= 0:
             raise ValueError(f"control_hz must be positive, got {self.control_hz}")
+        if self.balance_controller not in ("wholebody", "ankle"):
+            raise ValueError(f"balance_controller must be wholebody or ankle, got {self.balance_controller!r}")
 
 
 def load_executor_config(path: str | Path | None = None) -> ExecutorConfig:

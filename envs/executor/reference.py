@@ -86,8 +86,6 @@ def build_reference(model, data, spec: HumanoidSpec, motion: Motion, control_hz:
     the root orientation is slerped. Reference joint positions come from MuJoCo's kinematics of the
     reference state, so they are exactly what a perfect tracker would reach.
     """
-    import mujoco
-
     validate_motion(motion)
     dt = 1.0 / control_hz
     n = max(2, int(np.floor((motion.num_frames - 1) / motion.fps * control_hz)) + 1)
@@ -102,6 +100,16 @@ def build_reference(model, data, spec: HumanoidSpec, motion: Motion, control_hz:
     quat_src = quat_to_mujoco(motion.rotations[:, 0])
     quat = slerp(quat_src[i0], quat_src[i1], w)
     qpos = np.concatenate([root, quat, angles], axis=1)
+    return reference_from_qpos(model, data, spec, qpos, dt, body_ids)
+
+
+def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: float,
+                        body_ids: np.ndarray | None = None) -> Reference:
+    """A Reference from control-rate generalized positions: finite-difference velocities, inverse dynamics."""
+    import mujoco
+
+    n = len(qpos)
+    root, quat, angles = qpos[:, :3], qpos[:, 3:7], qpos[:, 7:]
 
     qvel = np.zeros((n, 6 + angles.shape[1]))
     qvel[:-1, :3] = np.diff(root, axis=0) / dt

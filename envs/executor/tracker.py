@@ -19,6 +19,8 @@ from envs.executor.balance import AnkleBalance
 from envs.executor.config import ExecutorConfig, Mode, load_executor_config
 from envs.executor.feasibility import Feasibility, reference_feasibility
 from envs.executor.reference import Reference, build_reference, validate_motion
+from envs.executor.stance import StancePlanter
+from envs.executor.wholebody import WholeBodyController
 from envs.executor.result import ExecutionResult, PhysicsMetrics
 from envs.humanoid import HumanoidConfig, HumanoidSpec, build_model, from_mujoco, load_humanoid_config
 from envs.motion.motion import Motion
@@ -65,6 +67,9 @@ class TrackingExecutor:
         self.hooks: list = []  # callables(data, step) run before each control step (e.g. a partner playback)
         self.foot_geoms = [mj.mj_name2id(model, mj.mjtObj.mjOBJ_GEOM, f"{prefix}{n}")
                            for n in ("l_ankle_foot", "r_ankle_foot", "l_foot_toes", "r_foot_toes")]
+        self.wholebody = WholeBodyController(model, self.qadr, self.dadr, self.nv_h, self.act, self.kp, self.kv,
+                                             self.pelvis, self.foot_geoms, self.config.wholebody)
+        self._planter: StancePlanter | None = None
         self._scratch = None
 
     def reference(self, motion: Motion) -> Reference:
@@ -82,6 +87,13 @@ class TrackingExecutor:
         return reference_feasibility(self.model, self._scratch, self.qadr, ref, self.foot_geoms,
                                      self.config.contact_height, self.config.feasibility.stride,
                                      self.config.feasibility.smooth_s)
+
+    def planted(self, ref: Reference) -> tuple[Reference, np.ndarray]:
+        """``ref`` with its stance soles flat on the floor, and the (N, 2) stance flags (see stance.py)."""
+        if self._planter is None:
+            self._planter = StancePlanter(self.model, self.spec, self.qadr, self.foot_geoms, self.body_ids,
+                                          self.config.stance)
+        return self._planter.plant(ref)
 
     def reset_to(self, ref: Reference, step: int = 0) -> None:
         import mujoco
@@ -115,9 +127,16 @@ class TrackingExecutor:
         t0 = time.perf_counter()
         ref = ref if ref is not None else self.reference(motion)
         m, d, cfg = self.model, self.data, self.config
+        wholebody = mode == "none" and cfg.balance_controller == "wholebody"
+        # The whole-body controller tracks the reference with planted stance feet; success and the
+        # metrics are still judged against the reference as asked for.
+        tracked = ref
+        if wholebody:
+            tracked, stance = self.planted(ref)
+            self.wholebody.prepare(tracked, stance)
         if reset:
             mujoco.mj_resetData(m, d)
-            self.reset_to(ref)
+            self.reset_to(tracked)
         d.eq_active[self.eq_id] = 1 if mode == "residual" else 0
         self.balance.reset()
         n = ref.num_steps
@@ -138,23 +157,32 @@ class TrackingExecutor:
         fall_ratio, fall_head = cfg.failure.fall_pelvis_ratio, cfg.failure.fall_head_height
         max_dev, max_qvel = cfg.failure.max_mean_deviation, cfg.failure.max_qvel
         check_every = max(1, int(round(cfg.control_hz / 20)))  # contact/warning checks at 20 Hz
-        badqacc = int(mujoco.mjtWarning.mjWARN_BADQACC)
+        # MuJoCo resets the state itself on a non-finite position, velocity or acceleration: that is a blow-up.
+        bad = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWARN_BADQVEL,
+                                mujoco.mjtWarning.mjWARN_BADQPOS)]
         for k in range(n):
             for hook in self.hooks:
                 hook(d, k)
-            ctrl_view[act] = ctrl[k] if mode != "none" else self.balance.correction(com[self.pelvis], ref, k, ctrl[k])
+            if not wholebody:
+                ctrl_view[act] = ctrl[k] if mode != "none" else self.balance.correction(com[self.pelvis], ref, k, ctrl[k])
             if mode == "residual":
                 mocap_pos[self.mocap] = ref.qpos[k, :3]
                 mocap_quat[self.mocap] = ref.qpos[k, 3:7]
             try:
-                if mode == "full":
+                if wholebody:
+                    for _ in range(self.substeps):
+                        mujoco.mj_step1(m, d)
+                        ctrl_view[act] = np.clip(self.wholebody.control(d, k), self.ctrl_lo, self.ctrl_hi)
+                        mujoco.mj_step2(m, d)
+                elif mode == "full":
                     for _ in range(self.substeps):
                         qpos_h[:7] = ref.qpos[k, :7]
                         qvel_h[:6] = ref.qvel[k, :6]
                         mujoco.mj_step(m, d)
                 else:
                     mujoco.mj_step(m, d, nstep=self.substeps)
-            except mujoco.FatalError:  # pragma: no cover - MuJoCo aborts only on internal errors
+            except (mujoco.FatalError, ValueError, np.linalg.LinAlgError):
+                # MuJoCo aborts only on internal errors; the controller's solver refuses non-finite states.
                 reason, fail_step = "unstable", k
                 break
             steps_done = k + 1
@@ -167,7 +195,7 @@ class TrackingExecutor:
                 break
             if k % check_every == 0:
                 penetration[k] = _deepest_penetration(d)
-                if d.warning[badqacc].number > 0:
+                if any(d.warning[w].number > 0 for w in bad):
                     reason, fail_step = "unstable", k
                     break
             pelvis_z, head_z = sim_pos[k, 0, 2], sim_pos[k, head, 2]

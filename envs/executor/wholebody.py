@@ -1,0 +1,173 @@
+"""Whole-body balance for unassisted tracking: task-space inverse dynamics with contact forces.
+
+Every physics step a small bounded least-squares problem picks generalized accelerations and
+friction-pyramid contact forces (non-negative weights on each contact's pyramid edges) that best
+achieve, by weight: the floating-base equations of motion (nearly hard), stance feet held still and
+flat on the floor, the centre of mass following the reference's, the pelvis orientation, and every
+joint following its reference by PD. The joint torques then follow from inverse dynamics with those
+contact forces (Macchietto et al. 2009; Abe et al. 2007). No external force acts on the body: the
+floor is the only support, so a reference whose centre of mass the feet cannot carry still falls.
+
+The centre-of-mass feedback is deliberately slow (about the 3 rad/s natural frequency of an
+inverted pendulum of this height): a stiffer one asks for ground forces whose centre of pressure
+lies outside the feet, and the compromise the solver then finds tips the feet onto an edge.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.executor.reference import Reference
+from envs.quaternion import qinv, qmul
+
+
+@dataclass(frozen=True)
+class WholeBodyGains:
+    """Gains (1/s^2, 1/s) and task weights of the whole-body controller (mode ``none``)."""
+
+    kp_joint: float = 400.0
+    kd_joint: float = 40.0
+    kp_com: float = 15.0
+    kd_com: float = 8.0
+    kp_root_orientation: float = 300.0
+    kd_root_orientation: float = 35.0
+    kp_root_position: float = 150.0
+    kd_root_position: float = 25.0
+    kp_foot_height: float = 200.0  # pulls a stance sole down to the floor
+    kp_foot_flat: float = 200.0
+    kd_foot: float = 30.0
+    contact_damping: float = 20.0  # 1/s on contact-point velocity
+    weight_com: float = 100.0  # horizontal; the vertical gets weight_com_vertical
+    weight_com_vertical: float = 1.0
+    weight_root_orientation: float = 10.0
+    weight_root_position: float = 0.1
+    weight_foot: float = 30.0
+    weight_contact: float = 100.0
+    weight_dynamics: float = 1e4
+    force_regularization: float = 1e-4
+    friction: float = 0.7  # friction-pyramid slope, below the floor's 1.0 for a margin
+    sole_penetration: float = 0.002  # m the soles are asked to press into the (soft) floor
+    smooth_s: float = 0.03  # s, Gaussian on reference accelerations (spiky between mocap frames)
+
+
+def _rotvec(q: np.ndarray) -> np.ndarray:
+    q = q if q[0] >= 0 else -q
+    s = np.linalg.norm(q[1:])
+    return q[1:] * (2 * np.arctan2(s, q[0]) / s if s > 1e-9 else 2.0)
+
+
+class WholeBodyController:
+    """Computes actuator set-points that make the position actuators apply the solved torques."""
+
+    def __init__(self, model, qadr: int, dadr: int, nv: int, act: np.ndarray, kp: np.ndarray, kv: np.ndarray,
+                 pelvis: int, foot_geoms: list[int], gains: WholeBodyGains) -> None:
+        self.model, self.gains = model, gains
+        self.qadr, self.dadr, self.nv = qadr, dadr, nv
+        self.act, self.kp, self.kv = act, kp, kv
+        self.pelvis = pelvis
+        self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
+        self.foot_of_geom = {g: i % 2 for i, g in enumerate(foot_geoms)}
+        self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
+        self._mass = np.zeros((model.nv, model.nv))
+        self._jp = np.zeros((3, model.nv))
+        self._jr = np.zeros((3, model.nv))
+        self._jcom = np.zeros((3, model.nv))
+        w = np.ones(nv)
+        w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
+        self._joint_weight = w
+        self.ref: Reference | None = None
+
+    def prepare(self, ref: Reference, stance: np.ndarray) -> None:
+        """Reference accelerations and centre-of-mass derivatives, smoothed; ``stance``: (N, 2) flags."""
+        from scipy.ndimage import gaussian_filter1d
+
+        sigma = max(self.gains.smooth_s / ref.dt, 1e-6)
+        self.ref, self.stance = ref, stance
+        self.qacc_ref = gaussian_filter1d(np.gradient(ref.qvel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
+        self.com_vel = np.gradient(ref.com, ref.dt, axis=0)
+        self.com_acc = gaussian_filter1d(np.gradient(self.com_vel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
+
+    def control(self, d, k: int) -> np.ndarray:
+        """Actuator set-points for reference step ``k`` from the state after ``mj_step1``."""
+        import mujoco
+        from scipy.optimize import lsq_linear
+
+        g, m, ref, nv, a0 = self.gains, self.model, self.ref, self.nv, self.dadr
+        q = d.qpos[self.qadr:self.qadr + 7 + nv - 6]
+        qd = d.qvel[a0:a0 + nv]
+        a_des = self.qacc_ref[k].copy()
+        a_des[6:] += g.kp_joint * (ref.qpos[k, 7:] - q[7:]) + g.kd_joint * (ref.qvel[k, 6:] - qd[6:])
+        a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
+        a_des[3:6] += (g.kp_root_orientation * _rotvec(qmul(qinv(q[3:7]), ref.qpos[k, 3:7]))
+                       + g.kd_root_orientation * (ref.qvel[k, 3:6] - qd[3:6]))
+        mujoco.mj_fullM(m, d, self._mass)
+        mass = self._mass[a0:a0 + nv, a0:a0 + nv]
+        bias = d.qfrc_bias[a0:a0 + nv] - d.qfrc_passive[a0:a0 + nv]
+
+        # Contact points of stance feet: each pyramid edge's generalized force is one column.
+        edges, jac_c, vel_c = [], [], []
+        for i in range(d.ncon):
+            c = d.contact[i]
+            geom = c.geom2 if c.geom2 in self.foot_of_geom else c.geom1 if c.geom1 in self.foot_of_geom else None
+            if geom is None or not self.stance[k, self.foot_of_geom[geom]]:
+                continue
+            frame = c.frame.reshape(3, 3)
+            # The frame's normal points from geom1 to geom2: towards the foot when the foot is geom2.
+            normal = frame[0] if geom == c.geom2 else -frame[0]
+            mujoco.mj_jac(m, d, self._jp, None, c.pos, m.geom_bodyid[geom])
+            jac = self._jp[:, a0:a0 + nv].copy()
+            for t in (frame[1], -frame[1], frame[2], -frame[2]):
+                edges.append(jac.T @ (normal + g.friction * t))
+            jac_c.append(jac)
+            vel_c.append(jac @ qd)
+        n_f = len(edges)
+        rows, rhs = [], []
+
+        def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray) -> None:
+            sw = np.sqrt(weight)
+            block = np.zeros((len(matrix), nv + n_f))
+            block[:, :nv] = (sw * matrix.T).T if np.ndim(sw) else sw * matrix
+            rows.append(block)
+            rhs.append(sw * target)
+
+        task(np.eye(nv), a_des, self._joint_weight)
+        generalized = np.array(edges).T if n_f else np.zeros((nv, 0))
+        dyn = np.zeros((6, nv + n_f))
+        sw = np.sqrt(g.weight_dynamics)
+        dyn[:, :nv] = sw * mass[:6]
+        dyn[:, nv:] = -sw * generalized[:6]
+        rows.append(dyn)
+        rhs.append(-sw * bias[:6])
+        if n_f:
+            jc = np.vstack(jac_c)
+            task(jc, -g.contact_damping * np.concatenate(vel_c), g.weight_contact)
+            reg = np.zeros((n_f, nv + n_f))
+            reg[:, nv:] = np.sqrt(g.force_regularization) * np.eye(n_f)
+            rows.append(reg)
+            rhs.append(np.zeros(n_f))
+        mujoco.mj_jacSubtreeCom(m, d, self._jcom, self.pelvis)
+        jcom = self._jcom[:, a0:a0 + nv]
+        com = d.subtree_com[self.pelvis]
+        a_com = self.com_acc[k] + g.kp_com * (ref.com[k] - com) + g.kd_com * (self.com_vel[k] - jcom @ qd)
+        task(jcom, a_com, np.array([g.weight_com, g.weight_com, g.weight_com_vertical]))
+        for f in range(2):
+            if not self.stance[k, f]:
+                continue
+            geom = self.foot_geoms[f]
+            mujoco.mj_jac(m, d, self._jp, self._jr, d.geom_xpos[geom], self.heel_body[f])
+            jp, jr = self._jp[:, a0:a0 + nv], self._jr[:, a0:a0 + nv]
+            height = (m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2]
+            tilt = np.cross(d.geom_xmat[geom].reshape(3, 3)[:, 2], (0.0, 0.0, 1.0))
+            lin = -g.kd_foot * (jp @ qd) + np.array([0.0, 0.0, g.kp_foot_height * height])
+            ang = g.kp_foot_flat * tilt - g.kd_foot * (jr @ qd)
+            task(np.vstack([jp, jr]), np.r_[lin, ang], g.weight_foot)
+        a, b = np.vstack(rows), np.concatenate(rhs)
+        if n_f:
+            lower = np.r_[np.full(nv, -np.inf), np.zeros(n_f)]
+            x = lsq_linear(a, b, bounds=(lower, np.full(nv + n_f, np.inf)), method="bvls").x
+        else:
+            x = np.linalg.lstsq(a, b, rcond=None)[0]
+        tau = mass @ x[:nv] + bias - generalized @ x[nv:]
+        # The position actuator applies kp (ctrl - q) - kv qd: this set-point makes it apply tau now.
+        return q[7:] + (tau[6:] + self.kv * qd[6:]) / self.kp
