@@ -67,6 +67,14 @@ def qbetween(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return qnormalize(q)
 
 
+def quat_to_rotvec(q: np.ndarray) -> np.ndarray:
+    """Rotation vectors (axis times angle, angle in [0, pi]) of unit quaternions."""
+    q = np.where(q[..., :1] < 0, -q, q)
+    half = np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), q[..., 0])
+    scale = np.where(half > _EPS, 2 * half / np.maximum(np.sin(half), 1e-12), 2.0)
+    return q[..., 1:] * scale[..., None]
+
+
 def qfrom_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     axis = np.asarray(axis, dtype=np.float64)
     axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), _EPS)

@@ -33,6 +33,20 @@ def walk_motion(synth: SynthSource) -> Motion:
     return synth.generate("daily_life", "walk", "happy", 0).motion
 
 
+@pytest.fixture(scope="module")
+def executor():
+    """One default TrackingExecutor per test module."""
+    from envs.executor import TrackingExecutor
+
+    return TrackingExecutor()
+
+
+@pytest.fixture(scope="session")
+def pose(synth: SynthSource) -> Motion:
+    """A synthetic standing pose source (its first frame is held by the still-pose tests)."""
+    return synth.generate("daily_life", "wave", "happy", 0).motion
+
+
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

@@ -11,11 +11,6 @@ from envs.skeleton import JOINT_NAMES, joint_limits_deg
 
 
 @pytest.fixture(scope="module")
-def executor():
-    return TrackingExecutor()
-
-
-@pytest.fixture(scope="module")
 def wave(synth):
     return synth.generate("daily_life", "wave", "happy", 0).motion.slice(0, 50)
 

@@ -1,21 +1,9 @@
 import numpy as np
 import pytest
 
-from envs.executor import TrackingExecutor
 from envs.executor.feasibility import hull_distance, reference_zmp
 from envs.motion import Motion
 from helpers import still_motion
-
-
-@pytest.fixture(scope="module")
-def executor():
-    return TrackingExecutor()
-
-
-@pytest.fixture(scope="module")
-def pose(synth):
-    return synth.generate("daily_life", "wave", "happy", 0).motion
-
 
 
 def test_hull_distance_is_signed():

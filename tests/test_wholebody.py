@@ -4,21 +4,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from envs.executor import TrackingExecutor, load_executor_config
-from envs.executor.stance import sole_corners
+from envs.executor import load_executor_config
+from envs.executor.feasibility import sole_corners
 from envs.motion import Motion
 from helpers import still_motion
-
-
-@pytest.fixture(scope="module")
-def executor():
-    return TrackingExecutor()
-
-
-@pytest.fixture(scope="module")
-def pose(synth):
-    return synth.generate("daily_life", "wave", "happy", 0).motion
-
 
 
 def _tilted_feet(motion: Motion, degrees: float) -> Motion:
@@ -71,7 +60,7 @@ def test_unknown_balance_controller_is_rejected():
 
 
 def test_standing_bandai_gestures_tracked_unassisted(executor, bandai_root):
-    """Three real standing gestures (bow, bye, guide) tracked in mode none without a fall."""
+    """Three real standing gestures (bow, bye, byebye) tracked in mode none without a fall."""
     from envs.io.bvh import read_bvh
     from envs.retarget import JointMap, retarget
 

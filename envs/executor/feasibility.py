@@ -101,18 +101,23 @@ def _convex_hull(points: np.ndarray) -> np.ndarray:
     return np.array(lower[:-1] + upper[:-1])
 
 
+def sole_corners(model, data, geoms) -> np.ndarray:
+    """World positions (4 per box geom) of the bottom corners of the given box geoms, after mj_kinematics."""
+    out = []
+    for g in geoms:
+        rot, size = data.geom_xmat[g].reshape(3, 3), model.geom_size[g]
+        for sx in (-1.0, 1.0):
+            for sy in (-1.0, 1.0):
+                out.append(data.geom_xpos[g] + rot @ (size[:3] * np.array([sx, sy, -1.0])))
+    return np.array(out)
+
+
 def sole_points(model, data, geoms: list[int], contact_height: float, max_gap: float = 0.1) -> np.ndarray:
     """World xy of the box-geom corners within ``contact_height`` of the lowest one, after mj_kinematics.
 
     Mocap stance feet often hover a few centimetres (the clip is grounded by its lowest frame only), so
     support is taken relative to the lowest corner; none when that corner is ``max_gap`` above the floor."""
-    corners = []
-    for g in geoms:
-        centre, rot, size = data.geom_xpos[g], data.geom_xmat[g].reshape(3, 3), model.geom_size[g]
-        for sx in (-1.0, 1.0):
-            for sy in (-1.0, 1.0):
-                corners.append(centre + rot @ (size[:3] * np.array([sx, sy, -1.0])))
-    corners = np.array(corners)
+    corners = sole_corners(model, data, geoms)
     low = corners[:, 2].min()
     if low > max_gap:
         return np.zeros((0, 2))

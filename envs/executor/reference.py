@@ -7,7 +7,7 @@ import numpy as np
 
 from envs.humanoid import HumanoidSpec, quat_to_mujoco, to_mujoco
 from envs.motion.motion import Motion
-from envs.quaternion import qinv, qmul, slerp
+from envs.quaternion import qinv, qmul, quat_to_rotvec, slerp
 from envs.skeleton import JOINT_NAMES, NUM_JOINTS, euler_order, joint_limits_deg, local_rotations_to_euler
 
 
@@ -114,11 +114,7 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
     qvel = np.zeros((n, 6 + angles.shape[1]))
     qvel[:-1, :3] = np.diff(root, axis=0) / dt
     # Free-joint angular velocity is in the body frame: axis-angle of q_t^-1 q_{t+1}, over dt.
-    dq = qmul(qinv(quat[:-1]), quat[1:])
-    dq = np.where(dq[:, :1] < 0, -dq, dq)
-    half = np.arctan2(np.linalg.norm(dq[:, 1:], axis=-1), dq[:, 0])
-    scale = np.where(half > 1e-9, 2 * half / np.maximum(np.sin(half), 1e-12), 2.0)
-    qvel[:-1, 3:6] = dq[:, 1:] * scale[:, None] / dt
+    qvel[:-1, 3:6] = quat_to_rotvec(qmul(qinv(quat[:-1]), quat[1:])) / dt
     qvel[:-1, 6:] = np.diff(angles, axis=0) / dt
     qvel[-1] = qvel[-2]
     qacc = np.gradient(qvel, dt, axis=0)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.executor.feasibility import sole_corners
 from envs.executor.reference import Reference, reference_from_qpos
 from envs.humanoid import HumanoidSpec
 
@@ -31,17 +32,6 @@ class StanceConfig:
     level_soles: bool = True  # level stance soles and straighten their toes; else only ground the clip
     ik_iterations: int = 4
     ik_damping: float = 1e-3
-
-
-def sole_corners(model, data, geoms) -> np.ndarray:
-    """World positions (4 per box geom) of the bottom corners of the given box geoms."""
-    out = []
-    for g in geoms:
-        rot, size = data.geom_xmat[g].reshape(3, 3), model.geom_size[g]
-        for sx in (-1.0, 1.0):
-            for sy in (-1.0, 1.0):
-                out.append(data.geom_xpos[g] + rot @ (size[:3] * np.array([sx, sy, -1.0])))
-    return np.array(out)
 
 
 class StancePlanter:
@@ -70,39 +60,34 @@ class StancePlanter:
         self.data.qpos[self.qadr:self.qadr + len(q)] = q
         mujoco.mj_kinematics(self.model, self.data)
 
-    def stance(self, ref: Reference) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 2) stance flags (left, right) and (N, 2) height of each flat sole's centre above the floor."""
+    def stance(self, ref: Reference) -> np.ndarray:
+        """(N, 2) stance flags (left, right) of the reference."""
         cfg, g = self.config, self.foot_geoms
         n = ref.num_steps
-        low, centre, heel = np.zeros((n, 2)), np.zeros((n, 2)), np.zeros((n, 2, 2))
+        low, heel = np.zeros((n, 2)), np.zeros((n, 2, 2))
         for k in range(n):
             self._pose(ref.qpos[k])
             for f in range(2):
                 low[k, f] = sole_corners(self.model, self.data, (g[f], g[f + 2]))[:, 2].min()
-                centre[k, f] = self.data.geom_xpos[g[f]][2] - self.model.geom_size[g[f]][2]
                 heel[k, f] = self.data.geom_xpos[g[f]][:2]
         speed = np.linalg.norm(np.gradient(heel, ref.dt, axis=0), axis=-1) if n > 1 else np.zeros((n, 2))
         lowest = low.min(axis=1, keepdims=True)
-        flags = (low < lowest + cfg.contact_height) & (lowest < cfg.max_gap) & (speed < cfg.max_speed)
-        return flags, centre
+        return (low < lowest + cfg.contact_height) & (lowest < cfg.max_gap) & (speed < cfg.max_speed)
 
     def plant(self, ref: Reference) -> tuple[Reference, np.ndarray]:
         """The conditioned reference and its (N, 2) stance flags."""
         from scipy.ndimage import gaussian_filter1d
 
         cfg, model, g = self.config, self.model, self.foot_geoms
-        flags, _ = self.stance(ref)
+        flags = self.stance(ref)
         qpos = ref.qpos.copy()
-        weight = np.clip(1.5 * gaussian_filter1d(flags.astype(float), max(cfg.blend_s / ref.dt, 1e-6), axis=0,
-                                                 mode="nearest"), 0.0, 1.0)
-        for k in range(len(qpos) if cfg.level_soles else 0):
-            for f in range(2):
-                w = weight[k, f]
-                if w < 0.01:
-                    continue
+        if cfg.level_soles:
+            weight = np.clip(1.5 * gaussian_filter1d(flags.astype(float), max(cfg.blend_s / ref.dt, 1e-6), axis=0,
+                                                     mode="nearest"), 0.0, 1.0)
+            for k, f in zip(*np.nonzero(weight >= 0.01)):
+                w, cols = weight[k, f], self.ik_cols[f]
                 qpos[k, self.toe_cols[f]] *= 1.0 - w
                 solved = self._level_foot(qpos[k], f)
-                cols = self.ik_cols[f]
                 qpos[k, cols] += w * (solved[cols] - qpos[k, cols])
         # Then the lowest sole corner goes onto the floor (the clip was grounded by its lowest frame only).
         lowest = np.zeros(len(qpos))

@@ -67,7 +67,7 @@ class TrackingExecutor:
         self.hooks: list = []  # callables(data, step) run before each control step (e.g. a partner playback)
         self.foot_geoms = [mj.mj_name2id(model, mj.mjtObj.mjOBJ_GEOM, f"{prefix}{n}")
                            for n in ("l_ankle_foot", "r_ankle_foot", "l_foot_toes", "r_foot_toes")]
-        self.wholebody = WholeBodyController(model, self.qadr, self.dadr, self.nv_h, self.act, self.kp, self.kv,
+        self.wholebody = WholeBodyController(model, self.qadr, self.dadr, self.nv_h, self.kp, self.kv,
                                              self.pelvis, self.foot_geoms, self.config.wholebody)
         self._planter: StancePlanter | None = None
         self._scratch = None
@@ -140,7 +140,7 @@ class TrackingExecutor:
         d.eq_active[self.eq_id] = 1 if mode == "residual" else 0
         self.balance.reset()
         n = ref.num_steps
-        ctrl = self.targets(ref)
+        ctrl = None if wholebody else self.targets(ref)
         sim_pos = np.zeros((n, len(JOINT_NAMES), 3))
         wrench = np.zeros((n, 2))
         penetration = np.zeros(n)

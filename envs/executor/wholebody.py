@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.reference import Reference
-from envs.quaternion import qinv, qmul
+from envs.quaternion import qinv, qmul, quat_to_rotvec
 
 
 @dataclass(frozen=True)
@@ -51,20 +51,14 @@ class WholeBodyGains:
     smooth_s: float = 0.03  # s, Gaussian on reference accelerations (spiky between mocap frames)
 
 
-def _rotvec(q: np.ndarray) -> np.ndarray:
-    q = q if q[0] >= 0 else -q
-    s = np.linalg.norm(q[1:])
-    return q[1:] * (2 * np.arctan2(s, q[0]) / s if s > 1e-9 else 2.0)
-
-
 class WholeBodyController:
     """Computes actuator set-points that make the position actuators apply the solved torques."""
 
-    def __init__(self, model, qadr: int, dadr: int, nv: int, act: np.ndarray, kp: np.ndarray, kv: np.ndarray,
+    def __init__(self, model, qadr: int, dadr: int, nv: int, kp: np.ndarray, kv: np.ndarray,
                  pelvis: int, foot_geoms: list[int], gains: WholeBodyGains) -> None:
         self.model, self.gains = model, gains
         self.qadr, self.dadr, self.nv = qadr, dadr, nv
-        self.act, self.kp, self.kv = act, kp, kv
+        self.kp, self.kv = kp, kv
         self.pelvis = pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
         self.foot_of_geom = {g: i % 2 for i, g in enumerate(foot_geoms)}
@@ -76,6 +70,8 @@ class WholeBodyController:
         w = np.ones(nv)
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
         self._joint_weight = w
+        self._identity = np.eye(nv)
+        self._com_weight = np.array([gains.weight_com, gains.weight_com, gains.weight_com_vertical])
         self.ref: Reference | None = None
 
     def prepare(self, ref: Reference, stance: np.ndarray) -> None:
@@ -99,7 +95,7 @@ class WholeBodyController:
         a_des = self.qacc_ref[k].copy()
         a_des[6:] += g.kp_joint * (ref.qpos[k, 7:] - q[7:]) + g.kd_joint * (ref.qvel[k, 6:] - qd[6:])
         a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
-        a_des[3:6] += (g.kp_root_orientation * _rotvec(qmul(qinv(q[3:7]), ref.qpos[k, 3:7]))
+        a_des[3:6] += (g.kp_root_orientation * quat_to_rotvec(qmul(qinv(q[3:7]), ref.qpos[k, 3:7]))
                        + g.kd_root_orientation * (ref.qvel[k, 3:6] - qd[3:6]))
         mujoco.mj_fullM(m, d, self._mass)
         mass = self._mass[a0:a0 + nv, a0:a0 + nv]
@@ -131,7 +127,7 @@ class WholeBodyController:
             rows.append(block)
             rhs.append(sw * target)
 
-        task(np.eye(nv), a_des, self._joint_weight)
+        task(self._identity, a_des, self._joint_weight)
         generalized = np.array(edges).T if n_f else np.zeros((nv, 0))
         dyn = np.zeros((6, nv + n_f))
         sw = np.sqrt(g.weight_dynamics)
@@ -150,7 +146,7 @@ class WholeBodyController:
         jcom = self._jcom[:, a0:a0 + nv]
         com = d.subtree_com[self.pelvis]
         a_com = self.com_acc[k] + g.kp_com * (ref.com[k] - com) + g.kd_com * (self.com_vel[k] - jcom @ qd)
-        task(jcom, a_com, np.array([g.weight_com, g.weight_com, g.weight_com_vertical]))
+        task(jcom, a_com, self._com_weight)
         for f in range(2):
             if not self.stance[k, f]:
                 continue
