@@ -197,6 +197,50 @@ def test_merged_fast_path_matches_per_sample_mixing_and_keeps_grads():
     assert all(torch.equal(weights_before[n], p) for n, p in model.bank.model.named_parameters() if n in weights_before)
 
 
+def test_mixed_forward_matches_peft_forward_with_scaled_outputs_in_values_and_grads():
+    """The mixing fast path (weights on the rank-r activations, frozen experts stacked) computes what
+    peft's own forward computes when each adapter's output is scaled by its per-sequence weight."""
+    torch.manual_seed(0)
+    cfg = config()
+    model = ESMoE(backbone(), cfg, EMOTIONS)
+    first, second = list(SCENARIOS)
+    model.begin_scenario(first, samples(first))
+    train_on(model, samples(first), cfg.train, progress=False)
+    model.end_scenario()
+    model.begin_scenario(second, samples(second))
+    train_on(model, samples(second), dataclasses.replace(cfg.train, steps_per_scenario=5), progress=False)
+    bank = model.bank
+    bank.model.eval()  # no dropout: both paths must see the same inputs
+    texts = SCENARIOS[first][:2] + SCENARIOS[second][:1]
+    batch = lm_batch(model.backbone, texts, [np.arange(5), np.arange(3, 9), np.arange(2, 6)])
+    w = torch.tensor([[0.3, 0.7], [1.0, 0.0], [0.0, 1.0]])
+    trained = [p for p in bank.model.parameters() if p.requires_grad]
+    assert trained and bank.trainable == {second}
+
+    def run(fast: bool):
+        for p in trained:
+            p.grad = None
+        if fast:
+            with bank.mixing(w):
+                assert any("forward" in layer.__dict__ for layer in bank.lora_layers())
+                out = bank.model(**batch)
+        else:
+            bank.weights = w  # peft's forward, each lora_B output scaled by the hook
+            try:
+                out = bank.model(**batch)
+            finally:
+                bank.weights = None
+        out.loss.backward()
+        return out.logits.detach(), [p.grad.clone() for p in trained]
+
+    ref_logits, ref_grads = run(fast=False)
+    logits, grads = run(fast=True)
+    assert not any("forward" in layer.__dict__ for layer in bank.lora_layers())  # peft's forward is back
+    assert torch.allclose(logits, ref_logits, atol=1e-5)
+    assert all(torch.allclose(g, r, atol=1e-6, rtol=1e-4) for g, r in zip(grads, ref_grads))
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+
+
 def test_prototype_routing_is_one_hot_and_sends_each_scenario_to_its_expert(tmp_path):
     from policies.esmoe.model import PrototypeRoutedESMoE
 
