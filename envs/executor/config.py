@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from envs.config import config_dir, load_config
 from envs.executor.stance import StanceConfig
@@ -57,8 +57,8 @@ class ExecutorConfig:
     def __post_init__(self) -> None:
         if self.control_hz <= 0:
             raise ValueError(f"control_hz must be positive, got {self.control_hz}")
-        if self.balance_controller not in ("wholebody", "ankle"):
-            raise ValueError(f"balance_controller must be wholebody or ankle, got {self.balance_controller!r}")
+        if self.balance_controller not in get_args(BalanceController):
+            raise ValueError(f"balance_controller must be one of {get_args(BalanceController)}, got {self.balance_controller!r}")
 
 
 def load_executor_config(path: str | Path | None = None) -> ExecutorConfig:

@@ -25,7 +25,6 @@ class ExpertBank:
         self._hooks: list = []
         self._layers: list = []
         self._layers_key: tuple | None = None
-        self._stacks: dict[int, tuple] = {}  # layer id -> frozen experts' stacked (A, B, expert per rank row)
 
     @property
     def model(self):
@@ -94,7 +93,7 @@ class ExpertBank:
             owner = torch.cat([torch.full((layer.lora_A[n].weight.shape[0],), j) for j, n in cols])
         return a, b, owner
 
-    def _mixed_forward(self, layer):
+    def _mixed_forward(self, layer, stack: tuple | None):
         """peft's vanilla LoRA forward with per-sequence expert weights applied to the rank-r activations
         (the output-sized products per expert were ~15 % of a training step on CPU)."""
         import torch.nn.functional as F
@@ -108,7 +107,6 @@ class ExpertBank:
                 return peft_forward(x, *args, **kwargs)
             shape = (len(w),) + (1,) * (x.dim() - 2) + (-1,)
             out = base(x)
-            stack = self._stacks.get(id(layer))
             if stack is not None:
                 a, b, owner = stack
                 coef = w[:, owner].to(x.dtype)
@@ -168,14 +166,11 @@ class ExpertBank:
             for layer in layers:
                 if type(layer) is not Linear or layer.lora_variant or not all(n in layer.lora_A for n in self.names):
                     continue  # not a vanilla LoRA linear on every expert: peft's forward and the scale hooks
-                self._stacks[id(layer)] = self._frozen_stack(layer)
-                layer.forward = self._mixed_forward(layer)
+                layer.forward = self._mixed_forward(layer, self._frozen_stack(layer))
             yield
         finally:
             for layer in layers:
                 layer.__dict__.pop("forward", None)
-            if install:
-                self._stacks.clear()
             self.weights = old
 
     @contextmanager
