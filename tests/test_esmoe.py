@@ -287,15 +287,54 @@ def test_content_prototypes_keep_every_description_and_ignore_the_emotion_part()
 def test_only_the_learning_expert_uses_lora_dropout():
     from torch import nn
 
+    from policies.esmoe.dropout import ByteDropout
+
     cfg = config()
     cfg = dataclasses.replace(cfg, lora=dataclasses.replace(cfg.lora, dropout=0.05))
     model = ESMoE(backbone(), cfg, EMOTIONS)
     first, second = list(SCENARIOS)[:2]
     model.begin_scenario(first, samples(first))
     layers = model.bank.lora_layers()
-    assert all(isinstance(l.lora_dropout[first], nn.Dropout) for l in layers)
+    assert all(isinstance(l.lora_dropout[first], ByteDropout) for l in layers)
     model.end_scenario()
     model.begin_scenario(second, samples(second))
     # a frozen expert computes in training exactly what it computes at inference
     assert all(isinstance(l.lora_dropout[first], nn.Identity) for l in layers)
-    assert all(isinstance(l.lora_dropout[second], nn.Dropout) and l.lora_dropout[second].p == cfg.lora.dropout for l in layers)
+    assert all(isinstance(l.lora_dropout[second], ByteDropout) and l.lora_dropout[second].p == cfg.lora.dropout for l in layers)
+
+
+def test_byte_dropout_drops_at_rate_p_scales_the_rest_and_repeats_under_a_seed():
+    from policies.esmoe.dropout import ByteDropout
+
+    drop = ByteDropout(0.05).train()
+    x = torch.ones(64, 50, 200, requires_grad=True)
+    torch.manual_seed(3)
+    y = drop(x)
+    dropped = float((y == 0).float().mean())
+    assert abs(dropped - 0.05) < 0.003  # 640k draws: sd 0.0003
+    assert torch.allclose(y[y != 0], torch.tensor(1 / 0.95), atol=1e-5)  # inverted dropout keeps the mean
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # d(x * mask)/dx = mask
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), y)  # seeded by torch's generator
+    assert not torch.equal(drop(x), y)  # and a fresh mask each call
+    assert torch.equal(drop.eval()(x), x)
+    with pytest.raises(ValueError, match="dropout probability"):
+        ByteDropout(1.0)
+
+
+def test_answer_loss_equals_the_causal_lm_loss_in_value_and_gradient():
+    from policies.backbone.batch import answer_loss
+
+    b = backbone()
+    texts = ["a person waves happily", "someone bows slowly and sadly with a long description"]
+    codes = [np.arange(7) % 16, np.arange(3) % 16]
+    batch = lm_batch(b, texts, codes)
+    ref = b.model(**batch).loss
+    ref.backward()
+    ref_grads = [p.grad.clone() for p in b.model.parameters()]
+    b.model.zero_grad()
+    loss = answer_loss(b.model, batch)
+    loss.backward()
+    assert torch.allclose(loss, ref, atol=1e-6)
+    assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(b.model.parameters(), ref_grads))

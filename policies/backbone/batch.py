@@ -28,3 +28,18 @@ def lm_batch(backbone: Backbone, texts: list[str], codes: list[np.ndarray]):
         lab[i, : len(l)] = torch.tensor(l)
         mask[i, : len(r)] = 1
     return {"input_ids": ids, "attention_mask": mask, "labels": lab}
+
+
+def answer_loss(model, batch: dict):
+    """Mean next-token cross-entropy over the labelled (answer) tokens of an ``lm_batch``, equal to the
+    causal-LM loss Hugging Face computes, with the LM head run only at positions a label follows:
+    the prompt is ~40 % of a batch and its logits were computed to be ignored."""
+    import torch
+    from torch.nn import functional as F
+
+    labels = batch["labels"]
+    target = labels[:, 1:]
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = target != -100
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep)
+    return F.cross_entropy(out.logits.float(), target[target != -100])

@@ -125,6 +125,8 @@ class ExpertBank:
         frozen expert computes in training what it computes at inference)."""
         from torch import nn
 
+        from policies.esmoe.dropout import ByteDropout
+
         self.peft.base_model.set_adapter(list(self.names))
         self.trainable = set(names)
         for n, p in self.peft.named_parameters():
@@ -133,8 +135,8 @@ class ExpertBank:
         for layer in self.lora_layers():
             for name in self.names:
                 want_dropout = name in self.trainable and self.lora.dropout > 0
-                if want_dropout != isinstance(layer.lora_dropout[name], nn.Dropout):
-                    layer.lora_dropout[name] = nn.Dropout(self.lora.dropout) if want_dropout else nn.Identity()
+                if want_dropout != isinstance(layer.lora_dropout[name], ByteDropout):
+                    layer.lora_dropout[name] = ByteDropout(self.lora.dropout) if want_dropout else nn.Identity()
 
     def parameters_of(self, name: str) -> list:
         return [p for n, p in self.peft.named_parameters() if "lora_" in n and f".{name}." in n]

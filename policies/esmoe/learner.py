@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from policies.backbone import Backbone, Generation, generate_codes
-from policies.backbone.batch import lm_batch
+from policies.backbone.batch import answer_loss, lm_batch
 from policies.backbone.corpus import TokenSample
 from policies.esmoe.config import ESMoEConfig
 from policies.esmoe.experts import ExpertBank
@@ -42,8 +42,10 @@ class ContinualLearner:
                 return_logits: bool = False):
         batch = lm_batch(self.backbone, texts, codes)
         with self.bank.mixing(weights):
+            if not return_logits:
+                return answer_loss(self.bank.model, batch)
             out = self.bank.model(**batch)
-        return (out.loss, out.logits, batch["labels"]) if return_logits else out.loss
+        return out.loss, out.logits, batch["labels"]
 
     def loss(self, texts: list[str], codes: list[np.ndarray], emotions: list[str | None]) -> tuple[torch.Tensor, dict]:
         loss = self.lm_loss(texts, codes)
