@@ -121,6 +121,34 @@ def test_emotion_classifier_trains_and_loads(tiny_ds, tmp_path):
         clf.predict([ds.features(ds.samples[0])[:2]])
 
 
+def test_emotion_model_selection_reads_the_vq_round_trip_too(tiny_ds, tmp_path):
+    """With a tokenizer the checkpoint kept is the best on capture and its round trip together."""
+    from policies.emotion import EmotionClassifierConfig, MotionEmotionClassifier
+    from policies.emotion.model import EmotionTrainConfig
+    from policies.emotion.train import evaluate_emotion, train_emotion_classifier
+
+    class Identity:
+        def encode_features(self, f):
+            return f
+
+        def decode_features(self, f):
+            return f
+
+    class Flatten(Identity):  # a tokenizer that loses all motion: every round trip is the mean pose
+        def decode_features(self, f):
+            return np.repeat(f.mean(0, keepdims=True), len(f), 0)
+
+    cfg = EmotionClassifierConfig(width=48, train=EmotionTrainConfig(dataset="synth-tiny", batch=32, iterations=60, eval_every=30))
+    report = train_emotion_classifier(cfg, tiny_ds, tmp_path / "emo", progress=False, tokenizer=Identity())
+    assert [h["iteration"] for h in report["history"]] == [30, 60]
+    assert report["best_val"]["selection"] == max(h["selection"] for h in report["history"])
+    assert report["test"]["vq_weighted_f1"] == report["test"]["weighted_f1"] == report["test"]["selection"]
+    clf, ds = MotionEmotionClassifier.load(tmp_path / "emo"), L2EMGDataset(tiny_ds)
+    flat = evaluate_emotion(clf, ds, "test", Flatten())
+    assert flat["selection"] == round((flat["weighted_f1"] + flat["vq_weighted_f1"]) / 2, 4)
+    assert "vq_accuracy" not in evaluate_emotion(clf, ds, "test")
+
+
 def test_minilm_embeds_offline():
     from policies.text_encoder import TextEncoder
 

@@ -15,16 +15,30 @@ from policies.torch_utils import setup_torch
 from policies.training import fit
 
 
-def evaluate_emotion(clf: MotionEmotionClassifier, ds: L2EMGDataset, split: str) -> dict:
+def evaluate_emotion(clf: MotionEmotionClassifier, ds: L2EMGDataset, split: str, tokenizer=None,
+                     round_trips: list[np.ndarray] | None = None) -> dict:
+    """Scores on the labelled samples of ``split``; with ``tokenizer`` also on the same motions passed
+    through it (``vq_*``: what the judge reads in generated motion) and ``selection``, the mean weighted F1
+    of both, which model selection keys on. ``round_trips`` caches those motions across calls."""
     samples = [s for s in ds.split(split) if s.emotion is not None]
     if not samples:
         raise ValueError(f"{ds.name}: no emotion-labelled samples in the {split} split")
-    pred = clf.predict([ds.features(s) for s in samples])
+    feats = [ds.features(s) for s in samples]
+    pred = clf.predict(feats)
     true = [s.emotion for s in samples]
-    return {"split": split, "samples": len(samples), "weighted_f1": round(weighted_f1(true, pred, clf.labels), 4),
-            "macro_f1": round(macro_f1(true, pred, clf.labels), 4),
-            "accuracy": round(float(np.mean(np.array(true) == np.array(pred))), 4),
-            "support": dict(sorted(Counter(true).items()))}
+    out = {"split": split, "samples": len(samples), "weighted_f1": round(weighted_f1(true, pred, clf.labels), 4),
+           "macro_f1": round(macro_f1(true, pred, clf.labels), 4),
+           "accuracy": round(float(np.mean(np.array(true) == np.array(pred))), 4),
+           "support": dict(sorted(Counter(true).items()))}
+    out["selection"] = out["weighted_f1"]
+    if tokenizer is not None:
+        if round_trips is None or len(round_trips) != len(feats):
+            round_trips = [tokenizer.decode_features(tokenizer.encode_features(f)) for f in feats]
+        vq = clf.predict(round_trips)
+        out.update(vq_weighted_f1=round(weighted_f1(true, vq, clf.labels), 4),
+                   vq_accuracy=round(float(np.mean(np.array(true) == np.array(vq))), 4))
+        out["selection"] = round((out["weighted_f1"] + out["vq_weighted_f1"]) / 2, 4)
+    return out
 
 
 def train_emotion_classifier(config: EmotionClassifierConfig, dataset_dir: str | Path, out_dir: str | Path,
@@ -61,8 +75,11 @@ def train_emotion_classifier(config: EmotionClassifierConfig, dataset_dir: str |
         loss = F.cross_entropy(model(x, mask), torch.from_numpy(y[idx]), weight=weight)
         return loss, {"loss": f"{loss.item():.3f}"}
 
-    return fit("emotion", model, opt, step, lambda: evaluate_emotion(clf, ds, "val"),
+    # with a tokenizer the checkpoint kept is the one that reads both capture and its VQ round trip best
+    val_trips = [tokenizer.decode_features(tokenizer.encode_features(ds.features(s)))
+                 for s in ds.split("val") if s.emotion is not None] if tokenizer is not None else None
+    return fit("emotion", model, opt, step, lambda: evaluate_emotion(clf, ds, "val", tokenizer, val_trips),
                lambda meta: clf.save(out_dir, meta),
-               lambda: evaluate_emotion(MotionEmotionClassifier.load(out_dir), ds, "test"),
-               iterations=iterations, eval_every=tc.eval_every, keeper=BestKeeper("weighted_f1"),
+               lambda: evaluate_emotion(MotionEmotionClassifier.load(out_dir), ds, "test", tokenizer),
+               iterations=iterations, eval_every=tc.eval_every, keeper=BestKeeper("selection"),
                out_dir=out_dir, dataset=ds.name, progress=progress)
