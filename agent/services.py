@@ -56,8 +56,10 @@ class GeneratorService:
 
     def __init__(self, checkpoint: str, tokenizer: str, threads: int = 1, pointer: str | None = None) -> None:
         from policies.tokenizer import VQTokenizer
+        from policies.torch_utils import pick_device
 
         _torch_threads(threads)
+        self.device = pick_device()  # the actor's GPU share when Ray gave it one; the VQ decoder stays on CPU
         self.tokenizer = VQTokenizer.load(tokenizer)
         self.model = None
         self.checkpoint = ""
@@ -79,7 +81,7 @@ class GeneratorService:
         if not (path / MANIFEST).is_file():
             raise FileNotFoundError(f"{path}: no {MANIFEST}: not a published ES-MoE checkpoint (half-written?), not loaded")
         manifest = json.loads((path / MANIFEST).read_text())
-        model = load_esmoe(path, load_backbone(manifest["backbone_dir"], self.tokenizer.codebook_size))
+        model = load_esmoe(path, load_backbone(manifest["backbone_dir"], self.tokenizer.codebook_size), self.device)
         model.train_mode(False)  # no CGED dropout in the gate weights reported for the first batch
         self.model, self.checkpoint = model, str(path)  # swap only once fully built
         if self.pointer is not None:
@@ -189,9 +191,11 @@ class ExpertLearner:
         from policies.backbone.corpus import TokenCorpus
         from policies.data import L2EMGDataset
         from policies.tokenizer import VQTokenizer
+        from policies.torch_utils import pick_device
 
         _torch_threads(config.threads)
         self.config = config
+        self.device = pick_device()  # trains on the actor's GPU share when Ray gave it one; judges stay on CPU
         self.tokenizer = VQTokenizer.load(tokenizer)
         ds = L2EMGDataset(dataset_dir)
         self.corpus = TokenCorpus.from_dataset(ds, self.tokenizer)
@@ -237,7 +241,7 @@ class ExpertLearner:
 
         t0 = time.perf_counter()
         manifest = json.loads((Path(base) / "manifest.json").read_text())
-        model = load_esmoe(base, load_backbone(manifest["backbone_dir"], self.tokenizer.codebook_size))
+        model = load_esmoe(base, load_backbone(manifest["backbone_dir"], self.tokenizer.codebook_size), self.device)
         if scenario in model.bank.names:
             raise ValueError(f"{base} already has an expert for {scenario!r}")
         old = list(model.bank.names)

@@ -1,4 +1,4 @@
-"""Torch set-up shared by the trainers: thread count, seeds, progress-friendly batching."""
+"""Torch set-up shared by the trainers: thread count, seeds, device choice, progress-friendly batching."""
 from __future__ import annotations
 
 import os
@@ -17,6 +17,18 @@ def setup_torch(seed: int = 0, threads: int | None = None):
     np.random.seed(seed)
     torch.manual_seed(seed)
     return torch
+
+
+def pick_device(prefer: str | None = None):
+    """CUDA when available, else CPU; ``prefer`` or env ``L2EMG_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``) overrides."""
+    import torch
+
+    want = prefer or os.environ.get("L2EMG_DEVICE", "").strip().lower()
+    if want:
+        if want.startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(f"device {want!r} asked for (L2EMG_DEVICE or argument), but CUDA is not available")
+        return torch.device(want)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def random_crops(lengths: np.ndarray, crop: int, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

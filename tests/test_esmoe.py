@@ -338,3 +338,55 @@ def test_answer_loss_equals_the_causal_lm_loss_in_value_and_gradient():
     loss.backward()
     assert torch.allclose(loss, ref, atol=1e-6)
     assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in zip(b.model.parameters(), ref_grads))
+
+
+def test_pick_device_prefers_cuda_unless_l2emg_device_says_otherwise(monkeypatch):
+    from policies.torch_utils import pick_device
+
+    monkeypatch.delenv("L2EMG_DEVICE", raising=False)
+    assert pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setenv("L2EMG_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("L2EMG_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            pick_device()
+
+
+def _two_scenarios_on(device: str):
+    torch.manual_seed(0)
+    cfg = config()
+    model = ESMoE(backbone(), cfg, EMOTIONS).to(device)
+    losses = []
+    for sc in SCENARIOS:
+        model.begin_scenario(sc, samples(sc))
+        losses.append(train_on(model, samples(sc), cfg.train, progress=False)["final_llm_loss"])
+        model.end_scenario()
+    model.train_mode(False)
+    model.bank.model.eval()
+    return model, losses
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_esmoe_trains_routes_generates_and_reloads_on_cuda_as_on_cpu(tmp_path):
+    cpu, cpu_losses = _two_scenarios_on("cpu")
+    gpu, gpu_losses = _two_scenarios_on("cuda")
+    parts = [gpu.bank.model, gpu.cged, gpu.gate, gpu.inject]
+    assert all(t.device.type == "cuda" for m in parts for t in [*m.parameters(), *m.buffers()])
+    assert all(p.device.type == "cuda" for p in gpu.prototypes)
+    assert gpu_losses == pytest.approx(cpu_losses, abs=5e-3)  # same seeds and masks, only float rounding differs
+    texts = [t for v in SCENARIOS.values() for t in v]
+    codes = [np.arange(5)] * len(texts)
+    with torch.no_grad():
+        losses = []
+        for m in (cpu, gpu):  # per-row expert weights: the mixing path with the stacked frozen expert
+            q, h = m.represent(texts)
+            w = m.gate_weights(q, training=False)
+            with m._conditioned(h, w):
+                losses.append(m.lm_loss(texts, codes, w).item())
+    assert losses[1] == pytest.approx(losses[0], abs=1e-4)
+    assert gpu.route(texts) == cpu.route(texts)
+    gen = [g.codes.tolist() for g in gpu.generate(texts, 5)] + [gpu.generate(texts[:1], 5)[0].codes.tolist()]  # mixed, merged
+    loaded = load_esmoe(save_esmoe(gpu, tmp_path / "gpu"), _fresh_like(gpu), device="cuda")
+    assert loaded.device.type == "cuda" and all(p.device.type == "cuda" for p in loaded.prototypes)
+    assert [g.codes.tolist() for g in loaded.generate(texts, 5)] + [loaded.generate(texts[:1], 5)[0].codes.tolist()] == gen

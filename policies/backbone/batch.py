@@ -1,14 +1,19 @@
 """Training batches for text -> motion-token language modelling: prompt tokens are context only."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from policies.backbone.loader import Backbone, format_prompt
 
+if TYPE_CHECKING:
+    import torch
 
-def lm_batch(backbone: Backbone, texts: list[str], codes: list[np.ndarray]):
+
+def lm_batch(backbone: Backbone, texts: list[str], codes: list[np.ndarray], device: torch.device | str | None = None):
     """input_ids, attention_mask and labels (-100 on the prompt and padding) for next-token loss on
-    ``<motion_i>...<eom>``; right-padded."""
+    ``<motion_i>...<eom>``; right-padded, on ``device`` (default: the model's)."""
     import torch
 
     tok, v = backbone.tokenizer, backbone.vocab
@@ -27,7 +32,9 @@ def lm_batch(backbone: Backbone, texts: list[str], codes: list[np.ndarray]):
         ids[i, : len(r)] = torch.tensor(r)
         lab[i, : len(l)] = torch.tensor(l)
         mask[i, : len(r)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": lab}
+    # built row by row on the CPU, then moved in one copy each (no-op on a CPU model)
+    device = device if device is not None else backbone.model.device
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": lab.to(device)}
 
 
 def answer_loss(model, batch: dict):

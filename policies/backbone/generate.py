@@ -65,7 +65,7 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
             if not todo:
                 break
             prompts = [format_prompt(backbone, texts[i]) for i in todo]
-            batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+            batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
             plen = batch["input_ids"].shape[1]
             sample = (not greedy) or attempt > 0
             torch.manual_seed(seed + attempt)

@@ -45,7 +45,7 @@ class LwFLoRA(SeqLoRA):
     def _weights(self, n: int, teacher: bool) -> torch.Tensor | None:
         if "teacher" not in self.bank.names:
             return None
-        w = torch.zeros(n, len(self.bank.names))
+        w = torch.zeros(n, len(self.bank.names), device=self.device)
         w[:, self.bank.names.index("teacher" if teacher else "shared")] = 1.0
         return w
 

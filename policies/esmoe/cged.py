@@ -22,8 +22,9 @@ def kmeans(x: torch.Tensor, k: int, iterations: int = 25, seed: int = 0) -> torc
     centroids = x[torch.randint(len(x), (1,), generator=g)]
     for _ in range(1, k):
         d2 = torch.cdist(x, centroids).min(1).values ** 2
+        p = (d2 / d2.sum()).cpu()  # drawn with the CPU generator whatever x's device (one random stream)
         # all points already covered (duplicates): any point will do, the centroid just repeats
-        pick = torch.multinomial(d2 / d2.sum(), 1, generator=g) if d2.sum() > 0 else torch.randint(len(x), (1,), generator=g)
+        pick = torch.multinomial(p, 1, generator=g) if d2.sum() > 0 else torch.randint(len(x), (1,), generator=g)
         centroids = torch.cat([centroids, x[pick]])
     for _ in range(iterations):
         assign = torch.cdist(x, centroids).argmin(1)

@@ -90,7 +90,7 @@ class ExpertBank:
         with torch.no_grad():
             a = torch.cat([layer.lora_A[n].weight for _, n in cols])
             b = torch.cat([layer.lora_B[n].weight * layer.scaling[n] for _, n in cols], 1)
-            owner = torch.cat([torch.full((layer.lora_A[n].weight.shape[0],), j) for j, n in cols])
+            owner = torch.cat([torch.full((layer.lora_A[n].weight.shape[0],), j, device=a.device) for j, n in cols])
         return a, b, owner
 
     def _mixed_forward(self, layer, stack: tuple | None):
@@ -184,13 +184,14 @@ class ExpertBank:
 
         saved = []
         layers = self.lora_layers()
+        ws = [float(x) for x in weights.tolist()]  # one device->host copy, not one per layer and expert
         try:
             with torch.no_grad():
                 for layer in layers:
                     base = layer.get_base_layer()
                     saved.append((base, base.weight.data.clone()))
-                    delta = sum(float(weights[j]) * layer.scaling[n] * (layer.lora_B[n].weight @ layer.lora_A[n].weight)
-                                for j, n in enumerate(self.names) if float(weights[j]) != 0.0)
+                    delta = sum(ws[j] * layer.scaling[n] * (layer.lora_B[n].weight @ layer.lora_A[n].weight)
+                                for j, n in enumerate(self.names) if ws[j] != 0.0)
                     if not isinstance(delta, int):
                         base.weight.data += delta.to(base.weight.dtype)
             # Bypass the adapters layer by layer: each LoRA wrapper calls its base linear directly. peft's

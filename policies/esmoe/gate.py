@@ -40,7 +40,8 @@ class ExpertGate(nn.Module):
         each expert except ``protect`` (the new one) is hidden with probability ``mask_rate``."""
         s = self.scores(h) / temperature
         if mask_rate > 0 and s.shape[1] > 1:
-            hide = torch.rand(s.shape, generator=generator) < mask_rate
+            # drawn from the (CPU) generator and moved: the same masks for a given seed on every device
+            hide = (torch.rand(s.shape, generator=generator) < mask_rate).to(s.device)
             if protect is not None:
                 hide[:, protect] = False
             s = s.masked_fill(hide, float("-inf"))

@@ -26,7 +26,19 @@ class ContinualLearner:
         self.emotions = emotions
         self.bank = ExpertBank(backbone.model, config.lora)
         self.scenarios: list[str] = []
+        # stays on the CPU on every device: random draws are made here and moved, so a CUDA run masks
+        # the gate exactly as a CPU run with the same seed does
         self.generator = torch.Generator().manual_seed(config.train.seed)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the backbone (and so every expert) lives."""
+        return next(self.bank.model.parameters()).device
+
+    def to(self, device: torch.device | str) -> "ContinualLearner":
+        """Move the backbone with its experts to ``device``; experts added later follow it (peft)."""
+        self.bank.model.to(device)
+        return self
 
     # -- training -------------------------------------------------------------------------------
     def begin_scenario(self, scenario: str, train: list[TokenSample]) -> None:
@@ -67,4 +79,4 @@ class ContinualLearner:
         return self.bank.expert_size(self.bank.names[-1]) if self.bank.names else 0
 
     def emotion_targets(self, emotions: list[str | None]) -> torch.Tensor:
-        return torch.tensor([self.emotions.index(e) if e in self.emotions else -100 for e in emotions])
+        return torch.tensor([self.emotions.index(e) if e in self.emotions else -100 for e in emotions], device=self.device)

@@ -43,8 +43,18 @@ class ESMoE(ContinualLearner):
         self._h: torch.Tensor | None = None
         self._w: torch.Tensor | None = None
         self._train_texts: list[str] | None = None
+        self.to(self.device)  # CGED and the gate live with the backbone (a no-op on a CPU backbone)
         if use_cged:
             emb.register_forward_hook(self._inject_hook)
+
+    def to(self, device: torch.device | str) -> "ESMoE":
+        """Move the whole model: backbone and experts, CGED, gate, injection projections and prototypes."""
+        super().to(device)
+        for m in (self.cged, self.gate, self.inject):
+            if m is not None:
+                m.to(device)
+        self.prototypes = [p.to(device) for p in self.prototypes]
+        return self
 
     # -- description features ---------------------------------------------------------------------
     def describe(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,6 +62,7 @@ class ESMoE(ContinualLearner):
         tok = self.backbone.tokenizer
         old, tok.padding_side = tok.padding_side, "right"
         enc = tok([t.strip() for t in texts], return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = enc.to(self.device)
         tok.padding_side = old
         with torch.no_grad():
             x = self.backbone.model.get_input_embeddings().weight[enc["input_ids"]]
@@ -75,7 +86,7 @@ class ESMoE(ContinualLearner):
     def gate_weights(self, q: torch.Tensor, training: bool) -> torch.Tensor:
         n = len(self.bank.names)
         if not self.use_samoe:
-            return torch.ones(len(q), n)
+            return torch.ones(len(q), n, device=q.device)
         g = self.config.gate
         if not training and g.inference == "prototype" and len(self.prototypes) == n:
             return self.prototype_weights(q)
@@ -100,7 +111,7 @@ class ESMoE(ContinualLearner):
         at = (ids == self.backbone.vocab.begin_id).unsqueeze(-1).to(output.dtype)
         if not at.any():
             return output  # a cached decoding step: the marker was in the prompt pass
-        w = self._w if self._w is not None else torch.ones(len(self._h), len(self.inject))
+        w = self._w if self._w is not None else torch.ones(len(self._h), len(self.inject), device=self._h.device)
         delta = sum(w[:, j:j + 1] * p(self._h) for j, p in enumerate(self.inject))
         return output + at * delta.unsqueeze(1).to(output.dtype)
 
@@ -124,7 +135,7 @@ class ESMoE(ContinualLearner):
         with torch.no_grad():
             q, h = self.represent(texts)
             if force_expert is not None:
-                w = torch.zeros(len(texts), len(self.bank.names))
+                w = torch.zeros(len(texts), len(self.bank.names), device=q.device)
                 w[:, self.bank.names.index(force_expert)] = 1.0
             else:
                 w = self.gate_weights(q, training=False)
@@ -144,7 +155,7 @@ class ESMoE(ContinualLearner):
             self.bank.add(name)
             self.gate.add_key()
             if self.use_cged and (self.use_samoe or first):
-                proj = nn.Linear(self.cged.dim, self.backbone.model.get_input_embeddings().weight.shape[1])
+                proj = nn.Linear(self.cged.dim, self.backbone.model.get_input_embeddings().weight.shape[1]).to(self.device)
                 nn.init.zeros_(proj.weight)
                 nn.init.zeros_(proj.bias)
                 self.inject.append(proj)
@@ -176,8 +187,8 @@ class ESMoE(ContinualLearner):
         n = len(self.bank.names)
         t = self.config.gate.temperature
         groups = [(q, n - 1)] + [(p, j) for j, p in enumerate(self.prototypes[: n - 1])]
-        return torch.stack([nn.functional.cross_entropy(self.gate.scores(x) / t, torch.full((len(x),), j))
-                            for x, j in groups]).mean()
+        target = lambda x, j: torch.full((len(x),), j, device=x.device)  # noqa: E731
+        return torch.stack([nn.functional.cross_entropy(self.gate.scores(x) / t, target(x, j)) for x, j in groups]).mean()
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         own = [p for m in (self.cged, self.gate, self.inject) if m is not None for p in m.parameters() if p.requires_grad]

@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
+
 from policies.backbone import Backbone
 from policies.esmoe.config import ESMoEConfig
 from policies.esmoe.model import ESMoE
@@ -51,8 +53,9 @@ def save_esmoe(model: ESMoE, directory: str | Path, extra: dict | None = None) -
     return directory
 
 
-def load_esmoe(directory: str | Path, backbone: Backbone) -> ESMoE:
-    """Rebuild an ES-MoE generator on ``backbone`` (the one it was trained on) from :func:`save_esmoe`."""
+def load_esmoe(directory: str | Path, backbone: Backbone, device: torch.device | str | None = None) -> ESMoE:
+    """Rebuild an ES-MoE generator on ``backbone`` (the one it was trained on) from :func:`save_esmoe`,
+    then move all of it to ``device`` when given (else it stays where the backbone is)."""
     from safetensors.torch import load_file
     from torch import nn
 
@@ -72,15 +75,16 @@ def load_esmoe(directory: str | Path, backbone: Backbone) -> ESMoE:
         model.bank.load(directory / name, name)
         model.gate.add_key()
         if model.use_cged and (model.use_samoe or not len(model.inject)):
-            model.inject.append(nn.Linear(model.cged.dim, emb_dim))
+            model.inject.append(nn.Linear(model.cged.dim, emb_dim).to(model.device))
     state = load_file(str(directory / "shared.safetensors"))
     for prefix, module in (("gate.", model.gate), ("inject.", model.inject), ("cged.", model.cged)):
         if module is None:
             continue
         sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         module.load_state_dict(sub, strict=True)
-    model.prototypes = [state[f"proto.{j}"] for j in range(len(manifest["experts"])) if f"proto.{j}" in state]
+    model.prototypes = [state[f"proto.{j}"].to(model.device) for j in range(len(manifest["experts"])) if f"proto.{j}" in state]
     model.scenarios = list(manifest["scenarios"])
     for p in model.trainable_parameters():
         p.requires_grad_(False)
-    return model
+    # every part above sits where the backbone is; the whole model then moves in one go
+    return model.to(device) if device is not None else model
