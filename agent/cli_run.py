@@ -65,4 +65,10 @@ def _print_summary(s: dict) -> None:
         for sc, v in s["paired"].items():
             print(f"  {sc:12s} [{v['kind']}] {v['before']['success']:5.1f} -> {v['after']['success']:5.1f} "
                   f"({v['change_points']['success']:+.1f} points, n {v['before']['n']})")
+    if s.get("targets"):
+        print("targets (report.md explains the readings):")
+        for t in s["targets"]:
+            reading = f"{t['loop']} %" if "phase" in t else f"loop {t['loop']:+.1f}" + (
+                f", paired {t['paired']:+.1f}" if t.get("paired") is not None else "")
+            print(f"  {'met    ' if t['met'] else 'NOT met'} {t['target']}: {reading}")
     print(f"peak RSS {s['peak_rss_mb']:.0f} MB; times {s['seconds']}")

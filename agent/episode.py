@@ -14,6 +14,7 @@ from envs.config import ConfigError, load_config
 class Expectation:
     success_min: float | None = None  # success rate the phase should reach (reported, not enforced)
     new_scenario_gain_min: float | None = None  # points of success the new scenario should gain
+    known_scenario_drop_max: float | None = None  # points of success a known scenario may lose (agent/episode_targets.py)
 
 
 @dataclass(frozen=True)

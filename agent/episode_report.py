@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.episode import EpisodeConfig
+from agent.episode_targets import check_targets, targets_markdown
 from agent.loop import stage_percentiles
 from envs.atomic import atomic_write_text
 
@@ -55,11 +56,13 @@ def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline:
         first = [by_step[r["replay_of"]] for r in again]
         paired[sc] = {"kind": per[sc]["kind"], **_compare(first, again),
                       "changed_motions": sum(1 for x, y in zip(first, again) if x["top_expert"] != y["top_expert"])}
-    return {"episode": ep.name, "interactions": len(rows) + len(replays), "replayed": len(replays), "scenarios": per,
-            "paired": paired,
-            "known_pooled": known_pooled,
-            "new_scenarios": new, "events": events, "experts": timeline,
-            "latency_ms": {"idle": stage_percentiles(idle), "while_training": stage_percentiles(training)}}
+    summary = {"episode": ep.name, "interactions": len(rows) + len(replays), "replayed": len(replays), "scenarios": per,
+               "paired": paired,
+               "known_pooled": known_pooled,
+               "new_scenarios": new, "events": events, "experts": timeline,
+               "latency_ms": {"idle": stage_percentiles(idle), "while_training": stage_percentiles(training)}}
+    summary["targets"] = check_targets(ep, summary, rows)
+    return summary
 
 
 def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[dict], summary: dict) -> Path:
@@ -101,7 +104,8 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
             c = v["change_points"]
             L.append(f"| {sc} | {v['kind']} | {v['before']['n']} | {v['before']['success']} | {v['after']['success']} | "
                      f"{c['success']:+.1f} | {c['physical_ok']:+.1f} | {c['emotion_ok']:+.1f} | {c['semantic_ok']:+.1f} | {v['changed_motions']} |")
-    L += ["", "![success over time](success_over_time.png)", "", "## Experts", "", "| event | step | t (s) | scenario | detail |",
+    L += [""] + targets_markdown(summary.get("targets", []))
+    L += ["![success over time](success_over_time.png)", "", "## Experts", "", "| event | step | t (s) | scenario | detail |",
           "|---|---|---|---|---|"]
     for e in events:
         L.append(f"| {e['event']} | {e['step']} | {e['t_s']} | {e.get('scenario', '')} | {e.get('why') or e.get('error') or ''} |")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.episode import load_episode
+from agent.episode import EpisodeConfig, load_episode
 from agent.runtime_config import load_runtime_config
 from envs.config import ConfigError
 from feedback.update import ExpertUpdatePolicy
@@ -92,12 +92,51 @@ def test_summary_splits_new_scenario_at_its_expert_and_known_ones_at_the_first_l
                      "semantic_ok": ok, "learner_active": "dance" if 4 <= step < 10 else None,
                      "latency_ms": {"perceive": 1, "generate": 2, "execute": 3, "judge": 1, "total": 7}})
     events = [{"event": "expert_published", "step": 10, "scenario": "dance", "t_s": 1.0, "version": 1}]
-    s = summarise(type("E", (), {"name": "t"})(), rows, events, [])
+    s = summarise(EpisodeConfig(name="t", dataset="synth-8", phases=[]), rows, events, [])
     assert s["scenarios"]["dance"]["kind"] == "new"
     assert s["scenarios"]["dance"]["before"]["success"] == 0.0 and s["scenarios"]["dance"]["after"]["success"] == 100.0
     assert s["scenarios"]["dance"]["change_points"]["success"] == 100.0
     assert s["scenarios"]["daily_life"]["kind"] == "known" and s["known_pooled"]["change_points"]["success"] == 0.0
     assert s["latency_ms"]["while_training"]["total"]["p95"] == 7.0
+
+
+def _row(step, sc, ok, covered=True, replay_of=None, phase="p"):
+    return {"step": step, "scenario": sc, "covered": covered, "success": ok, "physical_ok": True, "emotion_ok": ok,
+            "semantic_ok": ok, "learner_active": None, "replay_of": replay_of, "phase": phase, "top_expert": sc,
+            "latency_ms": {"total": 1}}
+
+
+def test_targets_read_gains_on_both_readings_and_known_drops_on_the_paired_requests():
+    from agent.episode import Expectation, Phase
+    from agent.episode_report import summarise
+    from agent.episode_targets import change_interval
+
+    assert change_interval({"n": 100, "success": 50.0}, {"n": 100, "success": 50.0}) == (-13.9, 13.9)
+    ep = EpisodeConfig(name="t", dataset="synth-8", phases=[
+        Phase("first", ["daily_life"], 10, expect=Expectation(success_min=0.5)),
+        Phase("later", ["daily_life", "dance"], 10, expect=Expectation(new_scenario_gain_min=30.0, known_scenario_drop_max=5.0))])
+    rows = [_row(s, "daily_life", s % 10 < 6, phase="first") for s in range(10)]  # known: 60 % before
+    rows += [_row(10 + s, "dance", False, covered=False, phase="later") for s in range(10)]  # new: 0 % before
+    rows += [_row(20 + s, "daily_life", s % 10 < 4, phase="later") for s in range(10)]  # known after: 40 % (other requests)
+    rows += [_row(30 + s, "dance", s < 5, phase="later") for s in range(10)]  # new after: 50 %
+    # paired: the same known requests unchanged; the same dance requests now 40 %
+    rows += [_row(40 + s, "daily_life", rows[s]["success"], replay_of=s) for s in range(10)]
+    rows += [_row(50 + s, "dance", s < 4, replay_of=10 + s) for s in range(10)]
+    events = [{"event": "expert_published", "step": 20, "scenario": "dance", "t_s": 1.0, "version": 1}]
+    t = {x["target"]: x for x in summarise(ep, rows, events, [])["targets"]}
+    assert t["phase 'first' success >= 50 %"]["loop"] == 60.0 and t["phase 'first' success >= 50 %"]["met"]
+    gain = t["dance (new) gains >= 30 points"]
+    assert (gain["loop"], gain["paired"], gain["met"]) == (50.0, 40.0, True)
+    known = t["daily_life (known) drops <= 5 points"]
+    # -20 in the loop's windows, 10 requests each: within noise ([-63, +23]); the same requests: +0
+    assert (known["loop"], known["paired"], known["met"]) == (-20.0, 0.0, True)
+    rows[40]["success"] = not rows[40]["success"]  # one re-served known request now fails: paired -10
+    s = summarise(ep, rows, events, [])
+    assert not next(x for x in s["targets"] if x.get("scenario") == "daily_life")["met"]
+    rows[53]["success"] = False  # paired dance 0 -> 30 %: +30 still met; one more and it is not
+    assert next(x for x in summarise(ep, rows, events, [])["targets"] if x.get("scenario") == "dance")["met"]
+    rows[52]["success"] = False
+    assert not next(x for x in summarise(ep, rows, events, [])["targets"] if x.get("scenario") == "dance")["met"]
 
 
 def test_a_bad_episode_is_rejected_before_anything_starts(tmp_path):
