@@ -60,15 +60,17 @@ def _print_summary(s: dict) -> None:
         b, a = v["before"], v["after"]
         fmt = lambda d: "-" if not d["n"] else f"{d['success']:5.1f} (phys {d['physical_ok']:.0f}, emo {d['emotion_ok']:.0f}, sem {d['semantic_ok']:.0f}; n {d['n']})"  # noqa: E731
         print(f"  {sc:12s} [{v['kind']}] {fmt(b)}  ->  {fmt(a)}")
-    if s.get("paired"):
-        print("paired (the same requests re-served after the landing), success %:")
-        for sc, v in s["paired"].items():
-            print(f"  {sc:12s} [{v['kind']}] {v['before']['success']:5.1f} -> {v['after']['success']:5.1f} "
-                  f"({v['change_points']['success']:+.1f} points, n {v['before']['n']})")
+    for key, title in (("paired", "requests from before the landing re-served with it"),
+                       ("paired_after", "requests from after the landing re-served without it")):
+        if s.get(key):
+            print(f"paired, without -> with the new expert ({title}), success %:")
+            for sc, v in s[key].items():
+                print(f"  {sc:12s} [{v['kind']}] {v['before']['success']:5.1f} -> {v['after']['success']:5.1f} "
+                      f"({v['change_points']['success']:+.1f} points, n {v['before']['n']})")
     if s.get("targets"):
         print("targets (report.md explains the readings):")
         for t in s["targets"]:
             reading = f"{t['loop']} %" if "phase" in t else f"loop {t['loop']:+.1f}" + (
-                f", paired {t['paired']:+.1f}" if t.get("paired") is not None else "")
+                ", paired " + " / ".join(f"{p:+.1f}" for p in t["paired"]) if t.get("paired") else "")
             print(f"  {'met    ' if t['met'] else 'NOT met'} {t['target']}: {reading}")
     print(f"peak RSS {s['peak_rss_mb']:.0f} MB; times {s['seconds']}")

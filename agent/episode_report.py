@@ -50,14 +50,19 @@ def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline:
     training = [r for r in rows if r["learner_active"]]
     idle = [r for r in rows if not r["learner_active"]]
     by_step = {r["step"]: r for r in rows}
-    paired = {}
+    paired, paired_after = {}, {}
     for sc in dict.fromkeys(r["scenario"] for r in replays):
-        again = [r for r in replays if r["scenario"] == sc]
-        first = [by_step[r["replay_of"]] for r in again]
-        paired[sc] = {"kind": per[sc]["kind"], **_compare(first, again),
-                      "changed_motions": sum(1 for x, y in zip(first, again) if x["top_expert"] != y["top_expert"])}
+        for out, phase in ((paired, "replay"), (paired_after, "replay-previous")):
+            again = [r for r in replays if r["scenario"] == sc and r.get("phase", "replay") == phase]
+            if not again:
+                continue
+            first = [by_step[r["replay_of"]] for r in again]
+            # always (served without the new expert, served with it)
+            old, new_ = (first, again) if phase == "replay" else (again, first)
+            out[sc] = {"kind": per[sc]["kind"], **_compare(old, new_),
+                       "changed_motions": sum(1 for x, y in zip(first, again) if x["top_expert"] != y["top_expert"])}
     summary = {"episode": ep.name, "interactions": len(rows) + len(replays), "replayed": len(replays), "scenarios": per,
-               "paired": paired,
+               "paired": paired, "paired_after": paired_after,
                "known_pooled": known_pooled,
                "new_scenarios": new, "events": events, "experts": timeline,
                "latency_ms": {"idle": stage_percentiles(idle), "while_training": stage_percentiles(training)}}
@@ -92,15 +97,21 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
     if kp["change_points"]:
         L += ["", f"Known scenarios pooled: success {kp['before']['success']} % -> {kp['after']['success']} % "
                   f"({kp['change_points']['success']:+.1f} points; n {kp['before']['n']} -> {kp['after']['n']})."]
-    if summary.get("paired"):
-        L += ["", "### Paired: the same requests before and after the landing", "",
-              "The last requests of each scenario served before the first expert landed, re-served afterwards with the "
-              "same instruction and intended emotion. Greedy generation and physics are deterministic, so a change comes "
-              "from the new expert (the new scenario's own expert, or a request of a known scenario routed to it) or, rarely, "
-              "from batching (a replayed batch holds other requests than the original one).", "",
-              "| scenario | kind | n | success before | after | change | physical | emotional | semantic | requests routed differently |",
+    for key, title, text in (
+            ("paired", "### Paired: the same requests before and after the landing",
+             "The last requests of each scenario served before the first expert landed, re-served afterwards with the "
+             "same instruction and intended emotion."),
+            ("paired_after", "### Paired: requests from after the landing, served again by the generator from before it",
+             "The first requests of each scenario served after the first expert landed, re-served by the generator the "
+             "episode started with; *without* is that replay, *with* the original answer.")):
+        if not summary.get(key):
+            continue
+        L += ["", title, "", text + " Greedy generation and physics are deterministic, so a change comes from the new "
+              "expert (the new scenario's own expert, or a request of a known scenario routed to it) or, rarely, from "
+              "batching (a replayed batch holds other requests than the original one).", "",
+              "| scenario | kind | n | success without the new expert | with | change | physical | emotional | semantic | requests routed differently |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-        for sc, v in summary["paired"].items():
+        for sc, v in summary[key].items():
             c = v["change_points"]
             L.append(f"| {sc} | {v['kind']} | {v['before']['n']} | {v['before']['success']} | {v['after']['success']} | "
                      f"{c['success']:+.1f} | {c['physical_ok']:+.1f} | {c['emotion_ok']:+.1f} | {c['semantic_ok']:+.1f} | {v['changed_motions']} |")

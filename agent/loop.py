@@ -3,6 +3,8 @@ stimulus -> perception -> empathy policy -> generator -> executor pool -> judges
 background expert updates. The loop never waits for the learner: it only polls it between batches."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import logging
 import time
 from dataclasses import dataclass, field
@@ -63,8 +65,8 @@ class InteractionLoop:
         return self._serve(stimuli, perceived, [(r.instruction, r.emotion) for r in responses], phase, t)
 
     def replay(self, requests: list[dict], phase: str = "replay") -> list[dict]:
-        """Serve stored requests again (instruction and intended emotion as they were) with the current
-        generator: a paired before/after comparison on identical requests."""
+        """Serve stored requests again (instruction and intended emotion as they were) with the generator
+        serving now (see ``serving``): a paired before/after comparison on identical requests."""
         stimuli = [{"scenario": r["scenario"], "utterance": r.get("utterance", ""), "partner_emotion": r["partner_emotion"],
                     "manner": r.get("manner", ""), "replay_of": r["step"]} for r in requests]
         perceived = [{"emotion": r["perceived"]} for r in requests]
@@ -111,6 +113,19 @@ class InteractionLoop:
         if update:
             self._update(rows)
         return rows
+
+    @contextmanager
+    def serving(self, checkpoint: str):
+        """Serve with another published checkpoint inside the block (replays only: no update runs), then
+        the current one again, also when the block fails."""
+        current = self.state.checkpoint
+        self.backend.load_generator(checkpoint)
+        self.state.checkpoint = checkpoint
+        try:
+            yield
+        finally:
+            self.backend.load_generator(current)
+            self.state.checkpoint = current
 
     # -- background expert updates -----------------------------------------------------------------
     def _event(self, kind: str, **kw) -> None:

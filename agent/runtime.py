@@ -112,7 +112,7 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
                 bar.close()
             loop.drain(0.0)
             loop.abandon()
-            _replay(loop, rows, ep.replay, progress)
+            _replay(loop, rows, ep.replay, progress, assets.generator)
             counts = b.store("counts")
             timeline = b.store("expert_timeline")
         finally:
@@ -133,20 +133,27 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
     return summary
 
 
-def _replay(loop, rows: list[dict], per_scenario: int, progress: bool) -> None:
-    """Re-serve the last ``per_scenario`` requests of every scenario from before the first expert landed
-    with the generator as it is now: the same instruction and intended emotion, so the difference is the
-    expert's doing, not a different draw of partners."""
+def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_checkpoint: str) -> None:
+    """Paired comparisons on identical requests (same instruction and intended emotion), so a difference is
+    the expert's doing, not a different draw of partners: the last ``per_scenario`` requests of every
+    scenario from before the first expert landed, re-served with the generator as it is now (phase
+    ``replay``); and the first ``per_scenario`` after it, re-served with the generator from before it
+    (``replay-previous``)."""
     landed = [e["step"] for e in loop.state.events if e["event"] == "expert_published"]
     if not landed or per_scenario <= 0:
         return
-    todo = []
-    for sc in dict.fromkeys(r["scenario"] for r in rows):
-        mine = [r for r in rows if r["scenario"] == sc and r["step"] < landed[0] and r.get("replay_of") is None]
-        todo += mine[-per_scenario:]
+    served = [r for r in rows if r.get("replay_of") is None]
+    before, after = [], []
+    for sc in dict.fromkeys(r["scenario"] for r in served):
+        before += [r for r in served if r["scenario"] == sc and r["step"] < landed[0]][-per_scenario:]
+        after += [r for r in served if r["scenario"] == sc and r["step"] >= landed[0]][:per_scenario]
     n = loop.backend.pool_size
-    for i in tqdm(range(0, len(todo), n), desc="paired replay", unit="batch", disable=not progress, mininterval=1.0):
-        loop.replay(todo[i:i + n])
+    for i in tqdm(range(0, len(before), n), desc="paired replay", unit="batch", disable=not progress, mininterval=1.0):
+        loop.replay(before[i:i + n])
+    with loop.serving(first_checkpoint):
+        for i in tqdm(range(0, len(after), n), desc="paired replay, previous generator", unit="batch", disable=not progress,
+                      mininterval=1.0):
+            loop.replay(after[i:i + n], phase="replay-previous")
 
 
 def _render_before_after(rows: list[dict], assets, runtime: RuntimeConfig, out: Path, say) -> dict:

@@ -106,7 +106,7 @@ def _row(step, sc, ok, covered=True, replay_of=None, phase="p"):
             "latency_ms": {"total": 1}}
 
 
-def test_targets_read_gains_on_both_readings_and_known_drops_on_the_paired_requests():
+def test_targets_read_gains_on_every_reading_and_known_drops_on_the_paired_requests():
     from agent.episode import Expectation, Phase
     from agent.episode_report import summarise
     from agent.episode_targets import change_interval
@@ -119,24 +119,33 @@ def test_targets_read_gains_on_both_readings_and_known_drops_on_the_paired_reque
     rows += [_row(10 + s, "dance", False, covered=False, phase="later") for s in range(10)]  # new: 0 % before
     rows += [_row(20 + s, "daily_life", s % 10 < 4, phase="later") for s in range(10)]  # known after: 40 % (other requests)
     rows += [_row(30 + s, "dance", s < 5, phase="later") for s in range(10)]  # new after: 50 %
-    # paired: the same known requests unchanged; the same dance requests now 40 %
-    rows += [_row(40 + s, "daily_life", rows[s]["success"], replay_of=s) for s in range(10)]
-    rows += [_row(50 + s, "dance", s < 4, replay_of=10 + s) for s in range(10)]
+    # the requests from before re-served with the new expert: known unchanged, dance now 40 %
+    rows += [_row(40 + s, "daily_life", rows[s]["success"], replay_of=s, phase="replay") for s in range(10)]
+    rows += [_row(50 + s, "dance", s < 4, replay_of=10 + s, phase="replay") for s in range(10)]
+    # the requests from after re-served without it: known the same, dance all fail
+    rows += [_row(60 + s, "daily_life", rows[20 + s]["success"], replay_of=20 + s, phase="replay-previous") for s in range(10)]
+    rows += [_row(70 + s, "dance", False, replay_of=30 + s, phase="replay-previous") for s in range(10)]
     events = [{"event": "expert_published", "step": 20, "scenario": "dance", "t_s": 1.0, "version": 1}]
-    t = {x["target"]: x for x in summarise(ep, rows, events, [])["targets"]}
+    s = summarise(ep, rows, events, [])
+    assert s["paired_after"]["dance"]["before"]["success"] == 0.0 and s["paired_after"]["dance"]["after"]["success"] == 50.0
+    t = {x["target"]: x for x in s["targets"]}
     assert t["phase 'first' success >= 50 %"]["loop"] == 60.0 and t["phase 'first' success >= 50 %"]["met"]
     gain = t["dance (new) gains >= 30 points"]
-    assert (gain["loop"], gain["paired"], gain["met"]) == (50.0, 40.0, True)
+    assert (gain["loop"], gain["paired"], gain["met"]) == (50.0, [40.0, 50.0], True)
     known = t["daily_life (known) drops <= 5 points"]
-    # -20 in the loop's windows, 10 requests each: within noise ([-63, +23]); the same requests: +0
-    assert (known["loop"], known["paired"], known["met"]) == (-20.0, 0.0, True)
-    rows[40]["success"] = not rows[40]["success"]  # one re-served known request now fails: paired -10
-    s = summarise(ep, rows, events, [])
-    assert not next(x for x in s["targets"] if x.get("scenario") == "daily_life")["met"]
-    rows[53]["success"] = False  # paired dance 0 -> 30 %: +30 still met; one more and it is not
-    assert next(x for x in summarise(ep, rows, events, [])["targets"] if x.get("scenario") == "dance")["met"]
+    # -20 in the loop's windows, 10 requests each: within noise ([-63, +23]); the same requests: +0 both ways
+    assert (known["loop"], known["paired"], known["met"]) == (-20.0, [0.0, 0.0], True)
+
+    def met(scenario):
+        return next(x for x in summarise(ep, rows, events, [])["targets"] if x.get("scenario") == scenario)["met"]
+
+    rows[64]["success"] = True  # a known request from after the landing succeeds without the expert ...
+    assert rows[24]["success"] is False and not met("daily_life")  # ... and failed with it: paired -10
+    rows[64]["success"] = False
+    rows[53]["success"] = False  # re-served dance 0 -> 30 %: +30 still met; one more and it is not
+    assert met("dance") and met("daily_life")
     rows[52]["success"] = False
-    assert not next(x for x in summarise(ep, rows, events, [])["targets"] if x.get("scenario") == "dance")["met"]
+    assert not met("dance")
 
 
 def test_a_bad_episode_is_rejected_before_anything_starts(tmp_path):
@@ -182,6 +191,11 @@ def test_local_episode_learns_in_the_background_and_stores_everything(runtime_di
         assert replays and summary["replayed"] == len(replays) and "dance" in summary["paired"]
         originals = {r["step"]: r for r in rows}
         assert all(originals[r["replay_of"]]["text"] == r["text"] for r in replays)  # the same requests again
+        # the requests from after the landing went back to the first generator, and the pointer came back after
+        previous = [r for r in replays if r["phase"] == "replay-previous"]
+        assert previous and "dance" in summary["paired_after"]
+        assert {r["generator"] for r in previous} == {originals[0]["generator"]} != {Path(pointer).name}
+        assert {r["generator"] for r in replays if r["phase"] == "replay"} == {Path(pointer).name}
     assert summary["scenarios"]["dance"]["kind"] == "new" and summary["scenarios"]["daily_life"]["kind"] == "known"
     vids = summary.get("videos", {})
     if vids:  # rendering needs OSMesa; the runtime itself does not
