@@ -48,5 +48,8 @@ def answer_loss(model, batch: dict):
     target = labels[:, 1:]
     keep = torch.zeros_like(labels, dtype=torch.bool)
     keep[:, :-1] = target != -100
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep)
-    return F.cross_entropy(out.logits.float(), target[target != -100])
+    # the positions any row needs, as a 1-D index: what every transformers 5.x takes as logits_to_keep (a
+    # 2-D boolean mask only from 5.2x on)
+    cols = keep.any(0).nonzero().squeeze(1)
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=cols)
+    return F.cross_entropy(out.logits[keep[:, cols]].float(), target[target != -100])

@@ -109,8 +109,8 @@ class ESMoE(ContinualLearner):
             return output
         ids = inputs[0]
         at = (ids == self.backbone.vocab.begin_id).unsqueeze(-1).to(output.dtype)
-        if not at.any():
-            return output  # a cached decoding step: the marker was in the prompt pass
+        if at.device.type == "cpu" and not at.any():
+            return output  # a cached decoding step: the marker was in the prompt pass (on a GPU adding zeros beats a host sync)
         w = self._w if self._w is not None else torch.ones(len(self._h), len(self.inject), device=self._h.device)
         delta = sum(w[:, j:j + 1] * p(self._h) for j, p in enumerate(self.inject))
         return output + at * delta.unsqueeze(1).to(output.dtype)
