@@ -63,10 +63,11 @@ def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline:
                        "changed_motions": sum(1 for x, y in zip(first, again) if x["top_expert"] != y["top_expert"])}
     summary = {"episode": ep.name, "interactions": len(rows) + len(replays), "replayed": len(replays), "scenarios": per,
                "paired": paired, "paired_after": paired_after,
+               "phases": {name: _rates([r for r in rows if r.get("phase") == name]) for name in dict.fromkeys(r.get("phase") for r in rows)},
                "known_pooled": known_pooled,
                "new_scenarios": new, "events": events, "experts": timeline,
                "latency_ms": {"idle": stage_percentiles(idle), "while_training": stage_percentiles(training)}}
-    summary["targets"] = check_targets(ep, summary, rows)
+    summary["targets"] = check_targets(ep, summary)
     return summary
 
 

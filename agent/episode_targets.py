@@ -31,15 +31,15 @@ def change_interval(before: dict, after: dict) -> tuple[float, float] | None:
     return round(d - 100 * Z95 * se, 1), round(d + 100 * Z95 * se, 1)
 
 
-def check_targets(ep: EpisodeConfig, summary: dict, rows: list[dict]) -> list[dict]:
+def check_targets(ep: EpisodeConfig, summary: dict) -> list[dict]:
     """One entry per target: {target, scenario or phase, loop, loop_interval, paired (list), met, rule}."""
     out = []
     for ph in ep.phases:
         if ph.expect.success_min is not None:
-            mine = [r for r in rows if r.get("phase") == ph.name and r.get("replay_of") is None]
-            rate = round(100 * sum(r["success"] for r in mine) / len(mine), 1) if mine else None
+            rates = summary["phases"].get(ph.name, {"n": 0})
+            rate = rates.get("success")
             out.append({"target": f"phase '{ph.name}' success >= {100 * ph.expect.success_min:.0f} %", "phase": ph.name,
-                        "loop": rate, "n": len(mine), "met": rate is not None and rate >= 100 * ph.expect.success_min,
+                        "loop": rate, "n": rates["n"], "met": rate is not None and rate >= 100 * ph.expect.success_min,
                         "rule": "the phase's success rate"})
     gain = next((p.expect.new_scenario_gain_min for p in ep.phases if p.expect.new_scenario_gain_min is not None), None)
     drop = next((p.expect.known_scenario_drop_max for p in ep.phases if p.expect.known_scenario_drop_max is not None), None)

@@ -214,32 +214,17 @@ def _esmoe_tiny_shipped(device: str) -> dict:
     return out
 
 
-@section("esmoe_smollm2_arch_random_cuda")
-def esmoe_smollm2_cuda():
+def _on(device: str, run) -> dict:
     import torch
 
-    if not torch.cuda.is_available():
+    if device == "cuda" and not torch.cuda.is_available():
         return {"skipped": "no CUDA"}
-    return _esmoe_smollm2("cuda")
+    return run(device)
 
 
-@section("esmoe_smollm2_arch_random_cpu")
-def esmoe_smollm2_cpu():
-    return _esmoe_smollm2("cpu")
-
-
-@section("esmoe_tiny_shipped_cuda")
-def esmoe_tiny_cuda():
-    import torch
-
-    if not torch.cuda.is_available():
-        return {"skipped": "no CUDA"}
-    return _esmoe_tiny_shipped("cuda")
-
-
-@section("esmoe_tiny_shipped_cpu")
-def esmoe_tiny_cpu():
-    return _esmoe_tiny_shipped("cpu")
+for _name, _run in (("esmoe_smollm2_arch_random", _esmoe_smollm2), ("esmoe_tiny_shipped", _esmoe_tiny_shipped)):
+    for _device in ("cuda", "cpu"):  # each section runs (and is saved) as it is declared
+        section(f"{_name}_{_device}")(lambda d=_device, r=_run: _on(d, r))
 
 
 @section("pytest_device_tests")

@@ -32,7 +32,7 @@ def evaluate_emotion(clf: MotionEmotionClassifier, ds: L2EMGDataset, split: str,
            "support": dict(sorted(Counter(true).items()))}
     out["selection"] = out["weighted_f1"]
     if tokenizer is not None:
-        if round_trips is None or len(round_trips) != len(feats):
+        if round_trips is None:
             round_trips = [tokenizer.decode_features(tokenizer.encode_features(f)) for f in feats]
         vq = clf.predict(round_trips)
         out.update(vq_weighted_f1=round(weighted_f1(true, vq, clf.labels), 4),

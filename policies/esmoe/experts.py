@@ -186,7 +186,7 @@ class ExpertBank:
 
         saved = []
         layers = self.lora_layers()
-        ws = [float(x) for x in weights.tolist()]  # one device->host copy, not one per layer and expert
+        ws = weights.tolist()  # one device->host copy, not one per layer and expert
         try:
             with torch.no_grad():
                 for layer in layers:

@@ -43,18 +43,22 @@ class ESMoE(ContinualLearner):
         self._h: torch.Tensor | None = None
         self._w: torch.Tensor | None = None
         self._train_texts: list[str] | None = None
-        self.to(self.device)  # CGED and the gate live with the backbone (a no-op on a CPU backbone)
+        self._own_to(self.device)  # CGED and the gate live with the backbone
         if use_cged:
             emb.register_forward_hook(self._inject_hook)
 
     def to(self, device: torch.device | str) -> "ESMoE":
         """Move the whole model: backbone and experts, CGED, gate, injection projections and prototypes."""
         super().to(device)
+        self._own_to(device)
+        return self
+
+    def _own_to(self, device: torch.device | str) -> None:
+        """CGED, gate, injection projections and prototypes (what the backbone does not hold)."""
         for m in (self.cged, self.gate, self.inject):
             if m is not None:
                 m.to(device)
         self.prototypes = [p.to(device) for p in self.prototypes]
-        return self
 
     # -- description features ---------------------------------------------------------------------
     def describe(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -75,16 +75,18 @@ def load_esmoe(directory: str | Path, backbone: Backbone, device: torch.device |
         model.bank.load(directory / name, name)
         model.gate.add_key()
         if model.use_cged and (model.use_samoe or not len(model.inject)):
-            model.inject.append(nn.Linear(model.cged.dim, emb_dim).to(model.device))
+            model.inject.append(nn.Linear(model.cged.dim, emb_dim))
     state = load_file(str(directory / "shared.safetensors"))
     for prefix, module in (("gate.", model.gate), ("inject.", model.inject), ("cged.", model.cged)):
         if module is None:
             continue
         sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         module.load_state_dict(sub, strict=True)
-    model.prototypes = [state[f"proto.{j}"].to(model.device) for j in range(len(manifest["experts"])) if f"proto.{j}" in state]
+    model.prototypes = [state[f"proto.{j}"] for j in range(len(manifest["experts"])) if f"proto.{j}" in state]
     model.scenarios = list(manifest["scenarios"])
     for p in model.trainable_parameters():
         p.requires_grad_(False)
-    # every part above sits where the backbone is; the whole model then moves in one go
-    return model.to(device) if device is not None else model
+    if device is not None:
+        return model.to(device)
+    model._own_to(model.device)  # the injection projections and prototypes built here join the backbone
+    return model
