@@ -69,3 +69,81 @@ def test_standing_bandai_gestures_tracked_unassisted(executor, bandai_root):
         motion = retarget(read_bvh(root / f"{name}.bvh"), JointMap.bandai()).motion
         r = executor.execute(motion, mode="none")
         assert r.success, (name, r.reason, r.failed_at_s)
+
+
+def _bent_right_knee(motion: Motion, degrees: float) -> Motion:
+    """``motion`` with the right knee bent by ``degrees`` more: that foot's sole comes off the floor a little."""
+    from envs.quaternion import qmul
+    from envs.skeleton import JOINT_INDEX
+
+    half = np.deg2rad(degrees) / 2
+    bend = np.array([np.cos(half), np.sin(half), 0.0, 0.0])
+    rot = motion.rotations.copy()
+    rot[:, JOINT_INDEX["r_knee"]] = qmul(rot[:, JOINT_INDEX["r_knee"]], bend)
+    return Motion(motion.positions, rot, motion.fps)
+
+
+def _foot_loads(executor, motion: Motion, at_step: int) -> np.ndarray:
+    """Normal force (N) on the left and right foot at control step ``at_step`` of an unassisted run."""
+    import mujoco
+
+    loads = np.zeros(2)
+    foot = {g: i % 2 for i, g in enumerate(executor.foot_geoms)}
+
+    def record(d, k):
+        if k != at_step:
+            return
+        force = np.zeros(6)
+        for i in range(d.ncon):
+            c = d.contact[i]
+            g = c.geom2 if c.geom2 in foot else c.geom1 if c.geom1 in foot else None
+            if g is not None:
+                mujoco.mj_contactForce(executor.model, d, i, force)
+                loads[foot[g]] += force[0]
+
+    executor.hooks.append(record)
+    try:
+        r = executor.execute(motion, mode="none")
+    finally:
+        executor.hooks.remove(record)
+    assert r.success, (r.reason, r.failed_at_s)
+    return loads
+
+
+def test_a_stance_foot_the_clip_lets_hover_is_put_down_and_carries_weight(executor, pose):
+    """Mocap often has one standing foot a few millimetres above the floor: the controller must still
+    stand on both (on Bandai dataset-1 a hovering foot left the body on one heel corner until it toppled)."""
+    motion = _bent_right_knee(still_motion(pose, 60), 10.0)
+    ref = executor.reference(motion)
+    planted, stance = executor.planted(ref)
+    assert stance.all()
+    import mujoco
+
+    d = mujoco.MjData(executor.model)
+    d.qpos[executor.qadr:executor.qadr + executor.nq_h] = planted.qpos[0]
+    mujoco.mj_kinematics(executor.model, d)
+    low = [sole_corners(executor.model, d, [executor.foot_geoms[f], executor.foot_geoms[f + 2]])[:, 2].min() for f in (0, 1)]
+    assert low[1] - low[0] > 0.003  # the right sole hovers in the reference
+    loads = _foot_loads(executor, motion, at_step=100)
+    weight = float(executor.model.body_subtreemass[executor.pelvis]) * 9.81
+    assert loads.sum() > 0.8 * weight and loads.min() > 0.2 * weight, loads
+
+
+def test_balance_targets_follow_where_the_feet_really_stand(executor, pose):
+    """A body standing 15 cm to the side of where the clip stands keeps standing there: its centre-of-mass
+    and pelvis targets move with its stance feet (with ``anchor_s: 0`` the pelvis leans 5 cm towards the
+    clip's, which on one foot or at a sole's edge is a fall)."""
+    still = still_motion(pose, 60)
+    ref = executor.reference(still)
+    planted, _ = executor.planted(ref)
+    shifted = planted.qpos[0].copy()
+    shifted[1] += 0.15
+    import mujoco
+
+    mujoco.mj_resetData(executor.model, executor.data)
+    executor.data.qpos[executor.qadr:executor.qadr + executor.nq_h] = shifted
+    mujoco.mj_forward(executor.model, executor.data)
+    r = executor.execute(still, mode="none", reset=False)
+    assert r.reason != "fell" and r.success, (r.reason, r.failed_at_s)
+    pelvis_y = executor.data.xpos[executor.pelvis][1]
+    assert abs(pelvis_y - (planted.qpos[-1, 1] + 0.15)) < 0.03  # it stayed where it stands

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from envs.config import config_dir, load_config
+from envs.executor.com_plan import ComPlanConfig
 from envs.executor.stance import StanceConfig
 from envs.executor.wholebody import WholeBodyGains
 
@@ -53,6 +54,7 @@ class ExecutorConfig:
     balance_controller: BalanceController = "wholebody"  # mode none: whole-body QP, or the older ankle strategy
     wholebody: WholeBodyGains = field(default_factory=WholeBodyGains)
     stance: StanceConfig = field(default_factory=StanceConfig)
+    com_plan: ComPlanConfig = field(default_factory=ComPlanConfig)
 
     def __post_init__(self) -> None:
         if self.control_hz <= 0:

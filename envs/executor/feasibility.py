@@ -68,7 +68,7 @@ def reference_zmp(ref: Reference, total_mass: float, smooth_s: float = 0.0) -> n
 
 def hull_distance(points: np.ndarray, p: np.ndarray) -> float:
     """Signed distance of ``p`` outside the convex hull of 2-D ``points`` (<= 0 inside)."""
-    hull = _convex_hull(points)
+    hull = convex_hull(points)
     if len(hull) < 3:
         return float("inf")
     edges = np.roll(hull, -1, axis=0) - hull
@@ -82,7 +82,7 @@ def hull_distance(points: np.ndarray, p: np.ndarray) -> float:
     return float(np.linalg.norm(hull + t[:, None] * edges - p[None], axis=1).min())
 
 
-def _convex_hull(points: np.ndarray) -> np.ndarray:
+def convex_hull(points: np.ndarray) -> np.ndarray:
     """Counter-clockwise hull (Andrew's monotone chain)."""
     pts = sorted(map(tuple, np.round(points, 9)))
     if len(pts) < 3:

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from envs.executor.balance import AnkleBalance
+from envs.executor.com_plan import ComPlan, plan_com
 from envs.executor.config import ExecutorConfig, Mode, load_executor_config
 from envs.executor.feasibility import Feasibility, reference_feasibility
 from envs.executor.reference import Reference, build_reference, validate_motion
@@ -95,6 +96,14 @@ class TrackingExecutor:
                                           self.config.stance)
         return self._planter.plant(ref)
 
+    def com_plan(self, ref: Reference, stance: np.ndarray) -> ComPlan:
+        """The centre-of-mass offset that keeps ``ref``'s ZMP on its stance soles (see com_plan.py)."""
+        import mujoco
+
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self.model)
+        return plan_com(self.model, self._scratch, self.qadr, ref, stance, self.foot_geoms, self.config.com_plan)
+
     def reset_to(self, ref: Reference, step: int = 0) -> None:
         import mujoco
 
@@ -133,7 +142,7 @@ class TrackingExecutor:
         tracked = ref
         if wholebody:
             tracked, stance = self.planted(ref)
-            self.wholebody.prepare(tracked, stance)
+            self.wholebody.prepare(tracked, stance, self.com_plan(tracked, stance).offset if cfg.com_plan.enabled else None)
         if reset:
             mujoco.mj_resetData(m, d)
             self.reset_to(tracked)

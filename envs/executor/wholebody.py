@@ -11,6 +11,14 @@ floor is the only support, so a reference whose centre of mass the feet cannot c
 The centre-of-mass feedback is deliberately slow (about the 3 rad/s natural frequency of an
 inverted pendulum of this height): a stiffer one asks for ground forces whose centre of pressure
 lies outside the feet, and the compromise the solver then finds tips the feet onto an edge.
+
+The stance-foot task is stiff and weighted above the joints: mocap often lets a standing foot hover
+a few millimetres, and a soft pull (as first shipped: weight 30, 200 1/s^2) settled halfway between the
+floor and the clip's leg angles, leaving the body on one heel corner until it toppled. The
+centre-of-mass and pelvis targets are anchored to where the stance feet really stand (``anchor_s``):
+a step that lands off the clip's footprint must not leave the body leaning after the clip's feet. The
+centre-of-mass target itself may carry a planned offset that keeps the reference's ZMP on the soles
+(com_plan.py).
 """
 from __future__ import annotations
 
@@ -34,21 +42,22 @@ class WholeBodyGains:
     kd_root_orientation: float = 35.0
     kp_root_position: float = 150.0
     kd_root_position: float = 25.0
-    kp_foot_height: float = 200.0  # pulls a stance sole down to the floor
-    kp_foot_flat: float = 200.0
-    kd_foot: float = 30.0
+    kp_foot_height: float = 1000.0  # pulls a stance sole down to the floor
+    kp_foot_flat: float = 1000.0
+    kd_foot: float = 50.0
     contact_damping: float = 20.0  # 1/s on contact-point velocity
     weight_com: float = 100.0  # horizontal; the vertical gets weight_com_vertical
     weight_com_vertical: float = 1.0
     weight_root_orientation: float = 10.0
     weight_root_position: float = 0.1
-    weight_foot: float = 30.0
+    weight_foot: float = 300.0
     weight_contact: float = 100.0
     weight_dynamics: float = 1e4
     force_regularization: float = 1e-4
     friction: float = 0.7  # friction-pyramid slope, below the floor's 1.0 for a margin
     sole_penetration: float = 0.002  # m the soles are asked to press into the (soft) floor
     smooth_s: float = 0.03  # s, Gaussian on reference accelerations (spiky between mocap frames)
+    anchor_s: float = 0.2  # s, time constant with which the balance targets follow where the stance feet really are (0: off)
 
 
 class WholeBodyController:
@@ -73,16 +82,50 @@ class WholeBodyController:
         self._identity = np.eye(nv)
         self._com_weight = np.array([gains.weight_com, gains.weight_com, gains.weight_com_vertical])
         self.ref: Reference | None = None
+        self._scratch = None
 
-    def prepare(self, ref: Reference, stance: np.ndarray) -> None:
-        """Reference accelerations and centre-of-mass derivatives, smoothed; ``stance``: (N, 2) flags."""
+    def prepare(self, ref: Reference, stance: np.ndarray, com_offset: np.ndarray | None = None) -> None:
+        """Reference accelerations and centre-of-mass derivatives, smoothed; ``stance``: (N, 2) flags;
+        ``com_offset``: (N, 2) horizontal shift of the centre-of-mass target (com_plan.py)."""
         from scipy.ndimage import gaussian_filter1d
 
         sigma = max(self.gains.smooth_s / ref.dt, 1e-6)
         self.ref, self.stance = ref, stance
         self.qacc_ref = gaussian_filter1d(np.gradient(ref.qvel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
-        self.com_vel = np.gradient(ref.com, ref.dt, axis=0)
+        self.com = ref.com.copy()
+        if com_offset is not None:
+            self.com[:, :2] += com_offset
+        self.com_vel = np.gradient(self.com, ref.dt, axis=0)
+        self.ref_heels = self._heels(ref)
+        self.anchor: np.ndarray | None = None  # set at the first control step: a body may start off the clip
         self.com_acc = gaussian_filter1d(np.gradient(self.com_vel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
+
+    def _heels(self, ref: Reference) -> np.ndarray:
+        """(N, 2, 2) world xy of the two heel boxes along the reference."""
+        import mujoco
+
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self.model)
+        out = np.zeros((ref.num_steps, 2, 2))
+        nq = ref.qpos.shape[1]
+        for k in range(ref.num_steps):
+            self._scratch.qpos[self.qadr:self.qadr + nq] = ref.qpos[k]
+            mujoco.mj_kinematics(self.model, self._scratch)
+            out[k] = self._scratch.geom_xpos[self.foot_geoms[:2], :2]
+        return out
+
+    def _follow_feet(self, d, k: int) -> None:
+        """Move the anchor (the xy shift of balance targets) towards where the stance feet stand against the
+        reference's: a step that lands short must not leave the centre of mass chasing the clip's feet."""
+        g = self.gains
+        feet = np.nonzero(self.stance[k])[0]
+        if g.anchor_s <= 0 or len(feet) == 0:
+            if self.anchor is None:
+                self.anchor = np.zeros(2)
+            return
+        shift = np.mean([d.geom_xpos[self.foot_geoms[f], :2] - self.ref_heels[k, f] for f in feet], axis=0)
+        rate = min(1.0, self.model.opt.timestep / g.anchor_s)
+        self.anchor = shift if self.anchor is None else self.anchor + rate * (shift - self.anchor)
 
     def control(self, d, k: int) -> np.ndarray:
         """Actuator set-points for reference step ``k`` from the state after ``mj_step1``."""
@@ -92,9 +135,10 @@ class WholeBodyController:
         g, m, ref, nv, a0 = self.gains, self.model, self.ref, self.nv, self.dadr
         q = d.qpos[self.qadr:self.qadr + 7 + nv - 6]
         qd = d.qvel[a0:a0 + nv]
+        self._follow_feet(d, k)
         a_des = self.qacc_ref[k].copy()
         a_des[6:] += g.kp_joint * (ref.qpos[k, 7:] - q[7:]) + g.kd_joint * (ref.qvel[k, 6:] - qd[6:])
-        a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
+        a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] + np.r_[self.anchor, 0.0] - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
         a_des[3:6] += (g.kp_root_orientation * quat_to_rotvec(qmul(qinv(q[3:7]), ref.qpos[k, 3:7]))
                        + g.kd_root_orientation * (ref.qvel[k, 3:6] - qd[3:6]))
         mujoco.mj_fullM(m, d, self._mass)
@@ -145,7 +189,7 @@ class WholeBodyController:
         mujoco.mj_jacSubtreeCom(m, d, self._jcom, self.pelvis)
         jcom = self._jcom[:, a0:a0 + nv]
         com = d.subtree_com[self.pelvis]
-        a_com = self.com_acc[k] + g.kp_com * (ref.com[k] - com) + g.kd_com * (self.com_vel[k] - jcom @ qd)
+        a_com = self.com_acc[k] + g.kp_com * (self.com[k] + np.r_[self.anchor, 0.0] - com) + g.kd_com * (self.com_vel[k] - jcom @ qd)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
             if not self.stance[k, f]:
