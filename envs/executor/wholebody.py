@@ -57,7 +57,7 @@ class WholeBodyGains:
     friction: float = 0.7  # friction-pyramid slope, below the floor's 1.0 for a margin
     sole_penetration: float = 0.002  # m the soles are asked to press into the (soft) floor
     smooth_s: float = 0.03  # s, Gaussian on reference accelerations (spiky between mocap frames)
-    anchor_s: float = 0.2  # s, time constant with which the balance targets follow where the stance feet really are (0: off)
+    anchor_s: float = 0.5  # s, time constant with which the balance targets follow where the stance feet really are (0: off)
 
 
 class WholeBodyController:
