@@ -134,7 +134,7 @@ class TrackingExecutor:
         if mode not in ("none", "residual", "full"):
             raise ValueError(f"mode must be none, residual or full, got {mode!r}")
         # The whole-body controller's solves are tiny: BLAS threads cost more than they give (a 4.6 s
-        # clip took 7.2 s with two threads, 3.9 s with one).
+        # clip took 7.2 s with two threads, 4.5 s with one).
         with threadpool_limits(1):
             return self._execute(motion, mode, reset, ref)
 
