@@ -84,8 +84,9 @@ def _executor():
 
 
 def _one_thread() -> None:
-    """Each worker's BLAS on one thread: the whole-body controller's small solves run ~3x slower when two
-    workers each spin a thread per core (the pool forks after numpy has started its thread pool)."""
+    """Each worker's BLAS on one thread, for the reference building and feasibility outside ``execute`` too:
+    with two workers each spinning a thread per core, dataset-1 ran ~8x slower (the pool forks after numpy
+    has started its thread pool)."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)

@@ -3,10 +3,9 @@ stimulus -> perception -> empathy policy -> generator -> executor pool -> judges
 background expert updates. The loop never waits for the learner: it only polls it between batches."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol

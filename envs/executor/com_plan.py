@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import GRAVITY, convex_hull, reference_zmp, sole_corners
+from envs.executor.feasibility import GRAVITY, convex_hull, hull_edges, reference_zmp, sole_corners
 from envs.executor.reference import Reference
 
 
@@ -62,9 +62,7 @@ def support_halfplanes(model, data, qadr: int, ref: Reference, stance: np.ndarra
         if len(hull) < 3:
             out.append(None)
             continue
-        edges = np.roll(hull, -1, axis=0) - hull
-        normals = np.stack([edges[:, 1], -edges[:, 0]], 1)
-        normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+        _, normals = hull_edges(hull)
         offsets = np.einsum("ij,ij->i", normals, hull) - margin
         out.append((normals, offsets))
     return out
@@ -108,20 +106,20 @@ def plan_com(model, data, qadr: int, ref: Reference, stance: np.ndarray, foot_ge
                 rows.append((k, int(e), float(excess[e])))
         return rows
 
-    def worst(offset: np.ndarray) -> float:
-        v = violations(offset)
-        return max((x for _, _, x in v), default=0.0)
+    def worst(violated: list[tuple[int, int, float]]) -> float:
+        return max((x for _, _, x in violated), default=0.0)
 
     offset = np.zeros((n, 2))
-    before = worst(offset)
+    violated = violations(offset)
+    before = worst(violated)
     # Squared-hinge penalty solved by Newton steps on its active set (the half-planes violated by the
-    # current solution): the set settles within a few rounds; the least-violating round is kept.
-    best, best_worst, previous = offset, before, None
+    # current solution, plus those still tight): the set settles within a few rounds; the least-violating
+    # round is kept.
+    best, best_worst, tight = offset, before, None
     for _ in range(config.rounds):
-        keys = sorted({(k, e) for k, e, _ in violations(offset)} | (previous or set()))
-        if not keys or set(keys) == previous:
+        keys = sorted({(k, e) for k, e, _ in violated} | (tight or set()))
+        if not keys or set(keys) == tight:
             break
-        previous = set(keys)
         normals = np.array([planes[k][0][e] for k, e in keys])
         bounds = np.array([planes[k][1][e] - normals[i] @ zmp[k] for i, (k, e) in enumerate(keys)])
         ks = np.array([k for k, _ in keys])
@@ -131,9 +129,9 @@ def plan_com(model, data, qadr: int, ref: Reference, stance: np.ndarray, foot_ge
         offset = np.stack([x[:n], x[n:]], 1)
         # Half-planes the new solution satisfies with room to spare leave the set.
         p = zmp + zmp_map @ offset
-        previous = {(k, e) for k, e in keys if planes[k][0][e] @ p[k] - planes[k][1][e] > -1e-4}
-        w = worst(offset)
+        tight = {(k, e) for k, e in keys if planes[k][0][e] @ p[k] - planes[k][1][e] > -1e-4}
+        violated = violations(offset)
+        w = worst(violated)
         if w < best_worst:
             best, best_worst = offset, w
-    offset = best
-    return ComPlan(offset, before, best_worst)
+    return ComPlan(best, before, best_worst)

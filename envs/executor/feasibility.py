@@ -71,15 +71,21 @@ def hull_distance(points: np.ndarray, p: np.ndarray) -> float:
     hull = convex_hull(points)
     if len(hull) < 3:
         return float("inf")
-    edges = np.roll(hull, -1, axis=0) - hull
-    normals = np.stack([edges[:, 1], -edges[:, 0]], 1)  # outward for a counter-clockwise hull
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    edges, normals = hull_edges(hull)
     d = np.einsum("ij,ij->i", p[None] - hull, normals)
     if d.max() <= 0:
         return float(d.max())
     # Outside: the distance to the nearest edge segment.
     t = np.clip(np.einsum("ij,ij->i", p[None] - hull, edges) / np.maximum(np.einsum("ij,ij->i", edges, edges), 1e-12), 0, 1)
     return float(np.linalg.norm(hull + t[:, None] * edges - p[None], axis=1).min())
+
+
+def hull_edges(hull: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edge vectors and unit outward normals of a counter-clockwise hull (``convex_hull``'s order)."""
+    edges = np.roll(hull, -1, axis=0) - hull
+    normals = np.stack([edges[:, 1], -edges[:, 0]], 1)
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    return edges, normals
 
 
 def convex_hull(points: np.ndarray) -> np.ndarray:

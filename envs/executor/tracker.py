@@ -81,11 +81,7 @@ class TrackingExecutor:
 
     def feasibility(self, ref: Reference) -> Feasibility:
         """Where the reference's zero-moment point lies against the soles it stands on (see feasibility.py)."""
-        import mujoco
-
-        if self._scratch is None:
-            self._scratch = mujoco.MjData(self.model)
-        return reference_feasibility(self.model, self._scratch, self.qadr, ref, self.foot_geoms,
+        return reference_feasibility(self.model, self._scratch_data(), self.qadr, ref, self.foot_geoms,
                                      self.config.contact_height, self.config.feasibility.stride,
                                      self.config.feasibility.smooth_s)
 
@@ -98,11 +94,15 @@ class TrackingExecutor:
 
     def com_plan(self, ref: Reference, stance: np.ndarray) -> ComPlan:
         """The centre-of-mass offset that keeps ``ref``'s ZMP on its stance soles (see com_plan.py)."""
+        return plan_com(self.model, self._scratch_data(), self.qadr, ref, stance, self.foot_geoms, self.config.com_plan)
+
+    def _scratch_data(self):
+        """A spare MjData for kinematics passes over a reference (never the running one)."""
         import mujoco
 
         if self._scratch is None:
             self._scratch = mujoco.MjData(self.model)
-        return plan_com(self.model, self._scratch, self.qadr, ref, stance, self.foot_geoms, self.config.com_plan)
+        return self._scratch
 
     def reset_to(self, ref: Reference, step: int = 0) -> None:
         import mujoco
@@ -127,15 +127,13 @@ class TrackingExecutor:
                 ref: Reference | None = None) -> ExecutionResult:
         """Track ``motion``; bad input raises ValueError, a blow-up returns reason ``unstable``. ``ref``:
         ``self.reference(motion)`` when the caller has built it already."""
-        from threadpoolctl import threadpool_limits
-
         validate_motion(motion)
         mode = mode or self.config.mode
         if mode not in ("none", "residual", "full"):
             raise ValueError(f"mode must be none, residual or full, got {mode!r}")
         # The whole-body controller's solves are tiny: BLAS threads cost more than they give (a 4.6 s
         # clip took 7.2 s with two threads, 4.5 s with one).
-        with threadpool_limits(1):
+        with _blas_controller().limit(limits=1):
             return self._execute(motion, mode, reset, ref)
 
     def _execute(self, motion: Motion, mode: Mode, reset: bool, ref: Reference | None) -> ExecutionResult:
@@ -268,6 +266,24 @@ class TrackingExecutor:
             foot_skating_cm=float(slide[contact].mean() * 100) if contact.any() else 0.0,
             penetration_cm=float(penetration.mean() * 100), jerk=float(jerk),
             max_deviation_m=float(err.mean(axis=1).max()))
+
+
+_BLAS = None
+
+
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS, made once: ``threadpool_limits`` scans the loaded
+    libraries on every call (~3 ms, 2 % of a short residual-mode clip); the controller's ``limit`` does not."""
+    global _BLAS
+    if _BLAS is None:
+        from importlib import import_module
+
+        from threadpoolctl import ThreadpoolController
+
+        import_module("scipy.optimize")  # the solver's BLAS must be loaded before the scan
+
+        _BLAS = ThreadpoolController()
+    return _BLAS
 
 
 def _deepest_penetration(d) -> float:

@@ -114,18 +114,19 @@ class WholeBodyController:
             out[k] = self._scratch.geom_xpos[self.foot_geoms[:2], :2]
         return out
 
-    def _follow_feet(self, d, k: int) -> None:
-        """Move the anchor (the xy shift of balance targets) towards where the stance feet stand against the
-        reference's: a step that lands short must not leave the centre of mass chasing the clip's feet."""
+    def _follow_feet(self, d, k: int) -> np.ndarray:
+        """The anchor (xy shift of the balance targets, as a 3-vector) moved towards where the stance feet
+        stand against the reference's: a step that lands short must not leave the centre of mass chasing
+        the clip's feet."""
         g = self.gains
         feet = np.nonzero(self.stance[k])[0]
-        if g.anchor_s <= 0 or len(feet) == 0:
-            if self.anchor is None:
-                self.anchor = np.zeros(2)
-            return
-        shift = np.mean([d.geom_xpos[self.foot_geoms[f], :2] - self.ref_heels[k, f] for f in feet], axis=0)
-        rate = min(1.0, self.model.opt.timestep / g.anchor_s)
-        self.anchor = shift if self.anchor is None else self.anchor + rate * (shift - self.anchor)
+        if g.anchor_s > 0 and len(feet):
+            shift = np.mean([d.geom_xpos[self.foot_geoms[f], :2] - self.ref_heels[k, f] for f in feet], axis=0)
+            rate = min(1.0, self.model.opt.timestep / g.anchor_s)
+            self.anchor = shift if self.anchor is None else self.anchor + rate * (shift - self.anchor)
+        elif self.anchor is None:
+            self.anchor = np.zeros(2)
+        return np.r_[self.anchor, 0.0]
 
     def control(self, d, k: int) -> np.ndarray:
         """Actuator set-points for reference step ``k`` from the state after ``mj_step1``."""
@@ -135,10 +136,10 @@ class WholeBodyController:
         g, m, ref, nv, a0 = self.gains, self.model, self.ref, self.nv, self.dadr
         q = d.qpos[self.qadr:self.qadr + 7 + nv - 6]
         qd = d.qvel[a0:a0 + nv]
-        self._follow_feet(d, k)
+        anchor = self._follow_feet(d, k)
         a_des = self.qacc_ref[k].copy()
         a_des[6:] += g.kp_joint * (ref.qpos[k, 7:] - q[7:]) + g.kd_joint * (ref.qvel[k, 6:] - qd[6:])
-        a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] + np.r_[self.anchor, 0.0] - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
+        a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] + anchor - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
         a_des[3:6] += (g.kp_root_orientation * quat_to_rotvec(qmul(qinv(q[3:7]), ref.qpos[k, 3:7]))
                        + g.kd_root_orientation * (ref.qvel[k, 3:6] - qd[3:6]))
         mujoco.mj_fullM(m, d, self._mass)
@@ -189,7 +190,7 @@ class WholeBodyController:
         mujoco.mj_jacSubtreeCom(m, d, self._jcom, self.pelvis)
         jcom = self._jcom[:, a0:a0 + nv]
         com = d.subtree_com[self.pelvis]
-        a_com = self.com_acc[k] + g.kp_com * (self.com[k] + np.r_[self.anchor, 0.0] - com) + g.kd_com * (self.com_vel[k] - jcom @ qd)
+        a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - jcom @ qd)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
             if not self.stance[k, f]:
