@@ -1,1 +1,1 @@
-"""The closed loop, its actors, scripted episodes, the empathy policy and the ``l2emg`` CLI."""
+"""The product's top floor, in rooms: recipes <- runtime <- episodes <- bench <- cli (a room imports only rooms to its left)."""

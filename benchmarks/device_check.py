@@ -194,17 +194,12 @@ def _esmoe_smollm2(device: str) -> dict:
 def _esmoe_tiny_shipped(device: str) -> dict:
     """The shipped tiny backbone + its trained daily_life/sports experts, a third (dance) trained as the
     ExpertLearner does, then generation as the GeneratorService does (VQ decode on CPU included)."""
-    import json as _json
-
-    from policies.backbone import load_backbone
-    from policies.esmoe.store import load_esmoe
+    from policies.esmoe.store import load_generator
     from policies.tokenizer import VQTokenizer
 
     gen_dir = ASSETS / "generator-daily_life+sports"
-    manifest = _json.loads((gen_dir / "manifest.json").read_text())
-    bb = Path(manifest["backbone_dir"].replace("${ASSETS}", str(ASSETS)))
     tokenizer = VQTokenizer.load(str(ASSETS / "tokenizer"))
-    model = load_esmoe(gen_dir, load_backbone(str(bb), tokenizer.codebook_size), device=device)
+    model, _ = load_generator(gen_dir, tokenizer.codebook_size, device=device)
     out = _time_esmoe(model, device, batch=16, train_steps=3 if TINY else 20, gen_len=12 if TINY else 50,
                       gen_runs=3, new_expert="dance")
     gens = model.generate(["A happy person dances in a circle."] * 1, 50 if not TINY else 12)

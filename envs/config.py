@@ -66,6 +66,17 @@ def from_dict(cls: type[T], data: Any, source: str = "<config>", prefix: str = "
         raise ConfigError(f"{source}: {prefix or 'config'}: {exc}") from None
 
 
+def validate_literals(obj: Any, prefix: str = "") -> None:
+    """Every ``Literal``-typed field of dataclass ``obj`` holds one of its allowed values: the one check of
+    allowed values, for configs read from YAML (``from_dict`` checks them too) and for ones built in code
+    (``dataclasses.replace``). Call it from ``__post_init__``."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        tp = hints[f.name]
+        if typing.get_origin(tp) is typing.Literal and getattr(obj, f.name) not in typing.get_args(tp):
+            raise ValueError(f"{_join(prefix, f.name)} must be one of {list(typing.get_args(tp))}, got {getattr(obj, f.name)!r}")
+
+
 def _join(prefix: str, name: Any) -> str:
     return f"{prefix}.{name}" if prefix else str(name)
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from envs.atomic import atomic_save_figure
+
 METRICS = ("fid", "r_precision_top1", "diversity", "multimodality", "weighted_f1")
 SUMMARY_NAMES = {"fid": "AF", "r_precision_top1": "AR", "diversity": "AD", "multimodality": "AMM", "weighted_f1": "AWF"}
 
@@ -83,6 +85,6 @@ class LifelongMatrix:
         fig.tight_layout()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
+        atomic_save_figure(fig, path, dpi=110)
         plt.close(fig)
         return path

@@ -112,6 +112,11 @@ class ExperienceStore:
                                " ORDER BY i.id DESC LIMIT ?", (scenario, limit)).fetchall()
         return [(t, json.loads(c), e) for t, c, e in rows]
 
+    def codes(self, interaction_id: int) -> list[int] | None:
+        """The motion tokens of one stored interaction (None when it produced none)."""
+        row = self.db.execute("SELECT codes FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
     def last_id(self) -> int:
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM interactions").fetchone()[0])
 

@@ -50,3 +50,17 @@ def pose(synth: SynthSource) -> Motion:
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def runtime_dirs(tmp_path_factory):
+    """Runs and cache folders with the small bootstrap done once for the session."""
+    from agent.episodes.config import bootstrap_request, load_episode
+    from agent.recipes.bootstrap import bootstrap_assets
+    from runtime_helpers import tiny_runtime, write_episode
+
+    root = tmp_path_factory.mktemp("runtime")
+    runs, cache = root / "runs", root / "cache"
+    ep = load_episode(write_episode(root, "boot"))
+    bootstrap_assets(bootstrap_request(ep), tiny_runtime().bootstrap, runs, str(cache), progress=False)
+    return root, runs, cache

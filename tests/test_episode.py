@@ -1,6 +1,6 @@
 import pytest
 
-from agent.episode import load_episode
+from agent.episodes.config import load_episode
 from envs.config import ConfigError, config_dir
 
 GOOD = """name: t

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from agent.lifelong import resolve_methods
-from feedback.lifelong_bench import scenario_orders
+from agent.bench.lifelong import resolve_methods
+from agent.bench.lifelong_sequence import scenario_orders
 
 needs_data = pytest.mark.skipif(not os.environ.get("L2EMG_BANDAI_ROOT"),
                                 reason="L2EMG_BANDAI_ROOT is not set: the quick lifelong benchmark reads Bandai-Namco dataset-1")
@@ -22,7 +22,7 @@ def test_orders_are_distinct_and_methods_checked():
 
 @needs_data
 def test_quick_lifelong_benchmark_writes_table_matrices_and_report(tmp_path):
-    from agent.lifelong import run_lifelong
+    from agent.bench.lifelong import run_lifelong
 
     r = run_lifelong("bandai-4", ["es-moe,seqlora,mtl,wo-lemo"], orders=1, quick=True, runs=str(tmp_path / "runs"),
                      cache=str(tmp_path / "cache"), progress=False)
@@ -44,7 +44,7 @@ def test_quick_lifelong_benchmark_writes_table_matrices_and_report(tmp_path):
 
 
 def test_mixed_setting_is_refused_plainly(tmp_path):
-    from agent.lifelong import run_lifelong
+    from agent.bench.lifelong import run_lifelong
 
     with pytest.raises(ValueError, match="mixed"):
         run_lifelong("bandai-4", ["es-moe"], setting="mixed", runs=str(tmp_path))

@@ -101,7 +101,7 @@ def test_temperature_scaling_recovers_a_known_temperature():
 
 
 def test_empathy_policy():
-    from agent.empathy import EmpathyPolicy
+    from agent.runtime.empathy import EmpathyPolicy
 
     policy = EmpathyPolicy("synth-8", seed=1)
     r = policy.respond("sad", 0.9, "daily_life")

@@ -2,64 +2,16 @@
 fault injection on Ray (an executor and the learner killed mid-episode)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from agent.episode import EpisodeConfig, load_episode
-from agent.runtime_config import load_runtime_config
+from agent.episodes.config import EpisodeConfig, bootstrap_request, load_episode
 from envs.config import ConfigError
 from feedback.update import ExpertUpdatePolicy
-
-SMALL = Path(__file__).parent / "data" / "synth-small.yaml"
-EPISODE = f"""name: {{name}}
-dataset: {SMALL}
-executors: {{executors}}
-seed: 0
-update: {{{{failure_threshold: 2, min_success_gain: 0.0, self_generated: true}}}}
-phases:
-  - name: known
-    scenarios: [daily_life, sports]
-    interactions: 4
-  - name: new
-    scenarios: [dance, daily_life]
-    interactions: 8
-    until_learner_done: true
-    max_interactions: 60
-  - name: after
-    scenarios: [dance, daily_life]
-    interactions: 4
-"""
-
-
-def tiny_runtime():
-    rt = load_runtime_config()
-    boot = dataclasses.replace(rt.bootstrap, tokenizer_iterations=60, evaluator_iterations=40, emotion_iterations=40,
-                               pretrain_steps=40, expert_steps=10, batch=8)
-    learner = dataclasses.replace(rt.learner, steps=10, batch=8, validation_texts=4, max_old_drop=1.0)
-    return dataclasses.replace(rt, bootstrap=boot, learner=learner)
-
-
-def write_episode(tmp: Path, name: str, executors: int = 1) -> Path:
-    p = tmp / f"{name}.yaml"
-    p.write_text(EPISODE.format(name=name, executors=executors))
-    return p
-
-
-@pytest.fixture(scope="session")
-def runtime_dirs(tmp_path_factory):
-    """Runs and cache folders with the small bootstrap done once for the session."""
-    from agent.bootstrap import bootstrap_assets
-
-    root = tmp_path_factory.mktemp("runtime")
-    runs, cache = root / "runs", root / "cache"
-    ep = load_episode(write_episode(root, "boot"))
-    bootstrap_assets(ep, tiny_runtime().bootstrap, runs, str(cache), progress=False, say=lambda *a: None)
-    return root, runs, cache
-
+from runtime_helpers import EPISODE, tiny_runtime, write_episode
 
 def test_update_policy_trains_uncovered_failing_scenarios_once_at_a_time():
     p = ExpertUpdatePolicy(failure_threshold=3, min_success_gain=0.0, max_old_drop=0.1)
@@ -81,7 +33,7 @@ def test_update_policy_trains_uncovered_failing_scenarios_once_at_a_time():
 
 
 def test_summary_splits_new_scenario_at_its_expert_and_known_ones_at_the_first_landing():
-    from agent.episode_report import summarise
+    from agent.episodes.report import summarise
 
     rows = []
     for step in range(20):
@@ -107,9 +59,9 @@ def _row(step, sc, ok, covered=True, replay_of=None, phase="p"):
 
 
 def test_targets_read_gains_on_every_reading_and_known_drops_on_the_paired_requests():
-    from agent.episode import Expectation, Phase
-    from agent.episode_report import summarise
-    from agent.episode_targets import change_interval
+    from agent.episodes.config import Expectation, Phase
+    from agent.episodes.report import summarise
+    from agent.episodes.targets import change_interval
 
     assert change_interval({"n": 100, "success": 50.0}, {"n": 100, "success": 50.0}) == (-13.9, 13.9)
     ep = EpisodeConfig(name="t", dataset="synth-8", phases=[
@@ -149,7 +101,7 @@ def test_targets_read_gains_on_every_reading_and_known_drops_on_the_paired_reque
 
 
 def test_a_bad_episode_is_rejected_before_anything_starts(tmp_path):
-    from agent.runtime import run_episode
+    from agent.episodes.runner import run_episode
 
     p = tmp_path / "bad.yaml"
     p.write_text(EPISODE.format(name="bad", executors=1).replace("[dance, daily_life]", "[ballet, daily_life]", 1))
@@ -172,11 +124,11 @@ def _check_outputs(out: Path, summary: dict) -> list[dict]:
 
 
 def test_local_episode_learns_in_the_background_and_stores_everything(runtime_dirs):
-    from agent.runtime import run_episode
+    from agent.episodes.runner import run_episode
 
     root, runs, cache = runtime_dirs
     summary = run_episode(write_episode(root, "local-ep"), runs, backend="local", runtime=tiny_runtime(), cache=str(cache),
-                          progress=False, say=lambda *a: None, render=True)
+                          progress=False, render=True)
     out = runs / "local-ep"
     rows = _check_outputs(out, summary)
     kinds = [e["event"] for e in summary["events"]]
@@ -208,12 +160,12 @@ def test_local_episode_learns_in_the_background_and_stores_everything(runtime_di
 def test_generator_never_loads_a_half_written_expert(runtime_dirs, tmp_path):
     import shutil
 
-    from agent.bootstrap import bootstrap_assets
-    from agent.services import GeneratorService
+    from agent.recipes.bootstrap import bootstrap_assets
+    from agent.runtime.services import GeneratorService
 
     root, runs, cache = runtime_dirs
-    assets = bootstrap_assets(load_episode(write_episode(root, "boot")), tiny_runtime().bootstrap, runs, str(cache),
-                              progress=False, say=lambda *a: None)
+    assets = bootstrap_assets(bootstrap_request(load_episode(write_episode(root, "boot"))), tiny_runtime().bootstrap, runs,
+                              str(cache), progress=False)
     half = tmp_path / "dance-1.tmp"
     shutil.copytree(assets.generator, half)
     (half / "manifest.json").unlink()  # a learner killed while writing
@@ -229,7 +181,7 @@ def test_ray_episode_survives_a_killed_executor_and_a_killed_learner(runtime_dir
     actors restart; the episode completes with every interaction judged and stored."""
     import ray
 
-    from agent.runtime import run_episode
+    from agent.episodes.runner import run_episode
 
     root, runs, cache = runtime_dirs
     killed = {"executor": False, "learner": False}
@@ -244,7 +196,7 @@ def test_ray_episode_survives_a_killed_executor_and_a_killed_learner(runtime_dir
 
     try:
         summary = run_episode(write_episode(root, "ray-ep", executors=2), runs, backend="ray", runtime=tiny_runtime(),
-                              cache=str(cache), progress=False, say=lambda *a: None, render=False, on_backend=inject)
+                              cache=str(cache), progress=False, render=False, on_backend=inject)
     finally:
         ray.shutdown()
     assert killed == {"executor": True, "learner": True}

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal
 
-from envs.config import config_dir, load_config
+from envs.config import config_dir, load_config, validate_literals
 from envs.executor.com_plan import ComPlanConfig
 from envs.executor.stance import StanceConfig
 from envs.executor.wholebody import WholeBodyGains
@@ -59,8 +59,7 @@ class ExecutorConfig:
     def __post_init__(self) -> None:
         if self.control_hz <= 0:
             raise ValueError(f"control_hz must be positive, got {self.control_hz}")
-        if self.balance_controller not in get_args(BalanceController):
-            raise ValueError(f"balance_controller must be one of {get_args(BalanceController)}, got {self.balance_controller!r}")
+        validate_literals(self)
 
 
 def load_executor_config(path: str | Path | None = None) -> ExecutorConfig:

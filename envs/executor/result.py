@@ -23,7 +23,7 @@ class PhysicsMetrics:
 @dataclass
 class ExecutionResult:
     success: bool
-    reason: str  # ok | fell | tracking_lost | unstable
+    reason: str  # ok | fell | tracking_lost | unstable; before simulation: no_motion | invalid_motion | executor_error
     mode: str
     duration_s: float  # of the reference
     simulated_s: float  # until the end or the failure
@@ -33,6 +33,16 @@ class ExecutionResult:
     fps: float = 20.0
     failed_at_s: float | None = None
     _trajectory: Motion | None = field(default=None, repr=False)
+
+    @classmethod
+    def failed(cls, reason: str, mode: str) -> "ExecutionResult":
+        """A motion that never reached the simulator (none generated, invalid, the executor lost): the one
+        place such a result is built."""
+        return cls(success=False, reason=reason, mode=mode, duration_s=0.0, simulated_s=0.0, wall_s=0.0)
+
+    def forget_trajectory(self) -> None:
+        """Drop the cached IK trajectory (recomputed on demand from ``positions``): keeps a message small."""
+        self._trajectory = None
 
     @property
     def trajectory(self) -> Motion | None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from envs.config import config_dir, load_config
+from envs.config import config_dir, load_config, validate_literals
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,10 @@ class CGEDSettings:
     dictionary_size: int = 32
     kmeans_iterations: int = 25
     dropout: float = 0.1
-    trainable: str = "first"
+    trainable: Literal["first", "always"] = "first"
 
     def __post_init__(self) -> None:
-        if self.trainable not in ("first", "always"):
-            raise ValueError(f"cged.trainable must be 'first' or 'always', got {self.trainable!r}")
+        validate_literals(self, "cged")
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,11 @@ class GateSettings:
     temperature: float = 1.0
     routing_weight: float = 1.0
     prototypes: int = 32  # K-means centroids of the gate input kept per expert; 0 keeps every training description's
-    inference: str = "learned"  # learned: the gate's scores (the paper); prototype: the expert with the nearest stored centroid
-    prototype_input: str = "full"  # what prototype routing compares: full (pooled description + CGED h) or content (pooled only)
+    inference: Literal["learned", "prototype"] = "learned"  # learned: the gate's scores (the paper); prototype: the expert with the nearest stored centroid
+    prototype_input: Literal["full", "content"] = "full"  # what prototype routing compares: full (pooled description + CGED h) or content (pooled only)
 
     def __post_init__(self) -> None:
-        if self.inference not in ("learned", "prototype"):
-            raise ValueError(f"gate.inference must be 'learned' or 'prototype', got {self.inference!r}")
-        if self.prototype_input not in ("full", "content"):
-            raise ValueError(f"gate.prototype_input must be 'full' or 'content', got {self.prototype_input!r}")
+        validate_literals(self, "gate")
         if self.prototypes < 0:
             raise ValueError(f"gate.prototypes must be >= 0, got {self.prototypes}")
 

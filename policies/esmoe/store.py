@@ -1,10 +1,15 @@
 """ES-MoE checkpoints: each expert in peft's own format (``<dir>/<expert>/adapter_model.safetensors`` +
 ``adapter_config.json``), the gate, CGED and the injection projections in ``shared.safetensors``, and a
-JSON manifest. Written to a temporary folder and renamed, so a half-written checkpoint is never read."""
+JSON manifest. Written to a temporary folder and renamed, so a half-written checkpoint is never read.
+
+This module is the one reader of that format: :func:`read_manifest`, :func:`load_generator`. Paths in the
+manifest (``PATH_KEYS``) are stored relative to the checkpoint's own folder, so a checkpoint can be moved
+or shipped with the models it names; absolute paths of older checkpoints are read as they are."""
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +21,39 @@ from policies.esmoe.model import ESMoE
 
 MANIFEST = "manifest.json"
 FORMAT = "l2emg-esmoe/1"
+PATH_KEYS = ("backbone", "backbone_dir", "tokenizer_dir", "parent")  # "backbone" only when it names a folder
+
+
+def _is_path(value) -> bool:
+    return isinstance(value, str) and ("/" in value or os.sep in value)
+
+
+def _relative_paths(manifest: dict, directory: Path) -> dict:
+    return {k: (os.path.relpath(Path(v).absolute(), directory.absolute()) if k in PATH_KEYS and _is_path(v) else v)
+            for k, v in manifest.items()}
+
+
+def read_manifest(directory: str | Path) -> dict:
+    """The manifest of the checkpoint in ``directory`` with its paths resolved against that folder. A folder
+    without one (not a checkpoint, or a half-written one) raises FileNotFoundError."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory}: no {MANIFEST} (not an ES-MoE checkpoint, or a half-written one)")
+    manifest = json.loads(path.read_text())
+    return {k: (os.path.normpath(directory / v) if k in PATH_KEYS and _is_path(v) else v) for k, v in manifest.items()}
+
+
+def is_checkpoint(directory: str | Path) -> bool:
+    return (Path(directory) / MANIFEST).is_file()
+
+
+def load_generator(directory: str | Path, codebook_size: int, device: torch.device | str | None = None) -> tuple[ESMoE, dict]:
+    """A published checkpoint on the backbone its manifest names: (model, resolved manifest)."""
+    from policies.backbone import load_backbone
+
+    manifest = read_manifest(directory)
+    return load_esmoe(directory, load_backbone(manifest["backbone_dir"], codebook_size), device), manifest
 
 
 def _shared_state(model: ESMoE) -> dict:
@@ -43,7 +81,7 @@ def save_esmoe(model: ESMoE, directory: str | Path, extra: dict | None = None) -
         "flags": {"use_cged": model.use_cged, "use_samoe": model.use_samoe, "use_emo": model.use_emo},
         "expert_parameters": model.expert_parameters(), "config": dataclasses.asdict(model.config), **(extra or {}),
     }
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    (tmp / MANIFEST).write_text(json.dumps(_relative_paths(manifest, directory), indent=2))
     old = directory.with_name(directory.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():
@@ -63,9 +101,7 @@ def load_esmoe(directory: str | Path, backbone: Backbone, device: torch.device |
 
     directory = Path(directory)
     path = directory / MANIFEST
-    if not path.is_file():
-        raise FileNotFoundError(f"{directory}: no {MANIFEST} (not an ES-MoE checkpoint, or a half-written one)")
-    manifest = json.loads(path.read_text())
+    manifest = read_manifest(directory)
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     config = from_dict(ESMoEConfig, manifest["config"], source=str(path))

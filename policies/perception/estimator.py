@@ -86,10 +86,14 @@ class PerceptionEstimator:
                                 uncertain, reasons, as_dict(p_text), as_dict(p_motion), scenario)
 
     def save(self, directory: str | Path, classifier_dir: str | Path, extra: dict | None = None) -> Path:
-        """The fitted text head and fusion temperatures as JSON beside a pointer to the classifier."""
+        """The fitted text head and fusion temperatures as JSON beside a pointer to the classifier (a path
+        relative to ``directory``, so the two folders can move together)."""
+        import os
+
         directory = Path(directory)
         t = self.text
-        state = {"kind": "perception", "labels": self.labels, "classifier": str(Path(classifier_dir).resolve()),
+        classifier = os.path.relpath(Path(classifier_dir).absolute(), directory.absolute())
+        state = {"kind": "perception", "labels": self.labels, "classifier": classifier,
                  "text_head": {"weights": t.weights.tolist(), "bias": t.bias.tolist(), "mu": t.mu.tolist(),
                                "sd": t.sd.tolist(), "features": t.feature_names},
                  "fusion": asdict(self.fusion), "config": asdict(self.config), **(extra or {})}
@@ -106,7 +110,8 @@ class PerceptionEstimator:
             state = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"{path}: unreadable perception checkpoint ({exc})") from None
-        est = cls(MotionEmotionClassifier.load(state["classifier"]), from_dict(PerceptionConfig, state["config"], str(path)), text_encoder)
+        classifier = Path(directory) / state["classifier"]  # relative to this folder (older checkpoints: absolute)
+        est = cls(MotionEmotionClassifier.load(classifier), from_dict(PerceptionConfig, state["config"], str(path)), text_encoder)
         head = state["text_head"]
         if head["features"] != est.text.feature_names:
             raise CheckpointError(f"{path}: text head was fitted on features {head['features']}, this install gives {est.text.feature_names}")

@@ -1,0 +1,1 @@
+"""Benchmarks behind `l2emg bench` and `l2emg sim`: lifelong learning, physics tracking and speed, generator, runtime."""

@@ -1,0 +1,100 @@
+"""`l2emg sim track --dataset1`: the physics executor on every Bandai dataset-1 clip, with success per
+content, failure reasons and the reference's feasibility (can the floor support it at all?)."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+STANDING_CONTENTS = ("bow", "bye", "byebye", "guide", "respond", "call")
+
+
+def _track_file(args: tuple[str, str | None]) -> dict:
+    path, mode = args
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    motion = retarget(read_bvh(path), JointMap.bandai()).motion
+    row, _ = track_motion(motion, mode)
+    row["clip"] = Path(path).stem
+    row["content"] = Path(path).stem.split("_")[1]
+    return row
+
+
+_EXECUTOR = None
+
+
+def track_motion(motion, mode: str | None):
+    """The execution summary of ``motion`` with its reference's feasibility (one reference built for both)."""
+    ex = _executor()
+    ref = ex.reference(motion)
+    result = ex.execute(motion, mode=mode, ref=ref)
+    f = ex.config.feasibility
+    row = result.summary()
+    row["reference"] = ex.feasibility(ref).summary(f.zmp_tolerance, f.max_outside_fraction)
+    return row, result
+
+
+def _success_rate(rows: list[dict]) -> float | None:
+    return round(sum(r["success"] for r in rows) / len(rows), 4) if rows else None
+
+
+def _split_by_feasibility(rows: list[dict]) -> dict:
+    """Success rates apart for references the floor can support (ZMP inside the soles) and the rest."""
+    out = {}
+    for key, want in (("feasible", True), ("infeasible", False)):
+        part = [r for r in rows if r["reference"]["feasible"] == want]
+        stand = [r for r in part if r["content"] in STANDING_CONTENTS]
+        out[key] = {"clips": len(part), "success_rate": _success_rate(part),
+                    "standing_gestures": len(stand), "standing_gesture_success_rate": _success_rate(stand)}
+    return out
+
+
+def _executor():
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        from envs.executor import TrackingExecutor
+
+        _EXECUTOR = TrackingExecutor()
+    return _EXECUTOR
+
+
+def _one_thread() -> None:
+    """Each worker's BLAS on one thread, for the reference building and feasibility outside ``execute`` too:
+    with two workers each spinning a thread per core, dataset-1 ran ~8x slower (the pool forks after numpy
+    has started its thread pool)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def track_dataset1(root: str | None, mode: str | None, workers: int = 2) -> dict:
+    from tqdm import tqdm
+
+    from envs.io.bandai import bandai_root
+
+    files = sorted(str(p) for p in (bandai_root(root) / "dataset-1" / "data").glob("*.bvh"))
+    t0 = time.perf_counter()
+    with mp.get_context("fork").Pool(max(1, workers), initializer=_one_thread) as pool:
+        rows = list(tqdm(pool.imap(_track_file, [(f, mode) for f in files]), total=len(files), desc="sim track", unit="clip"))
+    by_content: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_content[r["content"]].append(r)
+    standing = [r for r in rows if r["content"] in STANDING_CONTENTS]
+    rel = [r["metrics"]["mpjpe_root_rel_mm"] for r in rows if r["metrics"]["mpjpe_root_rel_mm"] is not None]
+    return {
+        "mode": rows[0]["mode"] if rows else mode,
+        "clips": len(rows),
+        "success_rate": round(sum(r["success"] for r in rows) / max(1, len(rows)), 4),
+        "standing_gesture_success_rate": round(sum(r["success"] for r in standing) / max(1, len(standing)), 4),
+        "success_rate_per_content": {c: round(sum(r["success"] for r in v) / len(v), 3) for c, v in sorted(by_content.items())},
+        "mpjpe_root_rel_mm_median": round(statistics.median(rel), 2) if rel else None,
+        "mpjpe_root_rel_mm_median_per_content": {c: round(statistics.median([r["metrics"]["mpjpe_root_rel_mm"] for r in v]), 1) for c, v in sorted(by_content.items())},
+        "failure_reasons": {k: sum(r["reason"] == k for r in rows) for k in ("fell", "tracking_lost", "unstable")},
+        # references whose zero-moment point leaves the soles cannot be tracked unassisted by any controller
+        "by_reference_feasibility": _split_by_feasibility(rows),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "per_clip": rows,
+    }

@@ -1,0 +1,106 @@
+"""What several `l2emg` commands share: the verbosity flags and the one logging setup, JSON output, the
+motion arguments (--bvh/--synth/--sample) and the prepared-dataset lookup."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+SOURCE_DATASETS = {"bandai": "bandai-4", "synthetic": "synth-8"}
+
+
+def add_verbosity(p: argparse.ArgumentParser) -> None:
+    """--quiet (warnings only, no progress bars) and --verbose (debug lines with their logger names)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--quiet", action="store_true", help="warnings and errors only, no progress bars")
+    g.add_argument("--verbose", action="store_true", help="also debug messages, with the module that wrote them")
+
+
+class _Formatter(logging.Formatter):
+    """Progress lines as they are; warnings and errors with their level and origin."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno == logging.INFO:
+            return record.getMessage()
+        return f"{record.levelname.lower()} {record.name}: {record.getMessage()}"
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    """One logging setup for every command: the project's progress lines (loggers under ``agent``, ``envs``,
+    ``policies``, ``feedback``) at INFO on stderr, so stdout keeps only results (JSON with --json);
+    ``--quiet`` or ``--json`` shows warnings only, ``--verbose`` adds debug messages."""
+    if getattr(args, "verbose", False):
+        level = logging.DEBUG
+    elif getattr(args, "quiet", False) or getattr(args, "json", False):
+        level = logging.WARNING
+    else:
+        level = logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)  # other libraries: warnings only
+    for name in ("agent", "envs", "policies", "feedback"):
+        logging.getLogger(name).setLevel(level)
+
+
+def progress(args: argparse.Namespace) -> bool:
+    """Whether to draw progress bars."""
+    return not (getattr(args, "quiet", False) or getattr(args, "json", False))
+
+
+def print_json(obj: dict, out: str | None = None) -> None:
+    text = json.dumps(obj, indent=2)
+    if out:
+        from envs.atomic import atomic_write_text
+
+        atomic_write_text(out, text)
+    print(text)
+
+
+def dataset_dir(name: str, cache: str | None, root: str | None = None) -> Path:
+    """The prepared dataset ``name`` (built into the cache when missing or stale)."""
+    from policies.data import load_dataset_config, prepare
+
+    out_dir, _, _ = prepare(load_dataset_config(name), cache, root, progress=True)
+    return out_dir
+
+
+def add_motion_args(p: argparse.ArgumentParser, required: bool = False) -> argparse._MutuallyExclusiveGroup:
+    """--bvh FILE [--joint-map YAML] | --synth SCENARIO/FAMILY/EMOTION[/VARIATION] (read by ``load_motion_arg``)."""
+    g = p.add_mutually_exclusive_group(required=required)
+    g.add_argument("--bvh", help="a BVH file (retargeted to SMPL-22)")
+    g.add_argument("--synth", help="SCENARIO/FAMILY/EMOTION[/VARIATION] from the procedural source")
+    p.add_argument("--joint-map", help="YAML joint map for --bvh (default: Bandai-Namco)")
+    return g
+
+
+def load_motion_arg(args: argparse.Namespace):
+    """(Motion, title) from --bvh, --synth or --sample (with --dataset, --cache)."""
+    if getattr(args, "bvh", None):
+        from envs.io.bvh import read_bvh
+        from envs.retarget import JointMap, retarget
+
+        joint_map = JointMap.from_yaml(args.joint_map) if getattr(args, "joint_map", None) else JointMap.bandai()
+        result = retarget(read_bvh(args.bvh), joint_map)
+        return result.motion, Path(args.bvh).stem
+    if getattr(args, "synth", None):
+        from envs.synth import SynthSource
+
+        parts = args.synth.split("/")
+        if len(parts) not in (3, 4):
+            raise ValueError("--synth takes SCENARIO/FAMILY/EMOTION[/VARIATION], e.g. daily_life/walk/sad")
+        clip = SynthSource().generate(parts[0], parts[1], parts[2], int(parts[3]) if len(parts) == 4 else 0)
+        return clip.motion, clip.clip_id
+    if getattr(args, "sample", None):
+        from policies.data import L2EMGDataset
+        from policies.data.builder import default_cache_root
+
+        ds = L2EMGDataset(Path(args.cache or default_cache_root()) / args.dataset)
+        match = [s for s in ds.samples if s.sample_id == args.sample]
+        if not match:
+            raise ValueError(f"no sample {args.sample!r} in {ds.name}")
+        return ds.motion(match[0]), match[0].texts[0]
+    raise ValueError("needs one of --bvh FILE, --synth SCENARIO/FAMILY/EMOTION, --sample ID")

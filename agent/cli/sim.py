@@ -1,0 +1,69 @@
+"""`l2emg sim track|bench`: run the physics executor on clips and report (DESIGN §8)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from agent.cli.common import add_motion_args, add_verbosity, load_motion_arg
+
+
+def add_parser(sub) -> None:
+    sim = sub.add_parser("sim", help="physics: track motions on the MuJoCo humanoid").add_subparsers(dest="sim_command", required=True)
+    track = sim.add_parser("track", help="track one clip or every dataset-1 clip and report physics metrics")
+    src = add_motion_args(track, required=True)
+    src.add_argument("--dataset1", action="store_true", help="every clip of Bandai dataset-1 (needs --root or $L2EMG_BANDAI_ROOT)")
+    track.add_argument("--root", help="Bandai-Namco data root")
+    track.add_argument("--mode", choices=["none", "residual", "full"], default=None, help="root assistance (default: config)")
+    track.add_argument("--render", help="write an MP4 of the simulated motion (one clip only)")
+    track.add_argument("--workers", type=int, default=2)
+    track.add_argument("--json", action="store_true")
+    track.add_argument("--out", help="also write the JSON report here")
+    add_verbosity(track)
+    track.set_defaults(func=cmd_sim_track)
+    bench = sim.add_parser("bench", help="executor speed vs bare mj_step, and memory")
+    bench.add_argument("--bvh", help="clip to track (default: a synthetic bow)")
+    bench.add_argument("--joint-map", help="YAML joint map for --bvh (default: Bandai-Namco)")
+    bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--json", action="store_true")
+    add_verbosity(bench)
+    bench.set_defaults(func=cmd_sim_bench)
+
+
+def cmd_sim_track(args: argparse.Namespace) -> int:
+    from agent.bench.sim_track import track_dataset1, track_motion
+
+    if args.dataset1:
+        report = track_dataset1(args.root, args.mode, args.workers)
+    else:
+        motion, title = load_motion_arg(args)
+        report, result = track_motion(motion, args.mode)
+        report["clip"] = title
+        if args.render:
+            from envs.sim_render import render_execution
+
+            report["video"] = str(render_execution(result, args.render, reference=motion))
+    text = json.dumps(report, indent=2)
+    if args.out:
+        from envs.atomic import atomic_write_text
+
+        atomic_write_text(args.out, text)
+    if args.json:
+        print(text)
+    else:
+        brief = {k: v for k, v in report.items() if k != "per_clip"}
+        print(json.dumps(brief, indent=2))
+    return 0
+
+
+def cmd_sim_bench(args: argparse.Namespace) -> int:
+    from agent.bench.sim import run_sim_bench
+
+    if args.bvh:
+        motion, _ = load_motion_arg(args)
+    else:
+        from envs.synth import SynthSource
+
+        motion = SynthSource().generate("daily_life", "bow", "neutral", 0).motion
+    report = run_sim_bench(motion, args.repeats)
+    print(json.dumps(report, indent=2))
+    return 0

@@ -1,0 +1,167 @@
+"""`l2emg run EPISODE.yaml` and `l2emg demo`: validate the episode, bootstrap missing models, run the
+closed loop phase by phase on Ray actors (or in-process), and write ``runs/<name>/``: metrics.jsonl,
+events.jsonl, store.sqlite, experts/, summary.json, report.md with plots, and before/after MP4s."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from agent.episodes.config import EpisodeConfig, bootstrap_request, load_episode
+from agent.runtime.config import RuntimeConfig, load_runtime_config
+
+log = logging.getLogger(__name__)
+
+
+def _plain(x):
+    """numpy scalars in JSON lines."""
+    return x.item() if hasattr(x, "item") else str(x)
+
+
+def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", backend: str = "ray",
+                runtime: RuntimeConfig | None = None, cache: str | None = None, progress: bool = True,
+                render: bool | None = None, on_backend=None) -> dict:
+    """``on_backend(backend, loop)`` is called after every batch (fault-injection tests use it). Progress
+    lines go to this module's logger (the CLI shows them; ``--quiet`` hides them)."""
+    from agent.recipes.bootstrap import bootstrap_assets
+    from agent.runtime.monitor import RSSMonitor
+    from agent.runtime.session import fresh_run_dir, open_session
+    from feedback.update import ExpertUpdatePolicy
+
+    ep = episode if isinstance(episode, EpisodeConfig) else load_episode(episode)  # rejected before anything starts
+    runtime = runtime or load_runtime_config()
+    t0 = time.perf_counter()
+    assets = bootstrap_assets(bootstrap_request(ep), runtime.bootstrap, runs, cache, progress)
+    t_boot = time.perf_counter() - t0
+    out = Path(runs) / ep.name
+    fresh_run_dir(out)
+    metrics = (out / "metrics.jsonl").open("a")  # append-only logs, flushed line by line
+    events = (out / "events.jsonl").open("a")
+    rows: list[dict] = []
+
+    def on_record(row: dict) -> None:
+        rows.append(row)
+        metrics.write(json.dumps(row, default=_plain) + "\n")
+        metrics.flush()
+
+    def on_event(e: dict) -> None:
+        events.write(json.dumps(e, default=_plain) + "\n")
+        events.flush()
+        log.info("  [%7.1f s, step %s] %s: %s", e["t_s"], e["step"], e["event"],
+                 ", ".join(f"{k}={v}" for k, v in e.items() if k in ("scenario", "why", "error", "seconds")))
+
+    with RSSMonitor() as rss:
+        log.info("episode %s: starting the %s runtime with %d executor(s)", ep.name, backend, ep.executors)
+        u = ep.update
+        session = open_session(assets, runtime, out, ExpertUpdatePolicy(u.failure_threshold, u.min_success_gain, runtime.learner.max_old_drop),
+                               dataset=ep.dataset, name=ep.name, backend=backend, executors=ep.executors, seed=ep.seed,
+                               self_generated=u.self_generated, on_record=on_record, on_event=on_event)
+        t_start = time.perf_counter() - t0
+        b, loop, source = session.backend, session.loop, session.stimuli
+        try:
+            for ph in ep.phases:
+                n_max = ph.max_interactions or ph.interactions
+                bar = tqdm(total=ph.interactions, desc=ph.name, unit="interaction", disable=not progress, mininterval=1.0)
+                k = 0
+                while k < n_max:
+                    if k >= ph.interactions and not (ph.until_learner_done and loop.state.learning is not None):
+                        break
+                    n = min(b.pool_size, n_max - k)
+                    batch = [source.draw(ph.scenarios[(k + j) % len(ph.scenarios)], ph.utterances or None) for j in range(n)]
+                    got = loop.run_batch(batch, ph.name)
+                    k += n
+                    if k > bar.total:  # serving on while the learner trains
+                        bar.total = k
+                    bar.update(n)
+                    bar.set_postfix(success=f"{sum(r['success'] for r in got)}/{n}", learner=loop.state.learning["scenario"]
+                                    if loop.state.learning else "-")
+                    if on_backend is not None:
+                        on_backend(b, loop)
+                bar.close()
+            loop.drain(0.0)
+            loop.abandon()
+            _replay(loop, rows, ep.replay, progress, assets.generator)
+            counts = b.store.counts()
+            timeline = b.store.expert_timeline()
+        finally:
+            session.close()
+            metrics.close()
+            events.close()
+    t_loop = time.perf_counter() - t0 - t_start
+    from agent.episodes.report import summarise, write_report
+
+    summary = summarise(ep, rows, loop.state.events, timeline)
+    summary.update(store=counts, seconds={"bootstrap": round(t_boot, 1), "startup": round(t_start - t_boot, 1),
+                                          "episode": round(t_loop, 1)}, peak_rss_mb=round(rss.peak_mb, 1), backend=backend)
+    if render if render is not None else ep.render_examples:
+        summary["videos"] = _render_before_after(rows, assets, runtime, out)
+    summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
+    write_report(out, ep, rows, loop.state.events, summary)
+    log.info("episode %s finished in %s s; report: %s", ep.name, summary["seconds"]["total"], out / "report.md")
+    return summary
+
+
+def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_checkpoint: str) -> None:
+    """Paired comparisons on identical requests (same instruction and intended emotion), so a difference is
+    the expert's doing, not a different draw of partners: the last ``per_scenario`` requests of every
+    scenario from before the first expert landed, re-served with the generator as it is now (phase
+    ``replay``); and the first ``per_scenario`` after it, re-served with the generator from before it
+    (``replay-previous``)."""
+    landed = [e["step"] for e in loop.state.events if e["event"] == "expert_published"]
+    if not landed or per_scenario <= 0:
+        return
+    served = [r for r in rows if r.get("replay_of") is None]
+    before, after = [], []
+    for sc in dict.fromkeys(r["scenario"] for r in served):
+        before += [r for r in served if r["scenario"] == sc and r["step"] < landed[0]][-per_scenario:]
+        after += [r for r in served if r["scenario"] == sc and r["step"] >= landed[0]][:per_scenario]
+    n = loop.backend.pool_size
+    for i in tqdm(range(0, len(before), n), desc="paired replay", unit="batch", disable=not progress, mininterval=1.0):
+        loop.replay(before[i:i + n])
+    with loop.serving(first_checkpoint):
+        for i in tqdm(range(0, len(after), n), desc="paired replay, previous generator", unit="batch", disable=not progress,
+                      mininterval=1.0):
+            loop.replay(after[i:i + n], phase="replay-previous")
+
+
+def _render_before_after(rows: list[dict], assets, runtime: RuntimeConfig, out: Path) -> dict:
+    """One motion of the new scenario before its expert landed and one after, re-executed and rendered."""
+    from agent.runtime.services import ExecutorService
+    from envs.motion.features import decode
+    from feedback.store import ExperienceStore
+    from policies.tokenizer import VQTokenizer
+
+    rows = [r for r in rows if r.get("replay_of") is None]
+    new = [r for r in rows if not r["covered"]]
+    if not new:
+        return {}
+    before = new[0]
+    sc = before["scenario"]
+    after = next((r for r in rows if r["scenario"] == sc and r["covered"] and r["success"]), None) or \
+        next((r for r in rows if r["scenario"] == sc and r["covered"]), None)
+    store = ExperienceStore(out / "store.sqlite")
+    tok = VQTokenizer.load(assets.tokenizer)
+    executor = ExecutorService(runtime.executor.mode)
+    videos = {}
+    for label, r in (("before", before), ("after", after)):
+        if r is None:
+            continue
+        codes = store.codes(r["id"])
+        if not codes:
+            continue
+        motion = decode(tok.decode_features(codes), fps=20.0)
+        res = executor.execute(motion).result
+        try:
+            from envs.sim_render import render_execution
+
+            path = render_execution(res, out / f"{sc}_{label}_expert.mp4", reference=motion, size=(320, 240))
+            videos[label] = {"path": str(path), "step": r["step"], "text": r["text"], "success": r["success"]}
+            log.info("  rendered %s the %s expert (step %s) -> %s", label, sc, r["step"], path)
+        except Exception as exc:  # no OSMesa/EGL, ffmpeg trouble: the report is written all the same
+            log.warning("  rendering unavailable (%s: %s)", type(exc).__name__, exc)
+            break
+    store.close()
+    return videos

@@ -1,0 +1,84 @@
+"""Everything the lifelong benchmark and `l2emg train generator` need, reused when present and trained when
+missing: the prepared dataset, the VQ tokenizer, the evaluator, the emotion classifier and the pretrained
+tiny backbone. ``quick`` builds small versions of each (Bandai dataset-1 only, short trainings) for CI."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from agent.recipes.training import model_kind, train_missing
+from feedback.generation_metrics import GenerationMetrics
+from policies.backbone.corpus import TokenCorpus
+from policies.data import L2EMGDataset, load_dataset_config, prepare
+from policies.data.config import load_emotion_labels
+from policies.esmoe.config import ESMoEConfig
+
+log = logging.getLogger(__name__)
+QUICK_ITERATIONS = {"tokenizer": 250, "evaluator": 200, "emotion": 120}
+QUICK_PRETRAIN_STEPS = 120
+QUICK = {"steps_per_scenario": 20, "max_test_per_scenario": 40, "multimodal_texts": 8, "multimodal_samples": 2}
+
+
+@dataclass
+class LifelongAssets:
+    """What every method shares: the tokenised benchmark, the decoder and the judges."""
+
+    corpus: TokenCorpus
+    tokenizer: object  # VQTokenizer
+    metrics: GenerationMetrics
+    make_backbone: Callable[[], object]  # a fresh pretrained backbone per run
+    emotions: list[str]
+
+
+def quick_config(config: ESMoEConfig) -> ESMoEConfig:
+    """The ES-MoE settings of ``--quick`` runs (CI): short trainings, capped evaluation."""
+    return dataclasses.replace(
+        config, train=dataclasses.replace(config.train, steps_per_scenario=QUICK["steps_per_scenario"]),
+        eval=dataclasses.replace(config.eval, max_test_per_scenario=QUICK["max_test_per_scenario"],
+                                 multimodal_texts=QUICK["multimodal_texts"], multimodal_samples=QUICK["multimodal_samples"]))
+
+
+def dataset_config(benchmark: str, quick: bool):
+    cfg = load_dataset_config(benchmark)
+    if quick and cfg.source == "bandai":
+        cfg = dataclasses.replace(cfg, name=f"{cfg.name}-quick", datasets=["dataset-1"])
+    return cfg
+
+
+def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
+    train_missing(kind, out, ds_dir, QUICK_ITERATIONS[kind] if quick else None, progress)
+    return model_kind(kind)[1].load(out)
+
+
+def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, root: str | None = None,
+                    cache: str | None = None, runs: str | Path = "runs", progress: bool = True) -> tuple[LifelongAssets, dict]:
+    from policies.backbone import load_backbone
+    from policies.backbone.pretrain import pretrain_tiny
+
+    cfg = dataset_config(benchmark, quick)
+    ds_dir, _, _ = prepare(cfg, cache, root, progress=progress)
+    run_dir = Path(runs) / cfg.name
+    tokenizer = _model("tokenizer", run_dir / "tokenizer", ds_dir, quick, progress)
+    evaluator = _model("evaluator", run_dir / "evaluator", ds_dir, quick, progress)
+    emotion = _model("emotion", run_dir / "emotion", ds_dir, quick, progress)
+    corpus = TokenCorpus.from_dataset(L2EMGDataset(ds_dir), tokenizer, progress=progress)
+    backbone_dir = run_dir / "backbone-tiny"
+    if not (backbone_dir / "config.json").is_file():
+        p = config.pretrain
+        synth_cfg = load_dataset_config(p.dataset)
+        if quick:
+            synth_cfg = dataclasses.replace(synth_cfg, name=f"{synth_cfg.name}-quick", variations=1)
+        synth_dir, _, _ = prepare(synth_cfg, cache, None, progress=progress)
+        synth = TokenCorpus.from_dataset(L2EMGDataset(synth_dir), tokenizer, progress=progress)
+        pretrain_tiny(synth, synth.texts("train") + corpus.texts("train"), backbone_dir,
+                      QUICK_PRETRAIN_STEPS if quick else p.steps, p.batch, p.lr, p.warmup,
+                      seed=config.train.seed, codebook_size=tokenizer.codebook_size, progress=progress)
+    pre = json.loads((backbone_dir / "pretrain_report.json").read_text())
+    assets = LifelongAssets(corpus=corpus, tokenizer=tokenizer, metrics=GenerationMetrics(evaluator, emotion),
+                            make_backbone=lambda: load_backbone(str(backbone_dir), tokenizer.codebook_size),
+                            emotions=load_emotion_labels())
+    return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": str(backbone_dir), "pretrain": pre}

@@ -1,0 +1,158 @@
+"""Everything a closed-loop episode needs, reused when present and trained when missing (the
+"bootstrap"): the prepared dataset, the VQ tokenizer, the judges' evaluator and emotion classifier, the
+perception estimator, a tiny backbone pre-trained on every scenario except those a later phase
+introduces (so that they are genuinely unseen), and an ES-MoE generator with one expert per
+first-phase scenario."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from agent.recipes.training import train_missing
+from envs.config import validate_literals
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BootstrapConfig:
+    """``bootstrap:`` of configs/runtime.yaml: what is trained when a model is missing."""
+
+    tokenizer_iterations: int = 300
+    evaluator_iterations: int = 250
+    emotion_iterations: int = 200
+    tokenizer_lr: float = 1.0e-3
+    tokenizer_warmup: int = 50
+    pretrain_steps: int = 200
+    expert_steps: int = 80
+    batch: int = 16
+    routing: Literal["prototype", "learned"] = "prototype"
+    prototypes: int = 0  # gate.prototypes of the bootstrapped ES-MoE (0: every training description)
+    # the backbone's scenarios: every one no later phase introduces, or the first phase's only
+    pretrain_on: Literal["all_but_later", "first_phase"] = "all_but_later"
+    shipped_assets: bool = True  # install the models shipped in assets/<dataset>/ when none is trained yet
+
+    def __post_init__(self) -> None:
+        validate_literals(self, "bootstrap")
+
+
+@dataclass(frozen=True)
+class BootstrapRequest:
+    """What a run needs models for: its dataset, the scenarios known from the start (they get experts) and
+    those introduced later (no model is ever trained on them)."""
+
+    dataset: str
+    known: tuple[str, ...]
+    later: tuple[str, ...] = ()
+    root: str | None = None  # raw data root of Bandai sources (default $L2EMG_BANDAI_ROOT)
+    backbone: Literal["tiny"] = "tiny"  # the only backbone the bootstrap pre-trains
+    generator: str | None = None  # an existing ES-MoE checkpoint to serve instead of bootstrapping one
+
+    def __post_init__(self) -> None:
+        validate_literals(self, "bootstrap request")
+
+
+@dataclass(frozen=True)
+class RuntimeAssets:
+    dataset: str
+    dataset_dir: str
+    tokenizer: str
+    evaluator: str
+    emotion: str
+    perception: str
+    backbone: str
+    generator: str  # the initial ES-MoE checkpoint (experts for the known scenarios)
+    known_scenarios: tuple[str, ...]
+
+
+def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: str | Path = "runs", cache: str | None = None,
+                     progress: bool = True) -> RuntimeAssets:
+    from policies.data import load_dataset_config, prepare
+    from policies.esmoe.store import is_checkpoint, read_manifest
+
+    runs = Path(runs)
+    t0 = time.perf_counter()
+    ds_cfg = load_dataset_config(request.dataset)
+    ds_dir, manifest, _ = prepare(ds_cfg, cache, request.root, progress=progress)
+    base = runs / ds_cfg.name
+    known, later = tuple(request.known), tuple(request.later)
+    tag = "+".join(known)
+    backbone_dir = base / (f"backbone-tiny-without-{'+'.join(later)}" if config.pretrain_on == "all_but_later" and later
+                           else f"backbone-tiny-{tag}")
+    if config.shipped_assets:
+        from agent.recipes.shipped import install_shipped
+
+        install_shipped(ds_cfg.name, manifest["fingerprint"], base, ["tokenizer", "evaluator", "emotion", "perception",
+                        backbone_dir.name, f"generator-{tag}"])
+    train_missing("tokenizer", base / "tokenizer", Path(ds_dir), config.tokenizer_iterations, progress,
+                  config.tokenizer_lr, config.tokenizer_warmup)
+    train_missing("evaluator", base / "evaluator", Path(ds_dir), config.evaluator_iterations, progress)
+    if not (base / "emotion" / "model.safetensors").is_file():
+        from policies.tokenizer import VQTokenizer
+
+        # the emotional judge reads generated motion: it also learns from motion passed through the token language
+        train_missing("emotion", base / "emotion", Path(ds_dir), config.emotion_iterations, progress,
+                      tokenizer=VQTokenizer.load(base / "tokenizer"))
+    perception = base / "perception"
+    if not (perception / "perception.json").is_file():
+        from policies.perception.train import train_perception
+
+        log.info("bootstrap: fitting the perception estimator -> %s", perception)
+        train_perception(base / "emotion", ds_dir, perception, eval_utterances=None, progress=progress)
+    generator = Path(request.generator) if request.generator else base / f"generator-{tag}"
+    if is_checkpoint(generator):  # an existing generator is used as it is, never retrained over
+        backbone_dir = Path(read_manifest(generator)["backbone_dir"])
+    else:
+        _bootstrap_generator(Path(ds_dir), base / "tokenizer", backbone_dir, generator, known, later, config, progress)
+    log.info("bootstrap: assets ready in %.0f s (%s)", time.perf_counter() - t0, base)
+    return RuntimeAssets(ds_cfg.name, str(ds_dir), str(base / "tokenizer"), str(base / "evaluator"), str(base / "emotion"),
+                         str(perception), str(backbone_dir), str(generator), known)
+
+
+def _bootstrap_generator(ds_dir: Path, tokenizer_dir: Path, backbone_dir: Path, out: Path, known: tuple[str, ...],
+                         later: tuple[str, ...], config: BootstrapConfig, progress: bool) -> None:
+    import dataclasses
+    import json
+
+    from envs.atomic import atomic_write_text
+
+    from policies.backbone import load_backbone
+    from policies.backbone.corpus import TokenCorpus
+    from policies.backbone.pretrain import pretrain_tiny
+    from policies.data import L2EMGDataset
+    from policies.data.config import load_emotion_labels
+    from policies.esmoe import ESMoE, load_esmoe_config
+    from policies.esmoe.store import save_esmoe
+    from policies.esmoe.trainer import learn_scenario
+    from policies.tokenizer import VQTokenizer
+
+    tokenizer = VQTokenizer.load(tokenizer_dir)
+    corpus = TokenCorpus.from_dataset(L2EMGDataset(ds_dir), tokenizer, progress=progress)
+    esm = load_esmoe_config()
+    if not (backbone_dir / "config.json").is_file():
+        if config.pretrain_on == "first_phase":
+            scenarios = set(known)
+        else:  # a backbone that knows motion broadly, like a pretrained LLM, but has never seen the new scenarios
+            scenarios = {s.scenario for s in corpus.samples} - set(later)
+        log.info("bootstrap: pre-training the tiny backbone on %s -> %s", ", ".join(sorted(scenarios)), backbone_dir)
+        seen = TokenCorpus([s for s in corpus.samples if s.scenario in scenarios], corpus.dataset)
+        # the vocabulary covers every text of the source (a tokenizer, not knowledge): new scenarios stay expressible
+        pretrain_tiny(seen, corpus.texts("train"), backbone_dir, config.pretrain_steps, esm.pretrain.batch, esm.pretrain.lr,
+                      min(esm.pretrain.warmup, config.pretrain_steps // 4), seed=esm.train.seed,
+                      codebook_size=tokenizer.codebook_size, progress=progress)
+    settings = dataclasses.replace(esm.train, steps_per_scenario=config.expert_steps, batch=config.batch)
+    # routing by stored centroids keeps old scenarios exactly where they were when a new expert lands
+    # (synth-8 val, after adding dance: learned gate daily_life 46 -> 23 %, sports 38 -> 15 %; prototype: unchanged)
+    esm = dataclasses.replace(esm, train=settings, gate=dataclasses.replace(esm.gate, inference=config.routing,
+                                                                            prototypes=config.prototypes))
+    model = ESMoE(load_backbone(str(backbone_dir), tokenizer.codebook_size), esm, load_emotion_labels())
+    stats = []
+    for i, sc in enumerate(known):
+        log.info("bootstrap: training the %s expert (%d steps)", sc, config.expert_steps)
+        stats.append(learn_scenario(model, sc, corpus.select("train", [sc]), settings, seed=settings.seed + i, progress=progress))
+    save_esmoe(model, out, extra={"dataset": corpus.dataset.name, "backbone_dir": str(backbone_dir), "training": stats,
+                                  "tokenizer_dir": str(tokenizer_dir)})
+    atomic_write_text(out.parent / f"{out.name}.bootstrap.json", json.dumps({"known": list(known), "training": stats}, indent=2))

@@ -1,0 +1,43 @@
+"""Training of a missing model (tokenizer, evaluator, emotion classifier) with its configs/<kind>.yaml: the
+one recipe the runtime bootstrap and the benchmarks share."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from envs.config import config_dir, load_config
+
+log = logging.getLogger(__name__)
+
+
+def model_kind(kind: str):
+    """(config class, model class, trainer) of a trained model kind."""
+    if kind == "tokenizer":
+        from policies.tokenizer import TokenizerConfig, VQTokenizer
+        from policies.tokenizer.train import train_tokenizer
+
+        return TokenizerConfig, VQTokenizer, train_tokenizer
+    if kind == "evaluator":
+        from policies.evaluator import EvaluatorConfig, MotionTextEvaluator
+        from policies.evaluator.train import train_evaluator
+
+        return EvaluatorConfig, MotionTextEvaluator, train_evaluator
+    from policies.emotion import EmotionClassifierConfig, MotionEmotionClassifier
+    from policies.emotion.train import train_emotion_classifier
+
+    return EmotionClassifierConfig, MotionEmotionClassifier, train_emotion_classifier
+
+
+def train_missing(kind: str, out: Path, ds_dir: Path, iterations: int | None, progress: bool, lr: float | None = None,
+                  warmup: int | None = None, **extra) -> None:
+    """Train ``kind`` (configs/<kind>.yaml) into ``out`` unless a checkpoint is there. ``lr``/``warmup``
+    replace the config's for short runs (which then validate once, at the end)."""
+    if (out / "model.safetensors").is_file():
+        return
+    cls, _, trainer = model_kind(kind)
+    cfg = load_config(config_dir() / f"{kind}.yaml", cls)
+    if lr is not None:
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=lr, warmup=warmup, eval_every=iterations))
+    log.warning("%s: no checkpoint, training one (%s iterations)", out, iterations or "configured")
+    trainer(cfg, ds_dir, out, iterations=iterations, progress=progress, **extra)

@@ -1,0 +1,52 @@
+"""``configs/runtime.yaml`` validated into dataclasses."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.recipes.bootstrap import BootstrapConfig
+from envs.config import config_dir, load_config, validate_literals
+from envs.executor.config import Mode
+from feedback.judges import JudgeThresholds
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    steps: int = 80
+    batch: int = 16
+    threads: int = 1
+    self_generated_max: int = 64
+    validation_texts: int = 16
+    max_old_drop: float = 0.15
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    mode: Mode = "residual"
+
+    def __post_init__(self) -> None:
+        validate_literals(self, "executor")
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    num_cpus: int = 2
+    generator_cpus: float = 0.5
+    learner_cpus: float = 0.5
+    executor_cpus: float = 0.25
+    other_cpus: float = 0.25
+    max_restarts: int = 3
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
+    judges: JudgeThresholds = field(default_factory=JudgeThresholds)  # validated straight into the judges' own thresholds
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    ray: RaySettings = field(default_factory=RaySettings)
+
+
+def load_runtime_config(path: str | Path | None = None) -> RuntimeConfig:
+    """Allowed values (routing, pretrain_on, executor.mode) are checked by their ``Literal`` types."""
+    return load_config(Path(path or config_dir() / "runtime.yaml"), RuntimeConfig)

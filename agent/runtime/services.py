@@ -1,0 +1,170 @@
+"""The plain classes behind the runtime's actors (DESIGN §2, §7): each is usable and testable without
+Ray; ``agent/runtime/actors.py`` wraps one of them per actor (the learner is in ``learner.py``)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from agent.runtime.messages import STORE_CALLS, Executed, Experience, Generated, Judged, LoadedGenerator, Perceived, Stimulus
+from envs.executor.result import ExecutionResult
+from feedback.judges import InteractionJudge, JudgeThresholds
+from feedback.store import ExperienceStore
+
+log = logging.getLogger(__name__)
+
+
+def torch_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, n))
+
+
+def build_judge(config: JudgeThresholds, evaluator: str, emotion: str, ds) -> InteractionJudge:
+    """The judges from their checkpoints; the semantic judge's distractors are the descriptions of the
+    dataset's validation split (never generated from)."""
+    from policies.emotion import MotionEmotionClassifier
+    from policies.evaluator import MotionTextEvaluator
+
+    return InteractionJudge(config, MotionEmotionClassifier.load(emotion), MotionTextEvaluator.load(evaluator),
+                            distractors=[t for s in ds.split("val") for t in s.texts])
+
+
+class PerceptionService:
+    """Partner utterance + partner motion -> perceived emotion and scenario guess (never raises on bad stimuli)."""
+
+    def __init__(self, checkpoint: str, threads: int = 1) -> None:
+        from policies.perception import PerceptionEstimator
+
+        torch_threads(threads)
+        self.estimator = PerceptionEstimator.load(checkpoint)
+
+    def perceive(self, stimuli: list[Stimulus]) -> list[Perceived]:
+        out = []
+        for s in stimuli:
+            candidates = list(s.candidates) if s.candidates is not None else None
+            r = self.estimator.perceive(s.utterance, s.positions, s.fps, candidates)
+            out.append(Perceived(r.emotion, r.confidence, r.uncertain, max(r.scenario, key=r.scenario.get) if r.scenario else None))
+        return out
+
+
+class GeneratorService:
+    """ES-MoE text -> motion tokens -> Motion; ``load`` hot-swaps a published checkpoint (refusing a
+    half-written one: no manifest, no load)."""
+
+    def __init__(self, checkpoint: str, tokenizer: str, threads: int = 1, pointer: str | None = None) -> None:
+        from policies.tokenizer import VQTokenizer
+        from policies.torch_utils import pick_device
+
+        torch_threads(threads)
+        self.device = pick_device()  # the actor's GPU share when Ray gave it one; the VQ decoder stays on CPU
+        self.tokenizer = VQTokenizer.load(tokenizer)
+        self.model = None
+        self.checkpoint = ""
+        # after a crash the actor comes back serving the last checkpoint it had published, read from disk
+        self.pointer = Path(pointer) if pointer else None
+        if self.pointer is not None and self.pointer.is_file():
+            import json
+
+            checkpoint = json.loads(self.pointer.read_text())["checkpoint"]
+        self.load(checkpoint)
+
+    def load(self, checkpoint: str) -> LoadedGenerator:
+        import json
+
+        from policies.esmoe.store import load_generator
+
+        path = Path(checkpoint)
+        model, _ = load_generator(path, self.tokenizer.codebook_size, self.device)  # no manifest (half-written): refused
+        model.train_mode(False)  # no CGED dropout in the gate weights reported for the first batch
+        self.model, self.checkpoint = model, str(path)  # swap only once fully built
+        if self.pointer is not None:
+            from envs.atomic import atomic_write_text
+
+            atomic_write_text(self.pointer, json.dumps({"checkpoint": self.checkpoint}))
+        return LoadedGenerator(self.checkpoint, list(model.bank.names))
+
+    def experts(self) -> list[str]:
+        return list(self.model.bank.names)
+
+    def generate(self, texts: list[str]) -> list[Generated]:
+        import torch
+
+        from envs.motion.features import decode
+
+        model = self.model
+        with torch.no_grad():
+            w = model.gate_weights(model.represent(texts)[0], training=False)
+        gens = model.generate(texts, greedy=True)
+        out = []
+        for text, g, row in zip(texts, gens, w.tolist()):
+            experts = {n: round(float(x), 4) for n, x in zip(model.bank.names, row)}
+            if g.codes is None:
+                out.append(Generated(None, None, experts, g.failure or "no motion tokens"))
+                continue
+            codes = [int(c) for c in g.codes]
+            try:
+                motion = decode(self.tokenizer.decode_features(g.codes), fps=20.0)
+            except ValueError as exc:  # a decode that gives no valid Motion is a recorded failure
+                out.append(Generated(codes, None, experts, f"decode: {exc}"))
+                continue
+            out.append(Generated(codes, motion, experts))
+        return out
+
+
+class ExecutorService:
+    """One MuJoCo humanoid tracking Motions; returns the result and the executed trajectory's features.
+    An invalid motion is a failed result, never an exception."""
+
+    def __init__(self, mode: str = "residual") -> None:
+        from envs.executor import TrackingExecutor
+
+        self.executor, self.mode = TrackingExecutor(), mode
+
+    def execute(self, motion) -> Executed:
+        from envs.motion.features import encode
+
+        if motion is None:
+            return Executed(ExecutionResult.failed("no_motion", self.mode))
+        try:
+            result = self.executor.execute(motion, mode=self.mode)
+        except ValueError as exc:
+            log.warning("executor: invalid motion (%s)", exc)
+            return Executed(ExecutionResult.failed("invalid_motion", self.mode))
+        except Exception as exc:  # a simulator error on one motion must not take the loop down
+            log.exception("executor error")
+            return Executed(ExecutionResult.failed("executor_error", self.mode), error=repr(exc)[:300])
+        try:
+            traj = result.trajectory
+            features = encode(traj) if traj is not None and len(traj.positions) >= 4 else None
+        except ValueError as exc:  # e.g. a non-finite trajectory: judged as having no trajectory
+            log.warning("executor: executed trajectory unusable (%s)", exc)
+            features = None
+        result.forget_trajectory()  # recomputed on demand; keeps the message small
+        return Executed(result, features)
+
+
+class FeedbackService:
+    """Judges every interaction and commits interaction + verdict to the experience store before answering."""
+
+    def __init__(self, store: str, evaluator: str, emotion: str, dataset_dir: str, config: JudgeThresholds) -> None:
+        from policies.data import L2EMGDataset
+
+        torch_threads(1)
+        self.judge = build_judge(config, evaluator, emotion, L2EMGDataset(dataset_dir))
+        self.store = ExperienceStore(store)
+
+    def record(self, experiences: list[Experience]) -> list[Judged]:
+        """Judge each experience and commit interaction + verdict; every one is committed before this returns."""
+        out = []
+        for x in experiences:
+            i, e = x.interaction, x.executed
+            v = self.judge(e.result, e.features, i.response_text, i.intended_emotion, i.experts, i.scenario)
+            out.append(Judged(self.store.record(i, v), v))
+        return out
+
+    def query(self, call: str, *args):
+        """One of the store calls the loop makes (``messages.StoreClient``), answered from this service's
+        store: the single entry point the Ray feedback actor offers for them."""
+        if call not in STORE_CALLS:
+            raise ValueError(f"unknown store call {call!r}")
+        return getattr(self.store, call)(*args)
