@@ -109,7 +109,7 @@ class RayBackend:
                     out.append(self._get(lambda i=i: self.executors[i % n].execute.remote(motions[i])))
                 except (RayActorError, RayTaskError) as exc:
                     log.error("executor lost for good on a motion: %s", exc)
-                    out.append({"result": ExecutionResult(False, "executor_error", "unknown", 0.0, 0.0, 0.0), "features": None})
+                    out.append({"result": ExecutionResult.failed("executor_error", "unknown", detail=str(exc)[:300]), "features": None})
         return out
 
     def record(self, items: list[dict]) -> list[dict]:

@@ -120,7 +120,8 @@ class GeneratorService:
 
 class ExecutorService:
     """One MuJoCo humanoid tracking Motions; returns the result and the executed trajectory's features.
-    An invalid motion is a failed result, never an exception."""
+    An invalid motion, a reference no body could follow (NaN, floating, sinking, teleporting: the
+    executor's sanity checks) or a simulator error is a failed result, never an exception."""
 
     def __init__(self, mode: str = "residual") -> None:
         from envs.executor import TrackingExecutor
@@ -132,15 +133,15 @@ class ExecutorService:
         from envs.motion.features import encode
 
         if motion is None:
-            return {"result": ExecutionResult(False, "no_motion", self.mode, 0.0, 0.0, 0.0), "features": None}
+            return {"result": ExecutionResult.failed("no_motion", self.mode), "features": None}
         try:
             result = self.executor.execute(motion, mode=self.mode)
         except ValueError as exc:
             log.warning("executor: invalid motion (%s)", exc)
-            return {"result": ExecutionResult(False, "invalid_motion", self.mode, 0.0, 0.0, 0.0), "features": None}
+            return {"result": ExecutionResult.failed("invalid_motion", self.mode, detail=str(exc)[:300]), "features": None}
         except Exception as exc:  # a simulator error on one motion must not take the loop down
             log.exception("executor error")
-            return {"result": ExecutionResult(False, "executor_error", self.mode, 0.0, 0.0, 0.0), "features": None,
+            return {"result": ExecutionResult.failed("executor_error", self.mode, detail=repr(exc)[:300]), "features": None,
                     "error": repr(exc)[:300]}
         try:
             traj = result.trajectory
