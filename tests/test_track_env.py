@@ -122,3 +122,11 @@ def test_bad_clips_are_left_out(clips):
         TrackEnv([floating])
     with pytest.raises(ValueError, match="action"):
         TrackEnv(clips[:1], action="muscles")
+
+
+def test_sim_bench_reports_the_task_speed():
+    from agent.sim_bench import bench_track_env
+
+    out = bench_track_env(steps=200)
+    for mode in ("targets", "torques"):
+        assert out[mode]["steps_per_s"] > 0 and out[mode]["realtime_factor"] > 0
