@@ -181,7 +181,10 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _vertical_accel(height: np.ndarray, fps: float) -> float:
-    """Vertical acceleration of a least-squares parabola through a stretch of root heights (m/s^2)."""
+    """Vertical acceleration of a least-squares parabola through a stretch of root heights (m/s^2); -inf
+    (taken as falling) when fewer than three frames cannot tell."""
+    if len(height) < 3:
+        return float("-inf")
     t = np.arange(len(height)) / fps
     return float(2.0 * np.polyfit(t, height, 2)[0])
 
