@@ -36,7 +36,10 @@ class InteractionJudge:
     def physical(self, result) -> tuple[bool, dict]:
         m = result.metrics
         ok = bool(result.success) and (not math.isfinite(m.mpjpe_root_rel_mm) or m.mpjpe_root_rel_mm <= self.t.max_tracking_mm)
-        return ok, {"sim_reason": result.reason, "mpjpe_root_rel_mm": _f(m.mpjpe_root_rel_mm), "failed_at_s": result.failed_at_s}
+        out = {"sim_reason": result.reason, "mpjpe_root_rel_mm": _f(m.mpjpe_root_rel_mm), "failed_at_s": result.failed_at_s}
+        if getattr(result, "detail", None):  # what a refused reference or an implausible motion got wrong
+            out["sim_detail"] = result.detail
+        return ok, out
 
     def emotional(self, features: np.ndarray, intended: str | None) -> tuple[bool, dict]:
         if self.emotion is None or intended is None or intended not in self.emotion.labels:

@@ -60,3 +60,36 @@ def still_motion(pose: Motion, frames: int) -> Motion:
     import numpy as np
 
     return Motion(np.repeat(pose.positions[:1], frames, 0), np.repeat(pose.rotations[:1], frames, 0), pose.fps)
+
+
+def lifted(m: Motion, start_s: float, stop_s: float, dy: float, ramp_s: float = 0.2) -> Motion:
+    """``m`` with the whole body raised by ``dy`` metres (Y up) between two times, ramped in and out."""
+    import numpy as np
+
+    t = np.arange(m.num_frames) / m.fps
+    w = np.clip(np.minimum(t - start_s, stop_s - t) / ramp_s, 0, 1)
+    pos = m.positions.copy()
+    pos[..., 1] += dy * w[:, None]
+    return Motion(pos, m.rotations, m.fps)
+
+
+def leaned(m: Motion, degrees: float) -> Motion:
+    """``m`` tipped forward as one rigid body about its toes, by ``degrees``: the centre of mass ends up
+    ahead of the soles and stays there (Y up; forward is the side the toes point to)."""
+    import numpy as np
+
+    from envs.quaternion import qfrom_axis_angle, qmul, qrot
+
+    pos, rot = m.positions.copy(), m.rotations.copy()
+    across = pos[0, 1] - pos[0, 2]
+    across[1] = 0.0
+    fwd = np.cross(across / np.linalg.norm(across), [0.0, 1.0, 0.0])
+    toes = pos[0, [10, 11]].mean(0) - pos[0, [7, 8]].mean(0)
+    if np.dot(fwd, toes) < 0:
+        fwd = -fwd
+    q = qfrom_axis_angle(np.cross([0.0, 1.0, 0.0], fwd)[None], np.array([np.deg2rad(degrees)]))[0]
+    pivot = pos[:, [10, 11]].mean(1, keepdims=True)
+    pivot[..., 1] = pos[:, [10, 11], 1].min()
+    pos = qrot(np.broadcast_to(q, pos.shape[:-1] + (4,)), pos - pivot) + pivot
+    rot[:, 0] = qmul(np.broadcast_to(q, rot[:, 0].shape), rot[:, 0])
+    return Motion(pos, rot, m.fps)

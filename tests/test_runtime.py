@@ -201,7 +201,9 @@ def test_ray_episode_survives_a_killed_executor_and_a_killed_learner(runtime_dir
         ray.shutdown()
     assert killed == {"executor": True, "learner": True}
     rows = _check_outputs(runs / "ray-ep", summary)
-    assert {r["sim_reason"] for r in rows} <= {"ok", "fell", "tracking_lost", "unstable", "no_motion", "invalid_motion"}
+    assert {r["sim_reason"] for r in rows} <= {"ok", "fell", "tracking_lost", "unstable", "no_motion", "invalid_motion",
+                                               "implausible_assistance", "nan_reference", "floating_reference",
+                                               "sinking_reference", "teleporting_reference"}
     events = [e["event"] for e in summary["events"]]
     assert "learner_failed" in events  # the killed training job was recorded, not silently lost
     statuses = {(e["name"], e["version"]): e["status"] for e in summary["experts"]}

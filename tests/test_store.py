@@ -78,6 +78,12 @@ def test_judges_combine_physics_emotion_and_novelty():
     v = j(result(False, "fell"), happy, "waves", "happy", {"greeting": 0.5, "sports": 0.5}, "dance")
     assert not v.success and v.reason == "physical" and v.novel and v.details["uncovered"]
     assert math.isclose(v.details["gate_entropy"], 1.0)
+    from envs.executor.result import ExecutionResult
+
+    v = j(ExecutionResult.failed("floating_reference", "none", 2.0, "both feet above 0.15 m for 1.3 s"), None, "waves",
+          "happy", {"greeting": 1.0}, "greeting")
+    assert not v.success and v.reason == "physical" and v.details["sim_reason"] == "floating_reference"
+    assert "1.3 s" in v.details["sim_detail"]
     v = j(result(), happy[:2], "waves", "happy", {"greeting": 1.0}, "greeting")
     assert not v.emotion_ok  # too short to judge is a failure, not a pass
     v = j(result(), None, "waves", "happy", {"greeting": 1.0}, "greeting")

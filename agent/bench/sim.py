@@ -74,21 +74,51 @@ m = SynthSource().generate('daily_life', 'walk', 'neutral', 0).motion
 import numpy as np
 reps = int(np.ceil({seconds} * m.fps / m.num_frames))
 from envs.motion import Motion
-pos = np.concatenate([m.positions] * reps)[: int({seconds} * m.fps)]
+# each repeat walks on from where the last ended (a root jumping back would be refused as teleporting)
+step = m.positions[-1, 0] - m.positions[0, 0] + (m.positions[-1, 0] - m.positions[-2, 0])
+step[1] = 0.0
+pos = np.concatenate([m.positions + i * step for i in range(reps)])[: int({seconds} * m.fps)]
 rot = np.concatenate([m.rotations] * reps)[: int({seconds} * m.fps)]
 clip = Motion(pos, rot, m.fps)
 before = psutil.Process().memory_info().rss
 r = TrackingExecutor().execute(clip, mode='full')
 print(json.dumps({{"rss_mb": psutil.Process().memory_info().rss / 2**20, "before_executor_mb": before / 2**20,
-                   "clip_s": clip.duration, "ok": r.success}}))
+                   "clip_s": clip.duration, "ok": r.success, "reason": r.reason, "simulated_s": r.simulated_s}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return {k: round(v, 1) if isinstance(v, float) else v for k, v in data.items()}
 
 
+def bench_track_env(steps: int = 3000, seed: int = 0) -> dict:
+    """Steps per second of the tracking task ``L2EMG/Track-v0`` under a uniform random policy, per action
+    mode, in this process (its default procedural clips; resets included, as a learner's rollouts pay them)."""
+    import gymnasium as gym
+
+    import envs.track_env  # noqa: F401  (registers the id)
+
+    out: dict = {"policy": "uniform random", "steps": steps}
+    for mode in ("targets", "torques"):
+        env = gym.make("L2EMG/Track-v0", action=mode)
+        env.reset(seed=seed)
+        env.action_space.seed(seed)
+        episodes = 0
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                episodes += 1
+                env.reset()
+        wall = time.perf_counter() - t0
+        dt = env.unwrapped.dt
+        env.close()
+        out[mode] = {"steps_per_s": round(steps / wall), "realtime_factor": round(steps * dt / wall, 1),
+                     "episodes": episodes, "control_dt_s": round(dt, 5)}
+    return out
+
+
 def run_sim_bench(motion: Motion, repeats: int = 3) -> dict:
-    report = {"executor": bench_executor(motion, repeats), "memory": bench_memory()}
+    report = {"executor": bench_executor(motion, repeats), "memory": bench_memory(), "track_env": bench_track_env()}
     res = report["executor"]["residual"]
     report["targets"] = {"realtime_factor_min": 20.0, "cost_ratio_max": 1.5, "rss_mb_max": 300.0}
     report["pass"] = {

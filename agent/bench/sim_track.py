@@ -92,7 +92,9 @@ def track_dataset1(root: str | None, mode: str | None, workers: int = 2) -> dict
         "success_rate_per_content": {c: round(sum(r["success"] for r in v) / len(v), 3) for c, v in sorted(by_content.items())},
         "mpjpe_root_rel_mm_median": round(statistics.median(rel), 2) if rel else None,
         "mpjpe_root_rel_mm_median_per_content": {c: round(statistics.median([r["metrics"]["mpjpe_root_rel_mm"] for r in v]), 1) for c, v in sorted(by_content.items())},
-        "failure_reasons": {k: sum(r["reason"] == k for r in rows) for k in ("fell", "tracking_lost", "unstable")},
+        # the simulation's three, then any other (implausible_assistance in residual mode, refused references)
+        "failure_reasons": {k: sum(r["reason"] == k for r in rows)
+                            for k in ("fell", "tracking_lost", "unstable", *sorted({r["reason"] for r in rows} - {"ok", "fell", "tracking_lost", "unstable"}))},
         # references whose zero-moment point leaves the soles cannot be tracked unassisted by any controller
         "by_reference_feasibility": _split_by_feasibility(rows),
         "seconds": round(time.perf_counter() - t0, 1),

@@ -154,6 +154,9 @@ def _render_before_after(rows: list[dict], assets, runtime: RuntimeConfig, out: 
             continue
         motion = decode(tok.decode_features(codes), fps=20.0)
         res = executor.execute(motion).result
+        if res.trajectory is None:  # refused before simulating (a reference no body could follow) or failed at once
+            log.info("  %s the %s expert: not rendered, nothing was simulated (%s)", label, sc, res.reason)
+            continue
         try:
             from envs.sim_render import render_execution
 

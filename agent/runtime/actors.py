@@ -124,7 +124,7 @@ class RayBackend:
                     out.append(self._get(lambda i=i: self.executors[i % n].execute.remote(motions[i])))
                 except (RayActorError, RayTaskError) as exc:
                     log.error("executor lost for good on a motion: %s", exc)
-                    out.append(Executed(ExecutionResult.failed("executor_error", "unknown")))
+                    out.append(Executed(ExecutionResult.failed("executor_error", "unknown", detail=str(exc)[:300])))
         return out
 
     def record(self, experiences: list[Experience]) -> list[Judged]:

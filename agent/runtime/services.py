@@ -113,7 +113,8 @@ class GeneratorService:
 
 class ExecutorService:
     """One MuJoCo humanoid tracking Motions; returns the result and the executed trajectory's features.
-    An invalid motion is a failed result, never an exception."""
+    An invalid motion, a reference no body could follow (NaN, floating, sinking, teleporting: the
+    executor's sanity checks) or a simulator error is a failed result, never an exception."""
 
     def __init__(self, mode: str = "residual") -> None:
         from envs.executor import TrackingExecutor
@@ -129,10 +130,10 @@ class ExecutorService:
             result = self.executor.execute(motion, mode=self.mode)
         except ValueError as exc:
             log.warning("executor: invalid motion (%s)", exc)
-            return Executed(ExecutionResult.failed("invalid_motion", self.mode))
+            return Executed(ExecutionResult.failed("invalid_motion", self.mode, detail=str(exc)[:300]))
         except Exception as exc:  # a simulator error on one motion must not take the loop down
             log.exception("executor error")
-            return Executed(ExecutionResult.failed("executor_error", self.mode), error=repr(exc)[:300])
+            return Executed(ExecutionResult.failed("executor_error", self.mode, detail=repr(exc)[:300]), error=repr(exc)[:300])
         try:
             traj = result.trajectory
             features = encode(traj) if traj is not None and len(traj.positions) >= 4 else None

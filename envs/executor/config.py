@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Literal
 
 from envs.config import config_dir, load_config, validate_literals
+from envs.executor.assistance import PlausibilityConfig
 from envs.executor.com_plan import ComPlanConfig
+from envs.executor.sanity import SanityConfig
 from envs.executor.stance import StanceConfig
 from envs.executor.wholebody import WholeBodyGains
 
@@ -55,6 +57,8 @@ class ExecutorConfig:
     wholebody: WholeBodyGains = field(default_factory=WholeBodyGains)
     stance: StanceConfig = field(default_factory=StanceConfig)
     com_plan: ComPlanConfig = field(default_factory=ComPlanConfig)
+    sanity: SanityConfig = field(default_factory=SanityConfig)  # references checked before simulating (sanity.py)
+    plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)  # residual mode's judgement (assistance.py)
 
     def __post_init__(self) -> None:
         if self.control_hz <= 0:

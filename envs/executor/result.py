@@ -18,12 +18,29 @@ class PhysicsMetrics:
     penetration_cm: float = float("nan")  # mean deepest floor penetration
     jerk: float = float("nan")  # mean joint jerk of the simulated motion (m/s^3)
     max_deviation_m: float = float("nan")  # worst per-frame mean joint deviation
+    # Residual mode: the assistance the weld applied, as a fraction of the body weight m g (torque / (m g)
+    # is a lever arm in metres); 0 in the other modes. Mostly the weld fighting the floor (assistance.py).
+    residual_force_bw: float = 0.0
+    residual_force_bw_p95: float = 0.0
+    residual_torque_bw_m: float = 0.0
+    residual_torque_bw_m_p95: float = 0.0
+    # Residual mode: the assistance the motion needs beyond what the floor can give (assistance.py):
+    # mean, 95th percentile and the worst window the plausibility judgement reads; NaN in other modes.
+    needed_force_bw: float = float("nan")
+    needed_force_bw_p95: float = float("nan")
+    needed_force_bw_worst: float = float("nan")
+    needed_torque_bw_m: float = float("nan")
+    needed_torque_bw_m_p95: float = float("nan")
+    needed_torque_bw_m_worst: float = float("nan")
 
 
 @dataclass
 class ExecutionResult:
     success: bool
-    reason: str  # ok | fell | tracking_lost | unstable; before simulation: no_motion | invalid_motion | executor_error
+    # ok | fell | tracking_lost | unstable | implausible_assistance (residual mode) | nan_reference |
+    # floating_reference | sinking_reference | teleporting_reference (sanity.py) | no_motion |
+    # invalid_motion | executor_error (the agent's services)
+    reason: str
     mode: str
     duration_s: float  # of the reference
     simulated_s: float  # until the end or the failure
@@ -32,13 +49,15 @@ class ExecutionResult:
     positions: np.ndarray | None = None  # simulated joint positions (T, 22, 3) at ``fps``, data frame (Y up)
     fps: float = 20.0
     failed_at_s: float | None = None
+    detail: str | None = None  # what exactly was wrong, for a failure that is not the simulation's
     _trajectory: Motion | None = field(default=None, repr=False)
 
     @classmethod
-    def failed(cls, reason: str, mode: str) -> "ExecutionResult":
-        """A motion that never reached the simulator (none generated, invalid, the executor lost): the one
-        place such a result is built."""
-        return cls(success=False, reason=reason, mode=mode, duration_s=0.0, simulated_s=0.0, wall_s=0.0)
+    def failed(cls, reason: str, mode: str, duration_s: float = 0.0, detail: str | None = None,
+               failed_at_s: float | None = None, wall_s: float = 0.0, fps: float = 20.0) -> "ExecutionResult":
+        """A failure decided without simulating (bad input, a missing motion, a lost executor): nothing simulated."""
+        return cls(success=False, reason=reason, mode=mode, duration_s=duration_s, simulated_s=0.0, wall_s=wall_s,
+                   fps=fps, failed_at_s=failed_at_s, detail=detail)
 
     def forget_trajectory(self) -> None:
         """Drop the cached IK trajectory (recomputed on demand from ``positions``): keeps a message small."""

@@ -11,15 +11,18 @@ only refreshes targets at the control rate, which keeps the executor close to ba
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 
+from envs.executor.assistance import needed_assistance
 from envs.executor.balance import AnkleBalance
 from envs.executor.com_plan import ComPlan, plan_com
 from envs.executor.config import ExecutorConfig, Mode, load_executor_config
 from envs.executor.feasibility import Feasibility, reference_feasibility
 from envs.executor.reference import Reference, build_reference, validate_motion
+from envs.executor.sanity import SanityProblem, check_motion
 from envs.executor.stance import StancePlanter
 from envs.executor.wholebody import WholeBodyController
 from envs.executor.result import ExecutionResult, PhysicsMetrics
@@ -125,16 +128,44 @@ class TrackingExecutor:
 
     def execute(self, motion: Motion, mode: Mode | None = None, reset: bool = True,
                 ref: Reference | None = None) -> ExecutionResult:
-        """Track ``motion``; bad input raises ValueError, a blow-up returns reason ``unstable``. ``ref``:
-        ``self.reference(motion)`` when the caller has built it already."""
+        """Track ``motion``; a malformed Motion raises ValueError; a reference no body could follow (sanity.py)
+        is a failed result before any simulation; a blow-up returns reason ``unstable``; in mode ``residual``
+        a motion needing more help than the floor's beyond the calibrated limit fails with reason
+        ``implausible_assistance`` (assistance.py). ``ref``: ``self.reference(motion)`` when the caller has
+        built it already."""
         validate_motion(motion)
         mode = mode or self.config.mode
         if mode not in ("none", "residual", "full"):
             raise ValueError(f"mode must be none, residual or full, got {mode!r}")
+        t0 = time.perf_counter()
         # The whole-body controller's solves are tiny: BLAS threads cost more than they give (a 4.6 s
         # clip took 7.2 s with two threads, 4.5 s with one).
         with _blas_controller().limit(limits=1):
-            return self._execute(motion, mode, reset, ref)
+            problem = check_motion(motion, self.config.sanity) if self.config.sanity.enabled else None
+            if problem is None:
+                ref = ref if ref is not None else self.reference(motion)
+                if self.config.sanity.enabled and not all(np.isfinite(a).all() for a in (ref.qpos, ref.qvel, ref.qfrc)):
+                    # e.g. a zero-norm rotation slipped past the Motion's checks: NaN in the joint angles
+                    problem = SanityProblem("nan_reference", "the reference's joint angles or inverse dynamics are not finite")
+            if problem is not None:
+                return ExecutionResult.failed(problem.reason, mode, (motion.num_frames - 1) / motion.fps, problem.detail,
+                                              problem.at_s, time.perf_counter() - t0, motion.fps)
+            result = self._execute(motion, mode, reset, ref)
+            if mode == "residual":
+                result = self._judge_assistance(ref, result)
+        # From the call on (reference and checks included), as when _execute built the reference itself.
+        return dataclasses.replace(result, wall_s=time.perf_counter() - t0)
+
+    def _judge_assistance(self, ref: Reference, result: ExecutionResult) -> ExecutionResult:
+        """Residual mode: the assistance ``ref`` needs beyond the floor, into the metrics, and the judgement."""
+        cfg = self.config.plausibility
+        need = needed_assistance(self.model, self._scratch_data(), self.qadr, ref, self.foot_geoms, cfg)
+        metrics = dataclasses.replace(result.metrics, **{f"needed_{k}": v for k, v in need.stats(cfg).items()})
+        result = dataclasses.replace(result, metrics=metrics)
+        why = need.implausible(cfg) if cfg.enabled else None
+        if why is not None and result.success:  # a simulated failure (fell, unstable) keeps its own reason
+            result = dataclasses.replace(result, success=False, reason="implausible_assistance", detail=why)
+        return result
 
     def _execute(self, motion: Motion, mode: Mode, reset: bool, ref: Reference | None) -> ExecutionResult:
         import mujoco
@@ -260,12 +291,17 @@ class TrackingExecutor:
         contact = feet[:-1, :, 2] < _FOOT_CLEARANCE + self.config.contact_height
         slide = np.linalg.norm(np.diff(feet[..., :2], axis=0), axis=-1)
         jerk = np.linalg.norm(np.diff(coarse, n=3, axis=0), axis=-1).mean() * fps**3 if len(coarse) > 3 else float("nan")
+        weight = float(self.model.body_subtreemass[self.pelvis]) * 9.81
         return PhysicsMetrics(
             mpjpe_mm=float(err.mean() * 1000), mpjpe_root_rel_mm=float(rel.mean() * 1000),
             residual_force_n=float(wrench[:, 0].mean()), residual_torque_nm=float(wrench[:, 1].mean()),
             foot_skating_cm=float(slide[contact].mean() * 100) if contact.any() else 0.0,
             penetration_cm=float(penetration.mean() * 100), jerk=float(jerk),
-            max_deviation_m=float(err.mean(axis=1).max()))
+            max_deviation_m=float(err.mean(axis=1).max()),
+            residual_force_bw=float(wrench[:, 0].mean() / weight),
+            residual_force_bw_p95=float(np.percentile(wrench[:, 0], 95) / weight),
+            residual_torque_bw_m=float(wrench[:, 1].mean() / weight),
+            residual_torque_bw_m_p95=float(np.percentile(wrench[:, 1], 95) / weight))
 
 
 _BLAS = None
