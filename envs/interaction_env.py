@@ -180,8 +180,9 @@ def _disable_collisions(model, prefix: str) -> None:
 
 
 def register() -> None:
-    if "L2EMG/Interaction-v0" not in gym.registry:
-        gym.register(id="L2EMG/Interaction-v0", entry_point="envs.interaction_env:InteractionEnv")
+    from envs.registration import register_envs
+
+    register_envs()
 
 
 register()

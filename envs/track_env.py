@@ -309,8 +309,9 @@ def _heading_frame(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def register() -> None:
-    if ENV_ID not in gym.registry:
-        gym.register(id=ENV_ID, entry_point="envs.track_env:TrackEnv", max_episode_steps=MAX_EPISODE_STEPS)
+    from envs.registration import register_envs
+
+    register_envs()
 
 
 register()

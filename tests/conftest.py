@@ -64,3 +64,16 @@ def runtime_dirs(tmp_path_factory):
     ep = load_episode(write_episode(root, "boot"))
     bootstrap_assets(bootstrap_request(ep), tiny_runtime().bootstrap, runs, str(cache), progress=False)
     return root, runs, cache
+
+
+@pytest.fixture(scope="session")
+def demo_runs(tmp_path_factory) -> Path:
+    """A runs folder holding what `make demo` installs (the shipped synth-8 models)."""
+    from agent.recipes.shipped import _fingerprint, install_shipped, shipped_manifest
+
+    manifest = shipped_manifest("synth-8")
+    if manifest is None:
+        pytest.skip("no assets/synth-8 in this checkout")
+    runs = tmp_path_factory.mktemp("demo-runs")
+    assert install_shipped("synth-8", _fingerprint("synth-8"), runs / "synth-8", manifest["models"])
+    return runs

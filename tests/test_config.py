@@ -1,4 +1,5 @@
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pytest
 
@@ -58,3 +59,28 @@ def test_dataset_configs_load_and_validate(tmp_path):
         load_dataset_config(write(tmp_path, "name: x\nsource: mocap\n"))
     with pytest.raises(ConfigError, match="sum to 1"):
         load_dataset_config(write(tmp_path, "name: x\nsource: bandai\nsplits: {train: 0.9, val: 0.1, test: 0.1}\n"))
+
+
+@dataclass(frozen=True)
+class Step:
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: list[Step] = field(default_factory=lambda: [Step(), Step()])
+    inner: Inner = field(default_factory=Inner)
+    mode: Literal["a", "b"] = "a"
+
+
+def test_overrides_set_dotted_keys_list_elements_and_check_types():
+    from envs.config import apply_overrides
+
+    p = apply_overrides(Plan(), {"inner.rate": "0.5", "steps.1.n": "7", "mode": "b"})
+    assert p.inner.rate == 0.5 and [s.n for s in p.steps] == [1, 7] and p.mode == "b"
+    assert Plan().steps[1].n == 1  # the original is untouched
+    for bad, match in ((("inner.rat", "1"), "unknown key 'inner.rat'"), (("steps.2.n", "1"), "not an index"),
+                       (("inner.rate", "fast"), "must be a number"), (("mode", "c"), "must be one of"),
+                       (("inner.rate.x", "1"), "has no keys")):
+        with pytest.raises(ConfigError, match=match):
+            apply_overrides(Plan(), dict([bad]))

@@ -11,6 +11,7 @@ import pytest
 from agent.episodes.config import EpisodeConfig, bootstrap_request, load_episode
 from envs.config import ConfigError
 from feedback.update import ExpertUpdatePolicy
+from policies.esmoe.store import read_pointer
 from runtime_helpers import EPISODE, tiny_runtime, write_episode
 
 def test_update_policy_trains_uncovered_failing_scenarios_once_at_a_time():
@@ -136,7 +137,7 @@ def test_local_episode_learns_in_the_background_and_stores_everything(runtime_di
     assert kinds[1] in ("expert_published", "expert_rolled_back", "learner_failed")
     assert any(r["learner_active"] == "dance" for r in rows)  # interactions went on while the expert trained
     if "expert_published" in kinds:
-        pointer = json.loads((out / "generator.json").read_text())["checkpoint"]
+        pointer = read_pointer(out / "generator.json")
         assert Path(pointer, "manifest.json").is_file() and "dance" in json.loads(Path(pointer, "manifest.json").read_text())["experts"]
         assert any(r["covered"] and r["scenario"] == "dance" and "dance" in r["experts"] for r in rows)
         replays = [r for r in rows if r["replay_of"] is not None]
@@ -173,7 +174,7 @@ def test_generator_never_loads_a_half_written_expert(runtime_dirs, tmp_path):
     with pytest.raises(FileNotFoundError, match="half-written"):
         gen.load(str(half))
     assert gen.checkpoint == assets.generator
-    assert json.loads((tmp_path / "generator.json").read_text())["checkpoint"] == assets.generator
+    assert Path(read_pointer(tmp_path / "generator.json")).resolve() == Path(assets.generator).resolve()
 
 
 def test_ray_episode_survives_a_killed_executor_and_a_killed_learner(runtime_dirs):

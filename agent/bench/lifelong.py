@@ -37,13 +37,15 @@ def resolve_methods(names: list[str]) -> list[str]:
 def run_lifelong(benchmark: str, methods: list[str], orders: int = 3, setting: str = "unseen", split: str = "test",
                  quick: bool = False, config_path: str | None = None, out: str | None = None, root: str | None = None,
                  cache: str | None = None, runs: str = "runs", progress: bool = True,
-                 ablation_orders: int | None = None) -> dict:
+                 ablation_orders: int | None = None, overrides: dict[str, str] | None = None) -> dict:
     from agent.recipes.benchmark_assets import lifelong_assets
 
     if setting != "unseen":
         raise ValueError(f"setting {setting!r}: only 'unseen' is implemented (the 'mixed' setting is not built yet)")
     keys = resolve_methods(methods)
-    config = load_esmoe_config(config_path)
+    from envs.config import apply_overrides
+
+    config = apply_overrides(load_esmoe_config(config_path), overrides or {}, "--set esmoe.*")
     if quick:
         config = quick_config(config)
     t0 = time.perf_counter()
@@ -78,6 +80,7 @@ def run_lifelong(benchmark: str, methods: list[str], orders: int = 3, setting: s
     abl_orders = {r["order_index"] for r in runs_done if r["method"].startswith("ES-MoE w/o")}
     abl = [r for r in runs_done if r["method"].startswith("ES-MoE") and (r["order_index"] in abl_orders or not abl_orders)]
     result = {
+        "overrides": {f"esmoe.{k}": v for k, v in (overrides or {}).items()},
         "benchmark": benchmark, "dataset": info["dataset"], "setting": setting, "split": split, "quick": quick,
         "backbone": "tiny (pretrained on " + config.pretrain.dataset + ")", "pretrain": info["pretrain"],
         "backbone_parameters": runs_done[0]["backbone_parameters"] if runs_done else None,

@@ -16,18 +16,22 @@ log = logging.getLogger(__name__)
 
 
 def bench_runtime(runs: str | Path = "runs", interactions: int = 24, executors: tuple[int, ...] = (1, 2),
-                  episode: str | None = None) -> dict:
+                  episode: str | None = None, overrides: dict[str, dict[str, str]] | None = None) -> dict:
+    """``overrides``: ``--set`` values by config ("episode", "runtime"), named in the result."""
     from agent.recipes.bootstrap import bootstrap_assets
     from agent.runtime.monitor import RSSMonitor
     from agent.runtime.session import fresh_run_dir, open_session
     from feedback.update import ExpertUpdatePolicy
 
-    ep = load_episode(episode or config_dir() / "episodes" / "demo.yaml")
-    runtime = load_runtime_config()
+    from envs.config import apply_overrides
+
+    sets = overrides or {}
+    ep = load_episode(episode or config_dir() / "episodes" / "demo.yaml", sets.get("episode"))
+    runtime = apply_overrides(load_runtime_config(), sets.get("runtime", {}), "--set runtime.*")
     assets = bootstrap_assets(bootstrap_request(ep), runtime.bootstrap, runs, progress=False)
     known = list(assets.known_scenarios)
     new = next(s for ph in ep.phases for s in ph.scenarios if s not in known)
-    out: dict = {"episode": ep.name, "interactions_per_measurement": interactions, "known": known, "new_scenario": new,
+    out: dict = {"overrides": {f"{c}.{k}": v for c, kv in sets.items() for k, v in kv.items()}, "episode": ep.name, "interactions_per_measurement": interactions, "known": known, "new_scenario": new,
                  "executors": {}}
     with RSSMonitor() as rss:
         for n in executors:

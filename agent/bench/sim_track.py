@@ -1,25 +1,35 @@
-"""`l2emg sim track --dataset1`: the physics executor on every Bandai dataset-1 clip, with success per
-content, failure reasons and the reference's feasibility (can the floor support it at all?)."""
+"""`l2emg sim track --dataset1|--dir`: the physics executor on every clip of Bandai dataset-1 or of any BVH
+folder, with success per content (when file names carry it, as Bandai's do), failure reasons and the
+reference's feasibility (can the floor support it at all?)."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import re
 import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
 
 STANDING_CONTENTS = ("bow", "bye", "byebye", "guide", "respond", "call")
+WALKING = ("walk", "walk-back", "walk-left", "walk-right", "walk-turn-left", "walk-turn-right")
+BANDAI_NAME = re.compile(r"^dataset-\d+_(?P<content>[a-z0-9-]+)_[a-z0-9-]+_\d+$")
 
 
-def _track_file(args: tuple[str, str | None]) -> dict:
-    path, mode = args
+def content_of(stem: str) -> str:
+    """The content a file name carries (Bandai's ``dataset-N_{content}_{style}_{id}``), else ``all``."""
+    m = BANDAI_NAME.match(stem)
+    return m.group("content") if m else "all"
+
+
+def _track_file(args: tuple[str, str | None, str | None]) -> dict:
+    path, mode, joint_map = args
     from envs.io.bvh import read_bvh
     from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(path), JointMap.bandai()).motion
+    motion = retarget(read_bvh(path), JointMap.from_yaml(joint_map) if joint_map else JointMap.bandai()).motion
     row, _ = track_motion(motion, mode)
     row["clip"] = Path(path).stem
-    row["content"] = Path(path).stem.split("_")[1]
+    row["content"] = content_of(Path(path).stem)
     return row
 
 
@@ -71,14 +81,29 @@ def _one_thread() -> None:
 
 
 def track_dataset1(root: str | None, mode: str | None, workers: int = 2) -> dict:
-    from tqdm import tqdm
-
     from envs.io.bandai import bandai_root
 
-    files = sorted(str(p) for p in (bandai_root(root) / "dataset-1" / "data").glob("*.bvh"))
+    return track_files(sorted(str(p) for p in (bandai_root(root) / "dataset-1" / "data").glob("*.bvh")), mode, workers)
+
+
+def track_folder(folder: str | Path, mode: str | None, workers: int = 2, joint_map: str | None = None) -> dict:
+    """Every BVH under ``folder`` (retargeted with ``joint_map``, default Bandai-Namco's)."""
+    from envs.io.bvh import iter_bvh_folder
+
+    return track_files([str(p) for p in iter_bvh_folder(folder)], mode, workers, joint_map)
+
+
+def track_files(files: list[str], mode: str | None, workers: int = 2, joint_map: str | None = None) -> dict:
+    from tqdm import tqdm
+
     t0 = time.perf_counter()
     with mp.get_context("fork").Pool(max(1, workers), initializer=_one_thread) as pool:
-        rows = list(tqdm(pool.imap(_track_file, [(f, mode) for f in files]), total=len(files), desc="sim track", unit="clip"))
+        rows = list(tqdm(pool.imap(_track_file, [(f, mode, joint_map) for f in files]), total=len(files), desc="sim track",
+                         unit="clip"))
+    return _report(rows, mode, t0)
+
+
+def _report(rows: list[dict], mode: str | None, t0: float) -> dict:
     by_content: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_content[r["content"]].append(r)
@@ -90,6 +115,8 @@ def track_dataset1(root: str | None, mode: str | None, workers: int = 2) -> dict
         "success_rate": round(sum(r["success"] for r in rows) / max(1, len(rows)), 4),
         "standing_gesture_success_rate": round(sum(r["success"] for r in standing) / max(1, len(standing)), 4),
         "success_rate_per_content": {c: round(sum(r["success"] for r in v) / len(v), 3) for c, v in sorted(by_content.items())},
+        "clips_per_content": {c: len(v) for c, v in sorted(by_content.items())},
+        "walking_success_rate": _success_rate([r for r in rows if r["content"] in WALKING]),
         "mpjpe_root_rel_mm_median": round(statistics.median(rel), 2) if rel else None,
         "mpjpe_root_rel_mm_median_per_content": {c: round(statistics.median([r["metrics"]["mpjpe_root_rel_mm"] for r in v]), 1) for c, v in sorted(by_content.items())},
         # the simulation's three, then any other (implausible_assistance in residual mode, refused references)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from agent.cli.common import add_verbosity
+from agent.cli.common import add_set_arg, add_verbosity, overrides
 
 ALL_METHODS = "es-moe,es-moe-proto,mtl,seqlora,lwf-lora,o-lora,wo-cged,wo-samoe,wo-lemo,wo-cged-proto,wo-lemo-proto"
 QUICK_METHODS = "es-moe,seqlora,mtl,wo-lemo"  # what CI runs: the full model, the forgetting baseline, the bound, one ablation
@@ -28,6 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--cache", help="dataset cache root")
     p.add_argument("--runs", default="runs", help="where checkpoints live and are trained when missing")
     p.add_argument("--json", action="store_true", help="print the whole result (matrices included)")
+    add_set_arg(p, ("esmoe",))
     add_verbosity(p)
     p.set_defaults(func=cmd_bench_lifelong)
     g = bench.add_parser("generator", help="ES-MoE training and generation speed, memory")
@@ -42,6 +43,7 @@ def add_parser(sub) -> None:
     r.add_argument("--interactions", type=int, default=24, help="interactions per measurement")
     r.add_argument("--episode", help="episode whose bootstrap assets and scenarios are used (default the demo)")
     r.add_argument("--json", action="store_true")
+    add_set_arg(r, ("runtime", "episode"))
     add_verbosity(r)
     r.set_defaults(func=cmd_bench_runtime)
 
@@ -53,7 +55,7 @@ def cmd_bench_lifelong(args: argparse.Namespace) -> int:
     methods = args.methods or [QUICK_METHODS if args.quick else ALL_METHODS]
     result = run_lifelong(args.benchmark, methods, orders, args.setting, args.split, args.quick, args.config,
                           args.out, args.root, args.cache, args.runs, progress=not args.quiet,
-                          ablation_orders=args.ablation_orders)
+                          ablation_orders=args.ablation_orders, overrides=overrides(args).get("esmoe"))
     shown = result if args.json else {k: v for k, v in result.items() if k not in ("runs", "config")}
     print(json.dumps(shown, indent=2))
     return 0
@@ -69,6 +71,6 @@ def cmd_bench_generator(args: argparse.Namespace) -> int:
 def cmd_bench_runtime(args: argparse.Namespace) -> int:
     from agent.bench.runtime import bench_runtime
 
-    result = bench_runtime(args.runs, args.interactions, episode=args.episode)
+    result = bench_runtime(args.runs, args.interactions, episode=args.episode, overrides=overrides(args))
     print(json.dumps(result, indent=2))
     return 0

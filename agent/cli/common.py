@@ -46,6 +46,29 @@ def setup_logging(args: argparse.Namespace) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def add_set_arg(p: argparse.ArgumentParser, configs: tuple[str, ...]) -> None:
+    """--set CONFIG.KEY=VALUE (repeatable): dotted overrides of the named configs, read by ``overrides``."""
+    p.add_argument("--set", action="append", default=[], metavar="CONFIG.KEY=VALUE", dest="overrides",
+                   help=f"override a config value (repeatable), CONFIG one of {', '.join(configs)}, e.g. "
+                        f"--set {configs[0]}.seed=3; the value is read as YAML")
+    p.set_defaults(override_configs=configs)
+
+
+def overrides(args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """``--set`` values grouped by config: {"runtime": {"learner.steps": "200"}}; a malformed entry or an
+    unknown config is a ValueError naming it."""
+    out: dict[str, dict[str, str]] = {}
+    for entry in getattr(args, "overrides", []) or []:
+        key, sep, value = entry.partition("=")
+        config, dot, rest = key.strip().partition(".")
+        if not sep or not dot or not rest:
+            raise ValueError(f"--set {entry!r}: expected CONFIG.KEY=VALUE, e.g. runtime.learner.steps=200")
+        if config not in args.override_configs:
+            raise ValueError(f"--set {entry!r}: unknown config {config!r} (this command takes {', '.join(args.override_configs)})")
+        out.setdefault(config, {})[rest] = value
+    return out
+
+
 def progress(args: argparse.Namespace) -> bool:
     """Whether to draw progress bars."""
     return not (getattr(args, "quiet", False) or getattr(args, "json", False))
@@ -58,6 +81,22 @@ def print_json(obj: dict, out: str | None = None) -> None:
 
         atomic_write_text(out, text)
     print(text)
+
+
+def check_writable(path: str | Path) -> None:
+    """An output file that can be written, checked before any work (a one-line error otherwise): its folder
+    is created and a probe file written and removed there."""
+    import tempfile
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a file name")
+    try:
+        path.absolute().parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.absolute().parent):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def dataset_dir(name: str, cache: str | None, root: str | None = None) -> Path:
@@ -104,3 +143,26 @@ def load_motion_arg(args: argparse.Namespace):
             raise ValueError(f"no sample {args.sample!r} in {ds.name}")
         return ds.motion(match[0]), match[0].texts[0]
     raise ValueError("needs one of --bvh FILE, --synth SCENARIO/FAMILY/EMOTION, --sample ID")
+
+
+def load_partner_motion(path: str, fps: float = 20.0, joint_map: str | None = None):
+    """A partner Motion from ``.bvh`` (retargeted; Bandai-Namco map unless ``joint_map``) or ``.npy`` joint
+    positions (T, 22, 3), Y up, metres, at ``fps``."""
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such partner motion file")
+    if p.suffix.lower() == ".bvh":
+        from envs.io.bvh import read_bvh
+        from envs.retarget import JointMap, retarget
+
+        return retarget(read_bvh(p), JointMap.from_yaml(joint_map) if joint_map else JointMap.bandai()).motion
+    if p.suffix.lower() == ".npy":
+        from envs.motion.motion import Motion
+
+        positions = np.load(p, allow_pickle=False)
+        if positions.ndim != 3 or positions.shape[1:] != (22, 3):
+            raise ValueError(f"{p}: joint positions must have shape (T, 22, 3), got {positions.shape}")
+        return Motion.from_positions(positions, fps, refit=False)  # the positions as given (perception reads them)
+    raise ValueError(f"{p}: partner motion must be .bvh or .npy")

@@ -3,13 +3,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-import numpy as np
-
-from agent.cli.common import add_verbosity
-
-DEFAULT_CHECKPOINT = Path("runs/bandai-4/perception")
+from agent.cli.common import add_verbosity, load_partner_motion
 
 
 def add_parser(sub) -> None:
@@ -18,32 +13,24 @@ def add_parser(sub) -> None:
     p.add_argument("--motion", help="partner motion: .bvh (retargeted) or .npy joint positions (T, 22, 3), Y up, metres")
     p.add_argument("--fps", type=float, default=20.0, help="frame rate of a .npy motion")
     p.add_argument("--scenarios", help="comma-separated scenario candidates for the scenario guess")
-    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="perception checkpoint (l2emg train perception)")
+    p.add_argument("--joint-map", help="YAML joint map for a .bvh motion (default: Bandai-Namco)")
+    p.add_argument("--checkpoint", help="perception checkpoint (default: the one `make demo` installed, runs/synth-8/perception; "
+                                        "`l2emg train perception` makes others)")
+    p.add_argument("--runs", default="runs", help="where installed models are looked for")
     p.add_argument("--json", action="store_true")
     add_verbosity(p)
     p.set_defaults(func=cmd_perceive)
 
 
-def load_partner_motion(path: str, fps: float) -> tuple[np.ndarray, float]:
-    p = Path(path)
-    if p.suffix.lower() == ".bvh":
-        from envs.io.bvh import read_bvh
-        from envs.retarget import JointMap, retarget
-
-        m = retarget(read_bvh(p), JointMap.bandai()).motion
-        return m.positions, m.fps
-    if p.suffix.lower() == ".npy":
-        return np.load(p, allow_pickle=False), fps
-    raise ValueError(f"{p}: partner motion must be .bvh or .npy")
-
-
 def cmd_perceive(args: argparse.Namespace) -> int:
+    from agent.recipes.installed import installed_perception
     from policies.perception import PerceptionEstimator
 
     if args.text is None and args.motion is None:
         raise ValueError("perceive needs --text and/or --motion")
-    est = PerceptionEstimator.load(args.checkpoint)
-    positions, fps = load_partner_motion(args.motion, args.fps) if args.motion else (None, args.fps)
+    est = PerceptionEstimator.load(args.checkpoint or installed_perception(args.runs))
+    partner = load_partner_motion(args.motion, args.fps, args.joint_map) if args.motion else None
+    positions, fps = (partner.positions, partner.fps) if partner is not None else (None, args.fps)
     candidates = args.scenarios.split(",") if args.scenarios else None
     result = est.perceive(args.text, positions, fps, candidates)
     out = result.to_dict()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from agent.cli.common import add_verbosity, progress
+from agent.cli.common import add_set_arg, add_verbosity, overrides, progress
 
 
 def add_parser(sub) -> None:
@@ -24,20 +24,26 @@ def add_episode_args(p) -> None:
                    help="train every missing model here instead of installing the shipped ones (assets/)")
     p.add_argument("--no-render", action="store_true", help="skip the before/after MP4s")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_set_arg(p, ("episode", "runtime"))
     add_verbosity(p)
 
 
 def cmd_run(args: argparse.Namespace, episode: str | None = None) -> int:
     import dataclasses
 
+    from agent.episodes.config import load_episode
     from agent.episodes.runner import run_episode
     from agent.runtime.config import load_runtime_config
+    from envs.config import apply_overrides
 
-    runtime = load_runtime_config(args.runtime)
+    sets = overrides(args)
+    runtime = apply_overrides(load_runtime_config(args.runtime), sets.get("runtime", {}), "--set runtime.*")
     if args.from_scratch:
         runtime = dataclasses.replace(runtime, bootstrap=dataclasses.replace(runtime.bootstrap, shipped_assets=False))
-    summary = run_episode(episode or args.episode, args.runs, args.backend, runtime, args.cache,
-                          progress=progress(args), render=False if args.no_render else None)
+    ep = load_episode(episode or args.episode, sets.get("episode"))
+    named = {f"{c}.{k}": v for c, kv in sets.items() for k, v in kv.items()}
+    summary = run_episode(ep, args.runs, args.backend, runtime, args.cache, progress=progress(args),
+                          render=False if args.no_render else None, overrides=named)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:

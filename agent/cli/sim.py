@@ -12,6 +12,8 @@ def add_parser(sub) -> None:
     track = sim.add_parser("track", help="track one clip or every dataset-1 clip and report physics metrics")
     src = add_motion_args(track, required=True)
     src.add_argument("--dataset1", action="store_true", help="every clip of Bandai dataset-1 (needs --root or $L2EMG_BANDAI_ROOT)")
+    src.add_argument("--dir", help="every BVH in a folder (with --joint-map for other skeletons); per content when "
+                                   "file names carry it (dataset-N_CONTENT_STYLE_ID.bvh)")
     track.add_argument("--root", help="Bandai-Namco data root")
     track.add_argument("--mode", choices=["none", "residual", "full"], default=None, help="root assistance (default: config)")
     track.add_argument("--render", help="write an MP4 of the simulated motion (one clip only)")
@@ -30,10 +32,12 @@ def add_parser(sub) -> None:
 
 
 def cmd_sim_track(args: argparse.Namespace) -> int:
-    from agent.bench.sim_track import track_dataset1, track_motion
+    from agent.bench.sim_track import track_dataset1, track_folder, track_motion
 
     if args.dataset1:
         report = track_dataset1(args.root, args.mode, args.workers)
+    elif args.dir:
+        report = track_folder(args.dir, args.mode, args.workers, args.joint_map)
     else:
         motion, title = load_motion_arg(args)
         report, result = track_motion(motion, args.mode)

@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from agent.cli.common import add_verbosity, dataset_dir
+from agent.cli.common import add_set_arg, add_verbosity, dataset_dir, overrides
 
 DEFAULT_RUNS = Path("runs")
 
@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
         p.add_argument("--out", help=f"checkpoint folder (default runs/<dataset>/{name})")
         p.add_argument("--iterations", type=int, help="override the number of training steps")
         p.add_argument("--json", action="store_true")
+        add_set_arg(p, (name,))
         add_verbosity(p)
         p.set_defaults(func=cmd_train, model=name)
     p = train.add_parser("perception", help="fit the text head and the fusion (needs a trained emotion classifier)")
@@ -43,6 +44,7 @@ def add_parser(sub) -> None:
     g.add_argument("--cache")
     g.add_argument("--quick", action="store_true")
     g.add_argument("--json", action="store_true")
+    add_set_arg(g, ("esmoe",))
     add_verbosity(g)
     g.set_defaults(func=cmd_train_generator)
 
@@ -62,10 +64,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         from policies.emotion import EmotionClassifierConfig as cls
         from policies.emotion.train import train_emotion_classifier as trainer
-    config = load_config(config_path, cls)
+    from envs.config import apply_overrides
+
+    config = apply_overrides(load_config(config_path, cls), overrides(args).get(args.model, {}), f"--set {args.model}.*")
     dataset = args.dataset or config.train.dataset
     out = Path(args.out) if args.out else DEFAULT_RUNS / dataset / args.model
     report = trainer(config, dataset_dir(dataset, args.cache, args.root), out, iterations=args.iterations, progress=not args.quiet)
+    report = {**report, "overrides": {f"{args.model}.{k}": v for k, v in overrides(args).get(args.model, {}).items()}}
     print(json.dumps(report if args.json else {k: v for k, v in report.items() if k != "history"}, indent=2))
     return 0
 
@@ -75,7 +80,7 @@ def cmd_train_generator(args: argparse.Namespace) -> int:
 
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios else None
     print(json.dumps(train_generator(args.dataset, scenarios, args.out, args.runs, args.quick, args.config, args.root,
-                                     args.cache, progress=not args.quiet), indent=2))
+                                     args.cache, progress=not args.quiet, overrides=overrides(args).get("esmoe")), indent=2))
     return 0
 
 

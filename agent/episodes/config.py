@@ -70,9 +70,15 @@ def known_scenarios(dataset: str) -> list[str]:
     return sorted(cfg.scenarios) if cfg.source == "bandai" else sorted(load_synth_config().scenarios)
 
 
-def load_episode(path: str | Path) -> EpisodeConfig:
+def load_episode(path: str | Path, overrides: dict[str, str] | None = None) -> EpisodeConfig:
+    """The episode YAML validated; ``overrides`` (dotted keys, ``--set episode.KEY=VALUE``) applied before
+    the checks, so an overridden value is checked like a written one."""
+    from envs.config import apply_overrides
+
     path = Path(path)
     ep = load_config(path, EpisodeConfig)
+    if overrides:
+        ep = apply_overrides(ep, overrides, f"{path} (--set episode.*)")
     if not ep.phases:
         raise ConfigError(f"{path}: 'phases' must list at least one phase")
     try:

@@ -81,6 +81,8 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
          f"episode {summary['seconds']['episode']} s, total {summary['seconds'].get('total')} s. "
          f"Peak RSS ({'driver + the Ray processes it started' if summary.get('backend') == 'ray' else 'the one process'}, "
          f"summed): {summary['peak_rss_mb']:.0f} MB. Store: {summary['store']}.", "",
+         *([f"Overrides (`--set`): {', '.join(f'`{k}={v}`' for k, v in summary['overrides'].items())}.", ""]
+           if summary.get("overrides") else []),
          "## Success per scenario (%), before and after an expert landed", "",
          "Success = physical (no fall, tracked) and emotional (the executed motion reads as the intended emotion) and "
          "semantic (the instruction ranks in the evaluator's top k among itself and held-out descriptions, "

@@ -23,9 +23,10 @@ def _plain(x):
 
 def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", backend: str = "ray",
                 runtime: RuntimeConfig | None = None, cache: str | None = None, progress: bool = True,
-                render: bool | None = None, on_backend=None) -> dict:
+                render: bool | None = None, on_backend=None, overrides: dict[str, str] | None = None) -> dict:
     """``on_backend(backend, loop)`` is called after every batch (fault-injection tests use it). Progress
-    lines go to this module's logger (the CLI shows them; ``--quiet`` hides them)."""
+    lines go to this module's logger (the CLI shows them; ``--quiet`` hides them). ``overrides``: the
+    ``--set`` values the caller applied, named in the summary and the report."""
     from agent.recipes.bootstrap import bootstrap_assets
     from agent.runtime.monitor import RSSMonitor
     from agent.runtime.session import fresh_run_dir, open_session
@@ -95,7 +96,8 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
 
     summary = summarise(ep, rows, loop.state.events, timeline)
     summary.update(store=counts, seconds={"bootstrap": round(t_boot, 1), "startup": round(t_start - t_boot, 1),
-                                          "episode": round(t_loop, 1)}, peak_rss_mb=round(rss.peak_mb, 1), backend=backend)
+                                          "episode": round(t_loop, 1)}, peak_rss_mb=round(rss.peak_mb, 1), backend=backend,
+                   overrides=dict(overrides or {}))
     if render if render is not None else ep.render_examples:
         summary["videos"] = _render_before_after(rows, assets, runtime, out)
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)

@@ -6,13 +6,15 @@ from pathlib import Path
 
 def train_generator(benchmark: str = "bandai-4", scenarios: list[str] | None = None, out: str | None = None,
                     runs: str = "runs", quick: bool = False, config_path: str | None = None, root: str | None = None,
-                    cache: str | None = None, progress: bool = True) -> dict:
+                    cache: str | None = None, progress: bool = True, overrides: dict[str, str] | None = None) -> dict:
     from agent.recipes.benchmark_assets import lifelong_assets, quick_config
     from policies.esmoe import ESMoE, load_esmoe_config
     from policies.esmoe.store import save_esmoe
     from policies.esmoe.trainer import learn_scenario
 
-    config = load_esmoe_config(config_path)
+    from envs.config import apply_overrides
+
+    config = apply_overrides(load_esmoe_config(config_path), overrides or {}, "--set esmoe.*")
     if quick:
         config = quick_config(config)
     assets, info = lifelong_assets(benchmark, config, quick, root, cache, runs, progress)
@@ -25,5 +27,5 @@ def train_generator(benchmark: str = "bandai-4", scenarios: list[str] | None = N
                             progress=progress) for i, sc in enumerate(order)]
     out_dir = Path(out) if out else Path(runs) / info["dataset"] / "generator"
     save_esmoe(model, out_dir, extra={"dataset": info["dataset"], "backbone_dir": info["backbone_dir"], "training": stats})
-    return {"checkpoint": str(out_dir), "dataset": info["dataset"], "experts": model.bank.names,
+    return {"checkpoint": str(out_dir), "overrides": {f"esmoe.{k}": v for k, v in (overrides or {}).items()}, "dataset": info["dataset"], "experts": model.bank.names,
             "expert_parameters": model.expert_parameters(), "training": stats}

@@ -29,7 +29,11 @@ MANIFEST = "ASSETS.json"
 
 
 def assets_root() -> Path:
-    return Path(__file__).resolve().parents[2] / "assets"
+    """``assets/`` beside the packages (a checkout), else the installed package data (``pip install .``)."""
+    from envs.config import package_data
+
+    here = Path(__file__).resolve().parents[2] / "assets"
+    return here if here.is_dir() else package_data("l2emg_assets")
 
 
 def shipped_manifest(dataset: str, root: Path | None = None) -> dict | None:

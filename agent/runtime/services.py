@@ -63,38 +63,42 @@ class GeneratorService:
         # after a crash the actor comes back serving the last checkpoint it had published, read from disk
         self.pointer = Path(pointer) if pointer else None
         if self.pointer is not None and self.pointer.is_file():
-            import json
+            from policies.esmoe.store import read_pointer
 
-            checkpoint = json.loads(self.pointer.read_text())["checkpoint"]
+            checkpoint = read_pointer(self.pointer)
         self.load(checkpoint)
 
     def load(self, checkpoint: str) -> LoadedGenerator:
-        import json
-
-        from policies.esmoe.store import load_generator
+        from policies.esmoe.store import load_generator, write_pointer
 
         path = Path(checkpoint)
         model, _ = load_generator(path, self.tokenizer.codebook_size, self.device)  # no manifest (half-written): refused
         model.train_mode(False)  # no CGED dropout in the gate weights reported for the first batch
         self.model, self.checkpoint = model, str(path)  # swap only once fully built
         if self.pointer is not None:
-            from envs.atomic import atomic_write_text
-
-            atomic_write_text(self.pointer, json.dumps({"checkpoint": self.checkpoint}))
+            write_pointer(self.pointer, self.checkpoint)
         return LoadedGenerator(self.checkpoint, list(model.bank.names))
 
     def experts(self) -> list[str]:
         return list(self.model.bank.names)
 
-    def generate(self, texts: list[str]) -> list[Generated]:
+    def generate(self, texts: list[str], greedy: bool = True, seed: int = 0, top_k: int = 0,
+                 expert: str | None = None) -> list[Generated]:
+        """Greedy by default (the loop's setting); ``greedy=False`` samples (seeded, ``top_k`` 0: the whole
+        motion vocabulary); ``expert`` serves every text with that expert instead of the gate's choice."""
         import torch
 
         from envs.motion.features import decode
 
         model = self.model
         with torch.no_grad():
-            w = model.gate_weights(model.represent(texts)[0], training=False)
-        gens = model.generate(texts, greedy=True)
+            if expert is None:
+                w = model.gate_weights(model.represent(texts)[0], training=False)
+            elif expert in model.bank.names:
+                w = torch.nn.functional.one_hot(torch.full((len(texts),), model.bank.names.index(expert)), len(model.bank.names)).float()
+            else:
+                raise ValueError(f"no expert {expert!r} in {self.checkpoint} (experts: {', '.join(model.bank.names)})")
+        gens = model.generate(texts, greedy=greedy, seed=seed, top_k=top_k, expert=expert)
         out = []
         for text, g, row in zip(texts, gens, w.tolist()):
             experts = {n: round(float(x), 4) for n, x in zip(model.bank.names, row)}

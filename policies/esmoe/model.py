@@ -41,6 +41,7 @@ class ESMoE(ContinualLearner):
         self.inject = nn.ModuleList()  # per expert: h -> an embedding added at <som>
         self.prototypes: list[torch.Tensor] = []  # per expert: K-means centroids of h on its scenario
         self._h: torch.Tensor | None = None
+        self._forced_expert: str | None = None  # set by generate(expert=...) for the forwards inside
         self._w: torch.Tensor | None = None
         self._train_texts: list[str] | None = None
         self._own_to(self.device)  # CGED and the gate live with the backbone
@@ -136,6 +137,7 @@ class ESMoE(ContinualLearner):
 
     @contextmanager
     def condition(self, texts: list[str], force_expert: str | None = None):
+        force_expert = force_expert or self._forced_expert
         with torch.no_grad():
             q, h = self.represent(texts)
             if force_expert is not None:
@@ -221,9 +223,16 @@ class ESMoE(ContinualLearner):
             info["emo"] = emo.item()
         return loss, info
 
-    def generate(self, *args, **kwargs):
+    def generate(self, *args, expert: str | None = None, **kwargs):
+        """``expert``: every text served by that expert alone (one-hot weights) instead of the gate's routing."""
         self.train_mode(False)
-        return super().generate(*args, **kwargs)
+        if expert is not None and expert not in self.bank.names:
+            raise ValueError(f"no expert {expert!r} (experts: {', '.join(self.bank.names)})")
+        self._forced_expert = expert
+        try:
+            return super().generate(*args, **kwargs)
+        finally:
+            self._forced_expert = None
 
     def expert_parameters(self) -> int:
         if not self.bank.names:

@@ -48,6 +48,24 @@ def is_checkpoint(directory: str | Path) -> bool:
     return (Path(directory) / MANIFEST).is_file()
 
 
+def write_pointer(pointer: str | Path, checkpoint: str | Path) -> None:
+    """Record which published checkpoint a run serves (``runs/<episode>/generator.json``), relative to the
+    pointer's folder so the run folder can move."""
+    from envs.atomic import atomic_write_text
+
+    pointer = Path(pointer)
+    rel = os.path.relpath(Path(checkpoint).absolute(), pointer.parent.absolute())
+    atomic_write_text(pointer, json.dumps({"checkpoint": rel}))
+
+
+def read_pointer(pointer: str | Path) -> str:
+    """The checkpoint a pointer names (older pointers hold a path relative to the working directory)."""
+    pointer = Path(pointer)
+    value = json.loads(pointer.read_text())["checkpoint"]
+    here = os.path.normpath(pointer.parent / value)
+    return value if not Path(here).exists() and Path(value).exists() else here
+
+
 def load_generator(directory: str | Path, codebook_size: int, device: torch.device | str | None = None) -> tuple[ESMoE, dict]:
     """A published checkpoint on the backbone its manifest names: (model, resolved manifest)."""
     from policies.backbone import load_backbone
