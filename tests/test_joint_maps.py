@@ -99,7 +99,10 @@ def test_a_broken_foot_map_shows_in_the_quality_report(tmp_path, walk, caplog):
 def test_left_right_swapped_map_shows(tmp_path, walk):
     path = foreign_file(tmp_path, "mixamo", walk)
     entries = yaml.safe_load((MAPS / "mixamo.yaml").read_text())["joints"]
-    swapped = {k: v.replace("Left", "@").replace("Right", "Left").replace("@", "Right") for k, v in entries.items()}
+    def swap(v):
+        return [swap(x) for x in v] if isinstance(v, list) else v.replace("Left", "@").replace("Right", "Left").replace("@", "Right") if isinstance(v, str) else v
+
+    swapped = {k: swap(v) for k, v in entries.items()}
     q = retarget(read_bvh(path), JointMap(swapped, "swapped")).quality
     assert any("swapped" in p for p in q.problems), q.problems
 

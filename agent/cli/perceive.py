@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.cli.common import add_verbosity
+from agent.cli.common import add_bvh_args, add_verbosity
 
 DEFAULT_CHECKPOINT = Path("runs/bandai-4/perception")
 
@@ -17,6 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument("--text", help="what the partner says")
     p.add_argument("--motion", help="partner motion: .bvh (retargeted) or .npy joint positions (T, 22, 3), Y up, metres")
     p.add_argument("--fps", type=float, default=20.0, help="frame rate of a .npy motion")
+    add_bvh_args(p)
     p.add_argument("--scenarios", help="comma-separated scenario candidates for the scenario guess")
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="perception checkpoint (l2emg train perception)")
     p.add_argument("--json", action="store_true")
@@ -24,13 +25,12 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_perceive)
 
 
-def load_partner_motion(path: str, fps: float) -> tuple[np.ndarray, float]:
+def load_partner_motion(path: str, fps: float, args: argparse.Namespace | None = None) -> tuple[np.ndarray, float]:
     p = Path(path)
     if p.suffix.lower() == ".bvh":
-        from envs.io.bvh import read_bvh
-        from envs.retarget import JointMap, retarget
+        from agent.cli.common import retarget_bvh_arg
 
-        m = retarget(read_bvh(p), JointMap.bandai()).motion
+        m = retarget_bvh_arg(str(p), args or argparse.Namespace()).motion
         return m.positions, m.fps
     if p.suffix.lower() == ".npy":
         return np.load(p, allow_pickle=False), fps
@@ -43,7 +43,7 @@ def cmd_perceive(args: argparse.Namespace) -> int:
     if args.text is None and args.motion is None:
         raise ValueError("perceive needs --text and/or --motion")
     est = PerceptionEstimator.load(args.checkpoint)
-    positions, fps = load_partner_motion(args.motion, args.fps) if args.motion else (None, args.fps)
+    positions, fps = load_partner_motion(args.motion, args.fps, args) if args.motion else (None, args.fps)
     candidates = args.scenarios.split(",") if args.scenarios else None
     result = est.perceive(args.text, positions, fps, candidates)
     out = result.to_dict()
