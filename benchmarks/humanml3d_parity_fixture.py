@@ -88,11 +88,9 @@ def load_official(path: Path) -> types.SimpleNamespace:
     if not hasattr(np, "float"):
         np.float = float  # the official common/quaternion.py predates numpy 1.24
     sys.path.insert(0, str(path))
-    from common.quaternion import qbetween_np, qinv_np, qmul_np, qrot_np, quaternion_to_cont6d_np, qfix  # noqa: F401
+    import common.quaternion as quaternion_module
     from common.skeleton import Skeleton
     from paramUtil import t2m_kinematic_chain, t2m_raw_offsets
-
-    import common.quaternion as quaternion_module
 
     ns: dict = {}
     exec("from common.skeleton import Skeleton\nfrom common.quaternion import *\nfrom paramUtil import *\n"
