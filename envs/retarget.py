@@ -1,72 +1,22 @@
-"""Retarget any BVH skeleton onto SMPL-22: joint-name map, bone-length normalisation, position IK."""
+"""Retarget any BVH skeleton onto SMPL-22: joint map, units and up axis, bone-length normalisation, position
+IK, and a quality report that compares the result with the source (envs.retarget_quality)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 from envs.io.bvh import BVHClip
+from envs.io.bvh_units import BodyFrame
+from envs.joint_map import BANDAI_JOINT_MAP, JointMap, JointMapError
 from envs.motion.motion import CANONICAL_FPS, Motion
 from envs.quaternion import qfrom_axis_angle, qrot
-from envs.skeleton import JOINT_INDEX, JOINT_NAMES, SMPL22, Skeleton, ground_offset
+from envs.retarget_quality import RetargetQuality, assess
+from envs.skeleton import JOINT_INDEX, SMPL22, Skeleton, ground_offset
 
-# SMPL joint -> source joint name, or [a, b, t] for a point a + t (b - a) between two source joints.
-# Bandai's Hips joint sits only ~2 cm above the hip joints and its Chest below the shoulder girdle;
-# SMPL's pelvis sits ~9 cm above the hips. Moving pelvis and spine3 up their spine segments matches
-# SMPL's branch geometry (retarget error 2.0 -> 0.55 cm median on dataset-1).
-BANDAI_JOINT_MAP: dict[str, str | list] = {
-    "pelvis": ["Hips", "Spine", 0.35], "l_hip": "UpperLeg_L", "r_hip": "UpperLeg_R", "spine1": "Spine",
-    "l_knee": "LowerLeg_L", "r_knee": "LowerLeg_R", "spine2": ["Spine", "Chest", 0.5],
-    "l_ankle": "Foot_L", "r_ankle": "Foot_R", "spine3": ["Chest", "Neck", 0.25], "l_foot": "Toes_L", "r_foot": "Toes_R",
-    "neck": "Neck", "l_collar": "Shoulder_L", "r_collar": "Shoulder_R", "head": "Head",
-    "l_shoulder": "UpperArm_L", "r_shoulder": "UpperArm_R", "l_elbow": "LowerArm_L",
-    "r_elbow": "LowerArm_R", "l_wrist": "Hand_L", "r_wrist": "Hand_R",
-}
-
-
-@dataclass
-class JointMap:
-    """Where each SMPL-22 joint lies on a source skeleton."""
-
-    entries: dict[str, str | list]
-
-    def __post_init__(self) -> None:
-        missing = [n for n in JOINT_NAMES if n not in self.entries]
-        unknown = [n for n in self.entries if n not in JOINT_NAMES]
-        if missing or unknown:
-            raise ValueError(f"joint map: missing SMPL joints {missing}, unknown keys {unknown}")
-
-    @classmethod
-    def bandai(cls) -> "JointMap":
-        return cls(dict(BANDAI_JOINT_MAP))
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> "JointMap":
-        data = yaml.safe_load(Path(path).read_text())
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: a joint map is a mapping of SMPL joint name -> source joint name")
-        return cls(data)
-
-    def apply(self, names: list[str], positions: np.ndarray, source: str = "") -> np.ndarray:
-        """Source positions (F, Js, 3) -> SMPL-22 positions (F, 22, 3)."""
-        index = {n: i for i, n in enumerate(names)}
-
-        def lookup(name: str) -> np.ndarray:
-            if name not in index:
-                raise ValueError(f"{source}: joint {name!r} from the joint map is not in the skeleton")
-            return positions[:, index[name]]
-
-        out = np.empty((positions.shape[0], len(JOINT_NAMES), 3))
-        for j, smpl in enumerate(JOINT_NAMES):
-            spec = self.entries[smpl]
-            if isinstance(spec, str):
-                out[:, j] = lookup(spec)
-            else:
-                a, b, t = spec
-                out[:, j] = lookup(a) + float(t) * (lookup(b) - lookup(a))
-        return out
+log = logging.getLogger(__name__)
+__all__ = ["BANDAI_JOINT_MAP", "JointMap", "JointMapError", "RetargetResult", "level_feet", "retarget"]
 
 
 @dataclass
@@ -76,6 +26,18 @@ class RetargetResult:
     max_joint_error_m: float  # worst joint, averaged over frames
     per_joint_error_m: np.ndarray  # (22,)
     source_fps: float
+    body_frame: BodyFrame | None = None  # the unit and up axis the file was read with
+    quality: RetargetQuality | None = None
+
+    def report(self) -> dict:
+        """A JSON-ready summary: errors, how the file was read, and the quality checks."""
+        out = {"retarget_error_cm": round(self.mean_error_m * 100, 3), "worst_joint_error_cm": round(self.max_joint_error_m * 100, 3),
+               "source_fps": self.source_fps, "frames": self.motion.num_frames, "fps": self.motion.fps}
+        if self.body_frame is not None:
+            out["read_as"] = self.body_frame.summary()
+        if self.quality is not None:
+            out["quality"] = self.quality.summary()
+        return out
 
 
 def level_feet(positions: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray:
@@ -103,10 +65,40 @@ def level_feet(positions: np.ndarray, skeleton: Skeleton = SMPL22) -> np.ndarray
     return out
 
 
-def retarget(clip: BVHClip, joint_map: JointMap, skeleton: Skeleton = SMPL22,
-             fps: float = CANONICAL_FPS, units: str = "auto", flatten_feet: bool = True) -> RetargetResult:
-    """Retarget a BVH clip: map joints, rescale bones to ``skeleton``, level the feet, solve IK, resample."""
-    src = joint_map.apply(clip.names, clip.global_positions(units), clip.source)
+def _source_feet(clip: BVHClip, joint_map: JointMap, points: np.ndarray, names: list[str]) -> dict:
+    """Per side, the source skeleton's own foot: its ankle joint (as mapped) to that joint's child or End Site."""
+    index = {n: i for i, n in enumerate(names)}
+    ends = clip.end_site_names
+    feet = {}
+    for side in ("l", "r"):
+        ankle = joint_map.source_joint(f"{side}_ankle")
+        if ankle is None or ankle not in clip.names:
+            feet[side] = None
+            continue
+        j = clip.names.index(ankle)
+        kids = [clip.names[k] for k, p in enumerate(clip.parents) if p == j] + ([ends[j]] if j in ends else [])
+        toe = joint_map.entries[f"{side}_foot"]
+        toe = toe if isinstance(toe, str) else toe[0]
+        kids = [k for k in kids if np.median(np.linalg.norm(points[:, index[k]] - points[:, index[ankle]], axis=-1)) > 1e-3]
+        if not kids:
+            feet[side] = None
+            continue
+        pick = toe if toe in kids else kids[0]
+        feet[side] = (f"{ankle} -> {pick}", points[:, index[pick]] - points[:, index[ankle]])
+    return feet
+
+
+def retarget(clip: BVHClip, joint_map: JointMap, skeleton: Skeleton = SMPL22, fps: float = CANONICAL_FPS,
+             units: str | float | None = None, up_axis: str | None = None, flatten_feet: bool = True) -> RetargetResult:
+    """Retarget a BVH clip: read it in Y-up metres (``units``/``up_axis``, else the map's, else detected), map
+    joints, rescale bones to ``skeleton``, level the feet, solve IK, check the result, resample to ``fps``."""
+    units = units if units is not None else (joint_map.units or "auto")
+    up_axis = up_axis if up_axis is not None else (joint_map.up_axis or "auto")
+    names = clip.point_names()
+    joint_map.check_names(names, clip.source)
+    frame = clip.body_frame(units, up_axis)
+    points = clip.global_positions(units, up_axis, end_sites=True)
+    src = joint_map.apply(names, points, clip.source)
     target = skeleton.normalise_bone_lengths(src)
     if flatten_feet:
         target = level_feet(target, skeleton)
@@ -114,8 +106,11 @@ def retarget(clip: BVHClip, joint_map: JointMap, skeleton: Skeleton = SMPL22,
     reached = skeleton.forward(rotations, target[:, 0])
     err = np.linalg.norm(reached - target, axis=-1)  # (F, 22)
     per_joint = err.mean(axis=0)
+    quality = assess(reached, src, _source_feet(clip, joint_map, points, names))
+    for problem in quality.problems:
+        log.warning("%s: retarget with %s: %s", clip.source, joint_map.source, problem)
     motion = Motion(reached, rotations, clip.fps)
     # Rest the lowest foot of the clip on the floor (the capture's floor offset is arbitrary).
     motion.positions[..., 1] += ground_offset(motion.positions)
     motion = motion.resample(fps, skeleton)
-    return RetargetResult(motion, float(err.mean()), float(per_joint.max()), per_joint, clip.fps)
+    return RetargetResult(motion, float(err.mean()), float(per_joint.max()), per_joint, clip.fps, frame, quality)

@@ -35,11 +35,12 @@ def make_bvh(rot="Zrotation Xrotation Yrotation", length=10.0, rows=("0 90 0 0 0
 def test_parse_units_and_fk():
     clip = parse_bvh(make_bvh())
     assert clip.names == ["hips", "spine"] and clip.parents == [-1, 0] and clip.fps == pytest.approx(30, rel=1e-3)
-    pos = clip.global_positions()  # 90 units tall -> read as cm
+    pos = clip.global_positions(units="cm", up_axis="y")  # a two-joint chain is no body to detect units on
     assert np.allclose(pos[0, 0], [0, 0.9, 0]) and np.allclose(pos[0, 1], [0, 1.0, 0])
     # Frame 1: root at x=1 cm, rotated 90 deg about X -> the spine offset (0, 10, 0) turns to (0, 0, 10).
     assert np.allclose(pos[1, 1], [0.01, 0.9, 0.1], atol=1e-9)
-    assert np.allclose(parse_bvh(make_bvh(length=0.1, rows=("0 0.9 0 0 0 0 0 0 0",) * 2)).global_positions()[0, 1], [0, 1.0, 0])
+    metres = parse_bvh(make_bvh(length=0.1, rows=("0 0.9 0 0 0 0 0 0 0",) * 2))
+    assert np.allclose(metres.global_positions(units="m", up_axis="y")[0, 1], [0, 1.0, 0])
 
 
 @pytest.mark.parametrize("order", ["XYZ", "ZXY", "YZX", "ZYX"])

@@ -107,24 +107,38 @@ def dataset_dir(name: str, cache: str | None, root: str | None = None) -> Path:
     return out_dir
 
 
+def add_bvh_args(p: argparse.ArgumentParser) -> None:
+    """How to read a BVH: --joint-map, --units, --up-axis (docs/joint_maps.md)."""
+    p.add_argument("--joint-map", help="joint map for BVH input: a YAML file, or a shipped map by name "
+                   "(bandai, cmu, lafan1, mixamo; configs/joint_maps/); default: Bandai-Namco")
+    p.add_argument("--units", help="BVH length unit: m, cm, mm, inch, cmu or metres per unit (default: the map's, else detected)")
+    p.add_argument("--up-axis", help="BVH up axis: y, z, x, -y, -z, -x (default: the map's, else detected)")
+
+
 def add_motion_args(p: argparse.ArgumentParser, required: bool = False) -> argparse._MutuallyExclusiveGroup:
-    """--bvh FILE [--joint-map YAML] | --synth SCENARIO/FAMILY/EMOTION[/VARIATION] (read by ``load_motion_arg``)."""
+    """--bvh FILE [--joint-map M --units U --up-axis A] | --synth SCENARIO/FAMILY/EMOTION[/VARIATION]
+    (read by ``load_motion_arg``)."""
     g = p.add_mutually_exclusive_group(required=required)
     g.add_argument("--bvh", help="a BVH file (retargeted to SMPL-22)")
     g.add_argument("--synth", help="SCENARIO/FAMILY/EMOTION[/VARIATION] from the procedural source")
-    p.add_argument("--joint-map", help="YAML joint map for --bvh (default: Bandai-Namco)")
+    add_bvh_args(p)
     return g
+
+
+def retarget_bvh_arg(path: str, args: argparse.Namespace):
+    """The RetargetResult of a BVH file read with the --joint-map/--units/--up-axis of ``args``; the quality
+    report's problems are logged as warnings by the retarget."""
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    joint_map = JointMap.from_yaml(args.joint_map) if getattr(args, "joint_map", None) else JointMap.bandai()
+    return retarget(read_bvh(path), joint_map, units=getattr(args, "units", None), up_axis=getattr(args, "up_axis", None))
 
 
 def load_motion_arg(args: argparse.Namespace):
     """(Motion, title) from --bvh, --synth or --sample (with --dataset, --cache)."""
     if getattr(args, "bvh", None):
-        from envs.io.bvh import read_bvh
-        from envs.retarget import JointMap, retarget
-
-        joint_map = JointMap.from_yaml(args.joint_map) if getattr(args, "joint_map", None) else JointMap.bandai()
-        result = retarget(read_bvh(args.bvh), joint_map)
-        return result.motion, Path(args.bvh).stem
+        return retarget_bvh_arg(args.bvh, args).motion, Path(args.bvh).stem
     if getattr(args, "synth", None):
         from envs.synth import SynthSource
 
@@ -145,19 +159,16 @@ def load_motion_arg(args: argparse.Namespace):
     raise ValueError("needs one of --bvh FILE, --synth SCENARIO/FAMILY/EMOTION, --sample ID")
 
 
-def load_partner_motion(path: str, fps: float = 20.0, joint_map: str | None = None):
-    """A partner Motion from ``.bvh`` (retargeted; Bandai-Namco map unless ``joint_map``) or ``.npy`` joint
-    positions (T, 22, 3), Y up, metres, at ``fps``."""
+def load_partner_motion(path: str, fps: float = 20.0, args: argparse.Namespace | None = None):
+    """A partner Motion from ``.bvh`` (retargeted with the --joint-map/--units/--up-axis of ``args``) or
+    ``.npy`` joint positions (T, 22, 3), Y up, metres, at ``fps``."""
     import numpy as np
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such partner motion file")
     if p.suffix.lower() == ".bvh":
-        from envs.io.bvh import read_bvh
-        from envs.retarget import JointMap, retarget
-
-        return retarget(read_bvh(p), JointMap.from_yaml(joint_map) if joint_map else JointMap.bandai()).motion
+        return retarget_bvh_arg(str(p), args or argparse.Namespace()).motion
     if p.suffix.lower() == ".npy":
         from envs.motion.motion import Motion
 

@@ -1,10 +1,11 @@
-"""`l2emg data prepare|check`: build a dataset into the cache; load every clip of a source and report."""
+"""`l2emg data prepare|check|bvh`: build a dataset into the cache; load every clip of a source and report; read
+one BVH file with a joint map and report how it was read and how well it retargets."""
 from __future__ import annotations
 
 import argparse
 import json
 
-from agent.cli.common import SOURCE_DATASETS, add_verbosity, print_json
+from agent.cli.common import SOURCE_DATASETS, add_bvh_args, add_verbosity, print_json
 
 
 def add_parser(sub) -> None:
@@ -25,6 +26,12 @@ def add_parser(sub) -> None:
     prep.add_argument("--force", action="store_true", help="rebuild even if the cache is up to date")
     prep.set_defaults(func=cmd_data_prepare)
     check.set_defaults(func=cmd_data_check)
+    bvh = data.add_parser("bvh", help="read one BVH file: unit, up axis, joints, retarget error and quality checks")
+    bvh.add_argument("file", help="a .bvh file")
+    add_bvh_args(bvh)
+    bvh.add_argument("--json", action="store_true", help="print a JSON report")
+    add_verbosity(bvh)
+    bvh.set_defaults(func=cmd_data_bvh)
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
@@ -65,3 +72,27 @@ def cmd_data_check(args: argparse.Namespace) -> int:
         if args.out:
             atomic_write_text(args.out, json.dumps(report, indent=2))
     return 0 if report["clips_loaded"] > 0 else 1
+
+
+def cmd_data_bvh(args: argparse.Namespace) -> int:
+    from agent.cli.common import retarget_bvh_arg
+    from envs.io.bvh import read_bvh
+
+    clip = read_bvh(args.file)
+    result = retarget_bvh_arg(args.file, args)
+    report = {"file": args.file, "joints": len(clip.names), "end_sites": list(clip.end_site_names.values()),
+              "source_frames": clip.num_frames, **result.report()}
+    if args.json:
+        print_json(report)
+    else:
+        read_as = report["read_as"]
+        q = report["quality"]
+        print(f"{args.file}: {clip.num_frames} frames at {clip.fps:g} fps, {len(clip.names)} joints, End Sites "
+              f"{', '.join(report['end_sites']) or 'none'}")
+        print(f"  read as {read_as['unit']} ({read_as['metres_per_unit']:g} m per unit), up {read_as['up_axis']}, "
+              f"body {read_as['height_m']} m tall")
+        print(f"  retarget error {report['retarget_error_cm']} cm; bones {q['bone_direction_error_deg']} deg from the source; "
+              f"spine tilt {q['spine_tilt_deg']} deg")
+        for problem in q["problems"]:
+            print(f"  PROBLEM {problem}")
+    return 1 if report["quality"]["problems"] else 0

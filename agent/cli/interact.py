@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 
-from agent.cli.common import add_verbosity, check_writable, load_partner_motion
+from agent.cli.common import add_bvh_args, add_verbosity, check_writable, load_partner_motion
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("interact", help="one whole interaction, traced (and rendered with --render)")
     p.add_argument("--say", required=True, help='what the partner says, e.g. "I failed my exam again"')
     p.add_argument("--partner-motion", help="the partner's motion: .bvh (retargeted) or .npy (T, 22, 3) joint positions")
-    p.add_argument("--joint-map", help="YAML joint map for a .bvh partner motion (default: Bandai-Namco)")
+    add_bvh_args(p)
     p.add_argument("--fps", type=float, default=20.0, help="frame rate of a .npy partner motion")
     p.add_argument("--scenario", help="the situation (default: guessed from the utterance among the generator's experts)")
     p.add_argument("--render", help="write an MP4 with partner and agent side by side")
@@ -37,7 +37,7 @@ def cmd_interact(args: argparse.Namespace) -> int:
         raise ValueError("--say is empty: give the partner's words, e.g. --say \"I failed my exam again\"")
     if args.render:
         check_writable(args.render)
-    partner = load_partner_motion(args.partner_motion, args.fps, args.joint_map) if args.partner_motion else None
+    partner = load_partner_motion(args.partner_motion, args.fps, args) if args.partner_motion else None
     assets = installed_assets(args.runs, generator=args.generator, cache=args.cache, with_dataset=True)
     trace = OneShotRuntime(assets, args.mode).interact(args.say, partner, args.scenario, args.seed)
     if args.render:

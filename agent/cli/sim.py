@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from agent.cli.common import add_motion_args, add_verbosity, load_motion_arg
+from agent.cli.common import add_bvh_args, add_motion_args, add_verbosity, load_motion_arg
 
 
 def add_parser(sub) -> None:
@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
     track.set_defaults(func=cmd_sim_track)
     bench = sim.add_parser("bench", help="executor speed vs bare mj_step, and memory")
     bench.add_argument("--bvh", help="clip to track (default: a synthetic bow)")
-    bench.add_argument("--joint-map", help="YAML joint map for --bvh (default: Bandai-Namco)")
+    add_bvh_args(bench)
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--json", action="store_true")
     add_verbosity(bench)

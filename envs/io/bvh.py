@@ -1,6 +1,11 @@
-"""BVH reading (any hierarchy, any Euler order, 3 or 6 channels per joint, cm or m) and writing."""
+"""BVH reading (any hierarchy, any Euler order, 3 or 6 channels per joint, any unit and up axis) and writing.
+
+End Sites are points too: each is named after its joint, ``<Joint>_End`` (``<Joint>_EndSite`` when a joint
+already has that name), so a joint map can place a toe on the End Site of a toe-less foot.
+"""
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -8,8 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.atomic import atomic_write_text
-from envs.quaternion import euler_to_matrix, matrix_to_euler, quat_to_matrix
+from envs.io.bvh_units import BodyFrame, detect_body_frame
+from envs.io.bvh_write import write_bvh, write_bvh_clip
+from envs.quaternion import euler_to_matrix
+
+log = logging.getLogger(__name__)
+__all__ = ["BVHClip", "BVHError", "BodyFrame", "iter_bvh_folder", "parse_bvh", "read_bvh", "write_bvh", "write_bvh_clip"]
 
 _ROT_CHANNELS = {"Xrotation", "Yrotation", "Zrotation"}
 _POS_CHANNELS = {"Xposition", "Yposition", "Zposition"}
@@ -35,7 +44,9 @@ class BVHClip:
     frame_time: float
     values: np.ndarray  # (F, sum of channels) in file units / degrees
     source: str = "<memory>"
-    end_sites: dict[int, np.ndarray] = field(default_factory=dict)
+    end_sites: dict[int, np.ndarray] = field(default_factory=dict)  # joint index -> End Site offset
+    _cache: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _frames: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def num_frames(self) -> int:
@@ -45,19 +56,38 @@ class BVHClip:
     def fps(self) -> float:
         return 1.0 / self.frame_time
 
-    def unit_scale(self, units: str = "auto") -> float:
-        """Metres per file unit: 'cm', 'm', or 'auto' (a skeleton taller than 5 units is in cm)."""
-        if units == "m":
-            return 1.0
-        if units == "cm":
-            return 0.01
-        if units != "auto":
-            raise ValueError(f"units must be 'auto', 'cm' or 'm', got {units!r}")
-        depth = np.zeros(len(self.names))
-        for j, p in enumerate(self.parents):
-            if p >= 0:
-                depth[j] = depth[p] + np.linalg.norm(self.offsets[j])
-        return 0.01 if depth.max() > 5.0 else 1.0
+    @property
+    def end_site_names(self) -> dict[int, str]:
+        """Joint index -> the name its End Site answers to in joint maps."""
+        taken = set(self.names)
+        return {j: f"{self.names[j]}_End" if f"{self.names[j]}_End" not in taken else f"{self.names[j]}_EndSite"
+                for j in sorted(self.end_sites)}
+
+    def point_names(self) -> list[str]:
+        """Joints, then End Sites (in joint order): the names a joint map may use."""
+        return list(self.names) + list(self.end_site_names.values())
+
+    def point_parents(self) -> list[int]:
+        return list(self.parents) + sorted(self.end_sites)
+
+    def body_frame(self, units: str | float | None = "auto", up_axis: str | None = "auto") -> BodyFrame:
+        """Unit and up axis of this file, declared or detected (see envs.io.bvh_units); warns on guesses.
+        A declared unit that contradicts the body's height raises :class:`BVHError`."""
+        key = (units, up_axis)
+        if key not in self._frames:
+            frames = self._points()
+            try:
+                frame = detect_body_frame(frames, self.rest_points(), self.point_parents(), units, up_axis)
+            except ValueError as exc:
+                raise BVHError(self.source, str(exc)) from None
+            for note in frame.notes:
+                log.warning("%s: %s (override with --units / --up-axis)", self.source, note)
+            self._frames[key] = frame
+        return self._frames[key]
+
+    def unit_scale(self, units: str | float | None = "auto") -> float:
+        """Metres per file unit (see :meth:`body_frame`)."""
+        return self.body_frame(units, "auto").metres_per_unit
 
     def local_transforms(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-frame local rotation matrices (F, J, 3, 3) and translations (F, J, 3) in file units.
@@ -82,9 +112,8 @@ class BVHClip:
                     trans[:, k, comp] = block[:, pos_cols[axis]]
         return rot, trans
 
-    def global_positions(self, units: str = "auto") -> np.ndarray:
-        """Global joint positions (F, J, 3) in metres."""
-        rot, trans = self.local_transforms()
+    def _fk(self, rot: np.ndarray, trans: np.ndarray) -> np.ndarray:
+        """Global points (F, J + E, 3) in file units: joints, then End Sites."""
         glob_rot = np.empty_like(rot)
         pos = np.empty_like(trans)
         for k, p in enumerate(self.parents):
@@ -94,7 +123,28 @@ class BVHClip:
             else:
                 glob_rot[:, k] = glob_rot[:, p] @ rot[:, k]
                 pos[:, k] = pos[:, p] + np.einsum("fij,fj->fi", glob_rot[:, p], trans[:, k])
-        return pos * self.unit_scale(units)
+        ends = [pos[:, j] + np.einsum("fij,j->fi", glob_rot[:, j], self.end_sites[j]) for j in sorted(self.end_sites)]
+        return np.concatenate([pos, np.stack(ends, axis=1)], axis=1) if ends else pos
+
+    def _points(self) -> np.ndarray:
+        if self._cache is None:
+            self._cache = self._fk(*self.local_transforms())
+        return self._cache
+
+    def rest_points(self) -> np.ndarray:
+        """Points (J + E, 3) in file units with every rotation zero (the skeleton as its offsets draw it)."""
+        rest = BVHClip(self.names, self.parents, self.offsets, self.channels, self.frame_time,
+                       np.zeros((1, self.values.shape[1])), self.source, self.end_sites)
+        rot, trans = rest.local_transforms()
+        trans[:] = self.offsets  # position channels at zero would collapse the bones onto their parents
+        return rest._fk(rot, trans)[0]
+
+    def global_positions(self, units: str | float | None = "auto", up_axis: str | None = "auto",
+                         end_sites: bool = False) -> np.ndarray:
+        """Global joint positions (F, J, 3) in Y-up metres; with ``end_sites`` the End Sites follow (F, J + E, 3)."""
+        points = self._points()
+        points = points if end_sites else points[:, : len(self.names)]
+        return self.body_frame(units, up_axis).apply(points)
 
 
 def read_bvh(path: str | Path) -> BVHClip:
@@ -150,6 +200,8 @@ def parse_bvh(text: str, source: str = "<memory>") -> BVHClip:
     expected = n_frames * n_channels
     if len(lines) < n_frames:
         raise BVHError(source, f"truncated: header says {n_frames} frames, found {len(lines)} frame lines")
+    if len(lines) > n_frames:
+        raise BVHError(source, f"header says {n_frames} frames, found {len(lines)} frame lines (more than declared)")
     if values.size != expected:
         first_bad = next((i for i, ln in enumerate(lines) if len(ln.split()) != n_channels), None)
         if first_bad is not None:
@@ -201,7 +253,9 @@ def _parse_hierarchy(header: str, source: str):
                 if len(vec) != 3:
                     raise BVHError(source, "OFFSET needs 3 numbers")
                 if pending_end:
-                    end_sites[len(names) - 1] = np.array(vec)
+                    if len(stack) < 2 or stack[-2] < 0:
+                        raise BVHError(source, "End Site outside a joint")
+                    end_sites[stack[-2]] = np.array(vec)
                 else:
                     offsets[-1] = vec
                 i += 4
@@ -227,58 +281,3 @@ def _parse_hierarchy(header: str, source: str):
         raise BVHError(source, "HIERARCHY declares no joints")
     # Parents were recorded as stack indices of joints; End Site braces (-2) never parent a joint.
     return names, parents, np.asarray(offsets, dtype=np.float64), channels, end_sites
-
-
-def write_bvh(path: str | Path, rotations: np.ndarray, root_positions: np.ndarray, offsets: np.ndarray,
-              names: list[str] | tuple[str, ...], parents: list[int] | tuple[int, ...], fps: float,
-              order: str = "ZYX", scale: float = 100.0) -> None:
-    """Write local rotations (F, J, 4) and root positions (F, 3, metres) as a BVH (default cm).
-
-    The root carries 6 channels, other joints 3; leaves get an End Site so Blender imports bone tips.
-    """
-    rotations = np.asarray(rotations, dtype=np.float64)
-    euler = matrix_to_euler(quat_to_matrix(rotations), order)
-    euler = np.rad2deg(np.unwrap(np.deg2rad(euler), axis=0))
-    children: dict[int, list[int]] = {j: [] for j in range(len(names))}
-    for j, p in enumerate(parents):
-        if p >= 0:
-            children[p].append(j)
-    rot_names = " ".join(f"{a}rotation" for a in order)
-    lines = ["HIERARCHY"]
-
-    def emit(j: int, depth: int) -> None:
-        pad = "  " * depth
-        kind = "ROOT" if parents[j] < 0 else "JOINT"
-        off = offsets[j] * scale if parents[j] >= 0 else np.zeros(3)
-        lines.append(f"{pad}{kind} {names[j]}")
-        lines.append(f"{pad}{{")
-        lines.append(f"{pad}  OFFSET {off[0]:.6f} {off[1]:.6f} {off[2]:.6f}")
-        if parents[j] < 0:
-            lines.append(f"{pad}  CHANNELS 6 Xposition Yposition Zposition {rot_names}")
-        else:
-            lines.append(f"{pad}  CHANNELS 3 {rot_names}")
-        if children[j]:
-            for c in children[j]:
-                emit(c, depth + 1)
-        else:
-            tip = offsets[j] * scale * 0.5 if np.linalg.norm(offsets[j]) > 0 else np.array([0.0, 5.0, 0.0])
-            lines.extend([f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {tip[0]:.6f} {tip[1]:.6f} {tip[2]:.6f}", f"{pad}  }}"])
-        lines.append(f"{pad}}}")
-
-    for root in (j for j, p in enumerate(parents) if p < 0):
-        emit(root, 0)
-    order_idx = []
-    for root in (j for j, p in enumerate(parents) if p < 0):
-        stack = [root]
-        while stack:
-            j = stack.pop(0)
-            order_idx.append(j)
-            stack = children[j] + stack
-    lines += ["MOTION", f"Frames: {rotations.shape[0]}", f"Frame Time: {1.0 / fps:.8f}"]
-    rows = []
-    for f in range(rotations.shape[0]):
-        vals = [*(np.asarray(root_positions[f]) * scale)]
-        for j in order_idx:
-            vals.extend(euler[f, j])
-        rows.append(" ".join(f"{v:.6f}" for v in vals))
-    atomic_write_text(path, "\n".join(lines + rows) + "\n")
