@@ -1,4 +1,11 @@
-"""Lifelong baselines (MTL, SeqLoRA, LwF-LoRA, O-LoRA) on the same learner interface as ES-MoE."""
-from policies.baselines.methods import BASELINES, MTL, LwFLoRA, OLoRA, SeqLoRA
+"""Lifelong baselines on the same learner interface as ES-MoE: MTL, SeqLoRA, LwF-LoRA, O-LoRA
+(``methods``), EPI (``epi``), SAPT (``sapt``) and Prog-Prompt (``progprompt``)."""
+from policies.baselines.epi import EPI
+from policies.baselines.methods import BASELINES as _CORE
+from policies.baselines.methods import MTL, LwFLoRA, OLoRA, SeqLoRA
+from policies.baselines.progprompt import ProgPrompt
+from policies.baselines.sapt import SAPT
 
-__all__ = ["BASELINES", "MTL", "LwFLoRA", "OLoRA", "SeqLoRA"]
+BASELINES = {**_CORE, **{cls.name: cls for cls in (EPI, SAPT, ProgPrompt)}}
+
+__all__ = ["BASELINES", "EPI", "MTL", "LwFLoRA", "OLoRA", "ProgPrompt", "SAPT", "SeqLoRA"]

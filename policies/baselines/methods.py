@@ -4,7 +4,9 @@
 - SeqLoRA: one LoRA fine-tuned on the scenarios in sequence.
 - LwF-LoRA: SeqLoRA + distillation towards the model before the current scenario (Li & Hoiem, 2017).
 - O-LoRA: a new LoRA per scenario, old ones frozen and summed, the new one's down-projection kept
-  orthogonal to the old ones' (Wang et al., 2023).
+  orthogonal to the old ones' (lambda_1) and its parameters small (lambda_2, an L2 norm) (Wang et al., 2023).
+
+EPI, SAPT and Prog-Prompt live in their own modules (``epi``, ``sapt``, ``progprompt``).
 """
 from __future__ import annotations
 
@@ -84,7 +86,12 @@ class OLoRA(ContinualLearner):
                        for a_new, a_old in zip(new, self.bank.lora_A(old)))
             loss = loss + self.config.olora.lambda_orth * orth
             info["orth"] = orth.item()
+        if self.config.olora.lambda_l2 > 0:
+            # O-LoRA's reference code: the sum of the L2 norms of the new adapter's parameter tensors
+            l2 = sum(p.norm(p=2) for p in self.bank.parameters_of(self.bank.names[-1]))
+            loss = loss + self.config.olora.lambda_l2 * l2
+            info["l2"] = l2.item()
         return loss, info
 
 
-BASELINES = {cls.name: cls for cls in (MTL, SeqLoRA, LwFLoRA, OLoRA)}
+BASELINES = {cls.name: cls for cls in (MTL, SeqLoRA, LwFLoRA, OLoRA)}  # + EPI, SAPT, Prog-Prompt: policies.baselines

@@ -59,7 +59,39 @@ class LwFSettings:
 
 @dataclass(frozen=True)
 class OLoRASettings:
-    lambda_orth: float = 0.5
+    lambda_orth: float = 0.5  # O-LoRA's lambda_1: weight of sum |A_new A_old^T|
+    lambda_l2: float = 0.0  # O-LoRA's lambda_2: weight of the L2 norm of the new LoRA's parameters
+
+
+@dataclass(frozen=True)
+class EPISettings:
+    """EPI (Wang et al. 2023): task identity from the frozen backbone's pooled description representation."""
+
+    shrinkage: float = 0.1  # shared covariance -> (1-s) C + s (tr C / d) I before inverting: ~hundreds of samples in 192 dims
+    layer: int = -1  # hidden state read (after the final norm for -1), mean-pooled over the description tokens
+
+
+@dataclass(frozen=True)
+class SAPTSettings:
+    """SAPT (Zhao et al. 2024): shared attentive learning and selection + attentive reflection."""
+
+    query_hidden: int = 100  # trans_hidden_dim of the query transform (SAPT's scripts: 100)
+    kl_weight: float = 1.0  # weight of the attentive-reflection KL (SAPT's kl_ratio: 1)
+    replay_per_scenario: int = 16  # descriptions kept per finished scenario for attentive reflection
+    replay_batch: int = 8  # of those, drawn per old scenario per step
+
+
+@dataclass(frozen=True)
+class ProgPromptSettings:
+    """Progressive Prompts (Razdaibiedina et al. 2023): one soft prompt per scenario, concatenated."""
+
+    prompt_length: int = 10  # soft tokens per scenario
+    mlp_bottleneck: int = 64  # residual MLP reparameterisation while a prompt trains; 0: none
+    lr: float = 3.0e-2  # prompt tuning wants a larger step than LoRA
+    task_identity: Literal["given", "none"] = "given"  # given: scenario j is served [P_j;...;P_1] (the paper's protocol)
+
+    def __post_init__(self) -> None:
+        validate_literals(self, "progprompt")
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,7 @@ class ScenarioTrainSettings:
 @dataclass(frozen=True)
 class EvalSettings:
     max_test_per_scenario: int = 0
+    texts_per_window: int = 1  # descriptions generated from per test window (each window has several); 0: all
     multimodal_texts: int = 32
     multimodal_samples: int = 5
     top_k_sampling: int = 20
@@ -97,6 +130,9 @@ class ESMoEConfig:
     loss: LossSettings = field(default_factory=LossSettings)
     lwf: LwFSettings = field(default_factory=LwFSettings)
     olora: OLoRASettings = field(default_factory=OLoRASettings)
+    epi: EPISettings = field(default_factory=EPISettings)
+    sapt: SAPTSettings = field(default_factory=SAPTSettings)
+    progprompt: ProgPromptSettings = field(default_factory=ProgPromptSettings)
     train: ScenarioTrainSettings = field(default_factory=ScenarioTrainSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
     pretrain: PretrainSettings = field(default_factory=PretrainSettings)

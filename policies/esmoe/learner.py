@@ -19,6 +19,7 @@ class ContinualLearner:
 
     name = "base"
     joint = False  # True: trained once on all scenarios together (MTL)
+    uses_task_identity = False  # True: told each test request's scenario (evaluation_context), which the table states
 
     def __init__(self, backbone: Backbone, config: ESMoEConfig, emotions: list[str]) -> None:
         self.backbone = backbone
@@ -50,6 +51,10 @@ class ContinualLearner:
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         return [p for p in self.bank.model.parameters() if p.requires_grad]
 
+    def param_groups(self, lr: float) -> list[dict]:
+        """The optimiser's parameter groups (one, at the trainer's ``lr``, unless a method needs its own)."""
+        return [{"params": self.trainable_parameters(), "lr": lr}]
+
     def lm_loss(self, texts: list[str], codes: list[np.ndarray], weights: torch.Tensor | None = None,
                 return_logits: bool = False):
         batch = lm_batch(self.backbone, texts, codes)
@@ -64,6 +69,11 @@ class ContinualLearner:
         return loss, {"llm": loss.item()}
 
     # -- inference ------------------------------------------------------------------------------
+    def evaluation_context(self, scenario: str) -> AbstractContextManager:
+        """Wraps the generations the benchmark scores on ``scenario``: only methods that ``uses_task_identity``
+        read it (a task-incremental protocol); the others serve every request the same way."""
+        return nullcontext()
+
     def condition(self, texts: list[str]) -> AbstractContextManager:
         """What a forward on ``texts`` needs set (expert weights, injected h); nothing by default."""
         return nullcontext()

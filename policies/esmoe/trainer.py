@@ -21,7 +21,7 @@ def train_on(learner: ContinualLearner, samples: list[TokenSample], settings: Sc
     params = learner.trainable_parameters()
     if not params:
         raise RuntimeError(f"{learner.name}: nothing to train for {label}")
-    opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    opt = torch.optim.AdamW(learner.param_groups(settings.lr), lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda i: min(1.0, (i + 1) / max(1, settings.warmup)) * 0.5 * (1 + np.cos(np.pi * min(i, steps) / steps)) + 0.05)
     rng = np.random.default_rng(seed)
