@@ -27,24 +27,32 @@ def fid(real: np.ndarray, generated: np.ndarray) -> float:
     return frechet_distance(*gaussian_stats(real), *gaussian_stats(generated))
 
 
-def r_precision(motion_emb: np.ndarray, text_emb: np.ndarray, pool: int = 32, top_k: tuple[int, ...] = (1, 2, 3),
-                seed: int = 0) -> dict[int, float]:
-    """Share of motions whose own text ranks within the top k among ``pool`` texts (1 true + pool-1
-    random others), by Euclidean distance."""
+def r_precision_hits(motion_emb: np.ndarray, text_emb: np.ndarray, pool: int = 32, top_k: tuple[int, ...] = (1, 2, 3),
+                     seed: int = 0) -> np.ndarray:
+    """(n, len(top_k)) booleans: whether motion i's own text ranks within the top k among ``pool`` texts (1
+    true + pool-1 random others), by Euclidean distance. The pools depend on ``n`` and ``seed`` only, so two
+    generators scored on the same texts meet the same pools (per-item results pair up)."""
     n = len(motion_emb)
     if n < pool:
         raise ValueError(f"R-Precision in pools of {pool} needs at least {pool} pairs, got {n}")
     rng = np.random.default_rng(seed)
-    hits = {k: 0 for k in top_k}
+    hits = np.zeros((n, len(top_k)), dtype=bool)
     for i in range(n):
         others = rng.choice(n - 1, size=pool - 1, replace=False)
         others = others + (others >= i)
         cand = np.concatenate([[i], others])
         dist = np.linalg.norm(text_emb[cand] - motion_emb[i], axis=-1)
         rank = int((dist < dist[0]).sum())  # ties count in the motion's favour
-        for k in top_k:
-            hits[k] += rank < k
-    return {k: hits[k] / n for k in top_k}
+        hits[i] = [rank < k for k in top_k]
+    return hits
+
+
+def r_precision(motion_emb: np.ndarray, text_emb: np.ndarray, pool: int = 32, top_k: tuple[int, ...] = (1, 2, 3),
+                seed: int = 0) -> dict[int, float]:
+    """Share of motions whose own text ranks within the top k among ``pool`` texts (1 true + pool-1
+    random others), by Euclidean distance."""
+    hits = r_precision_hits(motion_emb, text_emb, pool, top_k, seed)
+    return {k: float(hits[:, i].mean()) for i, k in enumerate(top_k)}
 
 
 def mm_dist(motion_emb: np.ndarray, text_emb: np.ndarray) -> float:
