@@ -1,46 +1,90 @@
-"""The lifelong benchmark end to end in --quick mode on the real data (CI has it; fresh users skip)."""
+"""The lifelong benchmark: method names, the frozen protocols, resumable results folders, and the --quick run
+on real data (CI has it; fresh users skip), which must see SeqLoRA forget and the paper's ES-MoE forget less."""
 import json
 import math
 import os
 
 import pytest
 
-from agent.bench.lifelong import resolve_methods
+from agent.bench.lifelong_methods import METHODS, RENAMED, method_config, resolve_methods, training_groups
+from agent.bench.lifelong_protocol import load_benchmark, read_test_reads, record_test_read
+from agent.bench.lifelong_runs import PlannedRun, RunStore, Schedule, plan_runs
 from agent.bench.lifelong_sequence import scenario_orders
+from agent.cli.main import build_parser
 
 needs_data = pytest.mark.skipif(not os.environ.get("L2EMG_BANDAI_ROOT"),
                                 reason="L2EMG_BANDAI_ROOT is not set: the quick lifelong benchmark reads Bandai-Namco dataset-1")
 
 
-def test_orders_are_distinct_and_methods_checked():
+def test_orders_are_distinct():
     orders = scenario_orders(["a", "b", "c", "d"], 3, seed=0)
     assert len({tuple(o) for o in orders}) == 3 and all(sorted(o) == ["a", "b", "c", "d"] for o in orders)
-    assert resolve_methods(["es-moe,seqlora", "o-lora"]) == ["es-moe", "seqlora", "o-lora"]
-    with pytest.raises(ValueError, match="unknown method"):
-        resolve_methods(["es-moe,gpt"])
 
 
-@needs_data
-def test_quick_lifelong_benchmark_writes_table_matrices_and_report(tmp_path):
-    from agent.bench.lifelong import run_lifelong
+def test_every_method_name_round_trips_through_the_cli():
+    parser = build_parser()
+    names = list(METHODS)
+    args = parser.parse_args(["bench", "lifelong", "--methods", ",".join(names[:5]), *names[5:], "--seeds", "0-2", "--resume"])
+    assert resolve_methods(args.methods) == names and args.seeds == [0, 1, 2] and args.resume
+    for key, spec in METHODS.items():
+        assert resolve_methods([key]) == [key] and spec.label  # each name resolves to itself and has a row label
 
-    r = run_lifelong("bandai-4", ["es-moe,seqlora,mtl,wo-lemo"], orders=1, quick=True, runs=str(tmp_path / "runs"),
-                     cache=str(tmp_path / "cache"), progress=False)
-    assert set(r["table"]) == {"ES-MoE", "SeqLoRA", "MTL"} and set(r["ablations"]) == {"ES-MoE", "ES-MoE w/o L_emo"}
-    for method, cols in r["table"].items():
-        assert math.isfinite(cols["AF"]["mean"]) and cols["AF"]["mean"] >= 0
-        assert cols["AD"]["mean"] > 0  # generated motions differ from each other
-    runs = {x["method"]: x for x in r["runs"]}
-    n = len(r["scenario_orders"][0])
-    fid = runs["ES-MoE"]["matrix"]["values"]["fid"]
-    assert len(fid) == n and all(fid[k][j] is not None for k in range(n) for j in range(k + 1))  # lower triangle filled
-    assert all(fid[k][j] is None for k in range(n) for j in range(k + 1, n))  # unseen scenarios not evaluated
-    assert 0 < r["expert_size"]["fraction"] <= 0.03
-    report = (tmp_path / "runs" / "bandai-4-quick" / "lifelong-test" / "report.md").read_text()
-    assert "| ES-MoE |" in report and "heatmap_es-moe_order0.png" in report
-    assert (tmp_path / "runs" / "bandai-4-quick" / "lifelong-test" / "heatmap_es-moe_order0.png").stat().st_size > 1000
-    cells = [json.loads(l) for l in (tmp_path / "runs" / "bandai-4-quick" / "lifelong-test" / "cells.jsonl").read_text().splitlines()]
-    assert any("routing_accuracy" in c for c in cells if c["method"] == "ES-MoE")
+
+@pytest.mark.parametrize("old", sorted(RENAMED))
+def test_old_names_are_refused_with_the_new_name(old):
+    with pytest.raises(ValueError, match="renamed: use " + RENAMED[old].split()[0].replace("+", r"\+")):
+        resolve_methods([old])
+
+
+def test_unknown_names_get_a_suggestion():
+    with pytest.raises(ValueError, match="did you mean 'es-moe'"):
+        resolve_methods(["es-mo"])
+
+
+def test_the_paper_row_has_no_routing_loss_and_the_variants_say_what_they_add():
+    cfg, sha, _ = load_benchmark("bandai-4")
+    assert len(sha) == 64 and cfg.protocol.compare_to == "es-moe" and cfg.protocol.methods[0] == "es-moe"
+    paper = method_config("es-moe", cfg.esmoe, {"es-moe": {"gate.routing_weight": 3.0}})  # the definition wins
+    assert paper.gate.routing_weight == 0.0 and paper.gate.inference == "learned"
+    assert method_config("es-moe+routing-loss", cfg.esmoe, cfg.methods).gate.routing_weight > 0
+    assert training_groups(["es-moe", "es-moe+routing-loss", "es-moe+content-router"]) == {
+        "es-moe": ["es-moe"], "es-moe+routing-loss": ["es-moe+routing-loss", "es-moe+content-router"]}
+    with pytest.raises(ValueError, match="routing_weight must be > 0"):
+        method_config("es-moe+routing-loss", cfg.esmoe, {"es-moe+routing-loss": {"gate.routing_weight": 0.0}})
+    quick, _, _ = load_benchmark("bandai-4-quick")
+    assert "epi" in quick.protocol.methods and "seqlora" in quick.protocol.methods
+
+
+def test_plan_interleaves_methods_and_gives_joint_methods_one_order():
+    plan = plan_runs({"a": ["a"], "mtl": ["mtl"]}, [0, 1], [["x", "y"], ["y", "x"]], joint={"mtl"})
+    assert [(r.train_key, r.seed, r.order_index) for r in plan] == [
+        ("a", 0, 0), ("mtl", 0, 0), ("a", 0, 1), ("a", 1, 0), ("mtl", 1, 0), ("a", 1, 1)]
+
+
+def test_results_folder_resumes_only_the_same_protocol_and_code(tmp_path):
+    store = RunStore(tmp_path / "out")
+    man = {"benchmark": "b", "config_sha256": "x", "split": "test", "commit": "c1", "overrides": {}, "dataset": "d"}
+    store.open(man, resume=False)
+    run = PlannedRun("a", ["a", "a+view"], 0, 0, ["x", "y"])
+    store.save("a", 0, 0, {"method": "a", "train_key": "a", "seconds": 10.0})
+    assert not store.done(run)  # one of its two rows is missing
+    store.save("a+view", 0, 0, {"method": "a+view", "train_key": "a", "seconds": 10.0})
+    assert store.done(run)
+    with pytest.raises(ValueError, match="--resume"):
+        RunStore(tmp_path / "out").open(man, resume=False)
+    with pytest.raises(ValueError, match="commit differs"):
+        RunStore(tmp_path / "out").open({**man, "commit": "c2"}, resume=True)
+    again = RunStore(tmp_path / "out")
+    assert len(again.open(man, resume=True)["parts"]) == 2
+    later = PlannedRun("a", ["a", "a+view"], 1, 0, ["x", "y"])
+    sched = Schedule([run, later], again, budget_s=5.0)
+    assert sched.todo == [later] and sched.expected("a") == 10.0 and sched.eta() == 10.0
+    assert not sched.fits(later)  # 10 s expected > 5 s budget: the part stops, --resume continues
+
+
+def test_test_reads_are_counted_beside_the_dataset(tmp_path):
+    assert read_test_reads(tmp_path) == []
+    assert record_test_read(tmp_path, {"benchmark": "b"}) == 1 and record_test_read(tmp_path, {"benchmark": "b"}) == 2
 
 
 def test_mixed_setting_is_refused_plainly(tmp_path):
@@ -48,3 +92,27 @@ def test_mixed_setting_is_refused_plainly(tmp_path):
 
     with pytest.raises(ValueError, match="mixed"):
         run_lifelong("bandai-4", ["es-moe"], setting="mixed", runs=str(tmp_path))
+
+
+@needs_data
+def test_quick_benchmark_sees_seqlora_forget_and_the_paper_esmoe_forget_less(tmp_path):
+    from agent.bench.lifelong import run_lifelong
+
+    kw = dict(quick=True, runs=str(tmp_path / "runs"), cache=str(tmp_path / "cache"), progress=False,
+              out=str(tmp_path / "out"))
+    r = run_lifelong("bandai-4", **kw)
+    assert r["complete"] and set(r["table"]) == {"es-moe", "epi", "seqlora"}
+    seq, paper = r["table"]["seqlora"]["FR"], r["table"]["es-moe"]["FR"]
+    assert seq["ci"][0] > 0, f"SeqLoRA's forgetting is not above noise: FR {seq}"
+    d = r["differences"]["seqlora"]["FR"]  # es-moe minus seqlora, paired on the same windows
+    assert d["ci"][1] < 0, f"the paper's ES-MoE does not forget less than SeqLoRA: FR difference {d}"
+    for cols in r["table"].values():
+        assert math.isfinite(cols["AF"]["mean"]) and cols["AD"]["mean"] > 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert r["config_sha256"] in report and "scored 1 time(s)" in report and "heatmap_es-moe.png" in report
+    cells = [json.loads(x) for x in (tmp_path / "out" / "cells.jsonl").read_text().splitlines()]
+    assert any("routing_accuracy" in c for c in cells if c["method"] == "epi")
+    with pytest.raises(ValueError, match="--resume"):
+        run_lifelong("bandai-4", **kw)
+    again = run_lifelong("bandai-4", resume=True, **kw)  # nothing left to run: the same table, no new test read
+    assert again["table"]["seqlora"]["FR"] == seq and again["test_reads"] == 1

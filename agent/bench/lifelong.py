@@ -1,97 +1,159 @@
-"""`l2emg bench lifelong`: every method x every scenario order, the paper-style table, ablations,
-matrices, heatmaps and a markdown report under ``runs/<name>/``."""
+"""`l2emg bench lifelong`: every method of a frozen protocol (``configs/benchmarks/<name>.yaml``) through
+seeds x scenario orders, resumable over a results folder in parts, then the table with intervals, paired
+differences against the paper's ES-MoE and the minimum detectable difference (``report.md``)."""
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import resource
 import time
 from pathlib import Path
 
-from agent.bench.lifelong_report import aggregate, write_report
+from agent.bench.lifelong_methods import METHODS, inference_config, method_config, resolve_methods, training_groups
+from agent.bench.lifelong_protocol import code_version, load_benchmark, read_test_reads, record_test_read
+from agent.bench.lifelong_report import paired, table, write_report
+from agent.bench.lifelong_runs import PlannedRun, RunStore, Schedule, plan_runs
 from agent.bench.lifelong_sequence import CellEvaluator, reference_rows, run_sequence, scenario_orders
-from agent.recipes.benchmark_assets import quick_config
-from policies.baselines.methods import BASELINES
-from policies.esmoe.config import load_esmoe_config
-from policies.esmoe.model import ESMoE, PrototypeRoutedESMoE, make_ablation
+from envs.atomic import atomic_write_text
+from envs.config import apply_overrides
 
-METHODS = {"es-moe": ESMoE, "es-moe-proto": PrototypeRoutedESMoE, "mtl": BASELINES["MTL"], "seqlora": BASELINES["SeqLoRA"], "lwf-lora": BASELINES["LwF-LoRA"],
-           "o-lora": BASELINES["O-LoRA"]}
-ABLATIONS = {"wo-cged": make_ablation("w/o CGED"), "wo-samoe": make_ablation("w/o SAMoE"), "wo-lemo": make_ablation("w/o L_emo"),
-             # the same ablations routed like es-moe-proto (w/o SAMoE has one shared LoRA: no routing to vary)
-             "wo-cged-proto": make_ablation("w/o CGED", "prototype"), "wo-lemo-proto": make_ablation("w/o L_emo", "prototype")}
+log = logging.getLogger(__name__)
 
 
-def resolve_methods(names: list[str]) -> list[str]:
-    out = []
-    for n in names:
-        for part in n.split(","):
-            key = part.strip().lower()
-            if not key:
-                continue
-            if key not in METHODS and key not in ABLATIONS:
-                raise ValueError(f"unknown method {part!r} (known: {', '.join(list(METHODS) + list(ABLATIONS))})")
-            out.append(key)
-    return out
+def default_benchmark(benchmark: str, quick: bool) -> str:
+    """The protocol file of a dataset: ``<dataset>`` or, for CI, ``<dataset>-quick``."""
+    return f"{benchmark}-quick" if quick else benchmark
 
 
-def run_lifelong(benchmark: str, methods: list[str], orders: int = 3, setting: str = "unseen", split: str = "test",
-                 quick: bool = False, config_path: str | None = None, out: str | None = None, root: str | None = None,
-                 cache: str | None = None, runs: str = "runs", progress: bool = True,
-                 ablation_orders: int | None = None, overrides: dict[str, str] | None = None) -> dict:
+def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, split: str = "test", quick: bool = False,
+                 config_path: str | None = None, out: str | None = None, root: str | None = None, cache: str | None = None,
+                 runs: str = "runs", progress: bool = True, resume: bool = False, max_hours: float | None = None,
+                 seeds: list[int] | None = None, orders: int | None = None, overrides: dict[str, str] | None = None,
+                 setting: str = "unseen") -> dict:
+    """Runs what the results folder does not hold yet (all of it without ``resume``), within ``max_hours``
+    (default: the protocol's part length), and writes the report of everything the folder holds."""
     from agent.recipes.benchmark_assets import lifelong_assets
 
     if setting != "unseen":
-        raise ValueError(f"setting {setting!r}: only 'unseen' is implemented (the 'mixed' setting is not built yet)")
-    keys = resolve_methods(methods)
-    from envs.config import apply_overrides
-
-    config = apply_overrides(load_esmoe_config(config_path), overrides or {}, "--set esmoe.*")
-    if quick:
-        config = quick_config(config)
+        raise ValueError(f"setting {setting!r} is not offered: the paper's 'mixed' setting is not defined in what we can "
+                         "read (DESIGN §6); only 'unseen' (scenarios in sequence) is")
+    cfg, sha, path = load_benchmark(config_path or default_benchmark(benchmark, quick))
+    changed = dict(overrides or {})
+    base = apply_overrides(cfg.esmoe, changed, "--set esmoe.*")
+    p = cfg.protocol
+    if seeds is not None:
+        changed["protocol.seeds"] = str(seeds)
+    if orders is not None:
+        changed["protocol.orders"] = str(orders)
+    p = dataclasses.replace(p, seeds=list(seeds) if seeds is not None else p.seeds, orders=orders or p.orders)
+    keys = resolve_methods(methods) if methods else list(p.methods) + list(p.ablations)
     t0 = time.perf_counter()
-    assets, info = lifelong_assets(benchmark, config, quick, root, cache, runs, progress)
-    out_dir = Path(out) if out else Path(runs) / info["dataset"] / f"lifelong-{split}"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    evaluate = CellEvaluator(assets, config, split)
-    all_orders = scenario_orders(assets.corpus.scenarios, orders, seed=config.train.seed)
-    reference = reference_rows(assets, evaluate, assets.corpus.scenarios)
-    cells = (out_dir / "cells.jsonl").open("w")
+    assets, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress)
+    scenarios = list(p.scenarios) or assets.corpus.scenarios
+    missing = sorted(set(scenarios) - set(assets.corpus.scenarios))
+    if missing:
+        raise ValueError(f"{path}: scenarios {missing} are not in {info['dataset']} ({', '.join(assets.corpus.scenarios)})")
+    all_orders = scenario_orders(scenarios, p.orders, seed=p.order_seed)
+    out_dir = Path(out) if out else Path(runs) / info["dataset"] / f"lifelong-{cfg.name}-{split}"
+    store = RunStore(out_dir)
+    version = code_version()
+    manifest = store.open({"benchmark": cfg.name, "config_path": str(path), "config_sha256": sha, "split": split,
+                           "dataset": info["dataset"], "overrides": changed, **version}, resume)
+    evaluate = CellEvaluator(assets, base, split)
+    eval_items = {s: {"windows": [i.sample.sample_id for i in evaluate.items_of(s)],
+                      "emotions": [i.sample.emotion for i in evaluate.items_of(s)]} for s in scenarios}
+    items_path = out_dir / "eval_items.json"
+    if items_path.is_file() and json.loads(items_path.read_text()) != eval_items:
+        raise ValueError(f"{out_dir}: the evaluation items differ from the ones its runs were scored on")
+    atomic_write_text(items_path, json.dumps(eval_items))
 
-    def log_cell(row: dict) -> None:
-        cells.write(json.dumps(row) + "\n")
-        cells.flush()
+    groups = training_groups(keys)
+    ablation_orders = p.ablation_orders or p.orders
+    joint = {k for k in groups if METHODS[k].joint}
+    plan = plan_runs(groups, p.seeds, all_orders, joint,
+                     {k: ablation_orders for k, v in groups.items() if all(METHODS[x].kind == "ablation" for x in v)})
+    budget = (max_hours if max_hours is not None else p.part_hours) * 3600
+    schedule = Schedule(plan, store, budget)
+    if split == "test" and schedule.todo:
+        record_test_read(info["dataset_dir"], {"benchmark": cfg.name, "config_sha256": sha, "out": str(out_dir),
+                                               "methods": keys, "commit": version["commit"]})
+    stopped = _run_plan(schedule, store, assets, evaluate, base, cfg.methods, progress, out_dir)
 
-    runs_done, expert_fraction = [], {}
-    for key in keys:
-        cls = METHODS.get(key) or ABLATIONS[key]
-        n_orders = 1 if cls.joint else (ablation_orders or orders) if key in ABLATIONS else orders
-        for i, order in enumerate(all_orders[:n_orders]):
-            r = run_sequence(cls, order, assets, config, evaluate, progress, log=log_cell)
-            r["order_index"] = i
-            learner = r.pop("learner")
-            if key == "es-moe":
-                expert_fraction = {"expert_parameters": learner.expert_parameters(),
-                                   "backbone_parameters": r["backbone_parameters"],
-                                   "fraction": round(learner.expert_parameters() / r["backbone_parameters"], 4)}
-            runs_done.append(r)
-            print(json.dumps({"method": r["method"], "order": i, **{k: round(v, 3) for k, v in r["summary"].items()}}), flush=True)
-    cells.close()
-    main = [r for r in runs_done if not r["method"].startswith("ES-MoE w/o")]
-    abl_orders = {r["order_index"] for r in runs_done if r["method"].startswith("ES-MoE w/o")}
-    abl = [r for r in runs_done if r["method"].startswith("ES-MoE") and (r["order_index"] in abl_orders or not abl_orders)]
+    records = store.finished()
+    reference_path = out_dir / "reference.json"
+    if not reference_path.is_file():
+        atomic_write_text(reference_path, json.dumps(reference_rows(assets, evaluate, scenarios)))
+    main_rows = [k for k in keys if METHODS[k].kind != "ablation"]
+    abl_rows = [k for k in keys if METHODS[k].kind == "ablation"]
+    labels = list(assets.metrics.emotion.labels) if assets.metrics.emotion is not None else list(assets.emotions)
+    rs, bs = p.bootstrap_resamples, p.bootstrap_seed
     result = {
-        "overrides": {f"esmoe.{k}": v for k, v in (overrides or {}).items()},
-        "benchmark": benchmark, "dataset": info["dataset"], "setting": setting, "split": split, "quick": quick,
-        "backbone": "tiny (pretrained on " + config.pretrain.dataset + ")", "pretrain": info["pretrain"],
-        "backbone_parameters": runs_done[0]["backbone_parameters"] if runs_done else None,
-        "orders": orders, "ablation_orders": ablation_orders or orders, "scenario_orders": all_orders[:orders], "steps_per_scenario": config.train.steps_per_scenario,
-        "batch": config.train.batch, "config": dataclasses.asdict(config),
-        "table": aggregate(main), "ablations": aggregate(abl) if len({r["method"] for r in abl}) > 1 else {},
-        "expert_size": expert_fraction, "reference": reference,
-        "runs": [{"method": r["method"], "order": r["order"], "summary": r["summary"], "training": r["training"],
-                  "matrix": r["matrix"].to_dict()} for r in runs_done],
+        "benchmark": cfg.name, "dataset": info["dataset"], "split": split, "quick": quick, "setting": "unseen",
+        "config_path": str(path), "config_sha256": sha, "overrides": changed, "manifest": store.manifest(),
+        "protocol": dataclasses.asdict(p), "scenario_orders": all_orders, "steps_per_scenario": base.train.steps_per_scenario,
+        "batch": base.train.batch, "texts_per_window": base.eval.texts_per_window,
+        "items": {s: len(v["windows"]) for s, v in eval_items.items()},
+        "test_reads": len(read_test_reads(info["dataset_dir"])) if split == "test" else None,
+        "backbone": "tiny (pretrained on " + base.pretrain.dataset + ")", "pretrain": info["pretrain"],
+        "table": table(records, main_rows, eval_items, labels, rs, bs),
+        "ablations": table(records, abl_rows, eval_items, labels, rs, bs),
+        "differences": paired(records, p.compare_to, main_rows, eval_items, labels, rs, bs),
+        "ablation_differences": paired(records, p.compare_to, abl_rows, eval_items, labels, rs, bs) if abl_rows else {},
+        "reference": json.loads(reference_path.read_text()),
+        "runs_planned": len(plan), "runs_finished": len(plan) - len(schedule.todo), "complete": not schedule.todo,
+        "stopped_for_budget": stopped, "eta_remaining_s": schedule.eta(),
+        "seconds_this_part": round(time.perf_counter() - t0, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "run_seconds": {k: [r["seconds"] for r in records if r["method"] == k] for k in keys},
+        "commits": sorted({r["commit"] for r in records}),
     }
-    result["seconds"] = round(time.perf_counter() - t0, 1)
-    write_report(out_dir, result, runs_done)
-    result["report"] = str(out_dir / "report.md")
+    result["report"] = write_report(out_dir, result, records)
+    atomic_write_text(out_dir / "result.json", json.dumps(result, indent=2, default=str))
     return result
+
+
+def _run_plan(schedule: Schedule, store: RunStore, assets, evaluate: CellEvaluator, base, chosen: dict, progress: bool,
+              out_dir: Path) -> bool:
+    """Trains and scores the schedule's runs in order; True when the part's time budget stopped it early."""
+    from tqdm import tqdm
+
+    version = code_version()
+    bar = tqdm(total=schedule.total, initial=schedule.total - len(schedule.todo), desc="lifelong runs", unit="run",
+               disable=not progress, dynamic_ncols=True)
+    cells = (out_dir / "cells.jsonl").open("a")
+    try:
+        for run in list(schedule.todo):
+            if not schedule.fits(run):
+                log.warning("part budget reached: %d runs left (continue with --resume)", len(schedule.todo))
+                return True
+            bar.set_postfix_str(run.label)
+            config = method_config(run.train_key, base, chosen)
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=run.seed))
+            views = {v: inference_config(v, config) for v in run.views}
+            t = time.perf_counter()
+            res = run_sequence(METHODS[run.train_key].make, run.order, assets, config, evaluate, views, progress,
+                               log=lambda row: (cells.write(json.dumps(row) + "\n"), cells.flush()))
+            seconds = round(time.perf_counter() - t, 1)
+            _save(store, run, res, seconds, version)
+            schedule.finished(run, seconds)
+            bar.update(1)
+            eta = schedule.eta()
+            msg = {"run": run.label, "seconds": seconds, "left": len(schedule.todo),
+                   "eta_h": round(eta / 3600, 2) if eta is not None else None,
+                   **{v: {k: round(x, 3) for k, x in r["summary"].items()} for v, r in res.items()}}
+            (bar.write if progress else log.info)(json.dumps(msg))
+    finally:
+        cells.close()
+        bar.close()
+    return False
+
+
+def _save(store: RunStore, run: PlannedRun, res: dict, seconds: float, version: dict) -> None:
+    for view, r in res.items():
+        store.save(view, run.seed, run.order_index, {
+            "method": view, "label": METHODS[view].label, "train_key": run.train_key, "seed": run.seed,
+            "order_index": run.order_index, "order": r["order"], "joint": METHODS[run.train_key].joint,
+            "summary": r["summary"], "matrix": r["matrix"].to_dict(), "cells": r["cells"], "training": r["training"],
+            "seconds": seconds, "expert_parameters": r["expert_parameters"], "backbone_parameters": r["backbone_parameters"],
+            "commit": version["commit"], "dirty": version["dirty"]})

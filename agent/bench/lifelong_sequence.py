@@ -3,6 +3,7 @@ trainer, evaluated with the same metric suite after each scenario on every scena
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -36,12 +37,25 @@ def cap(samples: list[TokenSample], n: int, seed: int = 0) -> list[TokenSample]:
     return [samples[i] for i in idx]
 
 
+@dataclass(frozen=True)
+class EvalItem:
+    """One scored generation: a test window and one of its descriptions."""
+
+    sample: TokenSample
+    text: str
+
+
 class CellEvaluator:
-    """Generates for one scenario's evaluation samples and scores the result (cached real embeddings)."""
+    """Generates for one scenario's evaluation items and scores the result (cached real embeddings).
+
+    Items are the scenario's test windows (all, or ``eval.max_test_per_scenario`` drawn with a fixed seed),
+    each with ``eval.texts_per_window`` of its descriptions (0: all): the same items, in the same order, for
+    every method, seed and order, so per-item results pair up across them."""
 
     def __init__(self, assets: LifelongAssets, config: ESMoEConfig, split: str) -> None:
         self.assets, self.config, self.split = assets, config, split
         self.samples: dict[str, list[TokenSample]] = {}
+        self.items: dict[str, list[EvalItem]] = {}
         self.real: dict[str, np.ndarray] = {}
 
     def samples_of(self, scenario: str) -> list[TokenSample]:
@@ -50,8 +64,14 @@ class CellEvaluator:
             if not s:
                 raise ValueError(f"scenario {scenario!r} has no {self.split} samples")
             self.samples[scenario] = s
+            k = self.config.eval.texts_per_window
+            self.items[scenario] = [EvalItem(x, t) for x in s for t in (x.texts if k <= 0 else x.texts[:k])]
             self.real[scenario] = self.assets.metrics.real_embeddings([self.assets.corpus.features(x) for x in s])
         return self.samples[scenario]
+
+    def items_of(self, scenario: str) -> list[EvalItem]:
+        self.samples_of(scenario)
+        return self.items[scenario]
 
     def decode(self, gens) -> list[np.ndarray]:
         tok = self.assets.tokenizer
@@ -59,27 +79,34 @@ class CellEvaluator:
         return [tok.decode_features(g.codes if g.codes is not None and len(g.codes) else np.zeros(1, np.int64)) for g in gens]
 
     def __call__(self, learner: ContinualLearner, scenario: str, multimodal: bool = True) -> dict:
-        """Metrics on ``scenario``; MultiModality (extra sampled generations) only when ``multimodal``."""
+        """Metrics on ``scenario`` plus per-item ``top1_hits`` and ``emotion_pred``; MultiModality (extra
+        sampled generations) only when ``multimodal``."""
         samples = self.samples_of(scenario)
-        texts = [s.texts[0] for s in samples]
+        items = self.items[scenario]
+        texts = [i.text for i in items]
         t0 = time.perf_counter()
-        gens = learner.generate(texts, [len(s.codes) for s in samples])
-        gen_seconds = time.perf_counter() - t0
-        e = self.config.eval
-        mm = None
-        if multimodal and e.multimodal_texts and e.multimodal_samples > 1:
-            picked = cap(samples, e.multimodal_texts, seed=1)
-            mm = []
-            for rep in range(e.multimodal_samples):
-                g = learner.generate([s.texts[0] for s in picked], [len(s.codes) for s in picked], greedy=False,
-                                     seed=100 + rep, top_k=e.top_k_sampling)
-                mm.append(self.decode(g))
-            mm = [list(x) for x in zip(*mm)]
-        out = self.assets.metrics(self.decode(gens), texts, self.real[scenario], [s.emotion for s in samples], mm)
-        if getattr(learner, "use_samoe", False) and scenario in learner.bank.names:
-            out["routing_accuracy"] = float(np.mean([r == scenario for r in learner.route(texts)]))
+        with learner.evaluation_context(scenario):  # read only by methods scored with the task identity
+            gens = learner.generate(texts, [len(i.sample.codes) for i in items])
+            gen_seconds = time.perf_counter() - t0
+            e = self.config.eval
+            mm = None
+            if multimodal and e.multimodal_texts and e.multimodal_samples > 1:
+                picked = cap(samples, e.multimodal_texts, seed=1)
+                mm = []
+                for rep in range(e.multimodal_samples):
+                    g = learner.generate([s.texts[0] for s in picked], [len(s.codes) for s in picked], greedy=False,
+                                         seed=100 + rep, top_k=e.top_k_sampling)
+                    mm.append(self.decode(g))
+                mm = [list(x) for x in zip(*mm)]
+        out = self.assets.metrics(self.decode(gens), texts, self.real[scenario], [i.sample.emotion for i in items], mm,
+                                  per_item=True)
+        route = getattr(learner, "route", None)
+        if callable(route) and scenario in learner.bank.names and getattr(learner, "use_samoe", True):
+            with learner.evaluation_context(scenario):
+                out["routing_accuracy"] = float(np.mean([r == scenario for r in route(texts)]))
         out["failures"] = sum(g.codes is None for g in gens)
         out["samples"] = len(samples)
+        out["items"] = len(items)
         out["generation_seconds"] = round(gen_seconds, 2)
         return {k: (round(float(v), 5) if isinstance(v, float) else v) for k, v in out.items()}
 
@@ -103,29 +130,41 @@ def reference_rows(assets: LifelongAssets, evaluate: CellEvaluator, scenarios: l
     return out
 
 
-def run_sequence(method: type[ContinualLearner], order: list[str], assets: LifelongAssets, config: ESMoEConfig,
-                 evaluate: CellEvaluator, progress: bool = True, log: Callable[[dict], None] | None = None) -> dict:
-    """One method through one scenario order (or jointly for MTL); returns its matrix and timings."""
+def run_sequence(make: Callable, order: list[str], assets: LifelongAssets, config: ESMoEConfig, evaluate: CellEvaluator,
+                 views: dict[str, ESMoEConfig], progress: bool = True, log: Callable[[dict], None] | None = None) -> dict[str, dict]:
+    """One training through one scenario order (or jointly, for a ``joint`` learner such as MTL), evaluated after
+    each scenario on every scenario seen so far, once per view: ``views`` maps a method key to the configuration
+    it is evaluated with (methods that share a training and differ only at inference). Returns, per view, its
+    matrix, summary, per-item cells and the shared training timings."""
     torch.manual_seed(config.train.seed)
-    learner = method(assets.make_backbone(), config, assets.emotions)
-    matrix = LifelongMatrix(list(order))
+    learner = make(assets.make_backbone(), config, assets.emotions)
+    matrices = {v: LifelongMatrix(list(order)) for v in views}
+    cells: dict[str, dict] = {v: {} for v in views}
     timings = []
-    stages = [list(order)] if method.joint else [[s] for s in order]
+    stages = [list(order)] if learner.joint else [[s] for s in order]
     for k, stage in enumerate(stages):
         train = [x for s in stage for x in assets.corpus.select("train", [s])]
         t = learn_scenario(learner, "+".join(stage), train, config.train, seed=config.train.seed + k,
                            steps=config.train.steps_per_scenario * len(stage), label=stage[-1], progress=progress)
         t["expert_parameters"] = learner.expert_parameters()
         timings.append(t)
-        after = order[-1] if method.joint else stage[0]
-        seen = list(order) if method.joint else list(order[: k + 1])
+        after = order[-1] if learner.joint else stage[0]
+        seen = list(order) if learner.joint else list(order[: k + 1])
         last = k == len(stages) - 1
-        for j in seen:
-            cell = evaluate(learner, j, multimodal=last)  # AMM reads the last row only
-            matrix.record(after, j, cell)
-            if log:
-                log({"method": method.name, "order": order, "after": after, "on": j, **cell})
-    return {"method": method.name, "order": list(order), "matrix": matrix, "summary": matrix.summary(), "training": timings,
-            "backbone_parameters": sum(p.numel() for n, p in learner.bank.base_model.named_parameters() if "lora_" not in n),
-            "learner": learner}
-
+        for v, view_config in views.items():
+            learner.config = view_config  # e.g. the content router: same experts, another gate.inference
+            try:
+                for j in seen:
+                    cell = evaluate(learner, j, multimodal=last)  # AMM reads the last row only
+                    hits, pred = cell.pop("top1_hits", None), cell.pop("emotion_pred", None)
+                    cells[v][f"{after}|{j}"] = {"hits": "".join("1" if h else "0" for h in hits) if hits is not None else None,
+                                                "pred": pred}
+                    matrices[v].record(after, j, cell)
+                    if log:
+                        log({"method": v, "seed": config.train.seed, "order": order, "after": after, "on": j, **cell})
+            finally:
+                learner.config = config
+    backbone = sum(p.numel() for n, p in learner.bank.base_model.named_parameters() if "lora_" not in n)
+    return {v: {"order": list(order), "matrix": matrices[v], "summary": matrices[v].summary(), "cells": cells[v],
+                "training": timings, "backbone_parameters": backbone, "expert_parameters": learner.expert_parameters()}
+            for v in views}

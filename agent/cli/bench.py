@@ -6,28 +6,41 @@ import json
 
 from agent.cli.common import add_set_arg, add_verbosity, overrides
 
-ALL_METHODS = "es-moe,es-moe-proto,mtl,seqlora,lwf-lora,o-lora,wo-cged,wo-samoe,wo-lemo,wo-cged-proto,wo-lemo-proto"
-QUICK_METHODS = "es-moe,seqlora,mtl,wo-lemo"  # what CI runs: the full model, the forgetting baseline, the bound, one ablation
+
+def _seeds(text: str) -> list[int]:
+    """"0,1,2" or "0-2" -> [0, 1, 2]."""
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.strip().partition("-")
+        out += list(range(int(a), int(b) + 1)) if b else [int(a)]
+    return out
 
 
 def add_parser(sub) -> None:
     bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(dest="bench_command", required=True)
-    p = bench.add_parser("lifelong", help="ES-MoE vs the lifelong baselines over scenario orders")
-    p.add_argument("--benchmark", default="bandai-4", help="dataset config (default bandai-4)")
+    p = bench.add_parser("lifelong", help="the paper's ES-MoE vs the lifelong baselines: seeds x scenario orders, intervals")
+    p.add_argument("--benchmark", default="bandai-4",
+                   help="dataset whose frozen protocol configs/benchmarks/<benchmark>.yaml is run (default bandai-4)")
+    p.add_argument("--config", help="another protocol YAML (default configs/benchmarks/<benchmark>[-quick].yaml)")
     p.add_argument("--methods", nargs="+", default=None,
-                   help="es-moe es-moe-proto mtl seqlora lwf-lora o-lora wo-cged wo-samoe wo-lemo wo-cged-proto wo-lemo-proto (comma or space separated; "
-                        f"default all, with --quick {QUICK_METHODS})")
-    p.add_argument("--setting", default="unseen", choices=["unseen", "mixed"])
-    p.add_argument("--orders", type=int, default=None, help="scenario orders (default 3; 1 with --quick)")
-    p.add_argument("--ablation-orders", type=int, help="orders for the three ablations (default: --orders)")
+                   help="rows to run instead of the protocol's (comma or space separated): "
+                        "es-moe (the paper), es-moe+routing-loss, es-moe+content-router, epi, sapt, prog-prompt, o-lora, "
+                        "lwf-lora, seqlora, mtl, ablations <method>-wo-cged|-wo-samoe|-wo-lemo")
+    p.add_argument("--setting", default="unseen", choices=["unseen", "mixed"],
+                   help="unseen (scenarios in sequence); 'mixed' is refused: the paper does not define it")
+    p.add_argument("--seeds", type=_seeds, help="training seeds instead of the protocol's, e.g. 0-2 or 0,3 (the report says so)")
+    p.add_argument("--orders", type=int, default=None, help="scenario orders instead of the protocol's (the report says so)")
     p.add_argument("--split", default="test", choices=["val", "test"], help="val for choosing hyperparameters")
-    p.add_argument("--quick", action="store_true", help="small assets, 30 steps per scenario, capped evaluation (CI)")
-    p.add_argument("--config", help="ES-MoE YAML (default configs/esmoe.yaml)")
-    p.add_argument("--out", help="output folder (default runs/<dataset>/lifelong-<split>)")
+    p.add_argument("--quick", action="store_true",
+                   help="CI: configs/benchmarks/<benchmark>-quick.yaml with small assets (< 5 min)")
+    p.add_argument("--out", help="results folder (default runs/<dataset>/lifelong-<protocol>-<split>)")
+    p.add_argument("--resume", action="store_true",
+                   help="add the runs the results folder does not hold yet (same protocol and code version), then report")
+    p.add_argument("--max-hours", type=float, help="stop starting new runs after this long (default: the protocol's part_hours)")
     p.add_argument("--root", help="Bandai-Namco root (default $L2EMG_BANDAI_ROOT)")
     p.add_argument("--cache", help="dataset cache root")
     p.add_argument("--runs", default="runs", help="where checkpoints live and are trained when missing")
-    p.add_argument("--json", action="store_true", help="print the whole result (matrices included)")
+    p.add_argument("--json", action="store_true", help="print the whole result")
     add_set_arg(p, ("esmoe",))
     add_verbosity(p)
     p.set_defaults(func=cmd_bench_lifelong)
@@ -51,13 +64,11 @@ def add_parser(sub) -> None:
 def cmd_bench_lifelong(args: argparse.Namespace) -> int:
     from agent.bench.lifelong import run_lifelong
 
-    orders = args.orders or (1 if args.quick else 3)
-    methods = args.methods or [QUICK_METHODS if args.quick else ALL_METHODS]
-    result = run_lifelong(args.benchmark, methods, orders, args.setting, args.split, args.quick, args.config,
-                          args.out, args.root, args.cache, args.runs, progress=not args.quiet,
-                          ablation_orders=args.ablation_orders, overrides=overrides(args).get("esmoe"))
-    shown = result if args.json else {k: v for k, v in result.items() if k not in ("runs", "config")}
-    print(json.dumps(shown, indent=2))
+    result = run_lifelong(args.benchmark, args.methods, args.split, args.quick, args.config, args.out, args.root,
+                          args.cache, args.runs, progress=not args.quiet, resume=args.resume, max_hours=args.max_hours,
+                          seeds=args.seeds, orders=args.orders, overrides=overrides(args).get("esmoe"), setting=args.setting)
+    shown = result if args.json else {k: v for k, v in result.items() if k not in ("run_seconds", "manifest", "reference", "pretrain")}
+    print(json.dumps(shown, indent=2, default=str))
     return 0
 
 

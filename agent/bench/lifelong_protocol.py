@@ -1,0 +1,94 @@
+"""The frozen protocol of a lifelong benchmark (``configs/benchmarks/<name>.yaml``): every choice (seeds,
+orders, scenarios, rows, step budget, evaluation sizes, each method's hyperparameters) made on the
+validation split and written in one file whose hash the report prints; and the count of how many times a
+test split has been scored, kept beside the prepared dataset."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.bench.lifelong_methods import METHODS, method_config
+from envs.config import ConfigError, config_dir, load_config
+from policies.esmoe.config import ESMoEConfig
+
+TEST_READS = "test_reads.jsonl"  # beside the prepared dataset's cache
+
+
+@dataclass(frozen=True)
+class ProtocolSettings:
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # training seeds
+    orders: int = 3  # scenario orders: alphabetical, then seeded permutations
+    order_seed: int = 0  # draws the permutations (independent of the training seeds)
+    scenarios: list[str] = field(default_factory=list)  # empty: every scenario of the dataset
+    methods: list[str] = field(default_factory=list)  # the main table's rows, in order
+    ablations: list[str] = field(default_factory=list)  # the ablation table's rows
+    ablation_orders: int = 0  # 0: as many as `orders`
+    compare_to: str = "es-moe"  # the row every other one is compared with (paired differences)
+    bootstrap_resamples: int = 2000
+    bootstrap_seed: int = 0
+    part_hours: float = 2.5  # a run stops starting new trainings past this; --resume continues
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    name: str
+    dataset: str  # dataset config (configs/datasets/<dataset>.yaml)
+    quick_assets: bool = False  # small tokenizer/evaluator/classifier/backbone, Bandai dataset-1 only (CI)
+    protocol: ProtocolSettings = field(default_factory=ProtocolSettings)
+    esmoe: ESMoEConfig = field(default_factory=ESMoEConfig)  # every generator, trainer and evaluation setting
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)  # per method: values chosen on val (dotted keys)
+    notes: dict[str, str] = field(default_factory=dict)  # per choice: how it was made (shown in the report)
+
+
+def benchmark_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    return p if p.suffix in (".yaml", ".yml") else config_dir() / "benchmarks" / f"{name_or_path}.yaml"
+
+
+def load_benchmark(name_or_path: str) -> tuple[BenchmarkConfig, str, Path]:
+    """The benchmark config, the sha256 of its file, and its path; every method named and every per-method
+    value is checked here, before anything trains."""
+    path = benchmark_path(name_or_path)
+    cfg = load_config(path, BenchmarkConfig)
+    p = cfg.protocol
+    for key in list(p.methods) + list(p.ablations) + list(cfg.methods) + [p.compare_to]:
+        if key not in METHODS:
+            raise ConfigError(f"{path}: unknown method {key!r} (known: {', '.join(METHODS)})")
+    for key in set(p.methods) | set(p.ablations):
+        method_config(key, cfg.esmoe, cfg.methods)  # raises on a bad key or value
+    if not p.seeds or p.orders < 1:
+        raise ConfigError(f"{path}: protocol needs at least one seed and one order")
+    return cfg, hashlib.sha256(path.read_bytes()).hexdigest(), path
+
+
+def code_version() -> dict:
+    """The git commit of the checkout this runs from, and whether it has uncommitted changes."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
+                                    text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": "unknown", "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def record_test_read(dataset_dir: str | Path, entry: dict) -> int:
+    """Append one scoring of the test split to the counter beside the dataset cache; returns the count."""
+    path = Path(dataset_dir) / TEST_READS
+    entry = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **entry}
+    with path.open("a") as f:
+        f.write(json.dumps(entry) + "\n")
+    return len(read_test_reads(dataset_dir))
+
+
+def read_test_reads(dataset_dir: str | Path) -> list[dict]:
+    path = Path(dataset_dir) / TEST_READS
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

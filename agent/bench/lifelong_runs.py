@@ -1,0 +1,136 @@
+"""A lifelong benchmark's results folder, so a full run can be done in parts (``--resume``): a manifest fixing
+what the folder holds (benchmark file hash, split, code version, overrides), one JSON file per finished
+(method, seed, order) run, and the plan of trainings with a time budget per part and an ETA."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envs.atomic import atomic_write_text
+
+MANIFEST = "manifest.json"
+# what must match for --resume to add runs to a folder: one table, one protocol, one code version
+MUST_MATCH = ("benchmark", "config_sha256", "split", "commit", "overrides", "dataset")
+
+
+@dataclass
+class PlannedRun:
+    """One training (one method's training, a seed, an order) and the table rows it fills."""
+
+    train_key: str
+    views: list[str]
+    seed: int
+    order_index: int
+    order: list[str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.train_key} seed {self.seed} order {self.order_index}"
+
+
+def plan_runs(groups: dict[str, list[str]], seeds: list[int], orders: list[list[str]], joint: set[str],
+              orders_for: dict[str, int] | None = None) -> list[PlannedRun]:
+    """Seeds outermost, then orders, then methods: a part that stops early leaves every method with about
+    the same number of runs. A joint method (MTL) has no order: one run per seed. ``orders_for`` caps the
+    orders of some trainings (ablations)."""
+    out = []
+    for seed in seeds:
+        for i, order in enumerate(orders):
+            for key, views in groups.items():
+                if key in joint and i > 0:
+                    continue
+                if orders_for and i >= orders_for.get(key, len(orders)):
+                    continue
+                out.append(PlannedRun(key, list(views), seed, i, list(order)))
+    return out
+
+
+@dataclass
+class RunStore:
+    out: Path
+    parts: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        self.runs_dir = self.out / "runs"
+
+    def manifest(self) -> dict | None:
+        p = self.out / MANIFEST
+        return json.loads(p.read_text()) if p.is_file() else None
+
+    def open(self, manifest: dict, resume: bool) -> dict:
+        """Start a folder, or continue one with ``resume``; refuses to mix protocols or code versions."""
+        old = self.manifest()
+        if old is not None and not resume:
+            raise ValueError(f"{self.out} already holds results ({len(self.finished())} runs); continue them with "
+                             "--resume, or give another --out")
+        if old is not None:
+            for k in MUST_MATCH:
+                if old.get(k) != manifest.get(k):
+                    raise ValueError(f"--resume {self.out}: {k} differs ({old.get(k)!r} there, {manifest.get(k)!r} now); "
+                                     "one table holds one protocol on one code version: use another --out")
+        merged = dict(old or manifest)
+        merged["parts"] = list((old or {}).get("parts", [])) + [
+            {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "dirty": manifest.get("dirty")}]
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.runs_dir.mkdir(exist_ok=True)
+        atomic_write_text(self.out / MANIFEST, json.dumps(merged, indent=2))
+        return merged
+
+    def path(self, method: str, seed: int, order_index: int) -> Path:
+        return self.runs_dir / f"{method}__seed{seed}__order{order_index}.json"
+
+    def done(self, run: PlannedRun) -> bool:
+        return all(self.path(v, run.seed, run.order_index).is_file() for v in run.views)
+
+    def save(self, method: str, seed: int, order_index: int, record: dict) -> Path:
+        path = self.path(method, seed, order_index)
+        atomic_write_text(path, json.dumps(record))
+        return path
+
+    def finished(self) -> list[dict]:
+        """Every finished run in the folder (from any part)."""
+        if not self.runs_dir.is_dir():
+            return []
+        return [json.loads(p.read_text()) for p in sorted(self.runs_dir.glob("*.json"))]
+
+
+class Schedule:
+    """Which planned trainings this part runs, and the ETA: a training starts only if the part's elapsed time
+    plus its expected duration (that method's mean so far, else the mean of all, else nothing known) stays
+    within the budget."""
+
+    def __init__(self, plan: list[PlannedRun], store: RunStore, budget_s: float | None) -> None:
+        self.todo = [r for r in plan if not store.done(r)]
+        self.total = len(plan)
+        self.budget_s = budget_s
+        self.durations: dict[str, list[float]] = {}
+        for rec in store.finished():
+            if rec.get("method") == rec.get("train_key"):  # a shared training is counted once
+                self.durations.setdefault(rec["train_key"], []).append(rec["seconds"])
+        self.t0 = time.perf_counter()
+
+    def expected(self, key: str) -> float | None:
+        own = self.durations.get(key)
+        if own:
+            return sum(own) / len(own)
+        every = [d for v in self.durations.values() for d in v]
+        return sum(every) / len(every) if every else None
+
+    def eta(self) -> float | None:
+        """Seconds the remaining trainings (all parts) are expected to take."""
+        guesses = [self.expected(r.train_key) for r in self.todo]
+        return None if any(g is None for g in guesses) else sum(guesses)
+
+    def fits(self, run: PlannedRun) -> bool:
+        if self.budget_s is None:
+            return True
+        need = self.expected(run.train_key) or 0.0
+        return time.perf_counter() - self.t0 + need <= self.budget_s
+
+    def finished(self, run: PlannedRun, seconds: float) -> None:
+        self.durations.setdefault(run.train_key, []).append(seconds)
+        self.todo.remove(run)
