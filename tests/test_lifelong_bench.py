@@ -1,8 +1,7 @@
 """The lifelong benchmark: method names, the frozen protocols, resumable results folders, and the --quick run
-on real data (CI has it; fresh users skip), which must see SeqLoRA forget and the paper's ES-MoE forget less."""
+(shipped synth-8 models, no data needed), which must see SeqLoRA forget and the paper's ES-MoE forget less."""
 import json
 import math
-import os
 
 import pytest
 
@@ -11,10 +10,6 @@ from agent.bench.lifelong_protocol import load_benchmark, read_test_reads, recor
 from agent.bench.lifelong_runs import PlannedRun, RunStore, Schedule, plan_runs
 from agent.bench.lifelong_sequence import scenario_orders
 from agent.cli.main import build_parser
-
-needs_data = pytest.mark.skipif(not os.environ.get("L2EMG_BANDAI_ROOT"),
-                                reason="L2EMG_BANDAI_ROOT is not set: the quick lifelong benchmark reads Bandai-Namco dataset-1")
-
 
 def test_orders_are_distinct():
     orders = scenario_orders(["a", "b", "c", "d"], 3, seed=0)
@@ -51,8 +46,22 @@ def test_the_paper_row_has_no_routing_loss_and_the_variants_say_what_they_add():
         "es-moe": ["es-moe"], "es-moe+routing-loss": ["es-moe+routing-loss", "es-moe+content-router"]}
     with pytest.raises(ValueError, match="routing_weight must be > 0"):
         method_config("es-moe+routing-loss", cfg.esmoe, {"es-moe+routing-loss": {"gate.routing_weight": 0.0}})
-    quick, _, _ = load_benchmark("bandai-4-quick")
+    quick, _, _ = load_benchmark("quick")
     assert "epi" in quick.protocol.methods and "seqlora" in quick.protocol.methods
+
+
+def test_selection_grids_are_checked_in_the_protocol_file_and_expand_to_every_point(tmp_path):
+    from agent.bench.lifelong_protocol import benchmark_path
+    from agent.bench.lifelong_select import grid
+    from envs.config import ConfigError
+
+    assert grid({"b": [1, 2], "a": [3]}) == [{"a": 3, "b": 1}, {"a": 3, "b": 2}]
+    cfg, _, _ = load_benchmark("bandai-4")
+    assert {"epi", "sapt", "prog-prompt", "o-lora", "lwf-lora"} <= set(cfg.selection)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(benchmark_path("quick").read_text() + "selection:\n  epi: {epi.no_such_key: [1]}\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: selection.epi.epi.no_such_key"):
+        load_benchmark(str(bad))
 
 
 def test_plan_interleaves_methods_and_gives_joint_methods_one_order():
@@ -94,7 +103,6 @@ def test_mixed_setting_is_refused_plainly(tmp_path):
         run_lifelong("bandai-4", ["es-moe"], setting="mixed", runs=str(tmp_path))
 
 
-@needs_data
 def test_quick_benchmark_sees_seqlora_forget_and_the_paper_esmoe_forget_less(tmp_path):
     from agent.bench.lifelong import run_lifelong
 

@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def default_benchmark(benchmark: str, quick: bool) -> str:
-    """The protocol file of a dataset: ``<dataset>`` or, for CI, ``<dataset>-quick``."""
-    return f"{benchmark}-quick" if quick else benchmark
+    """The protocol file: ``configs/benchmarks/<benchmark>.yaml``, or ``quick.yaml`` for CI's --quick."""
+    return "quick" if quick else benchmark
 
 
 def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, split: str = "test", quick: bool = False,
@@ -49,12 +49,13 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     p = dataclasses.replace(p, seeds=list(seeds) if seeds is not None else p.seeds, orders=orders or p.orders)
     keys = resolve_methods(methods) if methods else list(p.methods) + list(p.ablations)
     t0 = time.perf_counter()
-    assets, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress)
+    assets, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
+                                   cfg.backbone)
     scenarios = list(p.scenarios) or assets.corpus.scenarios
     missing = sorted(set(scenarios) - set(assets.corpus.scenarios))
     if missing:
         raise ValueError(f"{path}: scenarios {missing} are not in {info['dataset']} ({', '.join(assets.corpus.scenarios)})")
-    all_orders = scenario_orders(scenarios, p.orders, seed=p.order_seed)
+    all_orders = scenario_orders(scenarios, p.orders, seed=p.order_seed, first=list(p.scenarios) or None)
     out_dir = Path(out) if out else Path(runs) / info["dataset"] / f"lifelong-{cfg.name}-{split}"
     store = RunStore(out_dir)
     version = code_version()
@@ -106,6 +107,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
         "seconds_this_part": round(time.perf_counter() - t0, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "run_seconds": {k: [r["seconds"] for r in records if r["method"] == k] for k in keys},
+        "run_cpu_seconds": {k: [r.get("cpu_seconds") for r in records if r["method"] == k] for k in keys},
         "commits": sorted({r["commit"] for r in records}),
     }
     result["report"] = write_report(out_dir, result, records)
@@ -131,11 +133,12 @@ def _run_plan(schedule: Schedule, store: RunStore, assets, evaluate: CellEvaluat
             config = method_config(run.train_key, base, chosen)
             config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=run.seed))
             views = {v: inference_config(v, config) for v in run.views}
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             res = run_sequence(METHODS[run.train_key].make, run.order, assets, config, evaluate, views, progress,
                                log=lambda row: (cells.write(json.dumps(row) + "\n"), cells.flush()))
             seconds = round(time.perf_counter() - t, 1)
-            _save(store, run, res, seconds, version)
+            # CPU seconds of this process: on a shared machine wall time depends on the neighbours, CPU time much less
+            _save(store, run, res, seconds, version, round(time.process_time() - cpu, 1))
             schedule.finished(run, seconds)
             bar.update(1)
             eta = schedule.eta()
@@ -149,11 +152,11 @@ def _run_plan(schedule: Schedule, store: RunStore, assets, evaluate: CellEvaluat
     return False
 
 
-def _save(store: RunStore, run: PlannedRun, res: dict, seconds: float, version: dict) -> None:
+def _save(store: RunStore, run: PlannedRun, res: dict, seconds: float, version: dict, cpu_seconds: float) -> None:
     for view, r in res.items():
         store.save(view, run.seed, run.order_index, {
             "method": view, "label": METHODS[view].label, "train_key": run.train_key, "seed": run.seed,
             "order_index": run.order_index, "order": r["order"], "joint": METHODS[run.train_key].joint,
             "summary": r["summary"], "matrix": r["matrix"].to_dict(), "cells": r["cells"], "training": r["training"],
-            "seconds": seconds, "expert_parameters": r["expert_parameters"], "backbone_parameters": r["backbone_parameters"],
+            "seconds": seconds, "cpu_seconds": cpu_seconds, "expert_parameters": r["expert_parameters"], "backbone_parameters": r["backbone_parameters"],
             "commit": version["commit"], "dirty": version["dirty"]})

@@ -24,7 +24,7 @@ class ProtocolSettings:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # training seeds
     orders: int = 3  # scenario orders: alphabetical, then seeded permutations
     order_seed: int = 0  # draws the permutations (independent of the training seeds)
-    scenarios: list[str] = field(default_factory=list)  # empty: every scenario of the dataset
+    scenarios: list[str] = field(default_factory=list)  # empty: every scenario (order 0 alphabetical); else order 0 as listed
     methods: list[str] = field(default_factory=list)  # the main table's rows, in order
     ablations: list[str] = field(default_factory=list)  # the ablation table's rows
     ablation_orders: int = 0  # 0: as many as `orders`
@@ -38,10 +38,13 @@ class ProtocolSettings:
 class BenchmarkConfig:
     name: str
     dataset: str  # dataset config (configs/datasets/<dataset>.yaml)
-    quick_assets: bool = False  # small tokenizer/evaluator/classifier/backbone, Bandai dataset-1 only (CI)
+    quick_assets: bool = False  # small tokenizer/evaluator/classifier/backbone, Bandai dataset-1 only
+    shipped_assets: bool = False  # use the models shipped in assets/<dataset>/ (nothing trained before the runs)
+    backbone: str = "backbone-tiny"  # backbone folder under runs/<dataset>/ (pretrained on the synthetic source if missing)
     protocol: ProtocolSettings = field(default_factory=ProtocolSettings)
     esmoe: ESMoEConfig = field(default_factory=ESMoEConfig)  # every generator, trainer and evaluation setting
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)  # per method: values chosen on val (dotted keys)
+    selection: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # per method: the val grid (--select)
     notes: dict[str, str] = field(default_factory=dict)  # per choice: how it was made (shown in the report)
 
 
@@ -56,11 +59,23 @@ def load_benchmark(name_or_path: str) -> tuple[BenchmarkConfig, str, Path]:
     path = benchmark_path(name_or_path)
     cfg = load_config(path, BenchmarkConfig)
     p = cfg.protocol
-    for key in list(p.methods) + list(p.ablations) + list(cfg.methods) + [p.compare_to]:
+    for key in list(p.methods) + list(p.ablations) + list(cfg.methods) + list(cfg.selection) + [p.compare_to]:
         if key not in METHODS:
             raise ConfigError(f"{path}: unknown method {key!r} (known: {', '.join(METHODS)})")
     for key in set(p.methods) | set(p.ablations):
-        method_config(key, cfg.esmoe, cfg.methods)  # raises on a bad key or value
+        try:
+            method_config(key, cfg.esmoe, cfg.methods)  # raises on a bad key or value
+        except (ValueError, ConfigError) as e:
+            raise ConfigError(f"{path}: methods.{key}: {e}") from None
+    for key, space in cfg.selection.items():
+        for k, values in space.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{path}: selection.{key}.{k} must be a non-empty list of values to try")
+            for v in values:
+                try:
+                    method_config(key, cfg.esmoe, {key: {**cfg.methods.get(key, {}), k: v}})
+                except (ValueError, ConfigError) as e:
+                    raise ConfigError(f"{path}: selection.{key}.{k}={v!r}: {e}") from None
     if not p.seeds or p.orders < 1:
         raise ConfigError(f"{path}: protocol needs at least one seed and one order")
     return cfg, hashlib.sha256(path.read_bytes()).hexdigest(), path

@@ -17,10 +17,10 @@ from policies.esmoe.learner import ContinualLearner
 from policies.esmoe.trainer import learn_scenario
 
 
-def scenario_orders(scenarios: list[str], n: int, seed: int = 0) -> list[list[str]]:
-    """``n`` distinct orders: the first is alphabetical, the others seeded permutations."""
+def scenario_orders(scenarios: list[str], n: int, seed: int = 0, first: list[str] | None = None) -> list[list[str]]:
+    """``n`` distinct orders: the first is ``first`` (default alphabetical), the others seeded permutations."""
     rng = np.random.default_rng(seed)
-    orders = [sorted(scenarios)]
+    orders = [list(first) if first else sorted(scenarios)]
     tries = 0
     while len(orders) < n and tries < 1000:
         o = [scenarios[i] for i in rng.permutation(len(scenarios))]

@@ -55,18 +55,28 @@ def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
 
 
 def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, root: str | None = None,
-                    cache: str | None = None, runs: str | Path = "runs", progress: bool = True) -> tuple[LifelongAssets, dict]:
+                    cache: str | None = None, runs: str | Path = "runs", progress: bool = True, shipped: bool = False,
+                    backbone: str = "backbone-tiny") -> tuple[LifelongAssets, dict]:
+    """``shipped``: install the models shipped in ``assets/<dataset>/`` first (when they match the prepared
+    dataset); ``backbone``: the backbone folder under ``runs/<dataset>/`` (pretrained here when missing)."""
     from policies.backbone import load_backbone
     from policies.backbone.pretrain import pretrain_tiny
 
     cfg = dataset_config(benchmark, quick)
-    ds_dir, _, _ = prepare(cfg, cache, root, progress=progress)
+    ds_dir, ds_manifest, _ = prepare(cfg, cache, root, progress=progress)
     run_dir = Path(runs) / cfg.name
+    if shipped:
+        from agent.recipes.shipped import install_shipped, shipped_manifest
+
+        models = (shipped_manifest(cfg.name) or {}).get("models", [])
+        if backbone not in models:
+            raise FileNotFoundError(f"no shipped {cfg.name} backbone {backbone!r} (shipped: {models})")
+        install_shipped(cfg.name, ds_manifest["fingerprint"], run_dir, models)
     tokenizer = _model("tokenizer", run_dir / "tokenizer", ds_dir, quick, progress)
     evaluator = _model("evaluator", run_dir / "evaluator", ds_dir, quick, progress)
     emotion = _model("emotion", run_dir / "emotion", ds_dir, quick, progress)
     corpus = TokenCorpus.from_dataset(L2EMGDataset(ds_dir), tokenizer, progress=progress)
-    backbone_dir = run_dir / "backbone-tiny"
+    backbone_dir = run_dir / backbone
     if not (backbone_dir / "config.json").is_file():
         p = config.pretrain
         synth_cfg = load_dataset_config(p.dataset)
