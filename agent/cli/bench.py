@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="results folder (default runs/<dataset>/lifelong-<protocol>-<split>)")
     p.add_argument("--resume", action="store_true",
                    help="add the runs the results folder does not hold yet (same protocol and code version), then report")
+    p.add_argument("--select", action="store_true",
+                   help="choose each method's hyperparameters on val (the protocol's selection grids) and print the "
+                        "methods: block to freeze in the protocol file; trains, scores nothing on test")
     p.add_argument("--max-hours", type=float, help="stop starting new runs after this long (default: the protocol's part_hours)")
     p.add_argument("--root", help="Bandai-Namco root (default $L2EMG_BANDAI_ROOT)")
     p.add_argument("--cache", help="dataset cache root")
@@ -62,8 +65,15 @@ def add_parser(sub) -> None:
 
 
 def cmd_bench_lifelong(args: argparse.Namespace) -> int:
-    from agent.bench.lifelong import run_lifelong
+    from agent.bench.lifelong import default_benchmark, run_lifelong
 
+    if args.select:
+        from agent.bench.lifelong_select import select_on_val
+
+        sel = select_on_val(default_benchmark(args.benchmark, args.quick), args.config, args.root, args.cache, args.runs,
+                            args.out, progress=not args.quiet)
+        print(json.dumps(sel, indent=2) if args.json else sel["methods_block"])
+        return 0
     result = run_lifelong(args.benchmark, args.methods, args.split, args.quick, args.config, args.out, args.root,
                           args.cache, args.runs, progress=not args.quiet, resume=args.resume, max_hours=args.max_hours,
                           seeds=args.seeds, orders=args.orders, overrides=overrides(args).get("esmoe"), setting=args.setting)

@@ -132,8 +132,11 @@ class ProgPrompt(ContinualLearner):
         finally:
             self.task = old
 
+    def prepare_texts(self, texts: list[str]) -> list[str]:
+        return self._prefixed(texts, self.prompts_for(self.task))
+
     def generate(self, texts, *args, **kwargs):
-        return super().generate(self._prefixed(texts, self.prompts_for(self.task)), *args, **kwargs)
+        return super().generate(self.prepare_texts(texts), *args, **kwargs)
 
     def expert_parameters(self) -> int:
         return self.config.progprompt.prompt_length * self.dim

@@ -78,6 +78,21 @@ class ContinualLearner:
         """What a forward on ``texts`` needs set (expert weights, injected h); nothing by default."""
         return nullcontext()
 
+    def prepare_texts(self, texts: list[str]) -> list[str]:
+        """The descriptions as this method feeds them to the backbone at inference (unchanged by default)."""
+        return texts
+
+    def val_loss(self, texts: list[str], codes: list[np.ndarray], scenario: str) -> float:
+        """Mean answer cross-entropy of ``codes`` given ``texts`` through the method's inference path (its
+        routing, its prompts): the low-noise criterion hyperparameters are chosen by on the validation split."""
+        self.bank.model.eval()
+        if hasattr(self, "train_mode"):
+            self.train_mode(False)  # ES-MoE's CGED and gate dropout off, as in generation
+        with torch.no_grad(), self.evaluation_context(scenario):
+            prepared = self.prepare_texts(texts)
+            with self.condition(prepared):
+                return float(answer_loss(self.bank.model, lm_batch(self.backbone, prepared, codes)))
+
     def generate(self, texts: list[str], lengths: list[int] | int | None = None, greedy: bool = True,
                  seed: int = 0, top_k: int = 0) -> list[Generation]:
         self.backbone.model = self.bank.model  # generate_codes puts it in eval mode

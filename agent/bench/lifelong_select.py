@@ -1,0 +1,78 @@
+"""`l2emg bench lifelong --select`: each method's own hyperparameters chosen on the validation split, before
+the protocol file is frozen. For every point of the grid in the protocol's ``selection`` section the method
+trains through the first order with the first seed; the criterion is its mean answer cross-entropy on the
+validation windows of every scenario after the last one, through its own inference path (routing, prompts):
+forgetting raises it, and it is far less noisy than R-Precision on the small validation split. The output
+is the ``methods:`` block to paste into the protocol file, with the scores that chose it."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from agent.bench.lifelong_methods import METHODS, method_config
+from agent.bench.lifelong_protocol import load_benchmark
+from agent.bench.lifelong_sequence import scenario_orders
+from envs.atomic import atomic_write_text
+from policies.esmoe.trainer import learn_scenario
+
+
+def grid(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    keys = sorted(space)
+    return [dict(zip(keys, values)) for values in itertools.product(*(space[k] for k in keys))]
+
+
+def val_score(learner, assets, scenarios: list[str], batch: int = 64) -> dict[str, float]:
+    """Mean validation answer cross-entropy per scenario, and their mean."""
+    out = {}
+    for s in scenarios:
+        val = assets.corpus.select("val", [s])
+        losses = [learner.val_loss([x.texts[0] for x in val[i:i + batch]], [x.codes for x in val[i:i + batch]], s) * len(val[i:i + batch])
+                  for i in range(0, len(val), batch)]
+        out[s] = float(np.sum(losses) / len(val))
+    out["mean"] = float(np.mean([out[s] for s in scenarios]))
+    return out
+
+
+def select_on_val(benchmark: str, config_path: str | None = None, root: str | None = None, cache: str | None = None,
+                  runs: str = "runs", out: str | None = None, progress: bool = True) -> dict:
+    from agent.recipes.benchmark_assets import lifelong_assets
+
+    cfg, sha, path = load_benchmark(config_path or benchmark)
+    if not cfg.selection:
+        raise ValueError(f"{path}: no `selection` section: nothing to choose")
+    assets, info = lifelong_assets(cfg.dataset, cfg.esmoe, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
+                                   cfg.backbone)
+    p = cfg.protocol
+    scenarios = list(p.scenarios) or assets.corpus.scenarios
+    order = scenario_orders(scenarios, 1, seed=p.order_seed, first=list(p.scenarios) or None)[0]
+    out_dir = Path(out) if out else Path(runs) / info["dataset"] / f"lifelong-{cfg.name}-select"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, list[dict]] = {}
+    chosen: dict[str, dict[str, Any]] = {}
+    for key, space in cfg.selection.items():
+        for point in grid(space):
+            config = method_config(key, cfg.esmoe, {key: {**cfg.methods.get(key, {}), **point}})
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=p.seeds[0]))
+            learner = METHODS[key].make(assets.make_backbone(), config, assets.emotions)
+            t0 = time.perf_counter()
+            stages = [list(order)] if learner.joint else [[s] for s in order]
+            for k, stage in enumerate(stages):
+                train = [x for s in stage for x in assets.corpus.select("train", [s])]
+                learn_scenario(learner, "+".join(stage), train, config.train, seed=config.train.seed + k,
+                               steps=config.train.steps_per_scenario * len(stage), label=stage[-1], progress=progress)
+            score = val_score(learner, assets, scenarios)
+            results.setdefault(key, []).append({"values": point, "val_loss": score, "seconds": round(time.perf_counter() - t0, 1)})
+            print(json.dumps({"method": key, **point, "val_loss": round(score["mean"], 4)}), flush=True)
+        best = min(results[key], key=lambda r: r["val_loss"]["mean"])
+        chosen[key] = {**cfg.methods.get(key, {}), **best["values"]}
+    result = {"benchmark": cfg.name, "config_sha256": sha, "order": order, "seed": p.seeds[0], "results": results,
+              "methods_block": yaml.safe_dump({"methods": {**cfg.methods, **chosen}}, sort_keys=False)}
+    atomic_write_text(out_dir / "selection.json", json.dumps(result, indent=2))
+    return result
