@@ -81,16 +81,25 @@ def load_benchmark(name_or_path: str) -> tuple[BenchmarkConfig, str, Path]:
     return cfg, hashlib.sha256(path.read_bytes()).hexdigest(), path
 
 
+CODE_PATHS = ("agent", "envs", "feedback", "policies", "configs", "assets", "pyproject.toml")
+
+
 def code_version() -> dict:
-    """The git commit of the checkout this runs from, and whether it has uncommitted changes."""
+    """The git commit of the checkout this runs from; ``code``, the hash of the trees that make the numbers
+    (CODE_PATHS: a commit that only edits RESULTS.md or docs keeps it, so a results folder can be resumed
+    after one); ``dirty``, whether those paths have uncommitted changes."""
     root = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
-                                    text=True, check=True).stdout.strip())
+        commit = git("rev-parse", "HEAD")
+        trees = git("ls-tree", "HEAD", "--", *CODE_PATHS)
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS))
     except (OSError, subprocess.CalledProcessError):
-        return {"commit": "unknown", "dirty": None}
-    return {"commit": commit, "dirty": dirty}
+        return {"commit": "unknown", "code": "unknown", "dirty": None}
+    return {"commit": commit, "code": hashlib.sha256(trees.encode()).hexdigest()[:16], "dirty": dirty}
 
 
 def record_test_read(dataset_dir: str | Path, entry: dict) -> int:

@@ -139,7 +139,7 @@ def write_report(out, result: dict, records: list[dict]) -> str:
     lines = [f"# L2-EMG lifelong benchmark: {result['benchmark']} (setting unseen, split {result['split']})", "",
              f"- protocol file `{result['config_path']}` sha256 `{result['config_sha256']}`"
              + (f"; changed by --set {result['overrides']}" if result["overrides"] else ""),
-             f"- code `{man['commit']}`" + (" (uncommitted changes in some part)" if any(x.get("dirty") for x in man["parts"]) else ""),
+             f"- code `{man.get('code', '?')}` (commits {', '.join(sorted({x.get('commit') or man['commit'] for x in man['parts']}))})" + (" (uncommitted changes in some part)" if any(x.get("dirty") for x in man["parts"]) else ""),
              f"- {len(p['seeds'])} training seeds {p['seeds']} x {p['orders']} scenario orders; ablations on "
              f"{p['ablation_orders'] or p['orders']} orders; {result['steps_per_scenario']} steps of batch {result['batch']} per scenario",
              f"- evaluation: {result['items']} items ({result['texts_per_window'] or 'all'} description(s) per test window); "

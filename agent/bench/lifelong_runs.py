@@ -13,7 +13,7 @@ from envs.atomic import atomic_write_text
 
 MANIFEST = "manifest.json"
 # what must match for --resume to add runs to a folder: one table, one protocol, one code version
-MUST_MATCH = ("benchmark", "config_sha256", "split", "commit", "overrides", "dataset")
+MUST_MATCH = ("benchmark", "config_sha256", "split", "code", "overrides", "dataset")  # code: lifelong_protocol.code_version
 
 
 @dataclass
@@ -74,7 +74,8 @@ class RunStore:
                                      "one table holds one protocol on one code version: use another --out")
         merged = dict(old or manifest)
         merged["parts"] = list((old or {}).get("parts", [])) + [
-            {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "dirty": manifest.get("dirty")}]
+            {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": manifest.get("commit"),
+             "dirty": manifest.get("dirty")}]
         self.out.mkdir(parents=True, exist_ok=True)
         self.runs_dir.mkdir(exist_ok=True)
         atomic_write_text(self.out / MANIFEST, json.dumps(merged, indent=2))
