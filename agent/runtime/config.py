@@ -33,9 +33,10 @@ class RaySettings:
     num_cpus: int = 2
     generator_cpus: float = 0.5
     learner_cpus: float = 0.5
-    executor_cpus: float = 0.25
+    executor_cpus_max: float = 1.0  # executors share what the services leave, up to this each
     other_cpus: float = 0.25
     max_restarts: int = 3
+    placement_timeout_s: float = 60.0  # the actors are placed within this, or the run stops naming what does not fit
 
 
 @dataclass(frozen=True)
