@@ -40,12 +40,19 @@ class RaySettings:
 
 
 @dataclass(frozen=True)
+class PipelineSettings:
+    enabled: bool = True  # stages overlap (agent/runtime/pipeline.py); false: one batch at a time
+    depth: int = 1  # batches a stage may run ahead of the next
+
+
+@dataclass(frozen=True)
 class RuntimeConfig:
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     judges: JudgeThresholds = field(default_factory=JudgeThresholds)  # validated straight into the judges' own thresholds
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     ray: RaySettings = field(default_factory=RaySettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
 
 
 def load_runtime_config(path: str | Path | None = None) -> RuntimeConfig:
