@@ -95,6 +95,31 @@ def test_fixed_shape_steps_of_the_cuda_graph_path_give_the_same_greedy_tokens_on
         assert torch.equal(out, _answers(tiny, texts, lo, hi, "hf"))
 
 
+def test_the_shipped_generator_answers_the_same_with_both_decoders():
+    """The trained synth-8 generator as the runtime serves it: free length (its answers end by themselves
+    at 7-30 tokens), batched (mixed experts) and one by one (merged), greedy and sampled."""
+    from agent.recipes.shipped import assets_root
+    from policies.esmoe.store import load_generator
+
+    path = assets_root() / "synth-8" / "generator-daily_life+sports"
+    if not path.is_dir():
+        pytest.skip("no assets/synth-8 in this checkout")
+    model, _ = load_generator(path, 512)
+    model.train_mode(False)
+    acts = ["waves at a friend", "walks across the room", "jumps in place", "kicks a ball", "bows politely",
+            "runs forward", "sits down on a chair", "dances a twirl"]
+    texts = [f"A {e} person {a}." for e, a in zip(["happy", "sad", "angry", "tired", "proud", "anxious", "energetic",
+                                                   "calm"] * 2, acts + acts[::-1])]
+    ref = _codes(model.generate(texts, None, decoder="hf"))
+    assert _codes(model.generate(texts, None, decoder="static")) == ref
+    assert len({len(c) for c in ref}) > 3
+    for t in texts[:6]:
+        assert _codes(model.generate([t], None, decoder="static")) == _codes(model.generate([t], None, decoder="hf"))
+    for seed in (0, 1):
+        assert _codes(model.generate(texts, None, greedy=False, seed=seed, top_k=20, decoder="static")) == \
+            _codes(model.generate(texts, None, greedy=False, seed=seed, top_k=20, decoder="hf"))
+
+
 def _esmoe_with_live_experts(scale: float = 0.05):
     """Two ES-MoE experts whose LoRA and injection weights are not the zeros they start from."""
     torch.manual_seed(0)
