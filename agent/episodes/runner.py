@@ -29,6 +29,7 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
     ``--set`` values the caller applied, named in the summary and the report."""
     from agent.recipes.bootstrap import bootstrap_assets
     from agent.runtime.monitor import RSSMonitor
+    from agent.runtime.pipeline import PipelinedLoop
     from agent.runtime.session import fresh_run_dir, open_session
     from feedback.update import ExpertUpdatePolicy
 
@@ -63,25 +64,26 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
         t_start = time.perf_counter() - t0
         b, loop, source = session.backend, session.loop, session.stimuli
         try:
-            for ph in ep.phases:
-                n_max = ph.max_interactions or ph.interactions
-                bar = tqdm(total=ph.interactions, desc=ph.name, unit="interaction", disable=not progress, mininterval=1.0)
-                k = 0
-                while k < n_max:
-                    if k >= ph.interactions and not (ph.until_learner_done and loop.state.learning is not None):
-                        break
-                    n = min(b.pool_size, n_max - k)
-                    batch = [source.draw(ph.scenarios[(k + j) % len(ph.scenarios)], ph.utterances or None) for j in range(n)]
-                    got = loop.run_batch(batch, ph.name)
-                    k += n
-                    if k > bar.total:  # serving on while the learner trains
-                        bar.total = k
-                    bar.update(n)
-                    bar.set_postfix(success=f"{sum(r['success'] for r in got)}/{n}", learner=loop.state.learning["scenario"]
-                                    if loop.state.learning else "-")
-                    if on_backend is not None:
-                        on_backend(b, loop)
-                bar.close()
+            draws = PhaseDraws(ep, loop, source, ep.streams or b.pool_size)
+            bar = tqdm(total=sum(ph.interactions for ph in ep.phases), unit="interaction", disable=not progress, mininterval=1.0)
+
+            def on_rows(got: list[dict]) -> None:
+                if draws.served + len(got) > bar.total:  # serving on while the learner trains
+                    bar.total = draws.served + len(got)
+                draws.served += len(got)
+                bar.set_description(got[0]["phase"])
+                bar.update(len(got))
+                bar.set_postfix(success=f"{sum(r['success'] for r in got)}/{len(got)}", learner=loop.state.learning["scenario"]
+                                if loop.state.learning else "-")
+                if on_backend is not None:
+                    on_backend(b, loop)
+
+            if runtime.pipeline.enabled:
+                PipelinedLoop(loop, runtime.pipeline.depth).run(draws, on_rows)
+            else:
+                while (nxt := draws()) is not None:
+                    on_rows(loop.run_batch(*nxt))
+            bar.close()
             loop.drain(0.0)
             loop.abandon()
             _replay(loop, rows, ep.replay, progress, assets.generator)
@@ -104,6 +106,35 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
     write_report(out, ep, rows, loop.state.events, summary)
     log.info("episode %s finished in %s s; report: %s", ep.name, summary["seconds"]["total"], out / "report.md")
     return summary
+
+
+class PhaseDraws:
+    """The episode's batches in order, drawn on demand (``draws()`` -> (stimuli, phase) or None at the end): a
+    phase serves its ``interactions``, and more while a learner trains when ``until_learner_done``, up to its
+    ``max_interactions``; ``size`` partners a batch."""
+
+    def __init__(self, ep: EpisodeConfig, loop, source, size: int) -> None:
+        self.loop, self.source, self.size = loop, source, size
+        self.phases = iter(ep.phases)
+        self.phase = None
+        self.k = self.n_max = 0
+        self.served = 0  # rows judged so far (the caller counts)
+
+    def __call__(self):
+        while True:
+            if self.phase is None:
+                self.phase = next(self.phases, None)
+                if self.phase is None:
+                    return None
+                self.k, self.n_max = 0, self.phase.max_interactions or self.phase.interactions
+            ph = self.phase
+            more = ph.until_learner_done and self.loop.state.learning is not None
+            if self.k < self.n_max and (self.k < ph.interactions or more):
+                n = min(self.size, self.n_max - self.k)
+                batch = [self.source.draw(ph.scenarios[(self.k + j) % len(ph.scenarios)], ph.utterances or None) for j in range(n)]
+                self.k += n
+                return batch, ph.name
+            self.phase = None
 
 
 def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_checkpoint: str) -> None:

@@ -60,13 +60,7 @@ class InteractionLoop:
 
     # -- one batch of interactions (as many as there are executors) ------------------------------------
     def run_batch(self, stimuli: list[Stimulus], phase: str) -> list[dict]:
-        tic = time.perf_counter()
-        perceived = self.backend.perceive(stimuli)
-        t = {"perceive": time.perf_counter() - tic}
-        requests = []
-        for s, p in zip(stimuli, perceived):
-            r = self.empathy.respond(p.emotion, p.confidence, s.scenario)
-            requests.append(Request(s.scenario, s.utterance, s.partner_emotion, p.emotion, r.instruction, r.emotion, r.manner))
+        requests, t = self.request(stimuli)
         return self._serve(requests, phase, t)
 
     def replay(self, rows: list[dict], phase: str = "replay") -> list[dict]:
@@ -78,13 +72,40 @@ class InteractionLoop:
 
     def _serve(self, requests: list[Request], phase: str, t: dict[str, float], update: bool = True) -> list[dict]:
         """Generate, execute and judge ``requests``; returns one metrics row (the JSONL record) per request."""
-        b = self.backend
+        gens = self.generate(requests, t)
+        execs = self.execute(gens, t)
+        return self.judge(requests, gens, execs, phase, t, update)
+
+    # -- the stages (agent/runtime/pipeline.py runs them overlapped) -------------------------------------
+    def request(self, stimuli: list[Stimulus]) -> tuple[list[Request], dict[str, float]]:
+        """Perception and the empathy policy: what to ask the generator for, and the stage times so far."""
         tic = time.perf_counter()
-        gens = b.generate([q.instruction for q in requests])
+        perceived = self.backend.perceive(stimuli)
+        t = {"perceive": time.perf_counter() - tic}
+        requests = []
+        for s, p in zip(stimuli, perceived):
+            r = self.empathy.respond(p.emotion, p.confidence, s.scenario)
+            requests.append(Request(s.scenario, s.utterance, s.partner_emotion, p.emotion, r.instruction, r.emotion, r.manner))
+        return requests, t
+
+    def generate(self, requests: list[Request], t: dict[str, float]) -> list[Generated]:
+        tic = time.perf_counter()
+        gens = self.backend.generate([q.instruction for q in requests])
         t["generate"] = time.perf_counter() - tic
+        return gens
+
+    def execute(self, gens: list[Generated], t: dict[str, float]) -> list[Executed]:
         tic = time.perf_counter()
-        execs = b.execute([g.motion for g in gens])
+        execs = self.backend.execute([g.motion for g in gens])
         t["execute"] = time.perf_counter() - tic
+        return execs
+
+    def judge(self, requests: list[Request], gens: list[Generated], execs: list[Executed], phase: str,
+              t: dict[str, float], update: bool = True, wall: float | None = None) -> list[dict]:
+        """Number the interactions, judge and commit them, return their rows, then (``update``) poll the
+        learner and start one where a scenario keeps failing. ``wall``: the batch's time from perception to
+        here when stages overlapped (pipeline), recorded beside the stage times."""
+        b = self.backend
         served = []
         latency = {k: round(v * 1000, 2) for k, v in t.items()}  # one batch: the same stage times for each
         for q, g, e in zip(requests, gens, execs):
@@ -98,6 +119,9 @@ class InteractionLoop:
         t["judge"] = time.perf_counter() - tic
         total = sum(t.values())
         learning = self.state.learning["scenario"] if self.state.learning else None
+        timing = {**{k: round(x * 1000, 2) for k, x in t.items()}, "total": round(total * 1000, 2)}
+        if wall is not None:
+            timing["wall"] = round((wall + t["judge"]) * 1000, 2)
         rows = []
         for q, exp, j in zip(requests, served, judged):
             verdict, inter = j.verdict, exp.interaction
@@ -109,8 +133,7 @@ class InteractionLoop:
                    "reason": verdict.reason, "sim_reason": exp.executed.result.reason, "experts": inter.experts,
                    "top_expert": max(inter.experts, key=inter.experts.get) if inter.experts else None,
                    "covered": q.scenario in inter.experts, "generator": Path(self.state.checkpoint).name,
-                   "learner_active": learning, "latency_ms": {**{k: round(x * 1000, 2) for k, x in t.items()},
-                                                             "total": round(total * 1000, 2)},
+                   "learner_active": learning, "latency_ms": dict(timing),
                    "details": verdict.details, "replay_of": q.replay_of}
             rows.append(row)
             self.on_record(row)
@@ -226,7 +249,7 @@ class InteractionLoop:
 
 def stage_percentiles(rows: list[dict]) -> dict:
     out = {}
-    for k in STAGES + ("total",):
+    for k in STAGES + ("total", "wall"):  # wall: perception to verdict when stages overlap
         xs = [r["latency_ms"][k] for r in rows if k in r["latency_ms"]]
         if xs:
             out[k] = {"p50": round(float(np.percentile(xs, 50)), 1), "p95": round(float(np.percentile(xs, 95)), 1)}
