@@ -103,17 +103,22 @@ def test_mixed_setting_is_refused_plainly(tmp_path):
         run_lifelong("bandai-4", ["es-moe"], setting="mixed", runs=str(tmp_path))
 
 
-def test_quick_benchmark_sees_seqlora_forget_and_the_paper_esmoe_forget_less(tmp_path):
+def test_quick_benchmark_sees_seqlora_forget_and_epi_forget_less(tmp_path):
+    """SeqLoRA's forgetting of the first scenario must be above its noise and EPI (frozen adapters, task
+    identity) must forget less. The paper's ES-MoE is scored and paired with every row, but no direction is
+    asserted for it: on this task its gate (no routing loss) sends the old scenario's descriptions to the
+    newest expert (routing_accuracy 0 in cells.jsonl; RESULTS.md), so "forgets less" is not what it does."""
     from agent.bench.lifelong import run_lifelong
 
     kw = dict(quick=True, runs=str(tmp_path / "runs"), cache=str(tmp_path / "cache"), progress=False,
               out=str(tmp_path / "out"))
     r = run_lifelong("bandai-4", **kw)
     assert r["complete"] and set(r["table"]) == {"es-moe", "epi", "seqlora"}
-    seq, paper = r["table"]["seqlora"]["FR"], r["table"]["es-moe"]["FR"]
+    seq, epi = r["table"]["seqlora"]["FR"], r["table"]["epi"]["FR"]
     assert seq["ci"][0] > 0, f"SeqLoRA's forgetting is not above noise: FR {seq}"
+    assert epi["ci"][1] < seq["ci"][0], f"EPI does not forget less than SeqLoRA: FR {epi} vs {seq}"
     d = r["differences"]["seqlora"]["FR"]  # es-moe minus seqlora, paired on the same windows
-    assert d["ci"][1] < 0, f"the paper's ES-MoE does not forget less than SeqLoRA: FR difference {d}"
+    assert d["pairs"] == 1 and all(math.isfinite(x) for x in d["ci"]) and d["mdd"] > 0
     for cols in r["table"].values():
         assert math.isfinite(cols["AF"]["mean"]) and cols["AD"]["mean"] > 0
     report = (tmp_path / "out" / "report.md").read_text()
