@@ -91,6 +91,23 @@ def test_results_folder_resumes_only_the_same_protocol_and_code(tmp_path):
     assert not sched.fits(later)  # 10 s expected > 5 s budget: the part stops, --resume continues
 
 
+def test_a_checkpoint_without_its_report_is_trained_again(tmp_path, monkeypatch):
+    """A part killed mid-training leaves the best checkpoint so far but no report.json: --resume retrains it."""
+    import agent.recipes.training as tr
+
+    cls, model, _ = tr.model_kind("tokenizer")
+    calls = []
+    monkeypatch.setattr(tr, "model_kind", lambda kind: (cls, model, lambda cfg, ds, out, **kw: calls.append(out)))
+    out = tmp_path / "tokenizer"
+    out.mkdir()
+    (out / "model.safetensors").write_bytes(b"")
+    tr.train_missing("tokenizer", out, tmp_path, 10, False)
+    assert calls == [out]
+    (out / "report.json").write_text("{}")
+    tr.train_missing("tokenizer", out, tmp_path, 10, False)
+    assert calls == [out]  # finished: kept
+
+
 def test_test_reads_are_counted_beside_the_dataset(tmp_path):
     assert read_test_reads(tmp_path) == []
     assert record_test_read(tmp_path, {"benchmark": "b"}) == 1 and record_test_read(tmp_path, {"benchmark": "b"}) == 2

@@ -49,6 +49,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     p = dataclasses.replace(p, seeds=list(seeds) if seeds is not None else p.seeds, orders=orders or p.orders)
     keys = resolve_methods(methods) if methods else list(p.methods) + list(p.ablations)
     t0 = time.perf_counter()
+    version = code_version()  # before anything trains: the code this process runs, not what HEAD becomes meanwhile
     assets, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
                                    cfg.backbone)
     scenarios = list(p.scenarios) or assets.corpus.scenarios
@@ -58,7 +59,6 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     all_orders = scenario_orders(scenarios, p.orders, seed=p.order_seed, first=list(p.scenarios) or None)
     out_dir = Path(out) if out else Path(runs) / info["dataset"] / f"lifelong-{cfg.name}-{split}"
     store = RunStore(out_dir)
-    version = code_version()
     manifest = store.open({"benchmark": cfg.name, "config_path": str(path), "config_sha256": sha, "split": split,
                            "dataset": info["dataset"], "overrides": changed, **version}, resume)
     evaluate = CellEvaluator(assets, base, split)

@@ -31,10 +31,14 @@ def model_kind(kind: str):
 
 def train_missing(kind: str, out: Path, ds_dir: Path, iterations: int | None, progress: bool, lr: float | None = None,
                   warmup: int | None = None, **extra) -> None:
-    """Train ``kind`` (configs/<kind>.yaml) into ``out`` unless a checkpoint is there. ``lr``/``warmup``
-    replace the config's for short runs (which then validate once, at the end)."""
+    """Train ``kind`` (configs/<kind>.yaml) into ``out`` unless a finished checkpoint is there. ``lr``/``warmup``
+    replace the config's for short runs (which then validate once, at the end). Training saves its best
+    checkpoint at every validation and writes ``report.json`` only at its end: a checkpoint without it is a
+    training that was stopped (a benchmark part killed), trained again rather than used half-done."""
     if (out / "model.safetensors").is_file():
-        return
+        if (out / "report.json").is_file():
+            return
+        log.warning("%s: checkpoint without report.json (its training was stopped before the end): training again", out)
     cls, _, trainer = model_kind(kind)
     cfg = load_config(config_dir() / f"{kind}.yaml", cls)
     if lr is not None:
