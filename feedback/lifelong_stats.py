@@ -96,7 +96,10 @@ class LifelongStats:
         return out
 
     def r(self, run: RunItems, after: str, on: str, idx: dict[str, np.ndarray]) -> float:
-        return float(run.hits[(after, on)][idx[on]].mean())
+        """Top-1 R-Precision of a cell; NaN where it has no hits (fewer items than a pool of 32, e.g. a small
+        val split): AR and FR are then undefined, not an error."""
+        h = run.hits.get((after, on))
+        return float(h[idx[on]].mean()) if h is not None else float("nan")
 
     def ar(self, run: RunItems, idx: dict[str, np.ndarray]) -> float:
         """Mean top-1 R-Precision (%) over the scenarios after the last one."""

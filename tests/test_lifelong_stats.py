@@ -30,6 +30,13 @@ def test_a_constant_difference_has_a_zero_width_interval():
     assert d["FR"]["mean"] == 0.0 and d["AR"]["mdd"] == 0.0
 
 
+def test_cells_without_r_precision_give_undefined_ar_and_fr_not_an_error():
+    stats = LifelongStats({"a": items(10), "b": items(10)}, LABELS)
+    run = RunItems(["a", "b"], {})  # pools of 32 need more than 10 items: no hits were recorded
+    out = bootstrap_method(stats, [run], metrics=("AR", "FR"), resamples=20)
+    assert all(math.isnan(out[m]["mean"]) and all(math.isnan(x) for x in out[m]["ci"]) for m in ("AR", "FR"))
+
+
 def test_forgetting_rate_from_items_matches_the_matrix_definition():
     rng = np.random.default_rng(0)
     order = ["a", "b", "c"]

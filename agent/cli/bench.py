@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
     p = bench.add_parser("lifelong", help="the paper's ES-MoE vs the lifelong baselines: seeds x scenario orders, intervals")
     p.add_argument("--benchmark", default="bandai-4",
                    help="dataset whose frozen protocol configs/benchmarks/<benchmark>.yaml is run (default bandai-4)")
-    p.add_argument("--config", help="another protocol YAML (default configs/benchmarks/<benchmark>[-quick].yaml)")
+    p.add_argument("--config", help="another protocol YAML (default configs/benchmarks/<benchmark>.yaml; quick.yaml with --quick)")
     p.add_argument("--methods", nargs="+", default=None,
                    help="rows to run instead of the protocol's (comma or space separated): "
                         "es-moe (the paper), es-moe+routing-loss, es-moe+content-router, epi, sapt, prog-prompt, o-lora, "
