@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.config import config_dir, load_config
+from envs.config import ConfigError, config_dir, load_config
 from policies.data import load_dataset_config, load_emotion_labels
 from policies.data.texts import TextComposer
 
@@ -44,9 +44,9 @@ def load_empathy_config(path: str | Path | None = None) -> EmpathyConfig:
     labels = set(load_emotion_labels())
     for perceived, rule in list(cfg.responses.items()) + [("uncertain", cfg.uncertain)]:
         if perceived != "uncertain" and perceived not in labels:
-            raise ValueError(f"{path}: responses.{perceived}: not an emotion label {sorted(labels)}")
+            raise ConfigError(f"{path}: responses.{perceived}: not an emotion label {sorted(labels)}")
         if rule.emotion not in labels:
-            raise ValueError(f"{path}: responses.{perceived}.emotion: {rule.emotion!r} is not an emotion label")
+            raise ConfigError(f"{path}: responses.{perceived}.emotion: {rule.emotion!r} is not an emotion label")
     return cfg
 
 
