@@ -4,8 +4,8 @@ real files.
 
 Profiles: ``ci`` (default) runs the number of examples each test states, with a fixed derandomised seed,
 so CI sees the same inputs every time; ``long`` (``L2EMG_FUZZ=long``) runs ten times as many, freshly
-random each run (``L2EMG_FUZZ_SCALE`` sets another factor). ``pytest --hypothesis-show-statistics`` prints
-how many inputs each test ran."""
+random each run (``L2EMG_FUZZ_SCALE`` sets another factor); ``examples`` runs only the regression examples
+(``@example``). ``pytest --hypothesis-show-statistics`` prints how many inputs each test ran."""
 from __future__ import annotations
 
 import math
@@ -15,12 +15,13 @@ import signal
 import threading
 from contextlib import contextmanager
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from envs.errors import L2EMGError
 
-LONG = os.environ.get("L2EMG_FUZZ", "ci") == "long"
+MODE = os.environ.get("L2EMG_FUZZ", "ci")  # ci | long | examples (only the regression examples)
+LONG = MODE == "long"
 SCALE = int(os.environ.get("L2EMG_FUZZ_SCALE", "10" if LONG else "1"))
 HANG_S = 20.0  # one input taking longer than this is a hang
 
@@ -34,6 +35,8 @@ def _long_database():
 
 def fuzz(examples: int, **kw):
     """``@fuzz(300)``: the settings of one property test (``examples`` in the ci profile)."""
+    if MODE == "examples":
+        kw["phases"] = (Phase.explicit,)
     return settings(max_examples=examples * SCALE, deadline=None, derandomize=not LONG,
                     database=None if not LONG else _long_database(), print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,

@@ -12,6 +12,8 @@ from tqdm import tqdm
 
 from agent.episodes.config import EpisodeConfig, bootstrap_request, load_episode
 from agent.runtime.config import RuntimeConfig, load_runtime_config
+from agent.runtime.run_dir import RunFolderError
+from envs.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -23,56 +25,68 @@ def _plain(x):
 
 def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", backend: str = "ray",
                 runtime: RuntimeConfig | None = None, cache: str | None = None, progress: bool = True,
-                render: bool | None = None, on_backend=None, overrides: dict[str, str] | None = None) -> dict:
+                render: bool | None = None, on_backend=None, overrides: dict[str, str] | None = None,
+                resume: bool = False) -> dict:
     """``on_backend(backend, loop)`` is called after every batch (fault-injection tests use it). Progress
     lines go to this module's logger (the CLI shows them; ``--quiet`` hides them). ``overrides``: the
-    ``--set`` values the caller applied, named in the summary and the report."""
-    from agent.recipes.bootstrap import bootstrap_assets
-    from agent.runtime.monitor import RSSMonitor
-    from agent.runtime.session import fresh_run_dir, open_session
-    from feedback.update import ExpertUpdatePolicy
+    ``--set`` values the caller applied, named in the summary and the report. ``resume``: go on from the
+    store of ``runs/<name>/`` (a run whose driver died) instead of starting afresh.
+
+    The run folder is locked for the whole run (a second run on it stops at once) and checked for write
+    access and free space before anything starts; a failure to write while running stops the episode with
+    a RunFolderError, everything committed so far intact (resume it once there is room)."""
+    from agent.runtime.run_dir import RunLock, check_storage
 
     ep = episode if isinstance(episode, EpisodeConfig) else load_episode(episode)  # rejected before anything starts
     runtime = runtime or load_runtime_config()
+    out = Path(runs) / ep.name
+    check_storage(out, runtime.storage.min_free_mb)
+    with RunLock(out):
+        if resume and not (out / "store.sqlite").is_file():
+            raise RunFolderError(f"{out}: nothing to resume (no store.sqlite); run it without --resume")
+        return _run_locked(ep, Path(runs), out, backend, runtime, cache, progress, render, on_backend, overrides, resume)
+
+
+def _run_locked(ep: EpisodeConfig, runs: Path, out: Path, backend: str, runtime: RuntimeConfig, cache, progress: bool,
+                render, on_backend, overrides, resume: bool) -> dict:
+    from agent.recipes.bootstrap import bootstrap_assets
+    from agent.runtime.monitor import RSSMonitor
+    from agent.runtime.run_dir import fresh_run_dir, storage_fault
+    from agent.runtime.session import open_session
+    from feedback.update import ExpertUpdatePolicy
+
     t0 = time.perf_counter()
     assets = bootstrap_assets(bootstrap_request(ep), runtime.bootstrap, runs, cache, progress)
     t_boot = time.perf_counter() - t0
-    out = Path(runs) / ep.name
-    fresh_run_dir(out)
-    metrics = (out / "metrics.jsonl").open("a")  # append-only logs, flushed line by line
-    events = (out / "events.jsonl").open("a")
+    if not resume:
+        fresh_run_dir(out)
     rows: list[dict] = []
-
-    def on_record(row: dict) -> None:
-        rows.append(row)
-        metrics.write(json.dumps(row, default=_plain) + "\n")
-        metrics.flush()
-
-    def on_event(e: dict) -> None:
-        events.write(json.dumps(e, default=_plain) + "\n")
-        events.flush()
-        log.info("  [%7.1f s, step %s] %s: %s", e["t_s"], e["step"], e["event"],
-                 ", ".join(f"{k}={v}" for k, v in e.items() if k in ("scenario", "why", "error", "seconds")))
-
+    logs = RunLogs(out, rows)
     with RSSMonitor() as rss:
-        log.info("episode %s: starting the %s runtime with %d executor(s)", ep.name, backend, ep.executors)
+        log.info("episode %s: %s the %s runtime with %d executor(s)", ep.name, "resuming" if resume else "starting", backend,
+                 ep.executors)
         u = ep.update
         session = open_session(assets, runtime, out, ExpertUpdatePolicy(u.failure_threshold, u.min_success_gain, runtime.learner.max_old_drop),
                                dataset=ep.dataset, name=ep.name, backend=backend, executors=ep.executors, seed=ep.seed,
-                               self_generated=u.self_generated, on_record=on_record, on_event=on_event)
+                               self_generated=u.self_generated, on_record=logs.record, on_event=logs.event)
         t_start = time.perf_counter() - t0
         b, loop, source = session.backend, session.loop, session.stimuli
         try:
-            for ph in ep.phases:
+            done, replayed = logs.start(loop, source, resume)
+            for i, ph in enumerate(ep.phases):
                 n_max = ph.max_interactions or ph.interactions
-                bar = tqdm(total=ph.interactions, desc=ph.name, unit="interaction", disable=not progress, mininterval=1.0)
-                k = 0
+                k = done.get(i, 0)
+                bar = tqdm(total=ph.interactions, initial=min(k, ph.interactions), desc=ph.name, unit="interaction",
+                           disable=not progress, mininterval=1.0)
                 while k < n_max:
                     if k >= ph.interactions and not (ph.until_learner_done and loop.state.learning is not None):
                         break
                     n = min(b.pool_size, n_max - k)
-                    batch = [source.draw(ph.scenarios[(k + j) % len(ph.scenarios)], ph.utterances or None) for j in range(n)]
-                    got = loop.run_batch(batch, ph.name)
+                    batch, states = [], []
+                    for j in range(n):
+                        batch.append(source.draw(ph.scenarios[(k + j) % len(ph.scenarios)], ph.utterances or None))
+                        states.append(source.random_state())
+                    got = loop.run_batch(batch, ph.name, states, phase_index=i)
                     k += n
                     if k > bar.total:  # serving on while the learner trains
                         bar.total = k
@@ -84,20 +98,25 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
                 bar.close()
             loop.drain(0.0)
             loop.abandon()
-            _replay(loop, rows, ep.replay, progress, assets.generator)
+            _replay(loop, rows, ep.replay, progress, assets.generator, replayed)
             counts = b.store.counts()
             timeline = b.store.expert_timeline()
+        except Exception as exc:
+            why = storage_fault(exc)
+            if why is None:
+                raise
+            raise RunFolderError(f"{out}: writing failed ({why}); the episode stopped, the store keeps the "
+                                 f"{_committed(b)} interactions committed before it; make room and continue with --resume") from None
         finally:
             session.close()
-            metrics.close()
-            events.close()
+            logs.close()
     t_loop = time.perf_counter() - t0 - t_start
     from agent.episodes.report import summarise, write_report
 
     summary = summarise(ep, rows, loop.state.events, timeline)
     summary.update(store=counts, seconds={"bootstrap": round(t_boot, 1), "startup": round(t_start - t_boot, 1),
                                           "episode": round(t_loop, 1)}, peak_rss_mb=round(rss.peak_mb, 1), backend=backend,
-                   overrides=dict(overrides or {}))
+                   overrides=dict(overrides or {}), resumed=logs.resumed)
     if render if render is not None else ep.render_examples:
         summary["videos"] = _render_before_after(rows, assets, runtime, out)
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
@@ -106,7 +125,76 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
     return summary
 
 
-def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_checkpoint: str) -> None:
+def _committed(backend) -> str:
+    try:
+        return str(backend.store.counts()["verdicts"])
+    except Exception:  # the store cannot even be read: say so rather than guess
+        return "(unreadable count of)"
+
+
+class RunLogs:
+    """metrics.jsonl and events.jsonl: append-only, flushed line by line. They mirror the store (the truth): on
+    resume both are rewritten from it before new lines are appended, so a line torn by a kill or a line the kill
+    came before is mended."""
+
+    def __init__(self, out: Path, rows: list[dict]) -> None:
+        self.out, self.rows = out, rows
+        self.metrics = self.events = None
+        self.resumed: dict | None = None
+
+    def start(self, loop, source, resume: bool) -> tuple[dict[int, int], set]:
+        if not resume:
+            self.metrics, self.events = (self.out / "metrics.jsonl").open("a"), (self.out / "events.jsonl").open("a")
+            return {}, set()
+        from agent.runtime.resume import recover
+
+        rec = recover(loop, _read_jsonl(self.out / "metrics.jsonl"))
+        if rec.random_state and rec.random_state.get("source"):
+            source.restore_random_state(rec.random_state["source"])
+        self.rows.extend(rec.rows)
+        atomic_write_text(self.out / "metrics.jsonl", "".join(json.dumps(r, default=_plain) + "\n" for r in rec.rows))
+        atomic_write_text(self.out / "events.jsonl", "".join(json.dumps(e, default=_plain) + "\n" for e in loop.state.events))
+        self.metrics, self.events = (self.out / "metrics.jsonl").open("a"), (self.out / "events.jsonl").open("a")
+        self.resumed = {"at_step": len(rec.rows), "serving": Path(rec.served_again).name if rec.served_again else None}
+        log.info("  resuming at step %d: %s", len(rec.rows), ", ".join(f"phase {i}: {n} done" for i, n in sorted(rec.done.items())))
+        return rec.done, rec.replayed
+
+    def record(self, row: dict) -> None:
+        self.rows.append(row)
+        self.metrics.write(json.dumps(row, default=_plain) + "\n")
+        self.metrics.flush()
+
+    def event(self, e: dict) -> None:
+        if self.events is not None:  # events while resuming are written with the others once the log is rebuilt
+            self.events.write(json.dumps(e, default=_plain) + "\n")
+            self.events.flush()
+        log.info("  [%7.1f s, step %s] %s: %s", e["t_s"], e["step"], e["event"],
+                 ", ".join(f"{k}={v}" for k, v in e.items() if k in ("scenario", "why", "error", "seconds")))
+
+    def close(self) -> None:
+        for f in (self.metrics, self.events):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:  # the disk that failed: what the store holds is the record
+                    pass
+
+
+def _read_jsonl(path: Path) -> dict[int, dict]:
+    """Complete lines by step (a line torn by a kill is dropped: the store rebuilds it)."""
+    out = {}
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+                out[int(row["step"])] = row
+            except (ValueError, KeyError, TypeError):
+                continue
+    return out
+
+
+def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_checkpoint: str,
+            replayed: set[tuple[str, int]] = frozenset()) -> None:
     """Paired comparisons on identical requests (same instruction and intended emotion), so a difference is
     the expert's doing, not a different draw of partners: the last ``per_scenario`` requests of every
     scenario from before the first expert landed, re-served with the generator as it is now (phase
@@ -120,6 +208,8 @@ def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_che
     for sc in dict.fromkeys(r["scenario"] for r in served):
         before += [r for r in served if r["scenario"] == sc and r["step"] < landed[0]][-per_scenario:]
         after += [r for r in served if r["scenario"] == sc and r["step"] >= landed[0]][:per_scenario]
+    before = [r for r in before if ("replay", r["step"]) not in replayed]  # a resumed run serves only what is left
+    after = [r for r in after if ("replay-previous", r["step"]) not in replayed]
     n = loop.backend.pool_size
     for i in tqdm(range(0, len(before), n), desc="paired replay", unit="batch", disable=not progress, mininterval=1.0):
         loop.replay(before[i:i + n])

@@ -39,12 +39,18 @@ class RaySettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    min_free_mb: float = 200.0  # free space the runs folder's disk needs before a run starts
+
+
+@dataclass(frozen=True)
 class RuntimeConfig:
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     judges: JudgeThresholds = field(default_factory=JudgeThresholds)  # validated straight into the judges' own thresholds
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     ray: RaySettings = field(default_factory=RaySettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
 
 def load_runtime_config(path: str | Path | None = None) -> RuntimeConfig:

@@ -57,6 +57,13 @@ class EmpathyPolicy:
         self.contents = scenario_contents(dataset)
         self.rng = np.random.default_rng(seed)
 
+    def random_state(self) -> dict:
+        """The generator's state (JSON-able): ``restore_random_state`` continues the same stream (``run --resume``)."""
+        return self.rng.bit_generator.state
+
+    def restore_random_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
     def respond(self, perceived: str, confidence: float, scenario: str) -> EmpathicResponse:
         if scenario not in self.contents:
             raise ValueError(f"unknown scenario {scenario!r} (known: {sorted(self.contents)})")

@@ -63,9 +63,15 @@ class GeneratorService:
         # after a crash the actor comes back serving the last checkpoint it had published, read from disk
         self.pointer = Path(pointer) if pointer else None
         if self.pointer is not None and self.pointer.is_file():
+            from envs.errors import L2EMGError
             from policies.esmoe.store import read_pointer
 
-            checkpoint = read_pointer(self.pointer)
+            try:
+                self.load(read_pointer(self.pointer))
+                return
+            except (L2EMGError, FileNotFoundError) as exc:  # truncated, altered or removed since: the one given instead
+                log.warning("generator: the published checkpoint %s names does not load (%s); serving %s", self.pointer, exc,
+                            checkpoint)
         self.load(checkpoint)
 
     def load(self, checkpoint: str) -> LoadedGenerator:
