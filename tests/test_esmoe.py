@@ -167,7 +167,7 @@ def test_empty_generation_is_retried_then_recorded(monkeypatch):
         return torch.cat([ids, torch.full((len(ids), 1), b.vocab.end_id)], 1)
 
     monkeypatch.setattr(b.model, "generate", no_motion)
-    out = generate_codes(b, ["A man waves."], min_tokens=0, retries=2)
+    out = generate_codes(b, ["A man waves."], min_tokens=0, retries=2, decoder="hf")  # static: tests/test_decode.py
     assert out[0].codes is None and out[0].failure == "no motion tokens generated" and out[0].attempts == 3
     assert calls == [False, True, True]  # greedy first, then sampled retries
 

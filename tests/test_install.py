@@ -41,8 +41,10 @@ def test_pip_install_then_demo_and_gymnasium_from_outside_the_checkout(tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     config, assets = out.stdout.split()
     assert str(site) in config and str(site) in assets and str(ROOT) not in config + assets  # the installed copies
-    # the demo, shortened (named in its report): a 20-step expert, 24 interactions after it, no replay, no videos
-    demo = subprocess.run([str(venv / "bin" / "l2emg"), "demo", "--no-render", "--json", "--set", "runtime.learner.steps=20",
+    # the demo, shortened (named in its report): a 20-step expert, 24 interactions after it, no replay, no videos,
+    # in one process (the Ray path is tested by test_runtime and test_cluster)
+    demo = subprocess.run([str(venv / "bin" / "l2emg"), "demo", "--backend", "local", "--no-render", "--json",
+                           "--set", "runtime.learner.steps=20",
                            "--set", "episode.phases.2.interactions=24", "--set", "episode.replay=0"],
                           capture_output=True, text=True, cwd=elsewhere, env=env, timeout=900)
     assert demo.returncode == 0, demo.stderr[-3000:]

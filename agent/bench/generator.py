@@ -13,7 +13,62 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool = False, benchmark: str = "bandai-4") -> dict:
+def _pcts(xs: list[float]) -> dict:
+    return {"p50": round(float(np.median(xs)) * 1000, 1), "p95": round(float(np.percentile(xs, 95)) * 1000, 1)}
+
+
+def _decoding(model, texts_pool: list[str], quick: bool) -> dict:
+    """Batch-1 latency and batch-32 throughput of a 4 s motion (20 tokens, greedy) with the static decoder and
+    with Hugging Face generate, alternated request by request so that both see the same machine load, and
+    whether they gave the same tokens."""
+    same = True
+
+    cpu: dict[str, list[float]] = {"static": [], "hf": []}
+
+    def timed(texts: list[str], decoder: str) -> tuple[float, list]:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        g = model.generate(texts, 20, decoder=decoder)  # 20 tokens x 4 frames = 4 s at 20 fps
+        dt = time.perf_counter() - t0
+        if len(texts) == 1:
+            cpu[decoder].append(time.thread_time() - c0)
+        assert all(x.codes is not None and len(x.codes) == 20 for x in g)
+        return dt, [x.codes.tolist() for x in g]
+
+    lat: dict[str, list[float]] = {"static": [], "hf": []}
+    for i in range(3 if quick else 20):
+        text = [texts_pool[i % len(texts_pool)]]
+        (a, ca), (b, cb) = timed(text, "static"), timed(text, "hf")
+        lat["static"].append(a)
+        lat["hf"].append(b)
+        same &= ca == cb
+    texts32 = [texts_pool[i % len(texts_pool)] for i in range(32)]
+    for d in ("static", "hf"):
+        timed(texts32, d)  # warm-up
+    thr: dict[str, list[float]] = {"static": [], "hf": []}
+    for _ in range(1 if quick else 3):
+        (a, ca), (b, cb) = timed(texts32, "static"), timed(texts32, "hf")
+        thr["static"].append(a)
+        thr["hf"].append(b)
+        same &= ca == cb
+    p50 = {d: float(np.median(v)) for d, v in lat.items()}
+    sec = {d: float(np.median(v)) for d, v in thr.items()}
+    return {"generate_4s_batch1_greedy_ms": _pcts(lat["static"]), "generate_4s_batch1_greedy_ms_hf": _pcts(lat["hf"]),
+            "batch1_p50_speedup_vs_hf": round(p50["hf"] / p50["static"], 2),
+            # CPU time of this thread (torch runs on it with one thread): the work, less the waits for a core
+            "generate_4s_batch1_cpu_ms_p50": {d: round(float(np.median(v)) * 1000, 1) for d, v in cpu.items()},
+            "generate_4s_batch32": {"seconds": round(sec["static"], 3), "motions_per_s": round(32 / sec["static"], 1),
+                                    "runs_s": [round(x, 3) for x in thr["static"]]},
+            "generate_4s_batch32_hf": {"seconds": round(sec["hf"], 3), "motions_per_s": round(32 / sec["hf"], 1),
+                                       "runs_s": [round(x, 3) for x in thr["hf"]]},
+            "batch32_speedup_vs_hf": round(sec["hf"] / sec["static"], 2),
+            "greedy_tokens_identical_to_hf": same}
+
+
+def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool = False, benchmark: str = "bandai-4",
+                        threads: int | None = None) -> dict:
+    """``threads``: torch intra-op threads (default: ``setup_torch``'s, the cores up to 2)."""
+    import os
+
     import torch
 
     from policies.backbone import load_backbone
@@ -23,7 +78,7 @@ def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool 
     from policies.esmoe.trainer import train_on
     from policies.torch_utils import setup_torch
 
-    setup_torch(0)
+    setup_torch(0, threads)
     config = load_esmoe_config()
     emotions = load_emotion_labels()
     rng = np.random.default_rng(0)
@@ -53,21 +108,10 @@ def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool 
     out = {"backbone": source, "backbone_parameters": base_params, "experts": len(model.bank.names),
            "expert_parameters": model.expert_parameters(), "expert_fraction": round(model.expert_parameters() / base_params, 4),
            "train_batch": batch, "train_samples_per_s": t["samples_per_s"], "train_peak_rss_mb": round(_peak_rss_mb())}
-    lat = []
-    for i in range(3 if quick else 20):
-        t0 = time.perf_counter()
-        g = model.generate([texts_pool[i % 5]], 20)  # 20 tokens x 4 frames = 4 s at 20 fps
-        lat.append(time.perf_counter() - t0)
-        assert g[0].codes is not None and len(g[0].codes) == 20
-    out["generate_4s_batch1_greedy_ms"] = {"p50": round(float(np.median(lat)) * 1000, 1), "p95": round(float(np.percentile(lat, 95)) * 1000, 1)}
-    texts32 = [texts_pool[i % 5] for i in range(32)]
-    model.generate(texts32, 20)
-    t0 = time.perf_counter()
-    reps = 1 if quick else 3
-    for _ in range(reps):
-        model.generate(texts32, 20)
-    dt = (time.perf_counter() - t0) / reps
-    out["generate_4s_batch32"] = {"seconds": round(dt, 3), "motions_per_s": round(32 / dt, 1)}
+    load_before = os.getloadavg()[0]
+    out.update(_decoding(model, texts_pool, quick))
+    out["decoder_default"] = config.decode.decoder
+    out["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # before and after decoding
     out["peak_rss_mb"] = round(_peak_rss_mb())
     out["torch_threads"] = torch.get_num_threads()
     return out

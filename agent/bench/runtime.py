@@ -1,6 +1,8 @@
-"""`l2emg bench runtime`: the closed loop on Ray actors, measured in one run: interactions/s with 1 and
-2 executors, p50/p95 latency per stage, interaction latency while the learner trains an expert vs
-without, and the peak RSS of the driver plus every Ray worker."""
+"""`l2emg bench runtime`: the closed loop on Ray actors, measured in one run on one session: interactions/s
+with 1, 2 and 4 partner streams (a batch serves one interaction per stream; stages overlap when
+``pipeline.enabled``), the physics alone as the ceiling (the executor pool running already generated
+motions), per-stage p50/p95 latency, interaction latency while the learner trains an expert vs idle, the
+peak RSS of the driver plus every Ray worker, and a plot of throughput against streams."""
 from __future__ import annotations
 
 import logging
@@ -15,16 +17,74 @@ from envs.config import config_dir
 log = logging.getLogger(__name__)
 
 
-def bench_runtime(runs: str | Path = "runs", interactions: int = 24, executors: tuple[int, ...] = (1, 2),
-                  episode: str | None = None, overrides: dict[str, dict[str, str]] | None = None) -> dict:
+def _serve(loop, pipeline, source, scenarios: list[str], n: int, size: int, phase: str, until=None) -> float:
+    """Serve ``n`` interactions (or, with ``until``, while it holds) in batches of ``size``; returns the wall time."""
+    from agent.runtime.pipeline import PipelinedLoop
+
+    state = {"k": 0}
+
+    def draw():
+        k = state["k"]
+        if (until is None and k >= n) or (until is not None and (not until() or k >= n)):
+            return None
+        state["k"] = k + size
+        return [source.draw(scenarios[(k + j) % len(scenarios)]) for j in range(size)], phase
+
+    t = time.perf_counter()
+    if pipeline.enabled:
+        PipelinedLoop(loop, pipeline.depth).run(draw)
+    else:
+        while (nxt := draw()) is not None:
+            loop.run_batch(*nxt)
+    return time.perf_counter() - t
+
+
+def _physics_ceiling(backend, source, loop, scenarios: list[str], n: int) -> dict:
+    """The executor pool alone on motions generated beforehand: the most interactions/s the loop could reach."""
+    requests, t = loop.request([source.draw(scenarios[j % len(scenarios)]) for j in range(backend.pool_size)])
+    motions = [g.motion for g in loop.generate(requests, t)] * (n // backend.pool_size + 1)
+    motions = motions[:n]
+    tic = time.perf_counter()
+    for i in range(0, n, backend.pool_size):
+        backend.execute(motions[i:i + backend.pool_size])
+    wall = time.perf_counter() - tic
+    return {"interactions_per_s": round(n / wall, 3), "motions": n}
+
+
+def _plot(out: Path, result: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from envs.atomic import atomic_save_figure
+
+    streams = sorted(int(s) for s in result["streams"])
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(streams, [result["streams"][str(s)]["interactions_per_s"] for s in streams], "o-", label="closed loop")
+    ax.axhline(result["physics_only"]["interactions_per_s"], color="tab:red", ls="--", label="physics alone (ceiling)")
+    ax.set_xlabel("partner streams")
+    ax.set_ylabel("interactions / s")
+    ax.set_xticks(streams)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_save_figure(fig, out / "throughput.png", dpi=100)
+    plt.close(fig)
+    return str(out / "throughput.png")
+
+
+def bench_runtime(runs: str | Path = "runs", interactions: int = 24, streams: tuple[int, ...] = (1, 2, 4),
+                  executors: int = 2, episode: str | None = None, overrides: dict[str, dict[str, str]] | None = None) -> dict:
     """``overrides``: ``--set`` values by config ("episode", "runtime"), named in the result."""
+    import ray
+
     from agent.recipes.bootstrap import bootstrap_assets
     from agent.runtime.monitor import RSSMonitor
     from agent.runtime.run_dir import fresh_run_dir
     from agent.runtime.session import open_session
-    from feedback.update import ExpertUpdatePolicy
-
     from envs.config import apply_overrides
+    from feedback.update import ExpertUpdatePolicy
 
     sets = overrides or {}
     ep = load_episode(episode or config_dir() / "episodes" / "demo.yaml", sets.get("episode"))
@@ -32,50 +92,50 @@ def bench_runtime(runs: str | Path = "runs", interactions: int = 24, executors: 
     assets = bootstrap_assets(bootstrap_request(ep), runtime.bootstrap, runs, progress=False)
     known = list(assets.known_scenarios)
     new = next(s for ph in ep.phases for s in ph.scenarios if s not in known)
-    out: dict = {"overrides": {f"{c}.{k}": v for c, kv in sets.items() for k, v in kv.items()}, "episode": ep.name, "interactions_per_measurement": interactions, "known": known, "new_scenario": new,
-                 "executors": {}}
+    out: dict = {"overrides": {f"{c}.{k}": v for c, kv in sets.items() for k, v in kv.items()}, "episode": ep.name,
+                 "interactions_per_measurement": interactions, "executors": executors, "executor_mode": runtime.executor.mode,
+                 "pipeline": {"enabled": runtime.pipeline.enabled, "depth": runtime.pipeline.depth},
+                 "known": known, "new_scenario": new, "streams": {}}
+    run_dir = Path(runs) / "bench-runtime"
+    fresh_run_dir(run_dir)
+    rows: list[dict] = []
     with RSSMonitor() as rss:
-        for n in executors:
-            run_dir = Path(runs) / "bench-runtime" / f"executors-{n}"
-            fresh_run_dir(run_dir)
-            log.info("bench runtime: %d executor(s): starting actors", n)
-            t = time.perf_counter()
-            rows: list[dict] = []
-            # a policy that never triggers by itself: the learner is started explicitly below
-            session = open_session(assets, runtime, run_dir, ExpertUpdatePolicy(10**9, 0.0, runtime.learner.max_old_drop),
-                                   dataset=ep.dataset, name="bench", backend="ray", executors=n, seed=ep.seed,
-                                   self_generated=False, on_record=rows.append)
-            startup = time.perf_counter() - t
-            loop, source = session.loop, session.stimuli
-            draw = lambda k, scs: [source.draw(scs[(k + j) % len(scs)]) for j in range(n)]  # noqa: E731
-            loop.run_batch(draw(0, known), "warm-up")
-            rows.clear()
-            t = time.perf_counter()
-            for k in range(0, interactions, n):
-                loop.run_batch(draw(k, known), "idle")
-            wall = time.perf_counter() - t
-            idle = list(rows)
-            res = {"startup_s": round(startup, 1), "interactions_per_s": round(len(idle) / wall, 3),
-                   "idle": stage_percentiles(idle)}
-            if n == max(executors):
+        t = time.perf_counter()
+        # a policy that never triggers by itself: the learner is started explicitly below
+        session = open_session(assets, runtime, run_dir, ExpertUpdatePolicy(10**9, 0.0, runtime.learner.max_old_drop),
+                               dataset=ep.dataset, name="bench", backend="ray", executors=executors, seed=ep.seed,
+                               self_generated=False, on_record=rows.append)
+        out["startup_s"] = round(time.perf_counter() - t, 1)
+        loop, source, b = session.loop, session.stimuli, session.backend
+        try:
+            loop.run_batch([source.draw(known[j % len(known)]) for j in range(executors)], "warm-up")
+            for s in streams:
                 rows.clear()
-                loop.start_learning(new)
-                k, t = 0, time.perf_counter()
-                while loop.state.learning is not None and k < 10 * interactions:
-                    loop.run_batch(draw(k, known + [new]), "training")
-                    k += n
-                training = [r for r in rows if r["learner_active"]]
-                loop.drain(600.0)
-                res.update(training=stage_percentiles(training), interactions_while_training=len(training),
-                           learner_seconds=round(time.perf_counter() - t, 1),
-                           learner_outcome=loop.state.events[-1]["event"] if loop.state.events else None,
-                           p95_ratio_training_vs_idle=round(stage_percentiles(training)["total"]["p95"] /
-                                                            res["idle"]["total"]["p95"], 3) if training else None)
+                wall = _serve(loop, runtime.pipeline, source, known, interactions, s, f"idle-{s}")
+                out["streams"][str(s)] = {"interactions_per_s": round(len(rows) / wall, 3), "idle": stage_percentiles(rows)}
+                log.info("bench runtime: %d stream(s): %.2f interactions/s", s, len(rows) / wall)
+            out["physics_only"] = _physics_ceiling(b, source, loop, known, interactions)
+            busiest = str(max(streams))
+            out["fraction_of_physics_ceiling"] = round(out["streams"][busiest]["interactions_per_s"] /
+                                                       out["physics_only"]["interactions_per_s"], 3)
+            rows.clear()
+            loop.start_learning(new)
+            t = time.perf_counter()
+            _serve(loop, runtime.pipeline, source, known + [new], 10 * interactions, max(streams), "training",
+                   until=lambda: loop.state.learning is not None)
+            training = [r for r in rows if r["learner_active"]]
+            loop.drain(600.0)
+            idle = out["streams"][busiest]["idle"]
+            trained = stage_percentiles(training)
+            out["while_training"] = {
+                "streams": max(streams), "latency": trained, "interactions": len(training),
+                "learner_seconds": round(time.perf_counter() - t, 1),
+                "learner_outcome": loop.state.events[-1]["event"] if loop.state.events else None,
+                "p95_ratio_training_vs_idle": {k: round(trained[k]["p95"] / idle[k]["p95"], 3)
+                                               for k in ("total", "wall") if training and k in trained and k in idle}}
+        finally:
             session.close()
-            out["executors"][str(n)] = res
-            log.info("bench runtime: %d executor(s): %s interactions/s", n, res["interactions_per_s"])
     out["peak_rss_mb"] = round(rss.peak_mb, 1)
-    import ray
-
+    out["plot"] = _plot(run_dir, out)
     ray.shutdown()
     return out

@@ -35,6 +35,7 @@ def add_parser(sub) -> None:
     g.add_argument("--backbone", default="tiny", help="tiny (default), smollm2-135m or a local HF folder")
     g.add_argument("--runs", default="runs")
     g.add_argument("--quick", action="store_true")
+    g.add_argument("--threads", type=int, help="torch threads (default: the cores, at most 2; L2EMG_TORCH_THREADS)")
     g.add_argument("--json", action="store_true")
     add_verbosity(g)
     g.set_defaults(func=cmd_bench_generator)
@@ -64,7 +65,7 @@ def cmd_bench_lifelong(args: argparse.Namespace) -> int:
 def cmd_bench_generator(args: argparse.Namespace) -> int:
     from agent.bench.generator import run_generator_bench
 
-    print(json.dumps(run_generator_bench(args.backbone, args.runs, args.quick), indent=2))
+    print(json.dumps(run_generator_bench(args.backbone, args.runs, args.quick, threads=args.threads), indent=2))
     return 0
 
 

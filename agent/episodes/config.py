@@ -43,6 +43,7 @@ class EpisodeConfig:
     phases: list[Phase]
     generator: str | None = None  # ES-MoE checkpoint; bootstrapped from the first phase's scenarios when missing
     executors: int = 1
+    streams: int | None = None  # partners served at once, one interaction each per batch (default: one per executor)
     root: str | None = None  # raw data root for Bandai sources (default $L2EMG_BANDAI_ROOT)
     seed: int = 0
     update: UpdatePolicy = field(default_factory=UpdatePolicy)
@@ -99,6 +100,8 @@ def load_episode(path: str | Path, overrides: dict[str, str] | None = None) -> E
         raise ConfigError(f"{path}: update.failure_threshold must be >= 1, got {ep.update.failure_threshold}")
     if ep.executors < 1:
         raise ConfigError(f"{path}: executors must be >= 1, got {ep.executors}")
+    if ep.streams is not None and ep.streams < 1:
+        raise ConfigError(f"{path}: streams must be >= 1, got {ep.streams}")
     from policies.data import load_dataset_config
 
     if load_dataset_config(ep.dataset).source == "bandai":

@@ -3,7 +3,6 @@ closed loop phase by phase on Ray actors (or in-process), and write ``runs/<name
 events.jsonl, store.sqlite, experts/, summary.json, report.md with plots, and before/after MP4s."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -13,14 +12,8 @@ from tqdm import tqdm
 from agent.episodes.config import EpisodeConfig, bootstrap_request, load_episode
 from agent.runtime.config import RuntimeConfig, load_runtime_config
 from agent.runtime.run_dir import RunFolderError
-from envs.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
-
-
-def _plain(x):
-    """numpy scalars in JSON lines."""
-    return x.item() if hasattr(x, "item") else str(x)
 
 
 def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", backend: str = "ray",
@@ -51,6 +44,8 @@ def _run_locked(ep: EpisodeConfig, runs: Path, out: Path, backend: str, runtime:
                 render, on_backend, overrides, resume: bool) -> dict:
     from agent.recipes.bootstrap import bootstrap_assets
     from agent.runtime.monitor import RSSMonitor
+    from agent.episodes.serving import PhaseDraws, RunLogs
+    from agent.runtime.pipeline import PipelinedLoop
     from agent.runtime.run_dir import fresh_run_dir, storage_fault
     from agent.runtime.session import open_session
     from feedback.update import ExpertUpdatePolicy
@@ -73,29 +68,28 @@ def _run_locked(ep: EpisodeConfig, runs: Path, out: Path, backend: str, runtime:
         b, loop, source = session.backend, session.loop, session.stimuli
         try:
             done, replayed = logs.start(loop, source, resume)
-            for i, ph in enumerate(ep.phases):
-                n_max = ph.max_interactions or ph.interactions
-                k = done.get(i, 0)
-                bar = tqdm(total=ph.interactions, initial=min(k, ph.interactions), desc=ph.name, unit="interaction",
-                           disable=not progress, mininterval=1.0)
-                while k < n_max:
-                    if k >= ph.interactions and not (ph.until_learner_done and loop.state.learning is not None):
-                        break
-                    n = min(b.pool_size, n_max - k)
-                    batch, states = [], []
-                    for j in range(n):
-                        batch.append(source.draw(ph.scenarios[(k + j) % len(ph.scenarios)], ph.utterances or None))
-                        states.append(source.random_state())
-                    got = loop.run_batch(batch, ph.name, states, phase_index=i)
-                    k += n
-                    if k > bar.total:  # serving on while the learner trains
-                        bar.total = k
-                    bar.update(n)
-                    bar.set_postfix(success=f"{sum(r['success'] for r in got)}/{n}", learner=loop.state.learning["scenario"]
-                                    if loop.state.learning else "-")
-                    if on_backend is not None:
-                        on_backend(b, loop)
-                bar.close()
+            draws = PhaseDraws(ep, loop, source, ep.streams or b.pool_size, done)
+            draws.served = len(rows)  # a resumed run: what the store held
+            bar = tqdm(total=max(sum(ph.interactions for ph in ep.phases), draws.served), initial=draws.served,
+                       unit="interaction", disable=not progress, mininterval=1.0)
+
+            def on_rows(got: list[dict]) -> None:
+                if draws.served + len(got) > bar.total:  # serving on while the learner trains
+                    bar.total = draws.served + len(got)
+                draws.served += len(got)
+                bar.set_description(got[0]["phase"])
+                bar.update(len(got))
+                bar.set_postfix(success=f"{sum(r['success'] for r in got)}/{len(got)}", learner=loop.state.learning["scenario"]
+                                if loop.state.learning else "-")
+                if on_backend is not None:
+                    on_backend(b, loop)
+
+            if runtime.pipeline.enabled:
+                PipelinedLoop(loop, runtime.pipeline.depth).run(draws, on_rows)
+            else:
+                while (nxt := draws()) is not None:
+                    on_rows(loop.run_batch(*nxt))
+            bar.close()
             loop.drain(0.0)
             loop.abandon()
             _replay(loop, rows, ep.replay, progress, assets.generator, replayed)
@@ -130,67 +124,6 @@ def _committed(backend) -> str:
         return str(backend.store.counts()["verdicts"])
     except Exception:  # the store cannot even be read: say so rather than guess
         return "(unreadable count of)"
-
-
-class RunLogs:
-    """metrics.jsonl and events.jsonl: append-only, flushed line by line. They mirror the store (the truth): on
-    resume both are rewritten from it before new lines are appended, so a line torn by a kill or a line the kill
-    came before is mended."""
-
-    def __init__(self, out: Path, rows: list[dict]) -> None:
-        self.out, self.rows = out, rows
-        self.metrics = self.events = None
-        self.resumed: dict | None = None
-
-    def start(self, loop, source, resume: bool) -> tuple[dict[int, int], set]:
-        if not resume:
-            self.metrics, self.events = (self.out / "metrics.jsonl").open("a"), (self.out / "events.jsonl").open("a")
-            return {}, set()
-        from agent.runtime.resume import recover
-
-        rec = recover(loop, _read_jsonl(self.out / "metrics.jsonl"))
-        if rec.random_state and rec.random_state.get("source"):
-            source.restore_random_state(rec.random_state["source"])
-        self.rows.extend(rec.rows)
-        atomic_write_text(self.out / "metrics.jsonl", "".join(json.dumps(r, default=_plain) + "\n" for r in rec.rows))
-        atomic_write_text(self.out / "events.jsonl", "".join(json.dumps(e, default=_plain) + "\n" for e in loop.state.events))
-        self.metrics, self.events = (self.out / "metrics.jsonl").open("a"), (self.out / "events.jsonl").open("a")
-        self.resumed = {"at_step": len(rec.rows), "serving": Path(rec.served_again).name if rec.served_again else None}
-        log.info("  resuming at step %d: %s", len(rec.rows), ", ".join(f"phase {i}: {n} done" for i, n in sorted(rec.done.items())))
-        return rec.done, rec.replayed
-
-    def record(self, row: dict) -> None:
-        self.rows.append(row)
-        self.metrics.write(json.dumps(row, default=_plain) + "\n")
-        self.metrics.flush()
-
-    def event(self, e: dict) -> None:
-        if self.events is not None:  # events while resuming are written with the others once the log is rebuilt
-            self.events.write(json.dumps(e, default=_plain) + "\n")
-            self.events.flush()
-        log.info("  [%7.1f s, step %s] %s: %s", e["t_s"], e["step"], e["event"],
-                 ", ".join(f"{k}={v}" for k, v in e.items() if k in ("scenario", "why", "error", "seconds")))
-
-    def close(self) -> None:
-        for f in (self.metrics, self.events):
-            if f is not None:
-                try:
-                    f.close()
-                except OSError:  # the disk that failed: what the store holds is the record
-                    pass
-
-
-def _read_jsonl(path: Path) -> dict[int, dict]:
-    """Complete lines by step (a line torn by a kill is dropped: the store rebuilds it)."""
-    out = {}
-    if path.is_file():
-        for line in path.read_text(errors="replace").splitlines():
-            try:
-                row = json.loads(line)
-                out[int(row["step"])] = row
-            except (ValueError, KeyError, TypeError):
-                continue
-    return out
 
 
 def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_checkpoint: str,

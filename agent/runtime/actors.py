@@ -14,6 +14,7 @@ from agent.runtime.config import RuntimeConfig
 from agent.runtime.learner import ExpertLearner
 from agent.runtime.messages import (STORE_CALLS, Executed, Experience, Generated, Judged, LearningOutcome, LoadedGenerator,
                                     Perceived, Stimulus)
+from agent.runtime.placement import SERVICES
 from agent.runtime.services import ExecutorService, FeedbackService, GeneratorService, PerceptionService
 from envs.executor.result import ExecutionResult
 
@@ -31,8 +32,10 @@ def init_ray(config: RuntimeConfig):
     if os.environ.get("RAY_ADDRESS"):
         ray.init(runtime_env=env, log_to_driver=False)
     else:
-        ray.init(num_cpus=config.ray.num_cpus, include_dashboard=False, runtime_env=env, log_to_driver=False,
-                 configure_logging=True, logging_level=logging.WARNING)
+        # "local": always a new embedded cluster, never one a `ray start` left behind (a stale
+        # /tmp/ray/ray_current_cluster made ray.init() join it and refuse num_cpus)
+        ray.init(address="local", num_cpus=config.ray.num_cpus, include_dashboard=False, runtime_env=env,
+                 log_to_driver=False, configure_logging=True, logging_level=logging.WARNING)
     return ray
 
 
@@ -49,44 +52,52 @@ class RayStoreClient:
         return lambda *args: self._get(lambda: self._feedback.query.remote(call, *args))
 
 
-def _gpus(ray) -> float:
-    return 0.5 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
-
-
 class RayBackend:
     """The loop's backend on Ray actors (same interface as LocalBackend)."""
 
     def __init__(self, config: RuntimeConfig, assets, store: str, pointer: str, executors: int,
                  startup_timeout_s: float = 600.0) -> None:
+        from agent.runtime.placement import cluster_nodes, place, plan_shares, strategy
+
         ray = init_ray(config)
         self.ray, r = ray, config.ray
-        gpu = _gpus(ray)
-        opts = {"max_restarts": r.max_restarts, "max_task_retries": r.max_restarts}
-        # the executors share what the other actors leave of the cluster's CPUs (never an actor that cannot be placed)
-        fixed = r.generator_cpus + r.learner_cpus + 2 * r.other_cpus
-        total = float(ray.cluster_resources().get("CPU", r.num_cpus))
-        exec_cpus = min(r.executor_cpus, max(0.01, (total - fixed) / executors))
-        self.perception = ray.remote(PerceptionService).options(num_cpus=r.other_cpus, **opts).remote(assets.perception)
-        self.generator = ray.remote(GeneratorService).options(num_cpus=r.generator_cpus, num_gpus=gpu, **opts).remote(
-            assets.generator, assets.tokenizer, 1, pointer)
-        self.executors = [ray.remote(ExecutorService).options(num_cpus=exec_cpus, **opts).remote(config.executor.mode)
-                          for _ in range(executors)]
-        self.feedback = ray.remote(FeedbackService).options(num_cpus=r.other_cpus, **opts).remote(
+        nodes = cluster_nodes(ray)
+        here = ray.get_runtime_context().get_node_id()
+        driver_cpus = next((n.get("CPU", 0.0) for n in nodes if n["id"] == here), 0.0)
+        plan = plan_shares(r, executors, driver_cpus, [n.get("CPU", 0.0) for n in nodes], sum(n.get("GPU", 0.0) for n in nodes))
+        self.groups = place(ray, plan, here, r.placement_timeout_s)
+        shares = {s.actor: s for s in plan.shares}
+        slot = {s.actor: (self.groups[0], k) for k, s in enumerate(plan.services)}
+        slot.update({s.actor: (self.groups[1], k) for k, s in enumerate(plan.executors)})
+
+        def opts(name: str, retries: int = r.max_restarts) -> dict:
+            return {"num_cpus": shares[name].cpus, "num_gpus": shares[name].gpus, "max_restarts": r.max_restarts,
+                    "max_task_retries": retries, "scheduling_strategy": strategy(*slot[name])}
+
+        self.shares = plan.shares
+        self.perception = ray.remote(PerceptionService).options(**opts("perception")).remote(assets.perception)
+        self.generator = ray.remote(GeneratorService).options(**opts("generator")).remote(assets.generator, assets.tokenizer,
+                                                                                          1, pointer)
+        self.executors = [ray.remote(ExecutorService).options(**opts(f"executor-{k}")).remote(config.executor.mode)
+                          for k in range(executors)]
+        self.feedback = ray.remote(FeedbackService).options(**opts("feedback")).remote(
             store, assets.evaluator, assets.emotion, assets.dataset_dir, config.judges)
         # a crashed training job is not re-run blindly: the loop records it and the update policy decides
-        self.learner = ray.remote(ExpertLearner).options(num_cpus=r.learner_cpus, num_gpus=gpu, max_restarts=r.max_restarts,
-                                                         max_task_retries=0).remote(
+        self.learner = ray.remote(ExpertLearner).options(**opts("learner", retries=0)).remote(
             assets.dataset_dir, assets.tokenizer, assets.evaluator, assets.emotion, config.learner, config.judges)
         self.pool_size = executors
         self.store = RayStoreClient(self.feedback, self._get)
         self._job = None
-        try:
-            ray.get([a.__ray_ready__.remote() for a in [self.perception, self.generator, self.feedback, self.learner, *self.executors]],
-                    timeout=startup_timeout_s)
-        except ray.exceptions.GetTimeoutError:
+        actors = {"perception": self.perception, "generator": self.generator, "feedback": self.feedback,
+                  "learner": self.learner, **{f"executor-{k}": a for k, a in enumerate(self.executors)}}
+        refs = {name: a.__ray_ready__.remote() for name, a in actors.items()}
+        ready, pending = ray.wait(list(refs.values()), num_returns=len(refs), timeout=startup_timeout_s)
+        if pending:
+            waiting = [name for name, ref in refs.items() if ref in pending]
             self.close()
-            raise RuntimeError(f"Ray actors did not start within {startup_timeout_s:.0f} s (cluster resources: "
-                               f"{ray.cluster_resources()}; see configs/runtime.yaml ray:)") from None
+            raise RuntimeError(f"Ray actors {', '.join(waiting)} did not start within {startup_timeout_s:.0f} s (placed, "
+                               f"but still loading their models; cluster: {ray.cluster_resources()})")
+        ray.get(ready)  # an actor whose constructor raised fails here, with its error
 
     def _get(self, make_ref, attempts: int = 4):
         """ray.get with retries across an actor restart (Ray retries in-flight tasks; this covers the window
@@ -148,6 +159,20 @@ class RayBackend:
         except Exception as exc:  # the actor crashed or training raised: recorded by the loop
             return LearningOutcome("error", error=f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}")
 
+    def where(self) -> dict[str, str]:
+        """Actor -> the id of the node its bundle is on now (the placement groups' tables)."""
+        from ray.util import placement_group_table
+
+        out = {}
+        for pg, names in ((self.groups[0], SERVICES), (self.groups[1], [f"executor-{k}" for k in range(self.pool_size)])):
+            nodes = placement_group_table(pg)["bundles_to_node_id"]
+            out.update({name: nodes.get(k, "") for k, name in enumerate(names)})
+        return out
+
     def close(self) -> None:
+        from ray.util.placement_group import remove_placement_group
+
         for a in [self.perception, self.generator, self.feedback, self.learner, *self.executors]:
             self.ray.kill(a, no_restart=True)
+        for pg in self.groups:
+            remove_placement_group(pg)

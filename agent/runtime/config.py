@@ -33,9 +33,16 @@ class RaySettings:
     num_cpus: int = 2
     generator_cpus: float = 0.5
     learner_cpus: float = 0.5
-    executor_cpus: float = 0.25
+    executor_cpus_max: float = 1.0  # executors share what the services leave, up to this each
     other_cpus: float = 0.25
     max_restarts: int = 3
+    placement_timeout_s: float = 60.0  # the actors are placed within this, or the run stops naming what does not fit
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    enabled: bool = True  # stages overlap (agent/runtime/pipeline.py); false: one batch at a time
+    depth: int = 1  # batches a stage may run ahead of the next
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class RuntimeConfig:
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     ray: RaySettings = field(default_factory=RaySettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
 
 

@@ -63,15 +63,7 @@ class InteractionLoop:
                   phase_index: int | None = None) -> list[dict]:
         """``source_states``: the partner source's random state after drawing each stimulus; stored with each
         interaction (with the empathy policy's) so that ``run --resume`` continues the same random streams."""
-        tic = time.perf_counter()
-        perceived = self.backend.perceive(stimuli)
-        t = {"perceive": time.perf_counter() - tic}
-        requests = []
-        for k, (s, p) in enumerate(zip(stimuli, perceived)):
-            r = self.empathy.respond(p.emotion, p.confidence, s.scenario)
-            state = {"source": source_states[k] if source_states else None, "empathy": self.empathy.random_state()}
-            requests.append(Request(s.scenario, s.utterance, s.partner_emotion, p.emotion, r.instruction, r.emotion, r.manner,
-                                    random_state=state))
+        requests, t = self.request(stimuli, source_states)
         return self._serve(requests, phase, t, phase_index=phase_index)
 
     def replay(self, rows: list[dict], phase: str = "replay") -> list[dict]:
@@ -84,13 +76,47 @@ class InteractionLoop:
     def _serve(self, requests: list[Request], phase: str, t: dict[str, float], update: bool = True,
                phase_index: int | None = None) -> list[dict]:
         """Generate, execute and judge ``requests``; returns one metrics row (the JSONL record) per request."""
-        b = self.backend
+        gens = self.generate(requests, t)
+        execs = self.execute(gens, t)
+        return self.judge(requests, gens, execs, phase, t, update, phase_index=phase_index)
+
+    # -- the stages (agent/runtime/pipeline.py runs them overlapped) -------------------------------------
+    def request(self, stimuli: list[Stimulus], source_states: list[dict] | None = None) -> tuple[list[Request], dict[str, float]]:
+        """Perception and the empathy policy: what to ask the generator for, and the stage times so far. Each
+        request carries the random state right after it was made (``source_states``: the partner source's after
+        each draw; the empathy policy's), stored with its interaction so that ``run --resume`` goes on with the
+        same streams however far a pipelined front ran ahead of the last committed verdict."""
         tic = time.perf_counter()
-        gens = b.generate([q.instruction for q in requests])
+        perceived = self.backend.perceive(stimuli)
+        t = {"perceive": time.perf_counter() - tic}
+        requests = []
+        for k, (s, p) in enumerate(zip(stimuli, perceived)):
+            r = self.empathy.respond(p.emotion, p.confidence, s.scenario)
+            state = {"source": source_states[k] if source_states else None, "empathy": self.empathy.random_state()}
+            requests.append(Request(s.scenario, s.utterance, s.partner_emotion, p.emotion, r.instruction, r.emotion, r.manner,
+                                    random_state=state))
+        return requests, t
+
+    def generate(self, requests: list[Request], t: dict[str, float]) -> list[Generated]:
+        tic = time.perf_counter()
+        gens = self.backend.generate([q.instruction for q in requests])
         t["generate"] = time.perf_counter() - tic
+        return gens
+
+    def execute(self, gens: list[Generated], t: dict[str, float]) -> list[Executed]:
         tic = time.perf_counter()
-        execs = b.execute([g.motion for g in gens])
+        execs = self.backend.execute([g.motion for g in gens])
         t["execute"] = time.perf_counter() - tic
+        return execs
+
+    def judge(self, requests: list[Request], gens: list[Generated], execs: list[Executed], phase: str,
+              t: dict[str, float], update: bool = True, wall: float | None = None,
+              phase_index: int | None = None) -> list[dict]:
+        """Number the interactions, judge and commit them, return their rows, then (``update``) poll the
+        learner and start one where a scenario keeps failing. ``wall``: the batch's time from perception to
+        here when stages overlapped (pipeline), recorded beside the stage times. ``phase_index``: the
+        episode phase served (stored with each interaction: ``run --resume`` counts what each phase did)."""
+        b = self.backend
         served = []
         latency = {k: round(v * 1000, 2) for k, v in t.items()}  # one batch: the same stage times for each
         learning = self.state.learning["scenario"] if self.state.learning else None
@@ -108,14 +134,17 @@ class InteractionLoop:
         judged = b.record(served)
         t["judge"] = time.perf_counter() - tic
         total = sum(t.values())
+        timing = {**{k: round(x * 1000, 2) for k, x in t.items()}, "total": round(total * 1000, 2)}
+        if wall is not None:
+            timing["wall"] = round((wall + t["judge"]) * 1000, 2)
         rows = []
         for exp, j in zip(served, judged):
             i, v = exp.interaction, j.verdict
             row = metrics_row({"id": j.id, "step": i.step, "scenario": i.scenario, "utterance": i.utterance,
                                "response_text": i.response_text, "intended_emotion": i.intended_emotion, "experts": i.experts,
-                               "latency_ms": {**{k: round(x * 1000, 2) for k, x in t.items()}, "total": round(total * 1000, 2)},
-                               "context": i.context, "success": v.success, "physical_ok": v.physical_ok, "emotion_ok": v.emotion_ok,
-                               "semantic_ok": v.semantic_ok, "novel": v.novel, "reason": v.reason, "details": v.details})
+                               "latency_ms": dict(timing), "context": i.context, "success": v.success,
+                               "physical_ok": v.physical_ok, "emotion_ok": v.emotion_ok, "semantic_ok": v.semantic_ok,
+                               "novel": v.novel, "reason": v.reason, "details": v.details})
             rows.append(row)
             self.on_record(row)
         if update:
@@ -264,7 +293,7 @@ def metrics_row(r: dict) -> dict:
 
 def stage_percentiles(rows: list[dict]) -> dict:
     out = {}
-    for k in STAGES + ("total",):
+    for k in STAGES + ("total", "wall"):  # wall: perception to verdict when stages overlap
         xs = [r["latency_ms"][k] for r in rows if k in r["latency_ms"]]
         if xs:
             out[k] = {"p50": round(float(np.percentile(xs, 50)), 1), "p95": round(float(np.percentile(xs, 95)), 1)}

@@ -1,13 +1,19 @@
-"""Constrained, batched generation of motion tokens (KV cache via Hugging Face ``generate``)."""
+"""Constrained, batched generation of motion tokens: the static-cache decoder (``decode.py``, the default)
+or Hugging Face ``generate`` with a logits processor (``decoder="hf"``, the reference it is tested against)."""
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 
 from policies.backbone.loader import Backbone, format_prompt
+
+log = logging.getLogger(__name__)
+Decoder = Literal["static", "hf"]
+DECODERS = ("static", "hf")
 
 
 def motion_logits_processor(backbone: Backbone, prompt_len: int, min_tokens: int, max_tokens: int):
@@ -43,11 +49,17 @@ class Generation:
 def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int] | None = None,
                    min_tokens: int = 4, max_tokens: int = 50, greedy: bool = True, temperature: float = 1.0,
                    top_k: int = 0, seed: int = 0, retries: int = 2,
-                   condition: Callable[[list[int]], AbstractContextManager] | None = None) -> list[Generation]:
+                   condition: Callable[[list[int]], AbstractContextManager] | None = None,
+                   decoder: Decoder = "static", cuda_graphs: bool = False) -> list[Generation]:
     """Motion codes per text. ``length`` (tokens; 4 frames each) fixes the length exactly; an empty
     result is retried with sampling (``retries`` times, seeded) and then reported as a failure.
-    ``condition(rows)`` wraps each ``generate`` call on ``texts[rows]`` (e.g. sets per-sequence expert weights)."""
+    ``condition(rows)`` wraps each decoding call on ``texts[rows]`` (e.g. sets per-sequence expert weights).
+    ``decoder``: ``static`` (fast; falls back to ``hf`` for a model it does not know) or ``hf``;
+    ``cuda_graphs``: on CUDA, the static decoder replays its greedy steps from a captured graph."""
     import torch
+
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
 
     lengths = [length] * len(texts) if not isinstance(length, list) else length
     out: list[Generation | None] = [None] * len(texts)
@@ -66,16 +78,13 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
                 break
             prompts = [format_prompt(backbone, texts[i]) for i in todo]
             batch = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            plen = batch["input_ids"].shape[1]
             sample = (not greedy) or attempt > 0
             torch.manual_seed(seed + attempt)
             with torch.inference_mode(), (condition(todo) if condition else nullcontext()):
-                seqs = model.generate(**batch, max_new_tokens=hi + 1, do_sample=sample,
-                                      temperature=temperature if sample else None, top_k=top_k if sample and top_k else None,
-                                      top_p=None, logits_processor=[motion_logits_processor(backbone, plen, lo, hi)],
-                                      eos_token_id=backbone.vocab.end_id, pad_token_id=tok.pad_token_id, use_cache=True)
+                answers = decode_answers(backbone, batch["input_ids"], batch["attention_mask"], lo, hi, sample,
+                                         temperature, top_k, decoder, cuda_graphs)
             still = []
-            for row, i in zip(seqs[:, plen:].tolist(), todo):
+            for row, i in zip(answers.tolist(), todo):
                 try:
                     codes = backbone.vocab.ids_to_codes(row + [backbone.vocab.end_id])
                 except ValueError as exc:
@@ -88,3 +97,26 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
                     out[i] = Generation(codes, attempt + 1)
             todo = still
     return out  # type: ignore[return-value]
+
+
+def decode_answers(backbone: Backbone, input_ids, attention_mask, min_tokens: int, max_tokens: int, sample: bool,
+                   temperature: float = 1.0, top_k: int = 0, decoder: Decoder = "static", cuda_graphs: bool = False):
+    """(B, n) answer token ids after left-padded prompts (``pad`` after a row's end marker), n <= max_tokens + 1.
+    Runs inside the caller's conditioning context, which the static decoder reads when it starts."""
+    from policies.backbone.decode import StaticDecoder, static_unsupported
+
+    model, tok, v = backbone.model, backbone.tokenizer, backbone.vocab
+    if decoder == "static":
+        why = static_unsupported(model)
+        if why is None:
+            dec = StaticDecoder(model, v.first_id, v.codebook_size, v.end_id)
+            return dec.generate(input_ids, attention_mask, min_tokens, max_tokens, tok.pad_token_id, sample,
+                                temperature, top_k, graphs=cuda_graphs)
+        log.debug("static decoder not used: %s; Hugging Face generate instead", why)
+    plen = input_ids.shape[1]
+    seqs = model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=max_tokens + 1,
+                          do_sample=sample, temperature=temperature if sample else None,
+                          top_k=top_k if sample and top_k else None, top_p=None,
+                          logits_processor=[motion_logits_processor(backbone, plen, min_tokens, max_tokens)],
+                          eos_token_id=v.end_id, pad_token_id=tok.pad_token_id, use_cache=True)
+    return seqs[:, plen:]

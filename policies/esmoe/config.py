@@ -81,6 +81,15 @@ class EvalSettings:
 
 
 @dataclass(frozen=True)
+class DecodeSettings:
+    decoder: Literal["static", "hf"] = "static"  # static: policies/backbone/decode.py; hf: transformers' generate (the reference)
+    cuda_graphs: bool = False  # on CUDA, greedy steps of the static decoder replayed from a captured graph
+
+    def __post_init__(self) -> None:
+        validate_literals(self, "decode")
+
+
+@dataclass(frozen=True)
 class PretrainSettings:
     dataset: str = "synth-8"
     steps: int = 1000
@@ -100,6 +109,7 @@ class ESMoEConfig:
     train: ScenarioTrainSettings = field(default_factory=ScenarioTrainSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
     pretrain: PretrainSettings = field(default_factory=PretrainSettings)
+    decode: DecodeSettings = field(default_factory=DecodeSettings)
 
 
 def load_esmoe_config(path: str | Path | None = None) -> ESMoEConfig:

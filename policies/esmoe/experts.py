@@ -101,24 +101,38 @@ class ExpertBank:
         peft_forward = type(layer).forward.__get__(layer)
         base = layer.get_base_layer()
 
+        memo: dict = {"w": None}
+
+        def coefficients(w, x):
+            """The rank-row weights of the frozen stack (None when all zero on CPU) and each trainable expert's
+            scaled weight, shaped for ``x``: computed once per weights tensor, not per token (decoding calls
+            this forward ~20 times with the same weights; the ops and so the values are the same)."""
+            key = (x.dim(), x.dtype, x.device.type)
+            if memo["w"] is not w or memo["key"] != key:
+                shape = (len(w),) + (1,) * (x.dim() - 2) + (-1,)
+                stacked = None
+                if stack is not None:
+                    coef = w[:, stack[2]].to(x.dtype)
+                    # skipping all-zero weights saves a product on CPU; on a GPU the test is a host sync per
+                    # layer and token (150 a token on SmolLM2-135M), dearer than the product it saves
+                    if x.device.type != "cpu" or bool(coef.any()):
+                        stacked = coef.reshape(shape)
+                own = [(n, (w[:, j:j + 1].to(x.dtype) * layer.scaling[n]).reshape(shape))
+                       for j, n in enumerate(self.names) if n in self.trainable]
+                memo.update(w=w, key=key, stacked=stacked, own=own)
+            return memo["stacked"], memo["own"]
+
         def forward(x, *args, **kwargs):
             w = self.weights
             if w is None or args or kwargs or getattr(layer, "merged", False) or layer.disable_adapters:
                 return peft_forward(x, *args, **kwargs)
-            shape = (len(w),) + (1,) * (x.dim() - 2) + (-1,)
+            stacked, own = coefficients(w, x)
             out = base(x)
-            if stack is not None:
-                a, b, owner = stack
-                coef = w[:, owner].to(x.dtype)
-                # skipping all-zero weights saves a product on CPU; on a GPU the test is a host sync per
-                # layer and token (150 a token on SmolLM2-135M), dearer than the product it saves
-                if x.device.type != "cpu" or bool(coef.any()):
-                    out = out + F.linear(F.linear(x, a) * coef.reshape(shape), b)
-            for j, n in enumerate(self.names):
-                if n in self.trainable:
-                    z = layer.lora_A[n](layer.lora_dropout[n](x))
-                    out = out + F.linear(z * (w[:, j:j + 1].to(x.dtype) * layer.scaling[n]).reshape(shape),
-                                         layer.lora_B[n].weight)
+            if stacked is not None:
+                out = out + F.linear(F.linear(x, stack[0]) * stacked, stack[1])
+            for n, c in own:
+                z = layer.lora_A[n](layer.lora_dropout[n](x))
+                out = out + F.linear(z * c, layer.lora_B[n].weight)
             return out
         return forward
 
@@ -192,9 +206,8 @@ class ExpertBank:
                 for layer in layers:
                     base = layer.get_base_layer()
                     saved.append((base, base.weight.data.clone()))
-                    delta = sum(ws[j] * layer.scaling[n] * (layer.lora_B[n].weight @ layer.lora_A[n].weight)
-                                for j, n in enumerate(self.names) if ws[j] != 0.0)
-                    if not isinstance(delta, int):
+                    delta = self._merged_delta(layer, ws)
+                    if delta is not None:
                         base.weight.data += delta.to(base.weight.dtype)
             # Bypass the adapters layer by layer: each LoRA wrapper calls its base linear directly. peft's
             # disable_adapter() context walks the whole model for its status and resets requires_grad on exit
@@ -207,6 +220,26 @@ class ExpertBank:
                 layer.__dict__.pop("forward", None)
             for base, w in saved:
                 base.weight.data.copy_(w)
+
+    def _merged_delta(self, layer, ws: list[float]):
+        """sum_j ws_j s_j B_j A_j for the nonzero weights, or None. The same floating-point operations in the
+        same order as ``sum(w * s * (B @ A) ...)`` (so the same bits), but in place: one product buffer instead
+        of three fresh tensors per expert (allocating and faulting them in was most of a batch-1 request's
+        merge, ~10 ms of CPU on the tiny backbone with two experts)."""
+        import torch
+
+        delta = scratch = None
+        for j, n in enumerate(self.names):
+            if ws[j] == 0.0:
+                continue
+            c = ws[j] * layer.scaling[n]  # a Python float, as in the expression above
+            if delta is None:
+                # sum() starts from 0: 0 + x turns -0.0 into +0.0, hence the add_
+                delta = torch.mm(layer.lora_B[n].weight, layer.lora_A[n].weight).mul_(c).add_(0)
+            else:
+                scratch = torch.mm(layer.lora_B[n].weight, layer.lora_A[n].weight, out=scratch)
+                delta.add_(scratch.mul_(c))
+        return delta
 
     def save(self, directory: str | Path, name: str) -> Path:
         """peft's own format (adapter_config.json + adapter_model.safetensors) in ``directory/name``."""

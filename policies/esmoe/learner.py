@@ -69,10 +69,13 @@ class ContinualLearner:
         return nullcontext()
 
     def generate(self, texts: list[str], lengths: list[int] | int | None = None, greedy: bool = True,
-                 seed: int = 0, top_k: int = 0) -> list[Generation]:
+                 seed: int = 0, top_k: int = 0, decoder: str | None = None) -> list[Generation]:
+        """``decoder``: ``static`` or ``hf`` (default: the config's ``decode.decoder``)."""
         self.backbone.model = self.bank.model  # generate_codes puts it in eval mode
+        d = self.config.decode
         return generate_codes(self.backbone, texts, length=lengths, greedy=greedy, seed=seed, top_k=top_k,
-                              condition=lambda rows: self.condition([texts[i] for i in rows]))
+                              condition=lambda rows: self.condition([texts[i] for i in rows]),
+                              decoder=decoder or d.decoder, cuda_graphs=d.cuda_graphs)
 
     def expert_parameters(self) -> int:
         """Parameters one scenario adds (for the <= 3 % budget)."""

@@ -112,10 +112,10 @@ class ESMoE(ContinualLearner):
     def _inject_hook(self, module, inputs, output):
         if self._h is None or not len(self.inject):  # no CGED, or nothing conditioned
             return output
-        ids = inputs[0]
-        at = (ids == self.backbone.vocab.begin_id).unsqueeze(-1).to(output.dtype)
-        if at.device.type == "cpu" and not at.any():
+        hit = inputs[0] == self.backbone.vocab.begin_id
+        if hit.device.type == "cpu" and not hit.any():
             return output  # a cached decoding step: the marker was in the prompt pass (on a GPU adding zeros beats a host sync)
+        at = hit.unsqueeze(-1).to(output.dtype)
         w = self._w if self._w is not None else torch.ones(len(self._h), len(self.inject), device=self._h.device)
         delta = sum(w[:, j:j + 1] * p(self._h) for j, p in enumerate(self.inject))
         return output + at * delta.unsqueeze(1).to(output.dtype)
