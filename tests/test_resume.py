@@ -173,3 +173,56 @@ def test_a_write_failure_mid_run_stops_the_episode_with_the_store_intact(runtime
     store.close()
     assert [r["step"] for r in _jsonl(out / "metrics.jsonl")] == [0]
     assert not (out / "run.lock").exists() and not (out / "report.md").exists()
+
+
+class _Source:
+    """A partner source as the runner sees it: draws from one random stream whose state can be saved and restored."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.rng = np.random.default_rng(7)
+
+    def draw(self, scenario: str, utterances=None) -> tuple[str, int]:
+        return scenario, int(self.rng.integers(10 ** 9))
+
+    def random_state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def restore_random_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+def test_phase_draws_resumed_from_stored_counts_and_state_go_on_with_the_same_partners():
+    """What a resume feeds the runner's batches (served per phase index, the source's state after the last stored
+    draw) continues the uninterrupted sequence exactly, wherever the cut falls (mid-batch, a phase boundary)."""
+    from types import SimpleNamespace
+
+    from agent.episodes.serving import PhaseDraws
+
+    def phase(name: str, n: int) -> SimpleNamespace:
+        return SimpleNamespace(name=name, scenarios=["x", "y", "z"], interactions=n, max_interactions=None,
+                               until_learner_done=False, utterances=None)
+
+    ep = SimpleNamespace(phases=[phase("a", 5), phase("b", 4), phase("a", 3)])  # a name used twice: told apart by index
+    loop = SimpleNamespace(state=SimpleNamespace(learning=None))
+
+    def flat(draws: PhaseDraws) -> list[tuple]:
+        out = []
+        while (nxt := draws()) is not None:
+            stimuli, name, states, index = nxt
+            out += [(s, name, index, st) for s, st in zip(stimuli, states)]
+        return out
+
+    full = flat(PhaseDraws(ep, loop, _Source(), 2))
+    assert [(s[0], n, i) for s, n, i, _ in full][:6] == [("x", "a", 0), ("y", "a", 0), ("z", "a", 0), ("x", "a", 0),
+                                                         ("y", "a", 0), ("x", "b", 1)]
+    assert len(full) == 12
+    for cut in range(1, len(full)):
+        done: dict[int, int] = {}
+        for _, _, i, _ in full[:cut]:
+            done[i] = done.get(i, 0) + 1
+        source = _Source()
+        source.restore_random_state(full[cut - 1][3])
+        rest = flat(PhaseDraws(ep, loop, source, 2, done))
+        assert [x[:3] for x in rest] == [x[:3] for x in full[cut:]], cut

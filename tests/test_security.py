@@ -89,7 +89,11 @@ def test_nothing_is_unpickled_and_nothing_reaches_the_network():
 def test_ray_starts_without_dashboard_and_leaves_token_authentication_to_ray():
     src = (ROOT / "agent" / "runtime" / "actors.py").read_text()
     inits = [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call) and _name(n.func).endswith("ray.init")]
-    local = [c for c in inits if _keyword(c, "address") is None and _keyword(c, "include_dashboard") is not None]
+    # a call that starts a cluster: address "local" (the embedded default); one without an address only joins
+    # RAY_ADDRESS's cluster (it never starts one: the branch checks the variable)
+    local = [c for c in inits if isinstance(_keyword(c, "address"), ast.Constant) and _keyword(c, "address").value == "local"]
+    joins = [c for c in inits if _keyword(c, "address") is None]
+    assert len(local) + len(joins) == len(inits) and 'os.environ.get("RAY_ADDRESS")' in src
     assert local and all(isinstance(_keyword(c, "include_dashboard"), ast.Constant) and
                          _keyword(c, "include_dashboard").value is False for c in local)
     assert not [p for p, s in _sources() if "RAY_AUTH_MODE" in s], "token authentication must stay as Ray sets it"
