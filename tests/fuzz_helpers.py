@@ -23,7 +23,7 @@ from envs.errors import L2EMGError
 MODE = os.environ.get("L2EMG_FUZZ", "ci")  # ci | long | examples (only the regression examples)
 LONG = MODE == "long"
 SCALE = int(os.environ.get("L2EMG_FUZZ_SCALE", "10" if LONG else "1"))
-HANG_S = 20.0  # one input taking longer than this is a hang
+HANG_S = float(os.environ.get("L2EMG_FUZZ_HANG_S", "20"))  # one input past this is a hang (raise on a busy box)
 
 
 def _long_database():

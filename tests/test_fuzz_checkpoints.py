@@ -125,12 +125,21 @@ def _perception_with(**change) -> str:
     return json.dumps(state)
 
 
+@pytest.fixture(scope="module")
+def perception_warm(models):
+    """The first load imports and reads the emotion classifier and the text encoder (past the 20 s hang alarm on a
+    loaded 2-core machine: a false "hang" on the first input in CI): done once here, outside the alarm."""
+    from policies.perception import PerceptionEstimator
+
+    return PerceptionEstimator.load(models / "perception", _encoder())
+
+
 @fuzz(20)
 @given(mutated_text([PERCEPTION], max_ops=2) | mutated_tree(json.loads(PERCEPTION)).map(json.dumps))
 @example(_perception_with(text_head__weights=[[1.0], [1.0, 2.0]]))  # bug: ValueError (inhomogeneous array)
 @example(_perception_with(text_head=None))  # bug: TypeError ('NoneType' object is not subscriptable)
 @example(_perception_with(fusion={"t_text": "warm"}))  # a temperature that is no number broke perceive() later
-def test_altered_perception_json_loads_or_gives_a_checkpoint_error(models, text: str):
+def test_altered_perception_json_loads_or_gives_a_checkpoint_error(models, perception_warm, text: str):
     from policies.perception import PerceptionEstimator
 
     path = models / "perception" / "perception.json"

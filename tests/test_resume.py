@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -64,6 +65,13 @@ def _stored_steps(db: Path) -> list[int]:
         con.close()
 
 
+def _lock_pid(folder: Path) -> int | None:
+    try:
+        return json.loads((folder / "run.lock").read_text()).get("pid")
+    except (OSError, ValueError):
+        return None
+
+
 def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -90,13 +98,14 @@ def test_a_killed_driver_resumes_without_losing_or_repeating_an_interaction(runt
     (tmp_path / "runtime.yaml").write_text(yaml.safe_dump(dataclasses.asdict(runtime)))
     episode = _episode(tmp_path, "killed")
     out, db = runs / "killed", runs / "killed" / "store.sqlite"
+    shutil.rmtree(out, ignore_errors=True)  # no store of an earlier run to mistake for the driver's progress
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
     driver = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", str(episode), "--runs", str(runs), "--cache", str(cache),
                                "--backend", "local", "--runtime", str(tmp_path / "runtime.yaml"), "--no-render", "--quiet"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 900
-        while len(_stored_steps(db)) < kill_at:
+        while len(_stored_steps(db)) < kill_at or _lock_pid(out) != driver.pid:
             assert driver.poll() is None, f"the driver ended before the kill {why}: {driver.stderr.read()[-2000:]}"
             assert time.monotonic() < deadline, f"no {kill_at} interactions within 15 min {why}"
             time.sleep(0.05)
