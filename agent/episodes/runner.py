@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from agent.episodes.config import EpisodeConfig, bootstrap_request, load_episode
 from agent.runtime.config import RuntimeConfig, load_runtime_config
+from agent.runtime.pipeline import SETTLE, PipelinedLoop
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,6 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
     ``--set`` values the caller applied, named in the summary and the report."""
     from agent.recipes.bootstrap import bootstrap_assets
     from agent.runtime.monitor import RSSMonitor
-    from agent.runtime.pipeline import PipelinedLoop
     from agent.runtime.session import fresh_run_dir, open_session
     from feedback.update import ExpertUpdatePolicy
 
@@ -82,7 +82,8 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
                 PipelinedLoop(loop, runtime.pipeline.depth).run(draws, on_rows)
             else:
                 while (nxt := draws()) is not None:
-                    on_rows(loop.run_batch(*nxt))
+                    if nxt is not SETTLE:  # one batch at a time: always settled
+                        on_rows(loop.run_batch(*nxt))
             bar.close()
             loop.drain(0.0)
             loop.abandon()
@@ -111,7 +112,9 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
 class PhaseDraws:
     """The episode's batches in order, drawn on demand (``draws()`` -> (stimuli, phase) or None at the end): a
     phase serves its ``interactions``, and more while a learner trains when ``until_learner_done``, up to its
-    ``max_interactions``; ``size`` partners a batch."""
+    ``max_interactions``; ``size`` partners a batch. Whether a learner trains is read on judged state: when
+    a phase's own interactions are drawn, ``draws()`` returns ``SETTLE`` once, so that a pipelined loop judges
+    every batch in flight (whose verdicts may start the learner) before the phase is ended."""
 
     def __init__(self, ep: EpisodeConfig, loop, source, size: int) -> None:
         self.loop, self.source, self.size = loop, source, size
@@ -127,7 +130,11 @@ class PhaseDraws:
                 if self.phase is None:
                     return None
                 self.k, self.n_max = 0, self.phase.max_interactions or self.phase.interactions
+                self.settled = False
             ph = self.phase
+            if ph.until_learner_done and self.k >= ph.interactions and not self.settled:
+                self.settled = True
+                return SETTLE
             more = ph.until_learner_done and self.loop.state.learning is not None
             if self.k < self.n_max and (self.k < ph.interactions or more):
                 n = min(self.size, self.n_max - self.k)
