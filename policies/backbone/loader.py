@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from envs.config import config_dir, load_config
+from policies.backbone.motion_rows import ADAPTER, MANIFEST, ROWS, motion_row_ids, put_rows, read_warmup_manifest
 from policies.backbone.vocab import BEGIN, END, MotionVocabulary
 
 
@@ -126,9 +127,7 @@ def load_backbone(name: str, codebook_size: int = 512, texts: list[str] | None =
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
     else:
         path = Path(name)
-        if (path / "warmup.json").is_file():  # a warm-up output: its base + the saved motion rows and adapters
-            from policies.backbone.warmup import load_warmed
-
+        if (path / MANIFEST).is_file():  # a warm-up output: its base + the saved motion rows and adapters
             return load_warmed(path, codebook_size, cfg)
         if not path.is_dir():
             raise FileNotFoundError(f"backbone {name!r}: not 'tiny', 'smollm2-135m' or a local Hugging Face model folder")
@@ -139,6 +138,31 @@ def load_backbone(name: str, codebook_size: int = 512, texts: list[str] | None =
     vocab = MotionVocabulary.add_to(tokenizer, codebook_size)
     model.resize_token_embeddings(len(tokenizer))
     return Backbone(name, model, tokenizer, vocab, cfg.prompt)
+
+
+def load_warmed(path: str | Path, codebook_size: int = 512, config: BackboneConfig | None = None) -> Backbone:
+    """The base named in ``path/warmup.json`` with the saved motion rows written back and the adapter merged."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    manifest = read_warmup_manifest(path)
+    if codebook_size != manifest["codebook_size"]:
+        raise ValueError(f"{path / MANIFEST}: key 'codebook_size' is {manifest['codebook_size']}, the tokenizer has {codebook_size}")
+    b = load_backbone(manifest["base"], codebook_size, config=config)
+    if motion_row_ids(b.vocab) != manifest["row_ids"]:
+        raise ValueError(f"{path / MANIFEST}: key 'row_ids' does not match the motion token ids of {manifest['base']}")
+    if not (path / ROWS).is_file():
+        raise FileNotFoundError(f"{path / ROWS}: motion rows missing from the warm-up output")
+    put_rows(b.model, b.vocab, load_file(str(path / ROWS)), source=str(path / ROWS))
+    model = b.model
+    if (path / ADAPTER).is_file():
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(path), is_trainable=False).merge_and_unload()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.eval()
+    return Backbone(str(path), model, b.tokenizer, b.vocab, b.prompt)
 
 
 def format_prompt(backbone: Backbone, text: str) -> str:

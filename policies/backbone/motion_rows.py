@@ -12,12 +12,21 @@ embedding hook do not read; here the rows live in the model's own weights.)
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
     from policies.backbone.vocab import MotionVocabulary
+
+
+# the warm-up output (policies/backbone/warmup.py writes it, loader.py reads it)
+FORMAT = "l2emg-warmup/1"
+MANIFEST = "warmup.json"
+ROWS = "motion_rows.safetensors"
+ADAPTER = "adapter_model.safetensors"
 
 
 def motion_row_ids(vocab: MotionVocabulary) -> list[int]:
@@ -87,3 +96,18 @@ def put_rows(model, vocab: MotionVocabulary, rows: dict[str, torch.Tensor], sour
             if tuple(r.shape) != (len(ids), w.shape[1]):
                 raise ValueError(f"{source}: key {k!r} has shape {tuple(r.shape)}, expected {(len(ids), w.shape[1])}")
             w[ids] = r.to(device=w.device, dtype=w.dtype)
+
+
+def read_warmup_manifest(path: str | Path) -> dict:
+    """``path/warmup.json`` checked: format and the keys loading needs."""
+    path = Path(path)
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path / MANIFEST}: unreadable warm-up manifest ({exc})") from None
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{path / MANIFEST}: key 'format' is {manifest.get('format')!r}, expected {FORMAT!r}")
+    for key in ("base", "codebook_size", "row_ids"):
+        if key not in manifest:
+            raise ValueError(f"{path / MANIFEST}: key {key!r} missing")
+    return manifest

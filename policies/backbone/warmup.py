@@ -4,7 +4,7 @@ The new ``<som>``/``<eom>``/``<motion_i>`` rows of the embedding (and of an unti
 LoRA adapter on the attention and MLP projections; every pretrained weight stays frozen. Only what changed
 is saved: ``motion_rows.safetensors`` (the rows), the adapter in peft's format (``adapter_model.safetensors``
 + ``adapter_config.json``) and ``warmup.json`` (base, vocabulary ids, settings, report). Loading
-(:func:`load_warmed`, reached through ``load_backbone(folder)``) reads the base from its package or local
+(``load_backbone(folder)``, policies/backbone/loader.py) reads the base from its package or local
 folder, writes the rows back and merges the adapter: the result is a plain Hugging Face model again, on
 which ES-MoE adds its experts as on any backbone.
 """
@@ -20,13 +20,9 @@ import numpy as np
 
 from policies.backbone.batch import answer_loss, lm_batch
 from policies.backbone.corpus import TokenSample, draw_batch
-from policies.backbone.loader import Backbone, BackboneConfig, WarmupConfig, load_backbone, load_backbone_config
-from policies.backbone.motion_rows import MotionRows, is_tied, motion_row_ids, put_rows
+from policies.backbone.loader import Backbone, WarmupConfig, load_backbone_config
+from policies.backbone.motion_rows import FORMAT, MANIFEST, ROWS, MotionRows, is_tied, motion_row_ids
 
-FORMAT = "l2emg-warmup/1"
-MANIFEST = "warmup.json"
-ROWS = "motion_rows.safetensors"
-ADAPTER = "adapter_model.safetensors"
 
 
 def answer_val_loss(model, backbone: Backbone, samples: list[TokenSample], batch: int = 16) -> float | None:
@@ -154,42 +150,3 @@ def _save(peft_model, rows: MotionRows, backbone: Backbone, base: str, cfg: Warm
     tmp.rename(out)
     shutil.rmtree(old, ignore_errors=True)
     return out
-
-
-def read_warmup_manifest(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        manifest = json.loads((path / MANIFEST).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path / MANIFEST}: unreadable warm-up manifest ({exc})") from None
-    if manifest.get("format") != FORMAT:
-        raise ValueError(f"{path / MANIFEST}: key 'format' is {manifest.get('format')!r}, expected {FORMAT!r}")
-    for key in ("base", "codebook_size", "row_ids"):
-        if key not in manifest:
-            raise ValueError(f"{path / MANIFEST}: key {key!r} missing")
-    return manifest
-
-
-def load_warmed(path: str | Path, codebook_size: int = 512, config: BackboneConfig | None = None) -> Backbone:
-    """The base named in ``path/warmup.json`` with the saved motion rows written back and the adapter merged."""
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    manifest = read_warmup_manifest(path)
-    if codebook_size != manifest["codebook_size"]:
-        raise ValueError(f"{path / MANIFEST}: key 'codebook_size' is {manifest['codebook_size']}, the tokenizer has {codebook_size}")
-    b = load_backbone(manifest["base"], codebook_size, config=config)
-    if motion_row_ids(b.vocab) != manifest["row_ids"]:
-        raise ValueError(f"{path / MANIFEST}: key 'row_ids' does not match the motion token ids of {manifest['base']}")
-    if not (path / ROWS).is_file():
-        raise FileNotFoundError(f"{path / ROWS}: motion rows missing from the warm-up output")
-    put_rows(b.model, b.vocab, load_file(str(path / ROWS)), source=str(path / ROWS))
-    model = b.model
-    if (path / ADAPTER).is_file():
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, str(path), is_trainable=False).merge_and_unload()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    model.eval()
-    return Backbone(str(path), model, b.tokenizer, b.vocab, b.prompt)
