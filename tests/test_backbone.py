@@ -79,7 +79,8 @@ def test_smollm2_warmup_step_trains_motion_rows_only(smollm2, tmp_path):
     ids = motion_row_ids(b.vocab)
     samples = [TokenSample(np.array([1, 2, 3, 4]), [TEXTS[0]], "sad", "s", "train", "a"),
                TokenSample(np.array([5, 6, 7]), [TEXTS[1]], "happy", "s", "train", "b")]
-    report = warm_up(b, "smollm2-135m", samples, {}, tmp_path / "w", WarmupConfig(steps=1, batch=2), progress=False)
+    report = warm_up(b, "smollm2-135m", samples, {}, tmp_path / "w", WarmupConfig(steps=1, batch=2, recentre_unseen=False),
+                     progress=False)
     # rows as trained (the adapter merged since does not touch the embedding)
     after = b.model.get_input_embeddings().weight.detach()
     text = torch.ones(len(before), dtype=torch.bool)

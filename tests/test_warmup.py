@@ -80,3 +80,20 @@ def test_warmup_manifest_errors_name_file_and_key(base_folder, tmp_path):
         load_backbone(str(out), 32)
     with pytest.raises(ValueError, match="tiny backbone is pre-trained whole"):
         warm_up(b, "tiny", _samples(), {}, out, WarmupConfig(steps=1, batch=2), progress=False)
+
+
+def test_recentre_unseen_moves_only_unused_code_rows_onto_the_trained_mean(base_folder):
+    from policies.backbone.motion_rows import recentre_unseen
+
+    b = load_backbone(str(base_folder), 16)
+    v = b.vocab
+    before = {k: w.detach().clone() for k, w in (("embed", b.model.get_input_embeddings().weight),
+                                                  ("head", b.model.get_output_embeddings().weight))}
+    assert recentre_unseen(b.model, v, {0, 1, 2}) == 13
+    seen, unseen = [v.first_id + c for c in (0, 1, 2)], [v.first_id + c for c in range(3, 16)]
+    for k, w in (("embed", b.model.get_input_embeddings().weight), ("head", b.model.get_output_embeddings().weight)):
+        old = before[k]
+        others = [i for i in range(len(old)) if i not in unseen]
+        assert torch.equal(w[others], old[others])  # text, marker and seen-code rows untouched
+        torch.testing.assert_close(w[unseen].mean(0), old[seen].mean(0))
+        torch.testing.assert_close(w[unseen] - w[unseen].mean(0), old[unseen] - old[unseen].mean(0))

@@ -29,7 +29,7 @@ class TinyConfig:
 class WarmupConfig:
     """``l2emg warmup``: a pretrained backbone learns the motion vocabulary (new rows + LoRA adapters)."""
 
-    steps: int = 120
+    steps: int = 60
     batch: int = 8
     lr: float = 2.0e-3  # LoRA adapters
     rows_lr: float = 1.0e-2  # the new embedding / LM-head rows
@@ -38,6 +38,7 @@ class WarmupConfig:
     lora_alpha: int = 16
     target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
                                                                 "up_proj", "down_proj"])
+    recentre_unseen: bool = True  # rows of codes no warm-up answer used moved onto the trained rows' mean
     seed: int = 0
 
 

@@ -82,6 +82,27 @@ class MotionRows:
             w.requires_grad_(False)
 
 
+def recentre_unseen(model, vocab: MotionVocabulary, seen_codes: set[int]) -> int:
+    """Move the rows of motion codes that no training answer used onto the trained rows' mean, keeping each
+    row's own offset from its group mean (so they stay distinct); returns how many codes moved.
+
+    A code the warm-up never shows only receives the softmax's push-down, and Adam turns that small gradient
+    into full-size steps: its logit ends far below every trained code's, and an answer of an unseen scenario
+    that uses it costs ~10 nats a token (issue 20, RESULTS). Only the warm-up's own codes are used."""
+    import torch
+
+    codes = range(vocab.codebook_size)
+    seen = [vocab.first_id + c for c in codes if c in seen_codes]
+    unseen = [vocab.first_id + c for c in codes if c not in seen_codes]
+    if not seen or not unseen:
+        return 0
+    with torch.no_grad():
+        for w in row_matrices(model).values():
+            u = w[unseen]
+            w[unseen] = u - u.mean(0, keepdim=True) + w[seen].mean(0, keepdim=True)
+    return len(unseen)
+
+
 def put_rows(model, vocab: MotionVocabulary, rows: dict[str, torch.Tensor], source: str = "rows") -> None:
     """Write saved motion rows back into ``model`` (resized, same vocabulary); ``source`` names the file in errors."""
     import torch

@@ -21,7 +21,7 @@ import numpy as np
 from policies.backbone.batch import answer_loss, lm_batch
 from policies.backbone.corpus import TokenSample, draw_batch
 from policies.backbone.loader import Backbone, WarmupConfig, load_backbone_config
-from policies.backbone.motion_rows import FORMAT, MANIFEST, ROWS, MotionRows, is_tied, motion_row_ids
+from policies.backbone.motion_rows import FORMAT, MANIFEST, ROWS, MotionRows, is_tied, motion_row_ids, recentre_unseen
 
 
 
@@ -105,13 +105,14 @@ def warm_up(backbone: Backbone, base: str, train: list[TokenSample], val: dict[s
         losses.append(loss.item())
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
     seconds = time.perf_counter() - t0
+    unseen = recentre_unseen(model, backbone.vocab, {int(c) for s in train for c in s.codes}) if cfg.recentre_unseen else 0
     with autocast:
         val_loss = {k: _round(answer_val_loss(peft_model, backbone, v)) for k, v in val.items()}
     report = {"base": base, "steps": cfg.steps, "batch": cfg.batch, "seconds": round(seconds, 1),
               "samples_per_s": round(cfg.steps * cfg.batch / max(seconds, 1e-9), 2),
               "train_loss_first": _round(losses[0]) if losses else None,
               "train_loss_last20": _round(float(np.mean(losses[-20:]))) if losses else None,
-              "val_loss": val_loss, "val_samples": {k: len(v) for k, v in val.items()},
+              "recentred_unseen_codes": unseen, "val_loss": val_loss, "val_samples": {k: len(v) for k, v in val.items()},
               "trainable_parameters": sum(p.numel() for p in lora) + len(rows.ids) * sum(m.shape[1] for m in rows.matrices.values()),
               "base_parameters": sum(p.numel() for p in model.parameters()), "device": str(device), **(extra or {})}
     out = _save(peft_model, rows, backbone, base, cfg, report, Path(out_dir))
