@@ -88,7 +88,7 @@ def recentre_unseen(model, vocab: MotionVocabulary, seen_codes: set[int]) -> int
 
     A code the warm-up never shows only receives the softmax's push-down, and Adam turns that small gradient
     into full-size steps: its logit ends far below every trained code's, and an answer of an unseen scenario
-    that uses it costs ~10 nats a token (issue 20, RESULTS). Only the warm-up's own codes are used."""
+    that uses it costs ~17 nats a token (10.3 after this, bandai-4-quick val; RESULTS). Only the warm-up's own codes are used."""
     import torch
 
     codes = range(vocab.codebook_size)
