@@ -37,7 +37,7 @@ def resolve_methods(names: list[str]) -> list[str]:
 def run_lifelong(benchmark: str, methods: list[str], orders: int = 3, setting: str = "unseen", split: str = "test",
                  quick: bool = False, config_path: str | None = None, out: str | None = None, root: str | None = None,
                  cache: str | None = None, runs: str = "runs", progress: bool = True,
-                 ablation_orders: int | None = None, overrides: dict[str, str] | None = None) -> dict:
+                 ablation_orders: int | None = None, overrides: dict[str, str] | None = None, backbone: str = "tiny") -> dict:
     from agent.recipes.benchmark_assets import lifelong_assets
 
     if setting != "unseen":
@@ -49,7 +49,7 @@ def run_lifelong(benchmark: str, methods: list[str], orders: int = 3, setting: s
     if quick:
         config = quick_config(config)
     t0 = time.perf_counter()
-    assets, info = lifelong_assets(benchmark, config, quick, root, cache, runs, progress)
+    assets, info = lifelong_assets(benchmark, config, quick, root, cache, runs, progress, backbone=backbone)
     out_dir = Path(out) if out else Path(runs) / info["dataset"] / f"lifelong-{split}"
     out_dir.mkdir(parents=True, exist_ok=True)
     evaluate = CellEvaluator(assets, config, split)
@@ -82,7 +82,8 @@ def run_lifelong(benchmark: str, methods: list[str], orders: int = 3, setting: s
     result = {
         "overrides": {f"esmoe.{k}": v for k, v in (overrides or {}).items()},
         "benchmark": benchmark, "dataset": info["dataset"], "setting": setting, "split": split, "quick": quick,
-        "backbone": "tiny (pretrained on " + config.pretrain.dataset + ")", "pretrain": info["pretrain"],
+        "backbone": ("tiny (pretrained on " + config.pretrain.dataset + ")" if backbone == "tiny"
+                     else f"{backbone} (warm-up {info['backbone_dir']})"), "pretrain": info["pretrain"],
         "backbone_parameters": runs_done[0]["backbone_parameters"] if runs_done else None,
         "orders": orders, "ablation_orders": ablation_orders or orders, "scenario_orders": all_orders[:orders], "steps_per_scenario": config.train.steps_per_scenario,
         "batch": config.train.batch, "config": dataclasses.asdict(config),

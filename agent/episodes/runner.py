@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from agent.episodes.config import EpisodeConfig, bootstrap_request, load_episode
 from agent.runtime.config import RuntimeConfig, load_runtime_config
+from agent.runtime.pipeline import SETTLE, PipelinedLoop
 from agent.runtime.run_dir import RunFolderError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ def _run_locked(ep: EpisodeConfig, runs: Path, out: Path, backend: str, runtime:
     from agent.recipes.bootstrap import bootstrap_assets
     from agent.runtime.monitor import RSSMonitor
     from agent.episodes.serving import PhaseDraws, RunLogs
-    from agent.runtime.pipeline import PipelinedLoop
     from agent.runtime.run_dir import fresh_run_dir, storage_fault
     from agent.runtime.session import open_session
     from feedback.update import ExpertUpdatePolicy
@@ -88,7 +88,8 @@ def _run_locked(ep: EpisodeConfig, runs: Path, out: Path, backend: str, runtime:
                 PipelinedLoop(loop, runtime.pipeline.depth).run(draws, on_rows)
             else:
                 while (nxt := draws()) is not None:
-                    on_rows(loop.run_batch(*nxt))
+                    if nxt is not SETTLE:  # one batch at a time: always settled
+                        on_rows(loop.run_batch(*nxt))
             bar.close()
             loop.drain(0.0)
             loop.abandon()

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from agent.episodes.config import EpisodeConfig
+from agent.runtime.pipeline import SETTLE
 from envs.atomic import atomic_write_text
 
 log = logging.getLogger("agent.episodes.runner")  # the runner's progress lines: shown by the CLI, hidden by --quiet
@@ -22,7 +23,10 @@ class PhaseDraws:
     """The episode's batches in order, drawn on demand (``draws()`` -> (stimuli, phase, source states, phase
     index) or None at the end): a phase serves its ``interactions``, and more while a learner trains when
     ``until_learner_done``, up to its ``max_interactions``; ``size`` partners a batch. ``done``: interactions
-    each phase (by index) already served before a resume; those phases go on from there."""
+    each phase (by index) already served before a resume; those phases go on from there. Whether a learner
+    trains is read on judged state: when a phase's own interactions are drawn, ``draws()`` returns ``SETTLE``
+    once, so that a pipelined loop judges every batch in flight (whose verdicts may start the learner) before
+    the phase is ended."""
 
     def __init__(self, ep: EpisodeConfig, loop, source, size: int, done: dict[int, int] | None = None) -> None:
         self.loop, self.source, self.size = loop, source, size
@@ -33,7 +37,7 @@ class PhaseDraws:
         self.k = self.n_max = 0
         self.served = 0  # rows judged so far (the caller counts)
 
-    def __call__(self) -> tuple[list, str, list[dict], int] | None:
+    def __call__(self) -> tuple[list, str, list[dict], int] | object | None:
         while True:
             if self.phase is None:
                 nxt = next(self.phases, None)
@@ -41,7 +45,11 @@ class PhaseDraws:
                     return None
                 self.index, self.phase = nxt
                 self.k, self.n_max = self.done.get(self.index, 0), self.phase.max_interactions or self.phase.interactions
+                self.settled = False
             ph = self.phase
+            if ph.until_learner_done and self.k >= ph.interactions and not self.settled:
+                self.settled = True
+                return SETTLE
             more = ph.until_learner_done and self.loop.state.learning is not None
             if self.k < self.n_max and (self.k < ph.interactions or more):
                 n = min(self.size, self.n_max - self.k)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from agent.recipes.training import model_kind, train_missing
+from agent.recipes.training import QUICK_ITERATIONS, dataset_config, model_kind, train_missing
 from feedback.generation_metrics import GenerationMetrics
 from policies.backbone.corpus import TokenCorpus
 from policies.data import L2EMGDataset, load_dataset_config, prepare
@@ -18,7 +18,6 @@ from policies.data.config import load_emotion_labels
 from policies.esmoe.config import ESMoEConfig
 
 log = logging.getLogger(__name__)
-QUICK_ITERATIONS = {"tokenizer": 250, "evaluator": 200, "emotion": 120}
 QUICK_PRETRAIN_STEPS = 120
 QUICK = {"steps_per_scenario": 20, "max_test_per_scenario": 40, "multimodal_texts": 8, "multimodal_samples": 2}
 
@@ -42,20 +41,16 @@ def quick_config(config: ESMoEConfig) -> ESMoEConfig:
                                  multimodal_texts=QUICK["multimodal_texts"], multimodal_samples=QUICK["multimodal_samples"]))
 
 
-def dataset_config(benchmark: str, quick: bool):
-    cfg = load_dataset_config(benchmark)
-    if quick and cfg.source == "bandai":
-        cfg = dataclasses.replace(cfg, name=f"{cfg.name}-quick", datasets=["dataset-1"])
-    return cfg
-
-
 def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
     train_missing(kind, out, ds_dir, QUICK_ITERATIONS[kind] if quick else None, progress)
     return model_kind(kind)[1].load(out)
 
 
 def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, root: str | None = None,
-                    cache: str | None = None, runs: str | Path = "runs", progress: bool = True) -> tuple[LifelongAssets, dict]:
+                    cache: str | None = None, runs: str | Path = "runs", progress: bool = True,
+                    backbone: str = "tiny") -> tuple[LifelongAssets, dict]:
+    """``backbone``: ``tiny`` (pre-trained here when missing), or a pretrained one (``smollm2-135m``, a local
+    Hugging Face folder or a warm-up output) that learns the motion vocabulary by ``l2emg warmup``."""
     from policies.backbone import load_backbone
     from policies.backbone.pretrain import pretrain_tiny
 
@@ -66,6 +61,13 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
     evaluator = _model("evaluator", run_dir / "evaluator", ds_dir, quick, progress)
     emotion = _model("emotion", run_dir / "emotion", ds_dir, quick, progress)
     corpus = TokenCorpus.from_dataset(L2EMGDataset(ds_dir), tokenizer, progress=progress)
+    if backbone != "tiny":
+        from agent.recipes.warmup import pretrained_backbone
+
+        source, pre = pretrained_backbone(backbone, benchmark, quick, root, cache, runs, progress)
+        assets = LifelongAssets(corpus=corpus, tokenizer=tokenizer, metrics=GenerationMetrics(evaluator, emotion),
+                                make_backbone=lambda: load_backbone(source, tokenizer.codebook_size), emotions=load_emotion_labels())
+        return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": source, "pretrain": pre}
     backbone_dir = run_dir / "backbone-tiny"
     if not (backbone_dir / "config.json").is_file():
         p = config.pretrain

@@ -15,9 +15,14 @@ class LearnerConfig:
     steps: int = 80
     batch: int = 16
     threads: int = 1
+    nice: int = 0  # the training thread's scheduling niceness, 0-19 (Linux: per thread); 0 leaves it as is
     self_generated_max: int = 64
     validation_texts: int = 16
     max_old_drop: float = 0.15
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.nice <= 19:
+            raise ValueError(f"learner.nice: {self.nice} is not a niceness (0-19)")
 
 
 @dataclass(frozen=True)

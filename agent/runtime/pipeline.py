@@ -17,6 +17,10 @@ from agent.runtime.loop import InteractionLoop
 from agent.runtime.messages import Stimulus
 
 _DONE = object()
+SETTLE = object()
+"""What ``draw()`` returns to decide on judged state: the front stage waits until every batch drawn so far has
+been judged (and the learner started or concluded by those verdicts), then calls ``draw()`` again. A serial
+loop is always settled and just draws again."""
 
 
 @dataclass
@@ -51,6 +55,8 @@ class PipelinedLoop:
         halt = threading.Event()  # no more batches are drawn (a later stage failed)
         abort = threading.Event()  # everything stops at once (the judging stage failed)
         rows: list[dict] = []
+        settled = threading.Condition()
+        counts = {"drawn": 0, "judged": 0}
 
         def put(q: queue.Queue, item, *unless: threading.Event) -> bool:
             while not any(e.is_set() for e in (abort, *unless)):
@@ -77,6 +83,12 @@ class PipelinedLoop:
                     nxt = draw()
                     if nxt is None:
                         break
+                    if nxt is SETTLE:
+                        with settled:
+                            while counts["judged"] < counts["drawn"] and not (halt.is_set() or abort.is_set()):
+                                settled.wait(0.1)
+                        continue
+                    counts["drawn"] += 1
                     b = _Batch(*nxt, started=time.perf_counter())
                     b.requests, b.t = self.loop.request(b.stimuli, b.states)
                     b.generated = self.loop.generate(b.requests, b.t)
@@ -108,6 +120,9 @@ class PipelinedLoop:
                 rows.extend(got)
                 if on_rows is not None:
                     on_rows(got)
+                with settled:
+                    counts["judged"] += 1
+                    settled.notify_all()
         except BaseException as exc:  # noqa: BLE001
             failure.append(exc)
             abort.set()

@@ -19,6 +19,21 @@ def torch_threads(n: int) -> None:
     torch.set_num_threads(max(1, n))
 
 
+def lower_thread_priority(niceness: int) -> int | None:
+    """Set the calling thread's niceness to at least ``niceness`` (0-19). Linux schedules threads, so only
+    this thread and the threads it starts later are affected: a learner thread in the driver leaves the loop
+    alone. Idempotent; returns the thread's niceness, or None where there is no per-thread priority."""
+    import os
+    import threading
+
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return None
+    tid = threading.get_native_id()
+    if os.getpriority(os.PRIO_PROCESS, tid) < niceness:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, niceness))
+    return os.getpriority(os.PRIO_PROCESS, tid)
+
+
 def build_judge(config: JudgeThresholds, evaluator: str, emotion: str, ds) -> InteractionJudge:
     """The judges from their checkpoints; the semantic judge's distractors are the descriptions of the
     dataset's validation split (never generated from)."""
