@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from envs.errors import L2EMGError
 from envs.io.bvh_units import parse_up_axis, parse_units
 from envs.skeleton import JOINT_NAMES, PARENTS
 
@@ -35,7 +36,7 @@ BANDAI_JOINT_MAP: dict[str, str | list] = {
 }
 
 
-class JointMapError(ValueError):
+class JointMapError(L2EMGError):
     """A joint-map problem, one line: ``<where>: <key>: <problem>``."""
 
     def __init__(self, where: str, key: str | None, problem: str) -> None:

@@ -1,17 +1,20 @@
 """Checkpoints as safetensors + JSON, written atomically, read without pickle."""
 from __future__ import annotations
 
+import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from envs.atomic import atomic_write_bytes, atomic_write_text
+from envs.errors import L2EMGError
 
 WEIGHTS = "model.safetensors"
 META = "config.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(L2EMGError):
     """A missing, truncated or corrupt checkpoint; the message names the path and the problem."""
 
 
@@ -21,7 +24,9 @@ def save_checkpoint(directory: str | Path, state_dict: dict, meta: dict[str, Any
 
     directory = Path(directory)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    atomic_write_bytes(directory / WEIGHTS, save(tensors))
+    weights = save(tensors)
+    atomic_write_bytes(directory / WEIGHTS, weights)
+    meta = {**meta, "weights_sha256": hashlib.sha256(weights).hexdigest()}  # a later truncation or change is refused
     atomic_write_text(directory / META, json.dumps(meta, indent=2, sort_keys=True))
     return directory
 
@@ -35,17 +40,46 @@ def load_checkpoint(directory: str | Path, kind: str | None = None) -> tuple[dic
     meta_path, weights_path = directory / META, directory / WEIGHTS
     if not meta_path.is_file() or not weights_path.is_file():
         raise CheckpointError(f"{directory}: not a checkpoint (needs {META} and {WEIGHTS})")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{meta_path}: corrupt JSON ({exc.msg} at line {exc.lineno})") from None
+    meta = read_json(meta_path)
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{meta_path}: must hold a JSON object, got {type(meta).__name__}")
     if kind is not None and meta.get("kind") != kind:
-        raise CheckpointError(f"{directory}: holds a {meta.get('kind')!r} checkpoint, expected {kind!r}")
+        raise CheckpointError(f"{directory}: holds a {str(meta.get('kind'))[:40]!r} checkpoint, expected {kind!r}")
+    digest = meta.get("weights_sha256")
+    if digest is not None and hashlib.sha256(weights_path.read_bytes()).hexdigest() != digest:
+        raise CheckpointError(f"{weights_path}: altered or truncated since it was written (sha256 differs from {META})")
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{weights_path}: truncated or corrupt weights ({exc})") from None
     return state, meta
+
+
+def read_json(path: str | Path):
+    """A JSON file of a checkpoint; unreadable, not UTF-8 or not JSON is a CheckpointError naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: corrupt JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except (OSError, ValueError) as exc:  # ValueError: e.g. a number too long for int()
+        raise CheckpointError(f"{path}: unreadable ({str(exc)[:120]})") from None
+
+
+@contextmanager
+def checkpoint_errors(path: str | Path, what: str):
+    """Inside the block, a value of the wrong type or shape read from the checkpoint at ``path`` (KeyError,
+    TypeError, a tensor that does not fit ...) becomes one CheckpointError naming it; the project's own errors
+    pass unchanged."""
+    try:
+        yield
+    except L2EMGError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
+        text = (str(exc).splitlines() or [""])[0][:200]
+        raise CheckpointError(f"{path}: {what} does not hold what it should ({type(exc).__name__}: {text})") from None
 
 
 def save_model_with_stats(directory: str | Path, model, stats, kind: str, config, extra: dict | None = None) -> Path:
@@ -65,12 +99,15 @@ def load_model_with_stats(directory: str | Path, kind: str, config_cls, make_mod
     from envs.motion import FeatureStats
 
     state, meta = load_checkpoint(directory, kind)
-    config = from_dict(config_cls, meta["config"], source=str(directory))
+    if not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{Path(directory) / META}: config must be a mapping, got {str(meta.get('config'))[:60]}")
+    config = from_dict(config_cls, meta["config"], source=str(Path(directory) / META))
     try:
         stats = FeatureStats(state.pop("stats.mean").numpy(), state.pop("stats.std").numpy())
     except KeyError:
         raise CheckpointError(f"{directory}: no normalisation statistics in the weights") from None
-    model = make_model(config, meta)
+    with checkpoint_errors(directory, f"the {kind} checkpoint"):
+        model = make_model(config, meta)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

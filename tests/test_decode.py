@@ -265,3 +265,18 @@ def test_cuda_static_decoder_and_graphs_agree_with_generate():
     graphed = _codes(model.generate(texts, 8))
     agree = np.mean([a == b for r, s in zip(ref, graphed) for a, b in zip(r, s)])
     assert agree >= 0.9  # masked full-length attention: other rounding, rarely another token
+
+
+def test_requests_beyond_the_merge_budget_are_mixed_not_folded():
+    """Folding experts copies every targeted base weight (to restore it exactly): past
+    decode.merge_max_elements a batch-shared request takes the low-rank mixed forward instead."""
+    cfg = config()
+    model = ESMoE(backbone(), dataclasses.replace(cfg, decode=dataclasses.replace(cfg.decode, merge_max_elements=0)), EMOTIONS)
+    model.begin_scenario("greeting", samples("greeting"))
+    model.end_scenario()
+    assert model.bank.merge_copy_elements() > 0
+    entered = []
+    model.bank.merged = lambda w: entered.append(w)  # would fail as a context manager if called
+    with torch.no_grad(), model.condition([SCENARIOS["greeting"][0]]):
+        assert model.bank.weights is not None  # mixing is active
+    assert not entered

@@ -64,7 +64,7 @@ def test_store_calls_are_the_protocol_and_the_ray_client_forwards_only_those(tmp
     from feedback.store import ExperienceStore
 
     assert set(STORE_CALLS) == {"failures_since", "last_id", "counts", "successful_codes", "add_expert", "set_expert_status",
-                                "published", "expert_timeline"}
+                                "published", "expert_timeline", "add_event", "events", "interactions"}
     store = ExperienceStore(tmp_path / "s.sqlite")
     assert all(callable(getattr(store, c)) for c in STORE_CALLS)  # the local store is a StoreClient as it is
 

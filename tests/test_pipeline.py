@@ -28,7 +28,7 @@ class FakeLoop:
         if self.fail_at == (name, k):
             raise RuntimeError(f"{name} failed on batch {k}")
 
-    def request(self, stimuli):
+    def request(self, stimuli, source_states=None):
         self._stage("request", stimuli[0])
         return list(stimuli), {}
 
@@ -40,7 +40,7 @@ class FakeLoop:
         self._stage("execute", gens[0])
         return gens
 
-    def judge(self, requests, gens, execs, phase, t, update=True, wall=None):
+    def judge(self, requests, gens, execs, phase, t, update=True, wall=None, phase_index=None):
         self._stage("judge", requests[0])
         return [{"batch": requests[0], "phase": phase, "wall": wall}]
 
@@ -89,3 +89,48 @@ def test_an_episode_served_pipelined_writes_what_the_serial_loop_writes(runtime_
         rows = [json.loads(line) for line in (runs / name / "metrics.jsonl").read_text().splitlines()]
         out[enabled] = [{k: v for k, v in r.items() if k not in ("t_s", "latency_ms", "id")} for r in rows]
     assert len(out[True]) == len(out[False]) >= 16 and out[True] == out[False]
+
+
+class LearnerStartingLoop(FakeLoop):
+    """Judging batch ``start`` starts a learner, judging batch ``stop`` concludes it (as verdicts do)."""
+
+    def __init__(self, start: int, stop: int) -> None:
+        super().__init__()
+        self.start, self.stop = start, stop
+        self.state = type("State", (), {"learning": None})()
+
+    def judge(self, requests, gens, execs, phase, t, update=True, wall=None, phase_index=None):
+        rows = super().judge(requests, gens, execs, phase, t, update, wall)
+        k = requests[0][1]
+        self.state.learning = {"scenario": "new"} if k == self.start else (None if k == self.stop else self.state.learning)
+        return rows
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_a_phase_that_waits_for_the_learner_reads_judged_state_not_the_state_at_drawing(pipelined):
+    """The learner is started by the verdict on the phase's last own batch: a pipelined front stage has drawn
+    the next batch before that verdict, and must not end the phase on what it saw then."""
+    from types import SimpleNamespace
+
+    from agent.episodes.serving import PhaseDraws
+    from agent.runtime.pipeline import SETTLE
+
+    phases = [SimpleNamespace(name=n, interactions=i, max_interactions=m, until_learner_done=u, scenarios=["s"], utterances=None)
+              for n, i, m, u in [("A", 2, 0, False), ("B", 2, 20, True), ("C", 2, 0, False)]]
+    loop = LearnerStartingLoop(start=3, stop=6)
+    counter = iter(range(100))
+    source = SimpleNamespace(draw=lambda scenario, utterances: ("stimulus", next(counter)), random_state=lambda: {})
+    draws = PhaseDraws(SimpleNamespace(phases=phases), loop, source, 1)
+    loop.request = lambda stimuli, states=None: (FakeLoop._stage(loop, "request", stimuli[0][1]), (list(stimuli), {}))[1]
+    if pipelined:
+        rows = PipelinedLoop(loop, depth=1).run(draws)
+    else:
+        rows = []
+        while (nxt := draws()) is not None:
+            if nxt is not SETTLE:
+                reqs, t = loop.request(nxt[0])
+                rows += loop.judge(reqs, loop.generate(reqs, t), None, nxt[1], t)
+    by_batch = {r["batch"][1]: r["phase"] for r in rows}
+    assert [by_batch[k] for k in range(7)] == ["A", "A"] + ["B"] * 5  # B served on while the learner trained
+    assert [r["phase"] for r in rows][-2:] == ["C", "C"] and loop.state.learning is None
+    assert sorted(by_batch) == list(range(len(rows)))  # every drawn batch judged once

@@ -210,3 +210,23 @@ def test_ray_episode_survives_a_killed_executor_and_a_killed_learner(runtime_dir
     statuses = {(e["name"], e["version"]): e["status"] for e in summary["experts"]}
     assert "failed" in statuses.values()
     assert summary["peak_rss_mb"] > 0
+
+
+def test_the_learner_thread_yields_the_cpu_and_the_loop_keeps_its_priority():
+    import os
+    import threading
+
+    from agent.runtime.config import LearnerConfig
+    from agent.runtime.services import lower_thread_priority
+
+    if not hasattr(os, "setpriority"):
+        pytest.skip("no per-thread priority on this platform")
+    main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list = []
+    t = threading.Thread(target=lambda: seen.extend([lower_thread_priority(7), lower_thread_priority(7)]))
+    t.start(); t.join()
+    assert seen[0] >= 7 and seen[1] == seen[0]  # set once, not raised again by a second job
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before
+    assert lower_thread_priority(0) is None
+    with pytest.raises(ValueError, match="learner.nice"):
+        LearnerConfig(nice=25)

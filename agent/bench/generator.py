@@ -65,8 +65,11 @@ def _decoding(model, texts_pool: list[str], quick: bool) -> dict:
 
 
 def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool = False, benchmark: str = "bandai-4",
-                        threads: int | None = None) -> dict:
-    """``threads``: torch intra-op threads (default: ``setup_torch``'s, the cores up to 2)."""
+                        threads: int | None = None, batch: int | None = None, steps: int | None = None,
+                        scenarios: int | None = None) -> dict:
+    """``threads``: torch intra-op threads (default: ``setup_torch``'s, the cores up to 2). ``backbone``: tiny,
+    smollm2-135m, a local Hugging Face folder or a warm-up output; ``batch``/``steps``/``scenarios`` (training
+    batch, timed steps, experts) override the per-backbone defaults."""
     import os
 
     import torch
@@ -88,10 +91,11 @@ def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool 
         pre = Path(runs) / benchmark / "backbone-tiny"
         b = load_backbone(str(pre), 512) if (pre / "config.json").is_file() else load_backbone("tiny", 512, texts_pool)
         source = str(pre) if (pre / "config.json").is_file() else "tiny (random init: no pretrained backbone found)"
-        batch, steps, scenarios = config.train.batch, (10 if quick else 40), 4
+        defaults = config.train.batch, (10 if quick else 40), 4
     else:
         b = load_backbone(backbone, 512)
-        source, batch, steps, scenarios = backbone, 8, (2 if quick else 5), 1
+        source, defaults = backbone, (8, (2 if quick else 5), 1)
+    batch, steps, scenarios = batch or defaults[0], steps or defaults[1], scenarios or defaults[2]
     base_params = b.num_parameters
 
     def fake(scenario: str, n: int = 64) -> list[TokenSample]:
@@ -107,7 +111,12 @@ def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool 
     t = train_on(model, train, settings, steps=steps, progress=False)
     out = {"backbone": source, "backbone_parameters": base_params, "experts": len(model.bank.names),
            "expert_parameters": model.expert_parameters(), "expert_fraction": round(model.expert_parameters() / base_params, 4),
-           "train_batch": batch, "train_samples_per_s": t["samples_per_s"], "train_peak_rss_mb": round(_peak_rss_mb())}
+           "train_batch": batch, "train_steps": steps, "train_samples_per_s": t["samples_per_s"],
+           "train_peak_rss_mb": round(_peak_rss_mb()),
+           # batch-1 requests fold the experts into the base weights only within decode.merge_max_elements (the fold
+           # copies every targeted base weight); beyond it they take the low-rank mixed forward
+           "merge_copy_elements": model.bank.merge_copy_elements(),
+           "batch1_folds_experts": model.bank.merge_copy_elements() <= config.decode.merge_max_elements}
     load_before = os.getloadavg()[0]
     out.update(_decoding(model, texts_pool, quick))
     out["decoder_default"] = config.decode.decoder
@@ -115,3 +124,16 @@ def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool 
     out["peak_rss_mb"] = round(_peak_rss_mb())
     out["torch_threads"] = torch.get_num_threads()
     return out
+
+
+def compare_with_tiny(backbone: str, runs: str = "runs", quick: bool = False, threads: int | None = None) -> dict:
+    """``backbone``'s figures next to the tiny backbone's under the same settings (training batch, steps,
+    experts). The tiny one runs first: peak RSS is the process's, so its figure is not the larger model's."""
+    other_defaults = (8, 2 if quick else 5, 1)
+    tiny = run_generator_bench("tiny", runs, quick, threads=threads, batch=other_defaults[0], steps=other_defaults[1],
+                               scenarios=other_defaults[2])
+    other = run_generator_bench(backbone, runs, quick, threads=threads)
+    keys = ("backbone_parameters", "train_samples_per_s", "generate_4s_batch1_greedy_ms", "generate_4s_batch1_cpu_ms_p50",
+            "generate_4s_batch32", "batch1_folds_experts", "peak_rss_mb")
+    side = {name: {k: r[k] for k in keys} for name, r in (("tiny", tiny), (backbone, other))}
+    return {"side_by_side": side, "tiny": tiny, backbone: other}

@@ -30,9 +30,11 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
                  config_path: str | None = None, out: str | None = None, root: str | None = None, cache: str | None = None,
                  runs: str = "runs", progress: bool = True, resume: bool = False, max_hours: float | None = None,
                  seeds: list[int] | None = None, orders: int | None = None, overrides: dict[str, str] | None = None,
-                 setting: str = "unseen") -> dict:
+                 setting: str = "unseen", backbone: str | None = None) -> dict:
     """Runs what the results folder does not hold yet (all of it without ``resume``), within ``max_hours``
-    (default: the protocol's part length), and writes the report of everything the folder holds."""
+    (default: the protocol's part length), and writes the report of everything the folder holds. ``backbone``:
+    ``tiny`` (default) or a pretrained one (``smollm2-135m``, a local HF folder, a warm-up output), warmed up
+    on the benchmark's pre-training source when no warm-up exists (a protocol change, named in the overrides)."""
     from agent.recipes.benchmark_assets import lifelong_assets
 
     if setting != "unseen":
@@ -50,8 +52,10 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     keys = resolve_methods(methods) if methods else list(p.methods) + list(p.ablations)
     t0 = time.perf_counter()
     version = code_version()  # before anything trains: the code this process runs, not what HEAD becomes meanwhile
+    if backbone and backbone != "tiny":
+        changed["backbone"] = backbone
     assets, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
-                                   cfg.backbone)
+                                   cfg.backbone, backbone=backbone or "tiny")
     scenarios = list(p.scenarios) or assets.corpus.scenarios
     missing = sorted(set(scenarios) - set(assets.corpus.scenarios))
     if missing:
@@ -96,7 +100,8 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
         "batch": base.train.batch, "texts_per_window": base.eval.texts_per_window,
         "items": {s: len(v["windows"]) for s, v in eval_items.items()},
         "test_reads": len(read_test_reads(info["dataset_dir"])) if split == "test" else None,
-        "backbone": "tiny (pretrained on " + base.pretrain.dataset + ")", "pretrain": info["pretrain"],
+        "backbone": ("tiny (pretrained on " + base.pretrain.dataset + ")" if (backbone or "tiny") == "tiny"
+                     else f"{backbone} (warm-up {info['backbone_dir']})"), "pretrain": info["pretrain"],
         "table": table(records, main_rows, eval_items, labels, rs, bs),
         "ablations": table(records, abl_rows, eval_items, labels, rs, bs),
         "differences": paired(records, p.compare_to, main_rows, eval_items, labels, rs, bs),

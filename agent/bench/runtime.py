@@ -81,7 +81,8 @@ def bench_runtime(runs: str | Path = "runs", interactions: int = 24, streams: tu
 
     from agent.recipes.bootstrap import bootstrap_assets
     from agent.runtime.monitor import RSSMonitor
-    from agent.runtime.session import fresh_run_dir, open_session
+    from agent.runtime.run_dir import fresh_run_dir
+    from agent.runtime.session import open_session
     from envs.config import apply_overrides
     from feedback.update import ExpertUpdatePolicy
 

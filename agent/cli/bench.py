@@ -43,12 +43,15 @@ def add_parser(sub) -> None:
     p.add_argument("--root", help="Bandai-Namco root (default $L2EMG_BANDAI_ROOT)")
     p.add_argument("--cache", help="dataset cache root")
     p.add_argument("--runs", default="runs", help="where checkpoints live and are trained when missing")
+    p.add_argument("--backbone", default="tiny", help="tiny (default), smollm2-135m, a local HF folder or a warm-up output "
+                                                    "(a pretrained backbone is warmed up first when no warm-up exists)")
     p.add_argument("--json", action="store_true", help="print the whole result")
     add_set_arg(p, ("esmoe",))
     add_verbosity(p)
     p.set_defaults(func=cmd_bench_lifelong)
     g = bench.add_parser("generator", help="ES-MoE training and generation speed, memory")
-    g.add_argument("--backbone", default="tiny", help="tiny (default), smollm2-135m or a local HF folder")
+    g.add_argument("--backbone", default="tiny", help="tiny (default), smollm2-135m, a local HF folder or a warm-up output; "
+                                                    "other than tiny, the tiny backbone is measured beside it with the same settings")
     g.add_argument("--runs", default="runs")
     g.add_argument("--quick", action="store_true")
     g.add_argument("--threads", type=int, help="torch threads (default: the cores, at most 2; L2EMG_TORCH_THREADS)")
@@ -77,16 +80,23 @@ def cmd_bench_lifelong(args: argparse.Namespace) -> int:
         return 0
     result = run_lifelong(args.benchmark, args.methods, args.split, args.quick, args.config, args.out, args.root,
                           args.cache, args.runs, progress=not args.quiet, resume=args.resume, max_hours=args.max_hours,
-                          seeds=args.seeds, orders=args.orders, overrides=overrides(args).get("esmoe"), setting=args.setting)
+                          seeds=args.seeds, orders=args.orders, overrides=overrides(args).get("esmoe"), setting=args.setting,
+                          backbone=args.backbone)
     shown = result if args.json else {k: v for k, v in result.items() if k not in ("run_seconds", "manifest", "reference", "pretrain")}
     print(json.dumps(shown, indent=2, default=str))
     return 0
 
 
 def cmd_bench_generator(args: argparse.Namespace) -> int:
-    from agent.bench.generator import run_generator_bench
+    from agent.bench.generator import compare_with_tiny, run_generator_bench
 
-    print(json.dumps(run_generator_bench(args.backbone, args.runs, args.quick, threads=args.threads), indent=2))
+    if args.backbone == "tiny":
+        result = run_generator_bench(args.backbone, args.runs, args.quick, threads=args.threads)
+    else:
+        result = compare_with_tiny(args.backbone, args.runs, args.quick, threads=args.threads)
+        if not args.json:
+            result = result["side_by_side"]
+    print(json.dumps(result, indent=2))
     return 0
 
 

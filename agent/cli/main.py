@@ -6,7 +6,7 @@ import sys
 
 from envs.config import ConfigError
 
-COMMANDS = ("data", "render", "sim", "bench", "train", "eval", "perceive", "generate", "interact", "run", "demo", "sweep")
+COMMANDS = ("data", "render", "sim", "bench", "train", "warmup", "eval", "perceive", "generate", "interact", "run", "demo", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from agent.cli.common import add_set_arg, add_verbosity, overrides, progress
 
@@ -23,6 +24,8 @@ def add_episode_args(p) -> None:
     p.add_argument("--from-scratch", action="store_true",
                    help="train every missing model here instead of installing the shipped ones (assets/)")
     p.add_argument("--no-render", action="store_true", help="skip the before/after MP4s")
+    p.add_argument("--resume", nargs="?", const="", metavar="RUN_DIR",
+                   help="continue a run whose driver died from its store (runs/<episode name>, or the folder given)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_set_arg(p, ("episode", "runtime"))
     add_verbosity(p)
@@ -42,8 +45,14 @@ def cmd_run(args: argparse.Namespace, episode: str | None = None) -> int:
         runtime = dataclasses.replace(runtime, bootstrap=dataclasses.replace(runtime.bootstrap, shipped_assets=False))
     ep = load_episode(episode or args.episode, sets.get("episode"))
     named = {f"{c}.{k}": v for c, kv in sets.items() for k, v in kv.items()}
-    summary = run_episode(ep, args.runs, args.backend, runtime, args.cache, progress=progress(args),
-                          render=False if args.no_render else None, overrides=named)
+    runs = args.runs
+    if args.resume:  # a run folder given: its parent is the runs folder, its name the episode's
+        folder = Path(args.resume)
+        if folder.name != ep.name:
+            raise ValueError(f"--resume {folder}: the episode is named {ep.name!r}, its run folder is <runs>/{ep.name}")
+        runs = str(folder.parent)
+    summary = run_episode(ep, runs, args.backend, runtime, args.cache, progress=progress(args),
+                          render=False if args.no_render else None, overrides=named, resume=args.resume is not None)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
@@ -70,4 +79,6 @@ def _print_summary(s: dict) -> None:
             reading = f"{t['loop']} %" if "phase" in t else f"loop {t['loop']:+.1f}" + (
                 ", paired " + " / ".join(f"{p:+.1f}" for p in t["paired"]) if t.get("paired") else "")
             print(f"  {'met    ' if t['met'] else 'NOT met'} {t['target']}: {reading}")
+    if s.get("resumed"):
+        print(f"resumed at step {s['resumed']['at_step']} (serving {s['resumed']['serving']})")
     print(f"peak RSS {s['peak_rss_mb']:.0f} MB; times {s['seconds']}")

@@ -43,6 +43,8 @@ def add_parser(sub) -> None:
     g.add_argument("--root")
     g.add_argument("--cache")
     g.add_argument("--quick", action="store_true")
+    g.add_argument("--backbone", default="tiny", help="tiny (default), smollm2-135m, a local HF folder or a warm-up output "
+                                                    "(a pretrained backbone is warmed up first when no warm-up exists)")
     g.add_argument("--json", action="store_true")
     add_set_arg(g, ("esmoe",))
     add_verbosity(g)
@@ -80,7 +82,8 @@ def cmd_train_generator(args: argparse.Namespace) -> int:
 
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios else None
     print(json.dumps(train_generator(args.dataset, scenarios, args.out, args.runs, args.quick, args.config, args.root,
-                                     args.cache, progress=not args.quiet, overrides=overrides(args).get("esmoe")), indent=2))
+                                     args.cache, progress=not args.quiet, overrides=overrides(args).get("esmoe"),
+                                     backbone=args.backbone), indent=2))
     return 0
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.recipes.bootstrap import BootstrapRequest
-from envs.config import ConfigError, load_config
+from envs.config import ConfigError, load_config, probe_path
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,10 @@ def load_episode(path: str | Path, overrides: dict[str, str] | None = None) -> E
 
     if load_dataset_config(ep.dataset).source == "bandai":
         root = ep.root or os.environ.get("L2EMG_BANDAI_ROOT")
-        if not root or not Path(root).is_dir():
+        if not root or not probe_path(root, str(path), "root", "is_dir"):
             raise ConfigError(f"{path}: root: Bandai-Namco data path {root!r} not found (set root or $L2EMG_BANDAI_ROOT)")
     from policies.esmoe.store import MANIFEST, is_checkpoint
 
-    if ep.generator is not None and Path(ep.generator).exists() and not is_checkpoint(ep.generator):
+    if ep.generator is not None and probe_path(ep.generator, str(path), "generator") and not is_checkpoint(ep.generator):
         raise ConfigError(f"{path}: generator: {ep.generator} exists but holds no ES-MoE {MANIFEST}")
     return ep

@@ -83,6 +83,8 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
          f"summed): {summary['peak_rss_mb']:.0f} MB. Store: {summary['store']}.", "",
          *([f"Overrides (`--set`): {', '.join(f'`{k}={v}`' for k, v in summary['overrides'].items())}.", ""]
            if summary.get("overrides") else []),
+         *([f"Resumed (`--resume`) at step {summary['resumed']['at_step']} from the store, serving "
+            f"{summary['resumed']['serving']}; the times above are the resumed part's.", ""] if summary.get("resumed") else []),
          "## Success per scenario (%), before and after an expert landed", "",
          "Success = physical (no fall, tracked) and emotional (the executed motion reads as the intended emotion) and "
          "semantic (the instruction ranks in the evaluator's top k among itself and held-out descriptions, "

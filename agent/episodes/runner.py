@@ -3,7 +3,6 @@ closed loop phase by phase on Ray actors (or in-process), and write ``runs/<name
 events.jsonl, store.sqlite, experts/, summary.json, report.md with plots, and before/after MP4s."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -12,60 +11,67 @@ from tqdm import tqdm
 
 from agent.episodes.config import EpisodeConfig, bootstrap_request, load_episode
 from agent.runtime.config import RuntimeConfig, load_runtime_config
+from agent.runtime.pipeline import SETTLE, PipelinedLoop
+from agent.runtime.run_dir import RunFolderError
 
 log = logging.getLogger(__name__)
 
 
-def _plain(x):
-    """numpy scalars in JSON lines."""
-    return x.item() if hasattr(x, "item") else str(x)
-
-
 def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", backend: str = "ray",
                 runtime: RuntimeConfig | None = None, cache: str | None = None, progress: bool = True,
-                render: bool | None = None, on_backend=None, overrides: dict[str, str] | None = None) -> dict:
+                render: bool | None = None, on_backend=None, overrides: dict[str, str] | None = None,
+                resume: bool = False) -> dict:
     """``on_backend(backend, loop)`` is called after every batch (fault-injection tests use it). Progress
     lines go to this module's logger (the CLI shows them; ``--quiet`` hides them). ``overrides``: the
-    ``--set`` values the caller applied, named in the summary and the report."""
-    from agent.recipes.bootstrap import bootstrap_assets
-    from agent.runtime.monitor import RSSMonitor
-    from agent.runtime.pipeline import PipelinedLoop
-    from agent.runtime.session import fresh_run_dir, open_session
-    from feedback.update import ExpertUpdatePolicy
+    ``--set`` values the caller applied, named in the summary and the report. ``resume``: go on from the
+    store of ``runs/<name>/`` (a run whose driver died) instead of starting afresh.
+
+    The run folder is locked for the whole run (a second run on it stops at once) and checked for write
+    access and free space before anything starts; a failure to write while running stops the episode with
+    a RunFolderError, everything committed so far intact (resume it once there is room)."""
+    from agent.runtime.run_dir import RunLock, check_storage
 
     ep = episode if isinstance(episode, EpisodeConfig) else load_episode(episode)  # rejected before anything starts
     runtime = runtime or load_runtime_config()
+    out = Path(runs) / ep.name
+    check_storage(out, runtime.storage.min_free_mb)
+    with RunLock(out):
+        if resume and not (out / "store.sqlite").is_file():
+            raise RunFolderError(f"{out}: nothing to resume (no store.sqlite); run it without --resume")
+        return _run_locked(ep, Path(runs), out, backend, runtime, cache, progress, render, on_backend, overrides, resume)
+
+
+def _run_locked(ep: EpisodeConfig, runs: Path, out: Path, backend: str, runtime: RuntimeConfig, cache, progress: bool,
+                render, on_backend, overrides, resume: bool) -> dict:
+    from agent.recipes.bootstrap import bootstrap_assets
+    from agent.runtime.monitor import RSSMonitor
+    from agent.episodes.serving import PhaseDraws, RunLogs
+    from agent.runtime.run_dir import fresh_run_dir, storage_fault
+    from agent.runtime.session import open_session
+    from feedback.update import ExpertUpdatePolicy
+
     t0 = time.perf_counter()
     assets = bootstrap_assets(bootstrap_request(ep), runtime.bootstrap, runs, cache, progress)
     t_boot = time.perf_counter() - t0
-    out = Path(runs) / ep.name
-    fresh_run_dir(out)
-    metrics = (out / "metrics.jsonl").open("a")  # append-only logs, flushed line by line
-    events = (out / "events.jsonl").open("a")
+    if not resume:
+        fresh_run_dir(out)
     rows: list[dict] = []
-
-    def on_record(row: dict) -> None:
-        rows.append(row)
-        metrics.write(json.dumps(row, default=_plain) + "\n")
-        metrics.flush()
-
-    def on_event(e: dict) -> None:
-        events.write(json.dumps(e, default=_plain) + "\n")
-        events.flush()
-        log.info("  [%7.1f s, step %s] %s: %s", e["t_s"], e["step"], e["event"],
-                 ", ".join(f"{k}={v}" for k, v in e.items() if k in ("scenario", "why", "error", "seconds")))
-
+    logs = RunLogs(out, rows)
     with RSSMonitor() as rss:
-        log.info("episode %s: starting the %s runtime with %d executor(s)", ep.name, backend, ep.executors)
+        log.info("episode %s: %s the %s runtime with %d executor(s)", ep.name, "resuming" if resume else "starting", backend,
+                 ep.executors)
         u = ep.update
         session = open_session(assets, runtime, out, ExpertUpdatePolicy(u.failure_threshold, u.min_success_gain, runtime.learner.max_old_drop),
                                dataset=ep.dataset, name=ep.name, backend=backend, executors=ep.executors, seed=ep.seed,
-                               self_generated=u.self_generated, on_record=on_record, on_event=on_event)
+                               self_generated=u.self_generated, on_record=logs.record, on_event=logs.event)
         t_start = time.perf_counter() - t0
         b, loop, source = session.backend, session.loop, session.stimuli
         try:
-            draws = PhaseDraws(ep, loop, source, ep.streams or b.pool_size)
-            bar = tqdm(total=sum(ph.interactions for ph in ep.phases), unit="interaction", disable=not progress, mininterval=1.0)
+            done, replayed = logs.start(loop, source, resume)
+            draws = PhaseDraws(ep, loop, source, ep.streams or b.pool_size, done)
+            draws.served = len(rows)  # a resumed run: what the store held
+            bar = tqdm(total=max(sum(ph.interactions for ph in ep.phases), draws.served), initial=draws.served,
+                       unit="interaction", disable=not progress, mininterval=1.0)
 
             def on_rows(got: list[dict]) -> None:
                 if draws.served + len(got) > bar.total:  # serving on while the learner trains
@@ -82,24 +88,30 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
                 PipelinedLoop(loop, runtime.pipeline.depth).run(draws, on_rows)
             else:
                 while (nxt := draws()) is not None:
-                    on_rows(loop.run_batch(*nxt))
+                    if nxt is not SETTLE:  # one batch at a time: always settled
+                        on_rows(loop.run_batch(*nxt))
             bar.close()
             loop.drain(0.0)
             loop.abandon()
-            _replay(loop, rows, ep.replay, progress, assets.generator)
+            _replay(loop, rows, ep.replay, progress, assets.generator, replayed)
             counts = b.store.counts()
             timeline = b.store.expert_timeline()
+        except Exception as exc:
+            why = storage_fault(exc)
+            if why is None:
+                raise
+            raise RunFolderError(f"{out}: writing failed ({why}); the episode stopped, the store keeps the "
+                                 f"{_committed(b)} interactions committed before it; make room and continue with --resume") from None
         finally:
             session.close()
-            metrics.close()
-            events.close()
+            logs.close()
     t_loop = time.perf_counter() - t0 - t_start
     from agent.episodes.report import summarise, write_report
 
     summary = summarise(ep, rows, loop.state.events, timeline)
     summary.update(store=counts, seconds={"bootstrap": round(t_boot, 1), "startup": round(t_start - t_boot, 1),
                                           "episode": round(t_loop, 1)}, peak_rss_mb=round(rss.peak_mb, 1), backend=backend,
-                   overrides=dict(overrides or {}))
+                   overrides=dict(overrides or {}), resumed=logs.resumed)
     if render if render is not None else ep.render_examples:
         summary["videos"] = _render_before_after(rows, assets, runtime, out)
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
@@ -108,36 +120,15 @@ def run_episode(episode: str | Path | EpisodeConfig, runs: str | Path = "runs", 
     return summary
 
 
-class PhaseDraws:
-    """The episode's batches in order, drawn on demand (``draws()`` -> (stimuli, phase) or None at the end): a
-    phase serves its ``interactions``, and more while a learner trains when ``until_learner_done``, up to its
-    ``max_interactions``; ``size`` partners a batch."""
-
-    def __init__(self, ep: EpisodeConfig, loop, source, size: int) -> None:
-        self.loop, self.source, self.size = loop, source, size
-        self.phases = iter(ep.phases)
-        self.phase = None
-        self.k = self.n_max = 0
-        self.served = 0  # rows judged so far (the caller counts)
-
-    def __call__(self):
-        while True:
-            if self.phase is None:
-                self.phase = next(self.phases, None)
-                if self.phase is None:
-                    return None
-                self.k, self.n_max = 0, self.phase.max_interactions or self.phase.interactions
-            ph = self.phase
-            more = ph.until_learner_done and self.loop.state.learning is not None
-            if self.k < self.n_max and (self.k < ph.interactions or more):
-                n = min(self.size, self.n_max - self.k)
-                batch = [self.source.draw(ph.scenarios[(self.k + j) % len(ph.scenarios)], ph.utterances or None) for j in range(n)]
-                self.k += n
-                return batch, ph.name
-            self.phase = None
+def _committed(backend) -> str:
+    try:
+        return str(backend.store.counts()["verdicts"])
+    except Exception:  # the store cannot even be read: say so rather than guess
+        return "(unreadable count of)"
 
 
-def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_checkpoint: str) -> None:
+def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_checkpoint: str,
+            replayed: set[tuple[str, int]] = frozenset()) -> None:
     """Paired comparisons on identical requests (same instruction and intended emotion), so a difference is
     the expert's doing, not a different draw of partners: the last ``per_scenario`` requests of every
     scenario from before the first expert landed, re-served with the generator as it is now (phase
@@ -151,6 +142,8 @@ def _replay(loop, rows: list[dict], per_scenario: int, progress: bool, first_che
     for sc in dict.fromkeys(r["scenario"] for r in served):
         before += [r for r in served if r["scenario"] == sc and r["step"] < landed[0]][-per_scenario:]
         after += [r for r in served if r["scenario"] == sc and r["step"] >= landed[0]][:per_scenario]
+    before = [r for r in before if ("replay", r["step"]) not in replayed]  # a resumed run serves only what is left
+    after = [r for r in after if ("replay-previous", r["step"]) not in replayed]
     n = loop.backend.pool_size
     for i in tqdm(range(0, len(before), n), desc="paired replay", unit="batch", disable=not progress, mininterval=1.0):
         loop.replay(before[i:i + n])

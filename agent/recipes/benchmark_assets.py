@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from agent.recipes.training import model_kind, train_missing
+from agent.recipes.training import QUICK_ITERATIONS, dataset_config, model_kind, train_missing
 from feedback.generation_metrics import GenerationMetrics
 from policies.backbone.corpus import TokenCorpus
 from policies.data import L2EMGDataset, load_dataset_config, prepare
@@ -18,7 +18,6 @@ from policies.data.config import load_emotion_labels
 from policies.esmoe.config import ESMoEConfig
 
 log = logging.getLogger(__name__)
-QUICK_ITERATIONS = {"tokenizer": 250, "evaluator": 200, "emotion": 120}
 QUICK_PRETRAIN_STEPS = 120
 QUICK = {"steps_per_scenario": 20, "max_test_per_scenario": 40, "multimodal_texts": 8, "multimodal_samples": 2}
 
@@ -42,13 +41,6 @@ def quick_config(config: ESMoEConfig) -> ESMoEConfig:
                                  multimodal_texts=QUICK["multimodal_texts"], multimodal_samples=QUICK["multimodal_samples"]))
 
 
-def dataset_config(benchmark: str, quick: bool):
-    cfg = load_dataset_config(benchmark)
-    if quick and cfg.source == "bandai":
-        cfg = dataclasses.replace(cfg, name=f"{cfg.name}-quick", datasets=["dataset-1"])
-    return cfg
-
-
 def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
     train_missing(kind, out, ds_dir, QUICK_ITERATIONS[kind] if quick else None, progress)
     return model_kind(kind)[1].load(out)
@@ -56,9 +48,11 @@ def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
 
 def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, root: str | None = None,
                     cache: str | None = None, runs: str | Path = "runs", progress: bool = True, shipped: bool = False,
-                    backbone: str = "backbone-tiny") -> tuple[LifelongAssets, dict]:
+                    backbone_folder: str = "backbone-tiny", backbone: str = "tiny") -> tuple[LifelongAssets, dict]:
     """``shipped``: install the models shipped in ``assets/<dataset>/`` first (when they match the prepared
-    dataset); ``backbone``: the backbone folder under ``runs/<dataset>/`` (pretrained here when missing)."""
+    dataset); ``backbone_folder``: the tiny backbone's folder under ``runs/<dataset>/`` (pretrained here when
+    missing); ``backbone``: ``tiny`` (that folder), or a pretrained one (``smollm2-135m``, a local Hugging Face
+    folder or a warm-up output) that learns the motion vocabulary by ``l2emg warmup``."""
     from policies.backbone import load_backbone
     from policies.backbone.pretrain import pretrain_tiny
 
@@ -69,14 +63,21 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
         from agent.recipes.shipped import install_shipped, shipped_manifest
 
         models = (shipped_manifest(cfg.name) or {}).get("models", [])
-        if backbone not in models:
-            raise FileNotFoundError(f"no shipped {cfg.name} backbone {backbone!r} (shipped: {models})")
+        if backbone_folder not in models:
+            raise FileNotFoundError(f"no shipped {cfg.name} backbone {backbone_folder!r} (shipped: {models})")
         install_shipped(cfg.name, ds_manifest["fingerprint"], run_dir, models)
     tokenizer = _model("tokenizer", run_dir / "tokenizer", ds_dir, quick, progress)
     evaluator = _model("evaluator", run_dir / "evaluator", ds_dir, quick, progress)
     emotion = _model("emotion", run_dir / "emotion", ds_dir, quick, progress)
     corpus = TokenCorpus.from_dataset(L2EMGDataset(ds_dir), tokenizer, progress=progress)
-    backbone_dir = run_dir / backbone
+    if backbone != "tiny":
+        from agent.recipes.warmup import pretrained_backbone
+
+        source, pre = pretrained_backbone(backbone, benchmark, quick, root, cache, runs, progress)
+        assets = LifelongAssets(corpus=corpus, tokenizer=tokenizer, metrics=GenerationMetrics(evaluator, emotion),
+                                make_backbone=lambda: load_backbone(source, tokenizer.codebook_size), emotions=load_emotion_labels())
+        return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": source, "pretrain": pre}
+    backbone_dir = run_dir / backbone_folder
     if not (backbone_dir / "config.json").is_file():
         p = config.pretrain
         synth_cfg = load_dataset_config(p.dataset)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 def train_generator(benchmark: str = "bandai-4", scenarios: list[str] | None = None, out: str | None = None,
                     runs: str = "runs", quick: bool = False, config_path: str | None = None, root: str | None = None,
-                    cache: str | None = None, progress: bool = True, overrides: dict[str, str] | None = None) -> dict:
+                    cache: str | None = None, progress: bool = True, overrides: dict[str, str] | None = None,
+                    backbone: str = "tiny") -> dict:
     from agent.recipes.benchmark_assets import lifelong_assets, quick_config
     from policies.esmoe import ESMoE, load_esmoe_config
     from policies.esmoe.store import save_esmoe
@@ -17,7 +18,7 @@ def train_generator(benchmark: str = "bandai-4", scenarios: list[str] | None = N
     config = apply_overrides(load_esmoe_config(config_path), overrides or {}, "--set esmoe.*")
     if quick:
         config = quick_config(config)
-    assets, info = lifelong_assets(benchmark, config, quick, root, cache, runs, progress)
+    assets, info = lifelong_assets(benchmark, config, quick, root, cache, runs, progress, backbone=backbone)
     order = scenarios or assets.corpus.scenarios
     unknown = [s for s in order if s not in assets.corpus.scenarios]
     if unknown:

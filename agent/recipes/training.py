@@ -9,6 +9,17 @@ from pathlib import Path
 from envs.config import config_dir, load_config
 
 log = logging.getLogger(__name__)
+QUICK_ITERATIONS = {"tokenizer": 250, "evaluator": 200, "emotion": 120}  # small models of ``--quick`` runs (CI)
+
+
+def dataset_config(benchmark: str, quick: bool):
+    """A benchmark's dataset config; ``quick``: Bandai dataset-1 only, under its own name."""
+    from policies.data import load_dataset_config
+
+    cfg = load_dataset_config(benchmark)
+    if quick and cfg.source == "bandai":
+        cfg = dataclasses.replace(cfg, name=f"{cfg.name}-quick", datasets=["dataset-1"])
+    return cfg
 
 
 def model_kind(kind: str):

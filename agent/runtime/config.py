@@ -15,9 +15,14 @@ class LearnerConfig:
     steps: int = 80
     batch: int = 16
     threads: int = 1
+    nice: int = 0  # the training thread's scheduling niceness, 0-19 (Linux: per thread); 0 leaves it as is
     self_generated_max: int = 64
     validation_texts: int = 16
     max_old_drop: float = 0.15
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.nice <= 19:
+            raise ValueError(f"learner.nice: {self.nice} is not a niceness (0-19)")
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,11 @@ class PipelineSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    min_free_mb: float = 200.0  # free space the runs folder's disk needs before a run starts
+
+
+@dataclass(frozen=True)
 class RuntimeConfig:
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     judges: JudgeThresholds = field(default_factory=JudgeThresholds)  # validated straight into the judges' own thresholds
@@ -53,6 +63,7 @@ class RuntimeConfig:
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     ray: RaySettings = field(default_factory=RaySettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
 
 def load_runtime_config(path: str | Path | None = None) -> RuntimeConfig:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.config import config_dir, load_config
+from envs.config import ConfigError, config_dir, load_config
 from policies.data import load_dataset_config, load_emotion_labels
 from policies.data.texts import TextComposer
 
@@ -44,9 +44,9 @@ def load_empathy_config(path: str | Path | None = None) -> EmpathyConfig:
     labels = set(load_emotion_labels())
     for perceived, rule in list(cfg.responses.items()) + [("uncertain", cfg.uncertain)]:
         if perceived != "uncertain" and perceived not in labels:
-            raise ValueError(f"{path}: responses.{perceived}: not an emotion label {sorted(labels)}")
+            raise ConfigError(f"{path}: responses.{perceived}: not an emotion label {sorted(labels)}")
         if rule.emotion not in labels:
-            raise ValueError(f"{path}: responses.{perceived}.emotion: {rule.emotion!r} is not an emotion label")
+            raise ConfigError(f"{path}: responses.{perceived}.emotion: {rule.emotion!r} is not an emotion label")
     return cfg
 
 
@@ -56,6 +56,13 @@ class EmpathyPolicy:
         self.composer = TextComposer()
         self.contents = scenario_contents(dataset)
         self.rng = np.random.default_rng(seed)
+
+    def random_state(self) -> dict:
+        """The generator's state (JSON-able): ``restore_random_state`` continues the same stream (``run --resume``)."""
+        return self.rng.bit_generator.state
+
+    def restore_random_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
 
     def respond(self, perceived: str, confidence: float, scenario: str) -> EmpathicResponse:
         if scenario not in self.contents:

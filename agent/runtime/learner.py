@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from agent.runtime.config import LearnerConfig
-from agent.runtime.services import build_judge, torch_threads
+from agent.runtime.services import build_judge, lower_thread_priority, torch_threads
 from feedback.judges import JudgeThresholds
 
 
@@ -67,6 +67,8 @@ class ExpertLearner:
         from policies.esmoe.trainer import learn_scenario
 
         t0 = time.perf_counter()
+        # the loop's latency comes first (DESIGN §7): training takes the CPU time the loop leaves
+        lower_thread_priority(self.config.nice)
         model, manifest = load_generator(base, self.tokenizer.codebook_size, self.device)
         if scenario in model.bank.names:
             raise ValueError(f"{base} already has an expert for {scenario!r}")

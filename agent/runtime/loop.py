@@ -59,9 +59,12 @@ class InteractionLoop:
         self.state = LoopState(checkpoint, loaded.experts)
 
     # -- one batch of interactions (as many as there are executors) ------------------------------------
-    def run_batch(self, stimuli: list[Stimulus], phase: str) -> list[dict]:
-        requests, t = self.request(stimuli)
-        return self._serve(requests, phase, t)
+    def run_batch(self, stimuli: list[Stimulus], phase: str, source_states: list[dict] | None = None,
+                  phase_index: int | None = None) -> list[dict]:
+        """``source_states``: the partner source's random state after drawing each stimulus; stored with each
+        interaction (with the empathy policy's) so that ``run --resume`` continues the same random streams."""
+        requests, t = self.request(stimuli, source_states)
+        return self._serve(requests, phase, t, phase_index=phase_index)
 
     def replay(self, rows: list[dict], phase: str = "replay") -> list[dict]:
         """Serve stored requests again (instruction and intended emotion as they were) with the generator
@@ -70,22 +73,28 @@ class InteractionLoop:
                             r.get("manner", ""), r["step"]) for r in rows]
         return self._serve(requests, phase, {}, update=False)
 
-    def _serve(self, requests: list[Request], phase: str, t: dict[str, float], update: bool = True) -> list[dict]:
+    def _serve(self, requests: list[Request], phase: str, t: dict[str, float], update: bool = True,
+               phase_index: int | None = None) -> list[dict]:
         """Generate, execute and judge ``requests``; returns one metrics row (the JSONL record) per request."""
         gens = self.generate(requests, t)
         execs = self.execute(gens, t)
-        return self.judge(requests, gens, execs, phase, t, update)
+        return self.judge(requests, gens, execs, phase, t, update, phase_index=phase_index)
 
     # -- the stages (agent/runtime/pipeline.py runs them overlapped) -------------------------------------
-    def request(self, stimuli: list[Stimulus]) -> tuple[list[Request], dict[str, float]]:
-        """Perception and the empathy policy: what to ask the generator for, and the stage times so far."""
+    def request(self, stimuli: list[Stimulus], source_states: list[dict] | None = None) -> tuple[list[Request], dict[str, float]]:
+        """Perception and the empathy policy: what to ask the generator for, and the stage times so far. Each
+        request carries the random state right after it was made (``source_states``: the partner source's after
+        each draw; the empathy policy's), stored with its interaction so that ``run --resume`` goes on with the
+        same streams however far a pipelined front ran ahead of the last committed verdict."""
         tic = time.perf_counter()
         perceived = self.backend.perceive(stimuli)
         t = {"perceive": time.perf_counter() - tic}
         requests = []
-        for s, p in zip(stimuli, perceived):
+        for k, (s, p) in enumerate(zip(stimuli, perceived)):
             r = self.empathy.respond(p.emotion, p.confidence, s.scenario)
-            requests.append(Request(s.scenario, s.utterance, s.partner_emotion, p.emotion, r.instruction, r.emotion, r.manner))
+            state = {"source": source_states[k] if source_states else None, "empathy": self.empathy.random_state()}
+            requests.append(Request(s.scenario, s.utterance, s.partner_emotion, p.emotion, r.instruction, r.emotion, r.manner,
+                                    random_state=state))
         return requests, t
 
     def generate(self, requests: list[Request], t: dict[str, float]) -> list[Generated]:
@@ -101,40 +110,41 @@ class InteractionLoop:
         return execs
 
     def judge(self, requests: list[Request], gens: list[Generated], execs: list[Executed], phase: str,
-              t: dict[str, float], update: bool = True, wall: float | None = None) -> list[dict]:
+              t: dict[str, float], update: bool = True, wall: float | None = None,
+              phase_index: int | None = None) -> list[dict]:
         """Number the interactions, judge and commit them, return their rows, then (``update``) poll the
         learner and start one where a scenario keeps failing. ``wall``: the batch's time from perception to
-        here when stages overlapped (pipeline), recorded beside the stage times."""
+        here when stages overlapped (pipeline), recorded beside the stage times. ``phase_index``: the
+        episode phase served (stored with each interaction: ``run --resume`` counts what each phase did)."""
         b = self.backend
         served = []
         latency = {k: round(v * 1000, 2) for k, v in t.items()}  # one batch: the same stage times for each
+        learning = self.state.learning["scenario"] if self.state.learning else None
         for q, g, e in zip(requests, gens, execs):
             step = self.state.step
             self.state.step += 1
+            context = {"phase": phase, "phase_index": phase_index, "partner_emotion": q.partner_emotion, "perceived": q.perceived,
+                       "manner": q.manner, "replay_of": q.replay_of, "generator": Path(self.state.checkpoint).name,
+                       "learner_active": learning, "sim_reason": e.result.reason,
+                       "t_s": round(time.perf_counter() - self.t0, 3), "random_state": q.random_state}
             inter = Interaction(self.episode, step, q.scenario, q.utterance, q.instruction, q.intended_emotion, g.experts, g.codes,
-                                latency)
+                                latency, context)
             served.append(Experience(inter, e))
         tic = time.perf_counter()
         judged = b.record(served)
         t["judge"] = time.perf_counter() - tic
         total = sum(t.values())
-        learning = self.state.learning["scenario"] if self.state.learning else None
         timing = {**{k: round(x * 1000, 2) for k, x in t.items()}, "total": round(total * 1000, 2)}
         if wall is not None:
             timing["wall"] = round((wall + t["judge"]) * 1000, 2)
         rows = []
-        for q, exp, j in zip(requests, served, judged):
-            verdict, inter = j.verdict, exp.interaction
-            row = {"id": j.id, "step": inter.step, "phase": phase, "scenario": q.scenario,
-                   "t_s": round(time.perf_counter() - self.t0, 3), "partner_emotion": q.partner_emotion, "utterance": q.utterance,
-                   "perceived": q.perceived, "intended": inter.intended_emotion,
-                   "text": inter.response_text, "manner": q.manner, "success": verdict.success, "physical_ok": verdict.physical_ok,
-                   "emotion_ok": verdict.emotion_ok, "semantic_ok": verdict.semantic_ok, "novel": verdict.novel,
-                   "reason": verdict.reason, "sim_reason": exp.executed.result.reason, "experts": inter.experts,
-                   "top_expert": max(inter.experts, key=inter.experts.get) if inter.experts else None,
-                   "covered": q.scenario in inter.experts, "generator": Path(self.state.checkpoint).name,
-                   "learner_active": learning, "latency_ms": dict(timing),
-                   "details": verdict.details, "replay_of": q.replay_of}
+        for exp, j in zip(served, judged):
+            i, v = exp.interaction, j.verdict
+            row = metrics_row({"id": j.id, "step": i.step, "scenario": i.scenario, "utterance": i.utterance,
+                               "response_text": i.response_text, "intended_emotion": i.intended_emotion, "experts": i.experts,
+                               "latency_ms": dict(timing), "context": i.context, "success": v.success,
+                               "physical_ok": v.physical_ok, "emotion_ok": v.emotion_ok, "semantic_ok": v.semantic_ok,
+                               "novel": v.novel, "reason": v.reason, "details": v.details})
             rows.append(row)
             self.on_record(row)
         if update:
@@ -155,11 +165,25 @@ class InteractionLoop:
             self.state.checkpoint = current
 
     # -- background expert updates -----------------------------------------------------------------
-    def _event(self, kind: str, **kw) -> None:
-        e = {"event": kind, "t_s": round(time.perf_counter() - self.t0, 3), "step": self.state.step, **kw}
+    def _new_event(self, kind: str, **kw) -> dict:
+        return {"event": kind, "t_s": round(time.perf_counter() - self.t0, 3), "step": self.state.step, **kw}
+
+    def _emit(self, e: dict) -> None:
+        """An event already committed to the store: kept for the report and shown."""
         self.state.events.append(e)
         self.on_event(e)
         log.debug("%s", e)  # the runner shows events; this is for --verbose
+
+    def _event(self, kind: str, **kw) -> None:
+        e = self._new_event(kind, **kw)
+        self.backend.store.add_event(self.episode, e)
+        self._emit(e)
+
+    def _status(self, scenario: str, version: int, status: str, metrics: dict, kind: str, **kw) -> None:
+        """An expert version's new status and its event, committed together."""
+        e = self._new_event(kind, scenario=scenario, version=version, **kw)
+        self.backend.store.set_expert_status(scenario, version, status, metrics, (self.episode, e))
+        self._emit(e)
 
     def _update(self, rows: list[dict]) -> None:
         b, st = self.backend, self.state
@@ -179,18 +203,25 @@ class InteractionLoop:
         b, st = self.backend, self.state
         self.policy.started(scenario)
         out = self.experts_dir / f"{scenario}-{int(time.time() * 1000)}"
+        version = None
         try:
-            version = b.store.add_expert(scenario, str(out), "training", {"parent": st.checkpoint})
             extra = b.store.successful_codes(scenario, 256) if self.self_generated else []
+            started = self._new_event("learner_started", scenario=scenario, self_generated=len(extra))
+            version = b.store.add_expert(scenario, str(out), "training", {"parent": st.checkpoint}, (self.episode, started))
+            started["version"] = version
             st.learning = {"scenario": scenario, "version": version, "out": str(out), "started": time.perf_counter()}
             b.start_learning(st.checkpoint, scenario, str(out), extra, self.seed + version)
         except Exception as exc:
             log.exception("starting the %s learner failed", scenario)
             st.learning = None
+            if version is None:
+                self._event("learner_failed", scenario=scenario, error=repr(exc)[:200])
+            else:  # registered, then the job could not start: never left 'training'
+                self._emit(started)
+                self._status(scenario, version, "failed", {"error": repr(exc)[:500]}, "learner_failed", error=repr(exc)[:200])
             self.policy.finished(scenario, b.store.last_id())
-            self._event("learner_failed", scenario=scenario, error=repr(exc)[:200])
             return
-        self._event("learner_started", scenario=scenario, version=version, self_generated=len(extra))
+        self._emit(started)
 
     def _finish_learning(self, outcome: LearningOutcome) -> None:
         job = self.state.learning
@@ -198,10 +229,8 @@ class InteractionLoop:
             self._conclude(job, outcome)
         except Exception as exc:  # publishing went wrong (load, store): recorded, the loop goes on
             log.exception("concluding the %s learner failed", job["scenario"])
-            try:
-                self.backend.store.set_expert_status(job["scenario"], job["version"], "failed", {"error": repr(exc)[:500]})
-            finally:
-                self._event("learner_failed", scenario=job["scenario"], version=job["version"], error=repr(exc)[:200])
+            self._status(job["scenario"], job["version"], "failed", {"error": repr(exc)[:500]}, "learner_failed",
+                         error=repr(exc)[:200])
         finally:
             self.state.learning = None
             self.policy.finished(job["scenario"], self.backend.store.last_id())
@@ -211,27 +240,25 @@ class InteractionLoop:
         sc, version = job["scenario"], job["version"]
         seconds = round(time.perf_counter() - job["started"], 1)
         if outcome.status != "done":
-            b.store.set_expert_status(sc, version, "failed", {"error": str(outcome.error)[:500]})
-            self._event("learner_failed", scenario=sc, version=version, error=str(outcome.error)[:200], seconds=seconds)
+            self._status(sc, version, "failed", {"error": str(outcome.error)[:500]}, "learner_failed",
+                         error=str(outcome.error)[:200], seconds=seconds)
         else:
             payload = outcome.report
             ok, why = self.policy.accept(payload)
             metrics = {"before": payload["before"], "after": payload["after"], "why": why, "train_seconds": payload["seconds"]}
             if ok:
-                loaded = b.load_generator(payload["path"])
-                b.store.set_expert_status(sc, version, "published", metrics)
+                loaded = b.load_generator(payload["path"])  # a checkpoint that does not load is refused here: still the old one
+                self._status(sc, version, "published", metrics, "expert_published", why=why, seconds=seconds,
+                             experts=loaded.experts)
                 st.checkpoint, st.experts = payload["path"], loaded.experts
-                self._event("expert_published", scenario=sc, version=version, why=why, seconds=seconds, experts=st.experts)
             else:
-                b.store.set_expert_status(sc, version, "rolled_back", metrics)
-                self._event("expert_rolled_back", scenario=sc, version=version, why=why, seconds=seconds)
+                self._status(sc, version, "rolled_back", metrics, "expert_rolled_back", why=why, seconds=seconds)
 
     def abandon(self) -> None:
         """The episode ends while a learner still trains: its version is recorded as failed, never left 'training'."""
         job = self.state.learning
         if job is not None:
-            self.backend.store.set_expert_status(job["scenario"], job["version"], "failed", {"error": "episode ended first"})
-            self._event("learner_abandoned", scenario=job["scenario"], version=job["version"])
+            self._status(job["scenario"], job["version"], "failed", {"error": "episode ended first"}, "learner_abandoned")
             self.state.learning = None
 
     def drain(self, timeout_s: float = 0.0) -> None:
@@ -245,6 +272,23 @@ class InteractionLoop:
             if time.perf_counter() >= end:
                 return
             time.sleep(0.2)
+
+
+def metrics_row(r: dict) -> dict:
+    """One interaction as its metrics.jsonl line, from what the store holds of it (``ExperienceStore.interactions``
+    plus the loop's full stage latencies when it was just served): the same row live and on ``run --resume``."""
+    c = r.get("context") or {}
+    experts = r.get("experts") or {}
+    latency = dict(r.get("latency_ms") or {})
+    latency.setdefault("total", round(sum(v for v in latency.values() if isinstance(v, (int, float))), 2))
+    return {"id": r["id"], "step": r["step"], "phase": c.get("phase"), "scenario": r["scenario"], "t_s": c.get("t_s"),
+            "partner_emotion": c.get("partner_emotion"), "utterance": r["utterance"], "perceived": c.get("perceived"),
+            "intended": r["intended_emotion"], "text": r["response_text"], "manner": c.get("manner", ""),
+            "success": r["success"], "physical_ok": r["physical_ok"], "emotion_ok": r["emotion_ok"],
+            "semantic_ok": r["semantic_ok"], "novel": r["novel"], "reason": r["reason"], "sim_reason": c.get("sim_reason"),
+            "experts": experts, "top_expert": max(experts, key=experts.get) if experts else None,
+            "covered": r["scenario"] in experts, "generator": c.get("generator"), "learner_active": c.get("learner_active"),
+            "latency_ms": latency, "details": r.get("details") or {}, "replay_of": c.get("replay_of")}
 
 
 def stage_percentiles(rows: list[dict]) -> dict:

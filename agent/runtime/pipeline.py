@@ -17,12 +17,18 @@ from agent.runtime.loop import InteractionLoop
 from agent.runtime.messages import Stimulus
 
 _DONE = object()
+SETTLE = object()
+"""What ``draw()`` returns to decide on judged state: the front stage waits until every batch drawn so far has
+been judged (and the learner started or concluded by those verdicts), then calls ``draw()`` again. A serial
+loop is always settled and just draws again."""
 
 
 @dataclass
 class _Batch:
     stimuli: list[Stimulus]
     phase: str
+    states: list[dict] | None = None  # the partner source's random state after each draw (stored: run --resume)
+    phase_index: int | None = None
     t: dict[str, float] = field(default_factory=dict)
     requests: list = field(default_factory=list)
     generated: list = field(default_factory=list)
@@ -38,9 +44,10 @@ class PipelinedLoop:
             raise ValueError(f"pipeline depth must be >= 1, got {depth}")
         self.loop, self.depth = loop, depth
 
-    def run(self, draw: Callable[[], tuple[list[Stimulus], str] | None],
+    def run(self, draw: Callable[[], tuple | None],
             on_rows: Callable[[list[dict]], None] | None = None) -> list[dict]:
-        """Serve every batch ``draw`` hands out; ``on_rows`` sees each judged batch's rows (in order). The
+        """Serve every batch ``draw`` hands out ((stimuli, phase), optionally followed by the source states and the
+        phase index, as ``InteractionLoop.run_batch`` takes them); ``on_rows`` sees each judged batch's rows (in order). The
         first stage error stops the run and is raised here, after every earlier batch was judged."""
         to_execute: queue.Queue = queue.Queue(self.depth)
         to_judge: queue.Queue = queue.Queue(self.depth)
@@ -48,6 +55,8 @@ class PipelinedLoop:
         halt = threading.Event()  # no more batches are drawn (a later stage failed)
         abort = threading.Event()  # everything stops at once (the judging stage failed)
         rows: list[dict] = []
+        settled = threading.Condition()
+        counts = {"drawn": 0, "judged": 0}
 
         def put(q: queue.Queue, item, *unless: threading.Event) -> bool:
             while not any(e.is_set() for e in (abort, *unless)):
@@ -74,8 +83,14 @@ class PipelinedLoop:
                     nxt = draw()
                     if nxt is None:
                         break
+                    if nxt is SETTLE:
+                        with settled:
+                            while counts["judged"] < counts["drawn"] and not (halt.is_set() or abort.is_set()):
+                                settled.wait(0.1)
+                        continue
+                    counts["drawn"] += 1
                     b = _Batch(*nxt, started=time.perf_counter())
-                    b.requests, b.t = self.loop.request(b.stimuli)
+                    b.requests, b.t = self.loop.request(b.stimuli, b.states)
                     b.generated = self.loop.generate(b.requests, b.t)
                     if not put(to_execute, b, halt):
                         return
@@ -100,10 +115,14 @@ class PipelinedLoop:
             th.start()
         try:
             for b in items(to_judge):  # the judging stage runs here, in the caller's thread
-                got = self.loop.judge(b.requests, b.generated, b.executed, b.phase, b.t, wall=time.perf_counter() - b.started)
+                got = self.loop.judge(b.requests, b.generated, b.executed, b.phase, b.t, wall=time.perf_counter() - b.started,
+                                      phase_index=b.phase_index)
                 rows.extend(got)
                 if on_rows is not None:
                     on_rows(got)
+                with settled:
+                    counts["judged"] += 1
+                    settled.notify_all()
         except BaseException as exc:  # noqa: BLE001
             failure.append(exc)
             abort.set()

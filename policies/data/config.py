@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from envs.config import ConfigError, config_dir, load_config, read_yaml
+from envs.config import ConfigError, config_dir, load_config, probe_path, read_yaml
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def load_dataset_config(name_or_path: str | Path) -> DatasetConfig:
     path = Path(name_or_path)
     if not path.suffix:
         path = config_dir() / "datasets" / f"{name_or_path}.yaml"
-        if not path.is_file():
+        if not probe_path(path, "dataset", str(name_or_path)[:80], "is_file"):
             known = sorted(p.stem for p in (config_dir() / "datasets").glob("*.yaml"))
             raise ConfigError(f"unknown dataset {str(name_or_path)!r} (known: {', '.join(known)})")
     config = load_config(path, DatasetConfig)

@@ -117,6 +117,10 @@ class EvalSettings:
 class DecodeSettings:
     decoder: Literal["static", "hf"] = "static"  # static: policies/backbone/decode.py; hf: transformers' generate (the reference)
     cuda_graphs: bool = False  # on CUDA, greedy steps of the static decoder replayed from a captured graph
+    # a batch-shared request folds its experts into the base weights only when those weights are at most this
+    # many elements: the fold keeps a copy of every targeted base weight to restore its exact bits (SmolLM2-135M:
+    # 76 M elements, 305 MB a request; a 7B model ~9 GB); above it the low-rank mixed forward serves the request
+    merge_max_elements: int = 4_000_000
 
     def __post_init__(self) -> None:
         validate_literals(self, "decode")

@@ -191,11 +191,17 @@ class ExpertBank:
                 layer.__dict__.pop("forward", None)
             self.weights = old
 
+    def merge_copy_elements(self) -> int:
+        """Elements of the base weights :meth:`merged` folds into, and so copies once per block."""
+        return sum(layer.get_base_layer().weight.numel() for layer in self.lora_layers())
+
     @contextmanager
     def merged(self, weights):
         """One weight per expert (E,) shared by the whole batch: fold the weighted experts into the base
         weights and bypass the adapters (one dense matmul per layer instead of one per expert), then restore
-        the exact original weights. The fast path for single interactions."""
+        the exact original weights. The fast path for single interactions on a small backbone: restoring the
+        exact bits takes a copy of every targeted base weight per block (:meth:`merge_copy_elements`), so
+        callers fold only under a budget (ES-MoE: ``decode.merge_max_elements``) and mix otherwise."""
         import torch
 
         saved = []

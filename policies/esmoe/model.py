@@ -123,10 +123,12 @@ class ESMoE(ContinualLearner):
     @contextmanager
     def _conditioned(self, h: torch.Tensor, w: torch.Tensor, merge: bool = False):
         """Set h and the expert weights for the forwards inside; ``merge`` folds the experts into the base
-        weights when every row has the same weights (inference only)."""
+        weights when every row has the same weights (inference only) and the targeted base weights are within
+        ``decode.merge_max_elements`` (the fold copies them to restore them exactly)."""
         self._h, self._w = h, w
         try:
-            if merge and bool((w == w[:1]).all()):
+            if (merge and self.bank.merge_copy_elements() <= self.config.decode.merge_max_elements
+                    and bool((w == w[:1]).all())):
                 with self.bank.merged(w[0]):
                     yield
             else:

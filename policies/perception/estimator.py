@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from envs.atomic import atomic_write_text
+from envs.errors import L2EMGError
 from policies.emotion import MotionEmotionClassifier
 from policies.perception.fusion import EmotionFusion
 from policies.perception.motion_emotion import MotionEmotionEstimator
@@ -62,11 +63,14 @@ class PerceptionEstimator:
                     reasons.append(f"text cut to its first {self.config.max_chars} characters")
                 p_text = self.text.predict_proba([text])
         if positions is not None:
-            problem = self.motion.check(positions)
+            problem = self.motion.check(positions, fps)
             if problem:
                 reasons.append(f"motion ignored: {problem}")
             else:
-                p_motion = self.motion.predict_proba([positions], fps)
+                try:
+                    p_motion = self.motion.predict_proba([positions], fps)
+                except L2EMGError as exc:  # e.g. coordinates too large to give finite features
+                    reasons.append(f"motion ignored: {exc}")
 
         if p_text is None and p_motion is None:
             uniform = {l: round(1 / len(self.labels), 4) for l in self.labels}
@@ -103,19 +107,27 @@ class PerceptionEstimator:
     @classmethod
     def load(cls, directory: str | Path, text_encoder: TextEncoder | None = None) -> "PerceptionEstimator":
         from envs.config import from_dict
-        from policies.checkpoint import CheckpointError
+        from policies.checkpoint import CheckpointError, checkpoint_errors, read_json
 
         path = Path(directory) / "perception.json"
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{path}: unreadable perception checkpoint ({exc})") from None
-        classifier = Path(directory) / state["classifier"]  # relative to this folder (older checkpoints: absolute)
-        est = cls(MotionEmotionClassifier.load(classifier), from_dict(PerceptionConfig, state["config"], str(path)), text_encoder)
-        head = state["text_head"]
-        if head["features"] != est.text.feature_names:
-            raise CheckpointError(f"{path}: text head was fitted on features {head['features']}, this install gives {est.text.feature_names}")
-        est.text.weights, est.text.bias = np.array(head["weights"]), np.array(head["bias"])
-        est.text.mu, est.text.sd = np.array(head["mu"]), np.array(head["sd"])
-        est.fusion = EmotionFusion(**state["fusion"])
+        state = read_json(path)
+        with checkpoint_errors(path, "the perception checkpoint"):
+            classifier = Path(directory) / state["classifier"]  # relative to this folder (older checkpoints: absolute)
+            config = from_dict(PerceptionConfig, state["config"], str(path))
+        est = cls(MotionEmotionClassifier.load(classifier), config, text_encoder)
+        with checkpoint_errors(path, "the perception checkpoint"):
+            head = state["text_head"]
+            if head["features"] != est.text.feature_names:
+                raise CheckpointError(f"{path}: text head was fitted on features {str(head['features'])[:80]}, this install "
+                                      f"gives {est.text.feature_names}")
+            arrays = {key: np.asarray(head[key], dtype=np.float64) for key in ("weights", "bias", "mu", "sd")}
+            n, k = arrays["mu"].shape[0] if arrays["mu"].ndim == 1 else -1, len(est.labels)
+            for key, shape in (("weights", (n, k)), ("bias", (k,)), ("mu", (n,)), ("sd", (n,))):
+                if arrays[key].shape != shape or not np.isfinite(arrays[key]).all():
+                    raise CheckpointError(f"{path}: text_head.{key} must be finite numbers of shape {shape}, got {arrays[key].shape}")
+            est.text.weights, est.text.bias, est.text.mu, est.text.sd = (arrays[k_] for k_ in ("weights", "bias", "mu", "sd"))
+            est.fusion = EmotionFusion(**state["fusion"])
+            if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and np.isfinite(t) and t > 0
+                       for t in (est.fusion.t_text, est.fusion.t_motion, est.fusion.t_joint)):
+                raise CheckpointError(f"{path}: fusion temperatures must be positive numbers, got {str(state['fusion'])[:80]}")
         return est
