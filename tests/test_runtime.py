@@ -230,3 +230,51 @@ def test_the_learner_thread_yields_the_cpu_and_the_loop_keeps_its_priority():
     assert lower_thread_priority(0) is None
     with pytest.raises(ValueError, match="learner.nice"):
         LearnerConfig(nice=25)
+
+
+def test_closing_the_local_backend_stops_a_running_learner_between_steps():
+    """A learner thread left inside torch when the interpreter exits aborts the process (exit 134): close() asks
+    it to stop between two training steps of the real trainer and waits for it."""
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import torch
+
+    from agent.runtime.local_backend import LocalBackend
+    from policies.esmoe.config import ScenarioTrainSettings
+    from policies.esmoe.trainer import train_on
+
+    w = torch.nn.Parameter(torch.zeros(4))
+    steps_done = []
+
+    def loss(texts, codes, emotions):
+        time.sleep(0.01)
+        steps_done.append(1)
+        return (w - 1).pow(2).sum(), {"llm": 0.0}
+
+    fake = SimpleNamespace(name="fake", trainable_parameters=lambda: [w], param_groups=lambda lr: [{"params": [w]}],
+                           bank=SimpleNamespace(model=torch.nn.Linear(1, 1)), loss=loss)
+    sample = SimpleNamespace(codes=[1, 2], texts=["t"], emotion="happy")
+
+    class Learner:
+        def train_expert(self, base, scenario, out, self_generated, seed, should_stop=None):
+            import policies.esmoe.trainer as trainer
+
+            orig = trainer.draw_batch
+            trainer.draw_batch = lambda samples, batch, rng: (["t"], [[1]], ["happy"])
+            try:
+                return train_on(fake, [sample], ScenarioTrainSettings(), steps=100_000, should_stop=should_stop)
+            finally:
+                trainer.draw_batch = orig
+
+    store = SimpleNamespace(close=lambda: None)
+    backend = LocalBackend(None, None, [None], SimpleNamespace(store=store), Learner)
+    backend.start_learning("base", "dance", "out", [], 0)
+    while not steps_done:
+        time.sleep(0.01)
+    t = time.perf_counter()
+    backend.close()
+    assert time.perf_counter() - t < 10 and not any(th.name == "learner" and th.is_alive() for th in threading.enumerate())
+    outcome = backend.poll_learning()
+    assert outcome.status == "error" and "TrainingCancelled" in outcome.error and 0 < len(steps_done) < 100_000

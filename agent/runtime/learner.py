@@ -61,7 +61,9 @@ class ExpertLearner:
         return self._scores[key]
 
     def train_expert(self, base: str, scenario: str, out: str, self_generated: list[tuple[str, list[int], str | None]],
-                     seed: int = 0) -> dict:
+                     seed: int = 0, should_stop=None) -> dict:
+        """``should_stop()`` is asked between training steps (the local backend closing): the job then ends with
+        TrainingCancelled and writes nothing."""
         from policies.backbone.corpus import TokenSample
         from policies.esmoe.store import load_generator, save_esmoe
         from policies.esmoe.trainer import learn_scenario
@@ -78,7 +80,7 @@ class ExpertLearner:
         extra = [TokenSample(np.asarray(c, dtype=np.int64), [t], e, scenario, "self", f"self-{k}")
                  for k, (t, c, e) in enumerate(self_generated[: self.config.self_generated_max]) if len(c) >= 2]
         settings = dataclasses.replace(model.config.train, steps_per_scenario=self.config.steps, batch=self.config.batch)
-        stats = learn_scenario(model, scenario, demos + extra, settings, seed=seed, progress=False)
+        stats = learn_scenario(model, scenario, demos + extra, settings, seed=seed, progress=False, should_stop=should_stop)
         after = {sc: self.score(model, sc) for sc in old + [scenario]}
         save_esmoe(model, out, extra={**{k: manifest[k] for k in ("dataset", "backbone_dir") if k in manifest},
                                       "parent": str(base), "new_expert": scenario})

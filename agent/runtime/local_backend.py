@@ -2,11 +2,14 @@
 the learner runs on a background thread."""
 from __future__ import annotations
 
+import logging
 import threading
 
 from agent.runtime.learner import ExpertLearner
 from agent.runtime.messages import Executed, Experience, Generated, Judged, LearningOutcome, LoadedGenerator, Perceived, Stimulus
 from agent.runtime.services import ExecutorService, FeedbackService, GeneratorService, PerceptionService
+
+log = logging.getLogger(__name__)
 
 
 class LocalBackend:
@@ -21,6 +24,7 @@ class LocalBackend:
         self._learner: ExpertLearner | None = None
         self._job: threading.Thread | None = None
         self._result: LearningOutcome | None = None
+        self._stop = threading.Event()
 
     def perceive(self, stimuli: list[Stimulus]) -> list[Perceived]:
         return self.perception.perceive(stimuli)
@@ -46,7 +50,8 @@ class LocalBackend:
             try:
                 if self._learner is None:
                     self._learner = self._learner_factory()
-                self._result = LearningOutcome("done", report=self._learner.train_expert(base, scenario, out, self_generated, seed))
+                self._result = LearningOutcome("done", report=self._learner.train_expert(base, scenario, out, self_generated, seed,
+                                                                                    should_stop=self._stop.is_set))
             except BaseException as exc:  # reported to the loop, which records the failure
                 self._result = LearningOutcome("error", error=f"{type(exc).__name__}: {exc}")
 
@@ -59,7 +64,15 @@ class LocalBackend:
         self._job = None
         return self._result
 
-    def close(self) -> None:
-        """Does not wait for a running learner: its thread is a daemon, and an expert it leaves half-written
+    def close(self, learner_timeout_s: float = 120.0) -> None:
+        """A running learner is asked to stop (between two training steps; it writes nothing then) and waited
+        for up to ``learner_timeout_s``: a thread left inside torch when the interpreter exits aborts the
+        process ("terminate called without an active exception", exit 134). An expert it leaves half-written
         is a ``.tmp`` folder no generator loads."""
+        self._stop.set()
+        job = self._job
+        if job is not None and job.is_alive():
+            job.join(learner_timeout_s)
+            if job.is_alive():
+                log.warning("the learner did not stop within %.0f s; the process may abort when it exits", learner_timeout_s)
         self.feedback.store.close()

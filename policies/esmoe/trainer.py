@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 import torch
@@ -12,9 +13,15 @@ from policies.esmoe.config import ScenarioTrainSettings
 from policies.esmoe.learner import ContinualLearner
 
 
+class TrainingCancelled(RuntimeError):
+    """``should_stop`` said so between two steps (the learner's owner is closing)."""
+
+
 def train_on(learner: ContinualLearner, samples: list[TokenSample], settings: ScenarioTrainSettings,
-             steps: int | None = None, seed: int = 0, label: str = "", progress: bool = True) -> dict:
-    """Train ``learner``'s trainable parameters on ``samples``; returns loss and throughput."""
+             steps: int | None = None, seed: int = 0, label: str = "", progress: bool = True,
+             should_stop: Callable[[], bool] | None = None) -> dict:
+    """Train ``learner``'s trainable parameters on ``samples``; returns loss and throughput. ``should_stop`` is
+    asked before every step; when it answers True, TrainingCancelled is raised."""
     if not samples:
         raise ValueError(f"{label or 'scenario'}: no training samples")
     steps = steps or settings.steps_per_scenario
@@ -29,6 +36,8 @@ def train_on(learner: ContinualLearner, samples: list[TokenSample], settings: Sc
     losses, t0 = [], time.perf_counter()
     bar = tqdm(range(steps), desc=f"{learner.name} {label}".strip(), unit="step", disable=not progress, mininterval=2.0, leave=False)
     for it in bar:
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(f"{learner.name} {label}: cancelled at step {it} of {steps}")
         texts, codes, emotions = draw_batch(samples, settings.batch, rng)
         loss, info = learner.loss(texts, codes, emotions)
         opt.zero_grad(set_to_none=True)
@@ -45,9 +54,11 @@ def train_on(learner: ContinualLearner, samples: list[TokenSample], settings: Sc
 
 
 def learn_scenario(learner: ContinualLearner, scenario: str, samples: list[TokenSample], settings: ScenarioTrainSettings,
-                   seed: int = 0, steps: int | None = None, label: str | None = None, progress: bool = True) -> dict:
+                   seed: int = 0, steps: int | None = None, label: str | None = None, progress: bool = True,
+                   should_stop: Callable[[], bool] | None = None) -> dict:
     """One lifelong step: open the scenario (a new expert for methods that have them), train, close it."""
     learner.begin_scenario(scenario, samples)
-    stats = train_on(learner, samples, settings, steps=steps, seed=seed, label=label or scenario, progress=progress)
+    stats = train_on(learner, samples, settings, steps=steps, seed=seed, label=label or scenario, progress=progress,
+                     should_stop=should_stop)
     learner.end_scenario()
     return {"scenario": scenario, **stats}
