@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from foreign_bvh import SKELETONS, drive
+from foreign_bvh import drive, skeleton_file
 
 from envs.io.bvh import BVHError, parse_bvh, read_bvh, write_bvh_clip
 from envs.joint_map import BANDAI_JOINT_MAP, JointMap, JointMapError
@@ -133,7 +133,7 @@ def test_write_bvh_clip_keeps_what_it_read(tmp_path, walk):
         assert np.allclose(again.offsets, first.offsets, atol=1e-6) and sorted(again.end_sites) == sorted(first.end_sites)
         assert all(np.allclose(again.end_sites[j], first.end_sites[j], atol=1e-6) for j in first.end_sites)
         assert np.abs(again.values - first.values).max() <= 1e-6 and again.frame_time == pytest.approx(first.frame_time)
-    assert np.allclose(read_bvh(SKELETONS / "lafan1.bvh").offsets[0], [-42.1982, 91.614723, -40.067841])  # root OFFSET
+    assert np.allclose(read_bvh(skeleton_file("lafan1")).offsets[0], [-42.1982, 91.614723, -40.067841])  # root OFFSET
 
 
 def test_shipped_bandai_map_equals_the_built_in():
@@ -205,7 +205,7 @@ def test_declared_unit_that_contradicts_the_rest_height(tmp_path, walk):
 
 
 def test_end_sites_are_named_after_their_joint():
-    clip = parse_bvh((SKELETONS / "mixamo.bvh").read_text())
+    clip = parse_bvh(skeleton_file("mixamo").read_text())
     names = clip.point_names()
     assert "mixamorig:LeftToeBase_End" in names and "mixamorig:HeadTop_End_End" in names
     assert len(names) == len(clip.names) + len(clip.end_sites)
