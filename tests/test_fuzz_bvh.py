@@ -1,6 +1,6 @@
 """Property-based tests of the BVH reader (issue 25): random bytes, random token streams in BVH's grammar,
 and small mutations of real files (Bandai-Namco clips cut to a few frames, generated at test time from
-$L2EMG_BANDAI_ROOT; the committed foreign skeletons) end in a clip (then in positions, a body frame and a
+$L2EMG_BANDAI_ROOT; the foreign skeleton conventions built in tests/foreign_bvh.py) end in a clip (then in positions, a body frame and a
 retargeted Motion) or in the project's own one-line error; never another exception or a hang."""
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from envs.io.bvh import BVHClip, parse_bvh, read_bvh
-from foreign_bvh import SKELETONS, SKELETONS_ENV  # other people's rigs, kept out of the repository
+from foreign_bvh import RIGS, rig_text  # other people's skeleton conventions, built in code
 from fuzz_helpers import fuzz, mutated_text, numbers, result_or_own_error
 
-FOREIGN = {p.stem: p.read_text() for p in sorted(SKELETONS.glob("*.bvh"))} if SKELETONS is not None else {}
-needs_foreign = pytest.mark.skipif(not FOREIGN, reason=f"foreign rigs are not in the repository; set {SKELETONS_ENV}")
+FOREIGN = {name: rig_text(name) for name in RIGS}
 MAPS = {"cmu": "cmu", "lafan1": "lafan1", "mixamo": "mixamo", "bandai": "bandai", "toeless": None}
 BANDAI_CLIPS = ("dataset-1_bow_angry_001", "dataset-1_walk_normal_002", "dataset-1_dash_normal_001")
 FRAMES = 6  # real clips are cut to this many frames: the mutations, not the clip length, are under test
@@ -90,7 +89,7 @@ def test_token_streams_in_bvh_grammar_give_a_clip_or_a_bvh_error(tokens: list[st
 
 
 @fuzz(200)
-@given(mutated_text(list(FOREIGN.values()) or [SMALL], extra_tokens=TOKENS))  # SMALL: a rig of ours when none is given
+@given(mutated_text([*FOREIGN.values(), SMALL], extra_tokens=TOKENS))
 @example(SMALL.replace("\n0 90", "\n: 0 90", 1))  # bug: numpy raised ValueError on a token that is no number
 def test_mutated_foreign_skeletons_give_a_clip_or_a_bvh_error(text: str):
     check_text(text)
@@ -110,9 +109,8 @@ def test_mutated_bandai_files_retarget_or_give_an_own_error(text: str):
     check_text(text, joint_map="bandai")
 
 
-@needs_foreign
 @fuzz(40)
-@given(st.nothing() if not FOREIGN else st.sampled_from(sorted(FOREIGN)).flatmap(lambda k: st.tuples(st.just(k), mutated_text([FOREIGN[k]], max_ops=2))))
+@given(st.sampled_from(sorted(FOREIGN)).flatmap(lambda k: st.tuples(st.just(k), mutated_text([FOREIGN[k]], max_ops=2))))
 def test_mutated_foreign_skeletons_retarget_or_give_an_own_error(pair: tuple[str, str]):
     name, text = pair
     check_text(text, joint_map=MAPS[name])

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from foreign_bvh import drive, skeleton_file
+from foreign_bvh import build_skeleton, drive, rig_text
 
 from envs.io.bvh import BVHError, parse_bvh, read_bvh, write_bvh_clip
 from envs.joint_map import BANDAI_JOINT_MAP, JointMap, JointMapError
@@ -23,10 +23,13 @@ TOELESS_MAP = {
     "head": "Head", "l_shoulder": "LeftArm", "r_shoulder": "RightArm", "l_elbow": "LeftForeArm", "r_elbow": "RightForeArm",
     "l_wrist": "LeftHand", "r_wrist": "RightHand",
 }
-# Bounds on the clips made here (measured: quality-report bones median <= 3.9 deg, 95th percentile <= 19.1;
-# feet re-pitched by level_feet <= 35 deg; against the motion the clip was made from, bones median <= 5.0 deg).
-# The 95th percentiles come from where SMPL's geometry differs from the source's: the pelvis triangle and
-# the collars, placed by interpolation along straight source segments.
+# Bounds on the clips made here. Measured on the rigs built in tests/foreign_bvh.py (walk and kick, CMU/LAFAN1/
+# Mixamo): quality-report bones median <= 2.7 deg, 95th percentile <= 12.0; feet re-pitched by
+# level_feet <= 13 deg; against the motion the clip was made from, bones median <= 3.7 deg (LAFAN1, whose
+# Hips sits level with the hip joints, is the worst). With the real rigs these tests first ran on: <= 3.9,
+# 19.1, 35 and 5.0 deg. The bounds keep that margin: the 95th percentiles come from where SMPL's geometry
+# differs from the source's (the pelvis triangle and the collars, placed by interpolation along straight
+# source segments).
 REPORT_MEDIAN_DEG, REPORT_P95_DEG, TRUTH_MEDIAN_DEG = 5.0, 22.0, 7.0
 FOOT_MAP_DEG, FOOT_LEVELLING_DEG, FOOT_DEG = 1.0, 40.0, 25.0
 
@@ -73,7 +76,7 @@ def test_cmu_units_are_detected_not_taken_for_cm(tmp_path, walk, caplog):
     clip = read_bvh(foreign_file(tmp_path, "cmu", walk))
     with caplog.at_level(logging.WARNING):
         frame = clip.body_frame()
-    assert frame.unit == "cmu" and 1.3 < frame.height_m < 1.7
+    assert frame.unit == "cmu" and 1.4 < frame.height_m < 2.0  # a person, not 31 cm (cm) or 79 cm (inch)
     assert "CMU" in caplog.text and "cmu.bvh" in caplog.text  # a guess, so it warns
 
 
@@ -133,7 +136,8 @@ def test_write_bvh_clip_keeps_what_it_read(tmp_path, walk):
         assert np.allclose(again.offsets, first.offsets, atol=1e-6) and sorted(again.end_sites) == sorted(first.end_sites)
         assert all(np.allclose(again.end_sites[j], first.end_sites[j], atol=1e-6) for j in first.end_sites)
         assert np.abs(again.values - first.values).max() <= 1e-6 and again.frame_time == pytest.approx(first.frame_time)
-    assert np.allclose(read_bvh(skeleton_file("lafan1")).offsets[0], [-42.1982, 91.614723, -40.067841])  # root OFFSET
+        if skeleton == "lafan1":  # its root OFFSET (a place, not zero) is kept
+            assert np.linalg.norm(first.offsets[0]) > 10 and np.allclose(again.offsets[0], build_skeleton("lafan1").offsets[0], atol=1e-5)
 
 
 def test_shipped_bandai_map_equals_the_built_in():
@@ -197,7 +201,7 @@ def test_declared_unit_that_contradicts_the_rest_height(tmp_path, walk):
     clip = read_bvh(path)
     with pytest.raises(BVHError) as exc:
         clip.global_positions(units="m")
-    _one_line(exc, str(path), "declared unit m makes the body 178 m tall", "centimetres")
+    _one_line(exc, str(path), "declared unit m makes the body", "centimetres")
     jm = JointMap(yaml.safe_load((MAPS / "cmu.yaml").read_text())["joints"], "cmu.yaml", units="cmu")
     with pytest.raises(BVHError) as exc:  # a CMU map on a centimetre file
         retarget(read_bvh(foreign_file(tmp_path, "cmu", walk.slice(0, 10), units_m=0.01)), jm)
@@ -205,7 +209,7 @@ def test_declared_unit_that_contradicts_the_rest_height(tmp_path, walk):
 
 
 def test_end_sites_are_named_after_their_joint():
-    clip = parse_bvh(skeleton_file("mixamo").read_text())
+    clip = parse_bvh(rig_text("mixamo"))
     names = clip.point_names()
     assert "mixamorig:LeftToeBase_End" in names and "mixamorig:HeadTop_End_End" in names
     assert len(names) == len(clip.names) + len(clip.end_sites)

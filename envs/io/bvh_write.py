@@ -57,6 +57,11 @@ def _hierarchy(names, parents, offsets, channels, end_sites) -> tuple[list[str],
 
 def write_bvh_clip(path: str | Path, clip: ClipLike) -> None:
     """Write a clip as read by ``envs.io.bvh`` (atomically). Channel columns follow the written joint order."""
+    atomic_write_text(path, bvh_text(clip))
+
+
+def bvh_text(clip: ClipLike) -> str:
+    """The BVH file ``write_bvh_clip`` writes, as text."""
     names, parents = list(clip.names), list(clip.parents)
     lines, order = _hierarchy(names, parents, np.asarray(clip.offsets), clip.channels, clip.end_sites)
     starts = np.cumsum([0] + [len(c) for c in clip.channels])
@@ -64,7 +69,7 @@ def write_bvh_clip(path: str | Path, clip: ClipLike) -> None:
     values = np.asarray(clip.values)[:, columns]
     lines += ["MOTION", f"Frames: {values.shape[0]}", f"Frame Time: {clip.frame_time:.8f}"]
     lines += [" ".join(f"{v:.6f}" for v in row) for row in values]
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def write_bvh(path: str | Path, rotations: np.ndarray, root_positions: np.ndarray, offsets: np.ndarray,
