@@ -341,7 +341,11 @@ class _Chooser:
         kind = self.kind(t)
         if not self.sample and kind == "end":  # the only allowed token: no need for the head
             return self.ids[self.dec.end_col].expand(len(h)).clone()
-        logits = self.dec.logits(h)
+        return self.choose(self.dec.logits(h), t)
+
+    def choose(self, logits: torch.Tensor, t: int) -> torch.Tensor:
+        """Token ``t`` from the answer logits (B, n)."""
+        kind = self.kind(t)
         if not self.sample:
             best = (logits if kind == "any" else logits + self.masks[kind]).argmax(-1)  # + 0.0 changes nothing
             return best + self.dec.lo if self.dec.contiguous else self.ids[best]

@@ -12,8 +12,8 @@ import numpy as np
 from policies.backbone.loader import Backbone, format_prompt
 
 log = logging.getLogger(__name__)
-Decoder = Literal["static", "hf"]
-DECODERS = ("static", "hf")
+Decoder = Literal["numpy", "static", "hf"]
+DECODERS = ("numpy", "static", "hf")
 
 
 def motion_logits_processor(backbone: Backbone, prompt_len: int, min_tokens: int, max_tokens: int):
@@ -106,10 +106,15 @@ def decode_answers(backbone: Backbone, input_ids, attention_mask, min_tokens: in
     from policies.backbone.decode import StaticDecoder, static_unsupported
 
     model, tok, v = backbone.model, backbone.tokenizer, backbone.vocab
-    if decoder == "static":
+    if decoder in ("numpy", "static"):
         why = static_unsupported(model)
         if why is None:
             dec = StaticDecoder(model, v.first_id, v.codebook_size, v.end_id)
+            if decoder == "numpy" and not cuda_graphs:
+                answers = _numpy_answers(dec, input_ids, attention_mask, min_tokens, max_tokens, tok.pad_token_id,
+                                         sample, temperature, top_k)
+                if answers is not None:
+                    return answers
             return dec.generate(input_ids, attention_mask, min_tokens, max_tokens, tok.pad_token_id, sample,
                                 temperature, top_k, graphs=cuda_graphs)
         log.debug("static decoder not used: %s; Hugging Face generate instead", why)
@@ -120,3 +125,18 @@ def decode_answers(backbone: Backbone, input_ids, attention_mask, min_tokens: in
                           logits_processor=[motion_logits_processor(backbone, plen, min_tokens, max_tokens)],
                           eos_token_id=v.end_id, pad_token_id=tok.pad_token_id, use_cache=True)
     return seqs[:, plen:]
+
+
+def _numpy_answers(dec, input_ids, attention_mask, min_tokens: int, max_tokens: int, pad_id: int, sample: bool,
+                   temperature: float, top_k: int):
+    """The answers from the NumPy decoder, or None (debug-logged) when it cannot run this model or context.
+    NumPy's BLAS gets as many threads as torch has (one per worker when several run)."""
+    from policies.backbone.decode_numpy import NumpyDecoder, _Unsupported, blas_threads_as_torch
+
+    try:
+        np_dec = NumpyDecoder(dec, len(input_ids))
+    except _Unsupported as exc:
+        log.debug("NumPy decoder not used: %s; the torch static decoder instead", exc)
+        return None
+    with blas_threads_as_torch():
+        return np_dec.generate(input_ids, attention_mask, min_tokens, max_tokens, pad_id, sample, temperature, top_k)

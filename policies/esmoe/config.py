@@ -115,7 +115,9 @@ class EvalSettings:
 
 @dataclass(frozen=True)
 class DecodeSettings:
-    decoder: Literal["static", "hf"] = "static"  # static: policies/backbone/decode.py; hf: transformers' generate (the reference)
+    # numpy: policies/backbone/decode_numpy.py (CPU float32; else static); static: policies/backbone/decode.py;
+    # hf: transformers' generate (the reference)
+    decoder: Literal["numpy", "static", "hf"] = "static"
     cuda_graphs: bool = False  # on CUDA, greedy steps of the static decoder replayed from a captured graph
     # a batch-shared request folds its experts into the base weights only when those weights are at most this
     # many elements: the fold keeps a copy of every targeted base weight to restore its exact bits (SmolLM2-135M:

@@ -134,6 +134,7 @@ class ExpertBank:
                 z = layer.lora_A[n](layer.lora_dropout[n](x))
                 out = out + F.linear(z * c, layer.lora_B[n].weight)
             return out
+        forward.mixing_parts = (layer, stack, self)  # what the NumPy decoder computes itself (decode_numpy.py)
         return forward
 
     def set_trainable(self, names: set[str]) -> None:

@@ -43,10 +43,13 @@ class ESMoE(ContinualLearner):
         self._h: torch.Tensor | None = None
         self._forced_expert: str | None = None  # set by generate(expert=...) for the forwards inside
         self._w: torch.Tensor | None = None
+        self._decoder: str | None = None  # the decoder of the generate() call in progress
         self._train_texts: list[str] | None = None
         self._own_to(self.device)  # CGED and the gate live with the backbone
         if use_cged:
             emb.register_forward_hook(self._inject_hook)
+            # the hook changes the <som> rows only: a decoder may read other tokens straight from the table
+            emb.l2emg_hooks_act_on = {backbone.vocab.begin_id}
 
     def to(self, device: torch.device | str) -> "ESMoE":
         """Move the whole model: backbone and experts, CGED, gate, injection projections and prototypes."""
@@ -124,10 +127,11 @@ class ESMoE(ContinualLearner):
     def _conditioned(self, h: torch.Tensor, w: torch.Tensor, merge: bool = False):
         """Set h and the expert weights for the forwards inside; ``merge`` folds the experts into the base
         weights when every row has the same weights (inference only) and the targeted base weights are within
-        ``decode.merge_max_elements`` (the fold copies them to restore them exactly)."""
+        ``decode.merge_max_elements`` (the fold copies them to restore them exactly). The NumPy decoder
+        (``generate(decoder="numpy")``) reads the mixed experts' low-rank factors instead: no fold."""
         self._h, self._w = h, w
         try:
-            if (merge and self.bank.merge_copy_elements() <= self.config.decode.merge_max_elements
+            if (merge and self._decoder != "numpy" and self.bank.merge_copy_elements() <= self.config.decode.merge_max_elements
                     and bool((w == w[:1]).all())):
                 with self.bank.merged(w[0]):
                     yield
@@ -231,10 +235,12 @@ class ESMoE(ContinualLearner):
         if expert is not None and expert not in self.bank.names:
             raise ValueError(f"no expert {expert!r} (experts: {', '.join(self.bank.names)})")
         self._forced_expert = expert
+        self._decoder = kwargs.get("decoder") or self.config.decode.decoder
         try:
             return super().generate(*args, **kwargs)
         finally:
             self._forced_expert = None
+            self._decoder = None
 
     def expert_parameters(self) -> int:
         if not self.bank.names:

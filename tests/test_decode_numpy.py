@@ -1,0 +1,87 @@
+"""The NumPy decoder (policies/backbone/decode_numpy.py) against transformers' generate: the same tokens
+greedy and sampled, batch 1 and batched with padding, with ES-MoE's mixed experts (never folded for it) and
+CGED injection, and with the baselines' adapters; it runs (no silent fall-back) where it says it can."""
+import pytest
+import torch
+
+from policies.backbone.decode import StaticDecoder
+from policies.backbone.decode_numpy import numpy_unsupported
+from policies.baselines import BASELINES
+from policies.esmoe.experts import ExpertBank
+from test_decode import TEXTS, _answers, _codes, _esmoe_with_live_experts, _lively, tiny  # noqa: F401 (fixture)
+from test_esmoe import EMOTIONS, SCENARIOS, backbone, config, samples
+
+
+@pytest.fixture
+def no_torch_loop(monkeypatch):
+    """Fail if the torch static loop runs: the NumPy decoder must have taken the request."""
+    def refuse(self, *a, **k):
+        raise AssertionError("the torch static decoder ran: the NumPy decoder fell back")
+    monkeypatch.setattr(StaticDecoder, "generate", refuse)
+
+
+def test_greedy_tokens_equal_generate_batch_1_and_batched(tiny, no_torch_loop):
+    for lo, hi in ((20, 20), (2, 30)):
+        for text in TEXTS:
+            assert torch.equal(_answers(tiny, [text], lo, hi, "hf"), _answers(tiny, [text], lo, hi, "numpy")), (text, lo, hi)
+        assert torch.equal(_answers(tiny, TEXTS, lo, hi, "hf"), _answers(tiny, TEXTS, lo, hi, "numpy")), (lo, hi)
+
+
+def test_sampled_tokens_equal_generate_draw_for_draw(tiny, no_torch_loop):
+    for seed, top_k, temperature in ((0, 0, 1.0), (1, 20, 1.0), (2, 0, 0.7)):
+        for texts in (TEXTS[:1], TEXTS):
+            ref = _answers(tiny, texts, 2, 25, "hf", True, seed, top_k, temperature)
+            assert torch.equal(ref, _answers(tiny, texts, 2, 25, "numpy", True, seed, top_k, temperature))
+
+
+def test_esmoe_mixed_experts_and_injection_without_a_fold(monkeypatch, no_torch_loop):
+    model = _esmoe_with_live_experts()
+    texts = [t for v in SCENARIOS.values() for t in v] + ["Someone waves and walks away."]
+    folds = []
+    real_merged = ExpertBank.merged
+    monkeypatch.setattr(ExpertBank, "merged", lambda self, w: folds.append(1) or real_merged(self, w))
+    for kwargs in ({}, {"greedy": False, "seed": 3}):
+        for lengths in (6, None):
+            ref = _codes(model.generate(texts, lengths, decoder="hf", **kwargs))
+            folds.clear()
+            assert _codes(model.generate(texts, lengths, decoder="numpy", **kwargs)) == ref
+            for t in texts:  # batch 1: hf folds the experts; numpy reads their low-rank factors
+                ref = _codes(model.generate([t], lengths, decoder="hf", **kwargs))
+                folds.clear()
+                assert _codes(model.generate([t], lengths, decoder="numpy", **kwargs)) == ref
+                assert not folds
+    for name in model.bank.names:  # one expert forced
+        assert _codes(model.generate(texts, 6, expert=name, decoder="numpy")) == _codes(model.generate(texts, 6, expert=name, decoder="hf"))
+    injected = _codes(model.generate(texts, 6, decoder="numpy"))
+    with torch.no_grad():
+        for p in model.inject.parameters():
+            p.zero_()
+    assert _codes(model.generate(texts, 6, decoder="numpy")) != injected  # the <som> injection reaches it
+
+
+@pytest.mark.parametrize("name", ["SeqLoRA", "O-LoRA"])
+def test_baselines_generate_the_same_tokens(name):
+    torch.manual_seed(0)
+    learner = BASELINES[name](_lively(backbone()), config(), EMOTIONS)
+    for sc in SCENARIOS:
+        learner.begin_scenario(sc, samples(sc))
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for n, p in learner.bank.model.named_parameters():
+            if "lora_" in n:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    learner.bank.model.eval()
+    texts = [t for v in SCENARIOS.values() for t in v]
+    for kwargs in ({}, {"greedy": False, "seed": 1}):
+        assert _codes(learner.generate(texts, None, decoder="numpy", **kwargs)) == \
+            _codes(learner.generate(texts, None, decoder="hf", **kwargs))
+
+
+def test_what_it_cannot_run_is_named_and_served_by_the_torch_loop(tiny):
+    b = _lively(backbone())
+    learner = BASELINES["SeqLoRA"](b, config(), EMOTIONS)
+    learner.begin_scenario("greeting", samples("greeting"))
+    v = b.vocab
+    dec = StaticDecoder(learner.bank.model, v.first_id, v.codebook_size, v.end_id)  # peft's own LoRA forward
+    assert "neither a plain linear nor an expert mix" in numpy_unsupported(dec, 1)
+    assert numpy_unsupported(StaticDecoder(tiny.model, v.first_id, v.codebook_size, v.end_id), 1) is None
