@@ -66,9 +66,13 @@ def weighted_f1_codes(true: np.ndarray, pred: np.ndarray, n_labels: int) -> floa
 class LifelongStats:
     """AR, AWF and FR of runs, for given item resamples (``idx`` maps scenario -> item indices)."""
 
-    def __init__(self, items: dict[str, ScenarioItems], labels: list[str]) -> None:
+    def __init__(self, items: dict[str, ScenarioItems], labels: list[str], holdout: dict[str, list[str]] | None = None) -> None:
+        """``holdout``: scenario -> emotions never trained in it; AWF-held and AWF-trained score the items of
+        those emotion x scenario combinations and of the others (an emotion-transfer protocol)."""
         self.items = items
         self.labels = list(labels)
+        self._held = {s: np.array([e in set((holdout or {}).get(s, ())) for e in it.emotions], dtype=bool)
+                      for s, it in items.items()}
         code = {l: i for i, l in enumerate(self.labels)}
         self._true = {s: np.array([code.get(e, -1) if e is not None else -1 for e in it.emotions]) for s, it in items.items()}
         self._code = code
@@ -105,8 +109,9 @@ class LifelongStats:
         """Mean top-1 R-Precision (%) over the scenarios after the last one."""
         return 100.0 * float(np.mean([self.r(run, run.last, j, idx) for j in run.order]))
 
-    def awf(self, run: RunItems, idx: dict[str, np.ndarray]) -> float:
-        """Mean emotion weighted F1 (%) over the scenarios (those with labelled items) after the last one."""
+    def awf(self, run: RunItems, idx: dict[str, np.ndarray], subset: str | None = None) -> float:
+        """Mean emotion weighted F1 (%) over the scenarios (those with labelled items) after the last one;
+        ``subset`` ``held`` / ``trained``: only the items of held-out / trained emotion x scenario combinations."""
         vals = []
         for j in run.order:
             t = self._true[j][idx[j]]
@@ -115,6 +120,9 @@ class LifelongStats:
                 continue
             p = self._codes(pred)[idx[j]]
             keep = (t >= 0) & (p >= 0)
+            if subset is not None:
+                held = self._held[j][idx[j]]
+                keep &= held if subset == "held" else ~held
             if keep.any():
                 vals.append(weighted_f1_codes(t[keep], p[keep], len(self.labels)))
         return 100.0 * float(np.mean(vals)) if vals else float("nan")
@@ -131,6 +139,8 @@ class LifelongStats:
         return 100.0 * float(np.mean(drops))
 
     def metric(self, name: str, run: RunItems, idx: dict[str, np.ndarray]) -> float:
+        if name in ("AWF-held", "AWF-trained"):
+            return self.awf(run, idx, name.split("-")[1])
         return {"AR": self.ar, "AWF": self.awf, "FR": self.fr}[name](run, idx)
 
 

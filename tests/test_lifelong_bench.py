@@ -146,3 +146,26 @@ def test_quick_benchmark_sees_seqlora_forget_and_epi_forget_less(tmp_path):
         run_lifelong("bandai-4", **kw)
     again = run_lifelong("bandai-4", resume=True, **kw)  # nothing left to run: the same table, no new test read
     assert again["table"]["seqlora"]["FR"] == seq and again["test_reads"] == 1
+
+
+def test_emotion_transfer_protocol_holds_combinations_out_of_training(tmp_path):
+    from types import SimpleNamespace
+
+    from agent.bench.lifelong_protocol import benchmark_path, training_samples
+    from envs.config import ConfigError
+
+    cfg, _, _ = load_benchmark("emotion-transfer")
+    assert set(cfg.holdout) == set(cfg.protocol.scenarios) and set(cfg.pretrain_without) == set(cfg.protocol.scenarios)
+    held = {e for v in cfg.holdout.values() for e in v}
+    for sc, emotions in cfg.holdout.items():  # every held-out emotion is trained in another scenario
+        assert all(any(e not in cfg.holdout[o] for o in cfg.holdout if o != sc) for e in emotions)
+    assert len(held) == 8
+    x = lambda sc, e, split="train": SimpleNamespace(scenario=sc, emotion=e, split=split)  # noqa: E731
+    corpus = SimpleNamespace(select=lambda split, scs: [s for s in [x("dance", "happy"), x("dance", "proud"), x("shows", "happy")]
+                                                         if s.split == split and s.scenario in scs])
+    kept = training_samples(corpus, ["dance", "shows"], cfg.holdout)
+    assert [(s.scenario, s.emotion) for s in kept] == [("dance", "proud"), ("shows", "happy")]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(benchmark_path("emotion-transfer").read_text().replace("dance: [happy, sad, angry]", "dance: [happy, glum]"))
+    with pytest.raises(ConfigError, match=r"bad.yaml: holdout.dance: unknown emotions \['glum'\]"):
+        load_benchmark(str(bad))

@@ -111,3 +111,16 @@ def test_per_item_hits_reproduce_r_precision():
     m, txt = rng.normal(size=(64, 8)), rng.normal(size=(64, 8))
     hits = r_precision_hits(m, txt, seed=0)
     assert r_precision(m, txt, seed=0) == {1: hits[:, 0].mean(), 2: hits[:, 1].mean(), 3: hits[:, 2].mean()}
+
+
+def test_awf_on_held_out_and_trained_combinations_scores_each_subset_alone():
+    emotions = ["happy", "sad", "happy", "sad", "neutral", "neutral"]
+    stats = LifelongStats({"a": items(6, emotions=emotions)}, LABELS, holdout={"a": ["happy", "sad"]})
+    # right on every held-out item (happy, sad), wrong on every trained one (neutral read as happy)
+    run = RunItems(["a"], {}, {("a", "a"): ["happy", "sad", "happy", "sad", "happy", "happy"]})
+    ident = stats.identity()
+    assert stats.metric("AWF-held", run, ident) == 100.0
+    assert stats.metric("AWF-trained", run, ident) == 0.0
+    assert 0.0 < stats.metric("AWF", run, ident) < 100.0
+    no_holdout = LifelongStats({"a": items(6, emotions=emotions)}, LABELS)
+    assert math.isnan(no_holdout.metric("AWF-held", run, ident))  # nothing held out: undefined, not 0

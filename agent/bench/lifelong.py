@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent.bench.lifelong_methods import METHODS, inference_config, method_config, resolve_methods, training_groups
 from agent.bench.lifelong_protocol import code_version, load_benchmark, read_test_reads, record_test_read
-from agent.bench.lifelong_report import paired, table, write_report
+from agent.bench.lifelong_report import paired, table, transfer_table, write_report
 from agent.bench.lifelong_runs import PlannedRun, RunStore, Schedule, plan_runs
 from agent.bench.lifelong_sequence import CellEvaluator, reference_rows, run_sequence, scenario_orders
 from envs.atomic import atomic_write_text
@@ -55,7 +55,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     if backbone and backbone != "tiny":
         changed["backbone"] = backbone
     assets, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
-                                   cfg.backbone, backbone=backbone or "tiny")
+                                   cfg.backbone, backbone=backbone or "tiny", pretrain_without=cfg.pretrain_without)
     scenarios = list(p.scenarios) or assets.corpus.scenarios
     missing = sorted(set(scenarios) - set(assets.corpus.scenarios))
     if missing:
@@ -83,7 +83,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     if split == "test" and schedule.todo:
         record_test_read(info["dataset_dir"], {"benchmark": cfg.name, "config_sha256": sha, "out": str(out_dir),
                                                "methods": keys, "commit": version["commit"]})
-    stopped = _run_plan(schedule, store, assets, evaluate, base, cfg.methods, progress, out_dir)
+    stopped = _run_plan(schedule, store, assets, evaluate, base, cfg.methods, progress, out_dir, cfg.holdout)
 
     records = store.finished()
     reference_path = out_dir / "reference.json"
@@ -106,6 +106,8 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
         "ablations": table(records, abl_rows, eval_items, labels, rs, bs),
         "differences": paired(records, p.compare_to, main_rows, eval_items, labels, rs, bs),
         "ablation_differences": paired(records, p.compare_to, abl_rows, eval_items, labels, rs, bs) if abl_rows else {},
+        "holdout": cfg.holdout,
+        "transfer": transfer_table(records, keys, eval_items, labels, rs, bs, cfg.holdout, p.compare_to) if cfg.holdout else {},
         "reference": json.loads(reference_path.read_text()),
         "runs_planned": len(plan), "runs_finished": len(plan) - len(schedule.todo), "complete": not schedule.todo,
         "stopped_for_budget": stopped, "eta_remaining_s": schedule.eta(),
@@ -121,7 +123,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
 
 
 def _run_plan(schedule: Schedule, store: RunStore, assets, evaluate: CellEvaluator, base, chosen: dict, progress: bool,
-              out_dir: Path) -> bool:
+              out_dir: Path, holdout: dict[str, list[str]]) -> bool:
     """Trains and scores the schedule's runs in order; True when the part's time budget stopped it early."""
     from tqdm import tqdm
 
@@ -140,7 +142,7 @@ def _run_plan(schedule: Schedule, store: RunStore, assets, evaluate: CellEvaluat
             views = {v: inference_config(v, config) for v in run.views}
             t, cpu = time.perf_counter(), time.process_time()
             res = run_sequence(METHODS[run.train_key].make, run.order, assets, config, evaluate, views, progress,
-                               log=lambda row: (cells.write(json.dumps(row) + "\n"), cells.flush()))
+                               log=lambda row: (cells.write(json.dumps(row) + "\n"), cells.flush()), holdout=holdout)
             seconds = round(time.perf_counter() - t, 1)
             # CPU seconds of this process: on a shared machine wall time depends on the neighbours, CPU time much less
             _save(store, run, res, seconds, version, round(time.process_time() - cpu, 1))

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.bench.lifelong_methods import METHODS, method_config
 from envs.config import ConfigError, config_dir, load_config
+from policies.data.config import load_emotion_labels
 from policies.esmoe.config import ESMoEConfig
 
 TEST_READS = "test_reads.jsonl"  # beside the prepared dataset's cache
@@ -41,6 +42,8 @@ class BenchmarkConfig:
     quick_assets: bool = False  # small tokenizer/evaluator/classifier/backbone, Bandai dataset-1 only
     shipped_assets: bool = False  # use the models shipped in assets/<dataset>/ (nothing trained before the runs)
     backbone: str = "backbone-tiny"  # backbone folder under runs/<dataset>/ (pretrained on the synthetic source if missing)
+    pretrain_without: list[str] = field(default_factory=list)  # scenarios kept out of that pre-training (when it runs here)
+    holdout: dict[str, list[str]] = field(default_factory=dict)  # scenario -> emotions never trained in it (tested there)
     protocol: ProtocolSettings = field(default_factory=ProtocolSettings)
     esmoe: ESMoEConfig = field(default_factory=ESMoEConfig)  # every generator, trainer and evaluation setting
     methods: dict[str, dict[str, Any]] = field(default_factory=dict)  # per method: values chosen on val (dotted keys)
@@ -76,9 +79,29 @@ def load_benchmark(name_or_path: str) -> tuple[BenchmarkConfig, str, Path]:
                     method_config(key, cfg.esmoe, {key: {**cfg.methods.get(key, {}), k: v}})
                 except (ValueError, ConfigError) as e:
                     raise ConfigError(f"{path}: selection.{key}.{k}={v!r}: {e}") from None
+    scenarios = set(p.scenarios)
+    for sc, emotions in cfg.holdout.items():
+        if scenarios and sc not in scenarios:
+            raise ConfigError(f"{path}: holdout.{sc}: not a scenario of the protocol ({', '.join(p.scenarios)})")
+        unknown = sorted(set(emotions) - set(load_emotion_labels()))
+        if unknown:
+            raise ConfigError(f"{path}: holdout.{sc}: unknown emotions {unknown} (labels: {', '.join(load_emotion_labels())})")
+    if cfg.pretrain_without and cfg.shipped_assets and cfg.backbone in _shipped_models(cfg.dataset):
+        raise ConfigError(f"{path}: pretrain_without applies to a backbone pre-trained here, not the shipped {cfg.backbone!r}")
     if not p.seeds or p.orders < 1:
         raise ConfigError(f"{path}: protocol needs at least one seed and one order")
     return cfg, hashlib.sha256(path.read_bytes()).hexdigest(), path
+
+
+def _shipped_models(dataset: str) -> list[str]:
+    from agent.recipes.shipped import shipped_manifest
+
+    return (shipped_manifest(dataset) or {}).get("models", [])
+
+
+def training_samples(corpus, scenarios: list[str], holdout: dict[str, list[str]]) -> list:
+    """The train windows of ``scenarios`` without the emotion x scenario combinations held out."""
+    return [x for s in scenarios for x in corpus.select("train", [s]) if x.emotion not in holdout.get(s, ())]
 
 
 CODE_PATHS = ("agent", "envs", "feedback", "policies", "configs", "assets", "pyproject.toml")

@@ -49,9 +49,9 @@ def table(records: list[dict], rows: list[str], eval_items: dict, labels: list[s
 
 
 def paired(records: list[dict], base: str, others: list[str], eval_items: dict, labels: list[str], resamples: int,
-           seed: int) -> dict:
+           seed: int, stats: LifelongStats | None = None, item_metrics: tuple[str, ...] | None = None) -> dict:
     """base - other for each other row, paired on (seed, order) (a joint row, with no order, pairs on seed)."""
-    stats = LifelongStats(scenario_items(eval_items), labels)
+    stats = stats or LifelongStats(scenario_items(eval_items), labels)
     mine = {(r["seed"], r["order_index"]): r for r in records if r["method"] == base}
     out = {}
     for other in others:
@@ -63,9 +63,46 @@ def paired(records: list[dict], base: str, others: list[str], eval_items: dict, 
                  for (s, i), a in mine.items() if ((s, 0) if joint else (s, i)) in theirs]
         if not pairs:
             continue
-        metrics = ("AR", "AWF") if joint else ITEM_METRICS
+        metrics = item_metrics or (("AR", "AWF") if joint else ITEM_METRICS)
         out[other] = bootstrap_difference(stats, pairs, metrics, resamples, seed)
     return out
+
+
+TRANSFER_METRICS = ("AWF-held", "AWF-trained")
+
+
+def transfer_table(records: list[dict], rows: list[str], eval_items: dict, labels: list[str], resamples: int, seed: int,
+                   holdout: dict[str, list[str]], base: str) -> dict:
+    """The emotion-transfer table: each row's emotion weighted F1 after the last scenario on the held-out emotion x
+    scenario combinations and on the trained ones (mean and 95 % interval over runs and test windows), and the
+    paired difference of ``base`` against every other row on the held-out ones."""
+    stats = LifelongStats(scenario_items(eval_items), labels, holdout)
+    out = {}
+    for key in rows:
+        recs = [r for r in records if r["method"] == key]
+        if recs:
+            out[key] = bootstrap_method(stats, [run_items(r) for r in recs], TRANSFER_METRICS, resamples, seed)
+    return {"rows": out, "differences": paired(records, base, rows, eval_items, labels, resamples, seed, stats, TRANSFER_METRICS)}
+
+
+def transfer_markdown(transfer: dict, holdout: dict[str, list[str]], base: str) -> list[str]:
+    """The report's emotion-transfer section: the table, then one sentence per comparison from its interval."""
+    lines = ["## Emotion transfer: held-out emotion x scenario combinations", "",
+             "Held out of training (tested): " + "; ".join(f"{s}: {', '.join(e)}" for s, e in holdout.items()) + ".", "",
+             "| method | runs | AWF held-out ↑ | AWF trained ↑ |", "|---|---|---|---|"]
+    for key, cols in transfer["rows"].items():
+        lines.append(f"| {METHODS[key].label} (`{key}`) | {cols['AWF-held']['runs']} | {_cell(cols['AWF-held'], 2)} | "
+                     f"{_cell(cols['AWF-trained'], 2)} |")
+    lines.append("")
+    for other, d in transfer["differences"].items():
+        held = d.get("AWF-held")
+        if not held or not math.isfinite(held["mean"]):
+            continue
+        lo, hi = held["ci"]
+        verdict = "no difference detected" if lo <= 0 <= hi else ("higher" if lo > 0 else "lower")
+        lines.append(f"- {METHODS[base].label} − {METHODS[other].label}, AWF on held-out combinations: "
+                     f"{held['mean']:+.2f} [{lo:+.2f}, {hi:+.2f}] ({verdict}; {held['pairs']} paired runs)")
+    return lines
 
 
 def _cell(c: dict | None, digits: int) -> str:
@@ -158,6 +195,8 @@ def write_report(out, result: dict, records: list[dict]) -> str:
         lines += reading(p["compare_to"], result["differences"], result["table"]) + ["", mdd_sentence(result["differences"]), ""]
     if result.get("ablations"):
         lines += ["## Ablations", "", markdown_table(result["ablations"]), ""]
+    if result.get("transfer"):
+        lines += transfer_markdown(result["transfer"], result["holdout"], p["compare_to"]) + [""]
     lines += ["## What each row is", ""] + [f"- `{k}`: {METHODS[k].why}" for k in list(result["table"]) + list(result.get("ablations", {}))]
     if result.get("reference"):
         lines += ["", "References on the same windows (no learning): "

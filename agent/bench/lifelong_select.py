@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 from agent.bench.lifelong_methods import METHODS, method_config
-from agent.bench.lifelong_protocol import load_benchmark
+from agent.bench.lifelong_protocol import load_benchmark, training_samples
 from agent.bench.lifelong_sequence import scenario_orders
 from envs.atomic import atomic_write_text
 from policies.esmoe.trainer import learn_scenario
@@ -48,7 +48,7 @@ def select_on_val(benchmark: str, config_path: str | None = None, root: str | No
     if not cfg.selection:
         raise ValueError(f"{path}: no `selection` section: nothing to choose")
     assets, info = lifelong_assets(cfg.dataset, cfg.esmoe, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
-                                   cfg.backbone)
+                                   cfg.backbone, pretrain_without=cfg.pretrain_without)
     p = cfg.protocol
     scenarios = list(p.scenarios) or assets.corpus.scenarios
     order = scenario_orders(scenarios, 1, seed=p.order_seed, first=list(p.scenarios) or None)[0]
@@ -64,7 +64,7 @@ def select_on_val(benchmark: str, config_path: str | None = None, root: str | No
             t0 = time.perf_counter()
             stages = [list(order)] if learner.joint else [[s] for s in order]
             for k, stage in enumerate(stages):
-                train = [x for s in stage for x in assets.corpus.select("train", [s])]
+                train = training_samples(assets.corpus, stage, cfg.holdout)
                 learn_scenario(learner, "+".join(stage), train, config.train, seed=config.train.seed + k,
                                steps=config.train.steps_per_scenario * len(stage), label=stage[-1], progress=progress)
             score = val_score(learner, assets, scenarios)

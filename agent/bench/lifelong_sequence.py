@@ -131,11 +131,15 @@ def reference_rows(assets: LifelongAssets, evaluate: CellEvaluator, scenarios: l
 
 
 def run_sequence(make: Callable, order: list[str], assets: LifelongAssets, config: ESMoEConfig, evaluate: CellEvaluator,
-                 views: dict[str, ESMoEConfig], progress: bool = True, log: Callable[[dict], None] | None = None) -> dict[str, dict]:
+                 views: dict[str, ESMoEConfig], progress: bool = True, log: Callable[[dict], None] | None = None,
+                 holdout: dict[str, list[str]] | None = None) -> dict[str, dict]:
     """One training through one scenario order (or jointly, for a ``joint`` learner such as MTL), evaluated after
     each scenario on every scenario seen so far, once per view: ``views`` maps a method key to the configuration
-    it is evaluated with (methods that share a training and differ only at inference). Returns, per view, its
-    matrix, summary, per-item cells and the shared training timings."""
+    it is evaluated with (methods that share a training and differ only at inference). ``holdout``: scenario ->
+    emotions whose windows are left out of its training (still evaluated). Returns, per view, its matrix,
+    summary, per-item cells and the shared training timings."""
+    from agent.bench.lifelong_protocol import training_samples
+
     torch.manual_seed(config.train.seed)
     learner = make(assets.make_backbone(), config, assets.emotions)
     matrices = {v: LifelongMatrix(list(order)) for v in views}
@@ -143,7 +147,7 @@ def run_sequence(make: Callable, order: list[str], assets: LifelongAssets, confi
     timings = []
     stages = [list(order)] if learner.joint else [[s] for s in order]
     for k, stage in enumerate(stages):
-        train = [x for s in stage for x in assets.corpus.select("train", [s])]
+        train = training_samples(assets.corpus, stage, holdout or {})
         t = learn_scenario(learner, "+".join(stage), train, config.train, seed=config.train.seed + k,
                            steps=config.train.steps_per_scenario * len(stage), label=stage[-1], progress=progress)
         t["expert_parameters"] = learner.expert_parameters()

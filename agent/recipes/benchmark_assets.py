@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from agent.recipes.training import QUICK_ITERATIONS, dataset_config, model_kind, train_missing
+from envs.atomic import atomic_write_text
 from feedback.generation_metrics import GenerationMetrics
 from policies.backbone.corpus import TokenCorpus
 from policies.data import L2EMGDataset, load_dataset_config, prepare
@@ -48,11 +49,14 @@ def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
 
 def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, root: str | None = None,
                     cache: str | None = None, runs: str | Path = "runs", progress: bool = True, shipped: bool = False,
-                    backbone_folder: str = "backbone-tiny", backbone: str = "tiny") -> tuple[LifelongAssets, dict]:
+                    backbone_folder: str = "backbone-tiny", backbone: str = "tiny",
+                    pretrain_without: list[str] | tuple[str, ...] = ()) -> tuple[LifelongAssets, dict]:
     """``shipped``: install the models shipped in ``assets/<dataset>/`` first (when they match the prepared
     dataset); ``backbone_folder``: the tiny backbone's folder under ``runs/<dataset>/`` (pretrained here when
     missing); ``backbone``: ``tiny`` (that folder), or a pretrained one (``smollm2-135m``, a local Hugging Face
-    folder or a warm-up output) that learns the motion vocabulary by ``l2emg warmup``."""
+    folder or a warm-up output) that learns the motion vocabulary by ``l2emg warmup``; ``pretrain_without``:
+    scenarios of the pre-training source left out when the tiny backbone is pre-trained here (an
+    emotion-transfer protocol: the backbone must not have seen the benchmark's scenarios)."""
     from policies.backbone import load_backbone
     from policies.backbone.pretrain import pretrain_tiny
 
@@ -63,7 +67,7 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
         from agent.recipes.shipped import install_shipped, shipped_manifest
 
         models = (shipped_manifest(cfg.name) or {}).get("models", [])
-        if backbone_folder not in models:
+        if backbone_folder not in models and not pretrain_without:
             raise FileNotFoundError(f"no shipped {cfg.name} backbone {backbone_folder!r} (shipped: {models})")
         install_shipped(cfg.name, ds_manifest["fingerprint"], run_dir, models)
     tokenizer = _model("tokenizer", run_dir / "tokenizer", ds_dir, quick, progress)
@@ -85,10 +89,20 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
             synth_cfg = dataclasses.replace(synth_cfg, name=f"{synth_cfg.name}-quick", variations=1)
         synth_dir, _, _ = prepare(synth_cfg, cache, None, progress=progress)
         synth = TokenCorpus.from_dataset(L2EMGDataset(synth_dir), tokenizer, progress=progress)
+        if pretrain_without:
+            unknown = sorted(set(pretrain_without) - set(synth.scenarios))
+            if unknown:
+                raise ValueError(f"pretrain_without: {unknown} are not scenarios of {synth_cfg.name}")
+            synth = TokenCorpus([x for x in synth.samples if x.scenario not in set(pretrain_without)], synth.dataset)
         pretrain_tiny(synth, synth.texts("train") + corpus.texts("train"), backbone_dir,
                       QUICK_PRETRAIN_STEPS if quick else p.steps, p.batch, p.lr, p.warmup,
                       seed=config.train.seed, codebook_size=tokenizer.codebook_size, progress=progress)
+        report = backbone_dir / "pretrain_report.json"
+        atomic_write_text(report, json.dumps({**json.loads(report.read_text()), "scenarios_left_out": sorted(pretrain_without)}))
     pre = json.loads((backbone_dir / "pretrain_report.json").read_text())
+    if sorted(pre.get("scenarios_left_out", [])) != sorted(pretrain_without):
+        raise ValueError(f"{backbone_dir}: pre-trained without {pre.get('scenarios_left_out', [])}, the protocol asks for "
+                         f"{sorted(pretrain_without)}: name another backbone folder")
     assets = LifelongAssets(corpus=corpus, tokenizer=tokenizer, metrics=GenerationMetrics(evaluator, emotion),
                             make_backbone=lambda: load_backbone(str(backbone_dir), tokenizer.codebook_size),
                             emotions=load_emotion_labels())
