@@ -111,13 +111,14 @@ def test_the_shipped_generator_answers_the_same_with_both_decoders():
     texts = [f"A {e} person {a}." for e, a in zip(["happy", "sad", "angry", "tired", "proud", "anxious", "energetic",
                                                    "calm"] * 2, acts + acts[::-1])]
     ref = _codes(model.generate(texts, None, decoder="hf"))
-    assert _codes(model.generate(texts, None, decoder="static")) == ref
     assert len({len(c) for c in ref}) > 3
-    for t in texts[:6]:
-        assert _codes(model.generate([t], None, decoder="static")) == _codes(model.generate([t], None, decoder="hf"))
-    for seed in (0, 1):
-        assert _codes(model.generate(texts, None, greedy=False, seed=seed, top_k=20, decoder="static")) == \
-            _codes(model.generate(texts, None, greedy=False, seed=seed, top_k=20, decoder="hf"))
+    for decoder in ("static", "numpy"):
+        assert _codes(model.generate(texts, None, decoder=decoder)) == ref, decoder
+        for t in texts[:6]:
+            assert _codes(model.generate([t], None, decoder=decoder)) == _codes(model.generate([t], None, decoder="hf"))
+        for seed in (0, 1):
+            assert _codes(model.generate(texts, None, greedy=False, seed=seed, top_k=20, decoder=decoder)) == \
+                _codes(model.generate(texts, None, greedy=False, seed=seed, top_k=20, decoder="hf"))
 
 
 def _esmoe_with_live_experts(scale: float = 0.05):
@@ -227,7 +228,7 @@ def test_retries_and_failures_are_kept_with_the_static_decoder(monkeypatch):
         return torch.full((len(input_ids), 1), b.vocab.end_id)
 
     monkeypatch.setattr(StaticDecoder, "generate", no_motion)
-    out = generate_codes(b, ["A man waves."], min_tokens=0, retries=2)
+    out = generate_codes(b, ["A man waves."], min_tokens=0, retries=2, decoder="static")
     assert out[0].codes is None and out[0].failure == "no motion tokens generated" and out[0].attempts == 3
     assert calls == [False, True, True]  # greedy first, then sampled retries
     with pytest.raises(ValueError, match="decoder"):
@@ -243,16 +244,20 @@ def test_a_model_the_static_decoder_does_not_know_falls_back_to_generate():
 
 
 def test_the_config_chooses_the_decoder(monkeypatch):
+    from policies.backbone.decode_numpy import NumpyDecoder
+
     model = _esmoe_with_live_experts()
     seen = []
-    real = StaticDecoder.generate
-    monkeypatch.setattr(StaticDecoder, "generate", lambda self, *a, **k: seen.append(1) or real(self, *a, **k))
+    for cls, name in ((StaticDecoder, "static"), (NumpyDecoder, "numpy")):
+        real = cls.generate
+        monkeypatch.setattr(cls, "generate", lambda self, *a, _real=real, _name=name, **k: seen.append(_name) or _real(self, *a, **k))
     model.generate(SCENARIOS["greeting"], 4)
-    assert seen  # static by default
-    seen.clear()
-    model.config = dataclasses.replace(model.config, decode=dataclasses.replace(model.config.decode, decoder="hf"))
-    model.generate(SCENARIOS["greeting"], 4)
-    assert not seen
+    assert seen == ["numpy"]  # NumPy on the CPU by default
+    for decoder, expect in (("static", ["static"]), ("hf", [])):
+        seen.clear()
+        model.config = dataclasses.replace(model.config, decode=dataclasses.replace(model.config.decode, decoder=decoder))
+        model.generate(SCENARIOS["greeting"], 4)
+        assert seen == expect
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -41,7 +41,7 @@ class RaySettings:
     executor_cpus_max: float = 1.0  # executors share what the services leave, up to this each
     other_cpus: float = 0.25
     max_restarts: int = 3
-    placement_timeout_s: float = 60.0  # the actors are placed within this, or the run stops naming what does not fit
+    placement_timeout_s: float = 45.0  # the actors are placed within this, or the run stops naming what does not fit
 
 
 @dataclass(frozen=True)

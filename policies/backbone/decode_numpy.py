@@ -4,7 +4,7 @@ in NumPy arrays instead of torch tensors.
 On a small backbone a decoding step is dozens of tiny products and elementwise ops, and their cost is the
 per-call overhead of the library, not the arithmetic: on this 2-core VM, one thread, a 1024x192
 matrix-vector product costs 40 us through ``F.linear`` and 15 us through NumPy, an RMSNorm of 192 values
-19 us as ``torch.rms_norm`` and 3 us in NumPy (``/tmp``-free measurement: ``benchmarks/decode_overhead.py``).
+19 us as ``torch.rms_norm`` and 3 us in NumPy (``python benchmarks/decode_overhead.py``).
 
 What runs here is what ``decode.StaticDecoder`` resolved for the same model (embedding, RMSNorms, q/k/v/o
 and MLP projections, RoPE tables, the answer rows of the LM head, the token rule), with one more kind of
