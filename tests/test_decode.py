@@ -171,8 +171,8 @@ def test_esmoe_merged_mixed_and_injected_generation_is_the_same_with_both_decode
     assert _codes(model.generate(texts, 6)) == _codes(model.generate(texts, 6, decoder="hf"))
 
 
-@pytest.mark.parametrize("name", ["SeqLoRA", "LwF-LoRA", "O-LoRA"])
-def test_baselines_generate_the_same_tokens_with_both_decoders(name):
+def _live_baseline(name: str):
+    """A baseline learner on every scenario, its LoRA weights not the zeros they start from."""
     torch.manual_seed(0)
     learner = BASELINES[name](_lively(backbone()), config(), EMOTIONS)
     for sc in SCENARIOS:
@@ -183,6 +183,12 @@ def test_baselines_generate_the_same_tokens_with_both_decoders(name):
             if "lora_" in n:
                 p.copy_(torch.randn(p.shape, generator=g) * 0.1)
     learner.bank.model.eval()
+    return learner
+
+
+@pytest.mark.parametrize("name", ["SeqLoRA", "LwF-LoRA", "O-LoRA"])
+def test_baselines_generate_the_same_tokens_with_both_decoders(name):
+    learner = _live_baseline(name)
     texts = [t for v in SCENARIOS.values() for t in v]
     for kwargs in ({}, {"greedy": False, "seed": 1}):
         assert _codes(learner.generate(texts, None, decoder="static", **kwargs)) == \

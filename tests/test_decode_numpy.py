@@ -8,7 +8,7 @@ from policies.backbone.decode import StaticDecoder
 from policies.backbone.decode_numpy import numpy_unsupported
 from policies.baselines import BASELINES
 from policies.esmoe.experts import ExpertBank
-from test_decode import TEXTS, _answers, _codes, _esmoe_with_live_experts, _lively, tiny  # noqa: F401 (fixture)
+from test_decode import TEXTS, _answers, _codes, _esmoe_with_live_experts, _live_baseline, _lively, tiny  # noqa: F401 (fixture)
 from test_esmoe import EMOTIONS, SCENARIOS, backbone, config, samples
 
 
@@ -61,16 +61,7 @@ def test_esmoe_mixed_experts_and_injection_without_a_fold(monkeypatch, no_torch_
 
 @pytest.mark.parametrize("name", ["SeqLoRA", "O-LoRA"])
 def test_baselines_generate_the_same_tokens(name):
-    torch.manual_seed(0)
-    learner = BASELINES[name](_lively(backbone()), config(), EMOTIONS)
-    for sc in SCENARIOS:
-        learner.begin_scenario(sc, samples(sc))
-    g = torch.Generator().manual_seed(2)
-    with torch.no_grad():
-        for n, p in learner.bank.model.named_parameters():
-            if "lora_" in n:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-    learner.bank.model.eval()
+    learner = _live_baseline(name)
     texts = [t for v in SCENARIOS.values() for t in v]
     for kwargs in ({}, {"greedy": False, "seed": 1}):
         assert _codes(learner.generate(texts, None, decoder="numpy", **kwargs)) == \
