@@ -151,7 +151,8 @@ def test_quick_benchmark_sees_seqlora_forget_and_epi_forget_less(tmp_path):
 def test_emotion_transfer_protocol_holds_combinations_out_of_training(tmp_path):
     from types import SimpleNamespace
 
-    from agent.bench.lifelong_protocol import benchmark_path, training_samples
+    from agent.bench.lifelong_protocol import benchmark_path
+    from agent.bench.lifelong_sequence import training_samples
     from envs.config import ConfigError
 
     cfg, _, _ = load_benchmark("emotion-transfer")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.bench.lifelong_methods import METHODS, method_config
+from agent.recipes.shipped import shipped_models
 from envs.config import ConfigError, config_dir, load_config
 from policies.data.config import load_emotion_labels
 from policies.esmoe.config import ESMoEConfig
@@ -86,22 +87,11 @@ def load_benchmark(name_or_path: str) -> tuple[BenchmarkConfig, str, Path]:
         unknown = sorted(set(emotions) - set(load_emotion_labels()))
         if unknown:
             raise ConfigError(f"{path}: holdout.{sc}: unknown emotions {unknown} (labels: {', '.join(load_emotion_labels())})")
-    if cfg.pretrain_without and cfg.shipped_assets and cfg.backbone in _shipped_models(cfg.dataset):
+    if cfg.pretrain_without and cfg.shipped_assets and cfg.backbone in shipped_models(cfg.dataset):
         raise ConfigError(f"{path}: pretrain_without applies to a backbone pre-trained here, not the shipped {cfg.backbone!r}")
     if not p.seeds or p.orders < 1:
         raise ConfigError(f"{path}: protocol needs at least one seed and one order")
     return cfg, hashlib.sha256(path.read_bytes()).hexdigest(), path
-
-
-def _shipped_models(dataset: str) -> list[str]:
-    from agent.recipes.shipped import shipped_manifest
-
-    return (shipped_manifest(dataset) or {}).get("models", [])
-
-
-def training_samples(corpus, scenarios: list[str], holdout: dict[str, list[str]]) -> list:
-    """The train windows of ``scenarios`` without the emotion x scenario combinations held out."""
-    return [x for s in scenarios for x in corpus.select("train", [s]) if x.emotion not in holdout.get(s, ())]
 
 
 CODE_PATHS = ("agent", "envs", "feedback", "policies", "configs", "assets", "pyproject.toml")

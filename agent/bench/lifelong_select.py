@@ -17,10 +17,9 @@ import numpy as np
 import yaml
 
 from agent.bench.lifelong_methods import METHODS, method_config
-from agent.bench.lifelong_protocol import load_benchmark, training_samples
-from agent.bench.lifelong_sequence import scenario_orders
+from agent.bench.lifelong_protocol import load_benchmark
+from agent.bench.lifelong_sequence import scenario_orders, train_stage, training_stages
 from envs.atomic import atomic_write_text
-from policies.esmoe.trainer import learn_scenario
 
 
 def grid(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -62,11 +61,8 @@ def select_on_val(benchmark: str, config_path: str | None = None, root: str | No
             config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=p.seeds[0]))
             learner = METHODS[key].make(assets.make_backbone(), config, assets.emotions)
             t0 = time.perf_counter()
-            stages = [list(order)] if learner.joint else [[s] for s in order]
-            for k, stage in enumerate(stages):
-                train = training_samples(assets.corpus, stage, cfg.holdout)
-                learn_scenario(learner, "+".join(stage), train, config.train, seed=config.train.seed + k,
-                               steps=config.train.steps_per_scenario * len(stage), label=stage[-1], progress=progress)
+            for k, stage in enumerate(training_stages(learner, order)):
+                train_stage(learner, stage, k, assets, config, cfg.holdout, progress)
             score = val_score(learner, assets, scenarios)
             results.setdefault(key, []).append({"values": point, "val_loss": score, "seconds": round(time.perf_counter() - t0, 1)})
             print(json.dumps({"method": key, **point, "val_loss": round(score["mean"], 4)}), flush=True)

@@ -37,6 +37,25 @@ def cap(samples: list[TokenSample], n: int, seed: int = 0) -> list[TokenSample]:
     return [samples[i] for i in idx]
 
 
+def training_samples(corpus: TokenCorpus, scenarios: list[str], holdout: dict[str, list[str]]) -> list[TokenSample]:
+    """The train windows of ``scenarios`` without the emotion x scenario combinations held out."""
+    return [x for s in scenarios for x in corpus.select("train", [s]) if x.emotion not in holdout.get(s, ())]
+
+
+def training_stages(learner: ContinualLearner, order: list[str]) -> list[list[str]]:
+    """One stage per scenario in order, or a single stage of all of them for a ``joint`` learner (MTL)."""
+    return [list(order)] if learner.joint else [[s] for s in order]
+
+
+def train_stage(learner: ContinualLearner, stage: list[str], k: int, assets: LifelongAssets, config: ESMoEConfig,
+                holdout: dict[str, list[str]], progress: bool) -> dict:
+    """Stage ``k``: the learner trained on its scenarios' windows (held-out combinations left out) with the
+    protocol's budget; returns the trainer's timings."""
+    train = training_samples(assets.corpus, stage, holdout)
+    return learn_scenario(learner, "+".join(stage), train, config.train, seed=config.train.seed + k,
+                          steps=config.train.steps_per_scenario * len(stage), label=stage[-1], progress=progress)
+
+
 @dataclass(frozen=True)
 class EvalItem:
     """One scored generation: a test window and one of its descriptions."""
@@ -138,18 +157,15 @@ def run_sequence(make: Callable, order: list[str], assets: LifelongAssets, confi
     it is evaluated with (methods that share a training and differ only at inference). ``holdout``: scenario ->
     emotions whose windows are left out of its training (still evaluated). Returns, per view, its matrix,
     summary, per-item cells and the shared training timings."""
-    from agent.bench.lifelong_protocol import training_samples
 
     torch.manual_seed(config.train.seed)
     learner = make(assets.make_backbone(), config, assets.emotions)
     matrices = {v: LifelongMatrix(list(order)) for v in views}
     cells: dict[str, dict] = {v: {} for v in views}
     timings = []
-    stages = [list(order)] if learner.joint else [[s] for s in order]
+    stages = training_stages(learner, order)
     for k, stage in enumerate(stages):
-        train = training_samples(assets.corpus, stage, holdout or {})
-        t = learn_scenario(learner, "+".join(stage), train, config.train, seed=config.train.seed + k,
-                           steps=config.train.steps_per_scenario * len(stage), label=stage[-1], progress=progress)
+        t = train_stage(learner, stage, k, assets, config, holdout or {}, progress)
         t["expert_parameters"] = learner.expert_parameters()
         timings.append(t)
         after = order[-1] if learner.joint else stage[0]

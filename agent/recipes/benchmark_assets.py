@@ -64,9 +64,9 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
     ds_dir, ds_manifest, _ = prepare(cfg, cache, root, progress=progress)
     run_dir = Path(runs) / cfg.name
     if shipped:
-        from agent.recipes.shipped import install_shipped, shipped_manifest
+        from agent.recipes.shipped import install_shipped, shipped_models
 
-        models = (shipped_manifest(cfg.name) or {}).get("models", [])
+        models = shipped_models(cfg.name)
         if backbone_folder not in models and not pretrain_without:
             raise FileNotFoundError(f"no shipped {cfg.name} backbone {backbone_folder!r} (shipped: {models})")
         install_shipped(cfg.name, ds_manifest["fingerprint"], run_dir, models)

@@ -41,6 +41,11 @@ def shipped_manifest(dataset: str, root: Path | None = None) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def shipped_models(dataset: str, root: Path | None = None) -> list[str]:
+    """The model folders shipped for ``dataset`` (none when nothing is shipped)."""
+    return (shipped_manifest(dataset, root) or {}).get("models", [])
+
+
 def install_shipped(dataset: str, fingerprint: str, base: Path, model_dirs: list[str], root: Path | None = None) -> bool:
     """Copy the shipped models of ``dataset`` into ``base`` (= runs/<dataset>) when none of ``model_dirs`` is
     there and the fingerprints match. Returns whether it did."""

@@ -161,13 +161,13 @@ def numpy_unsupported(dec: StaticDecoder, rows: int) -> str | None:
     """None when :class:`NumpyDecoder` can run what ``dec`` resolved, else why not."""
     try:
         NumpyDecoder(dec, rows)
-    except _Unsupported as exc:
+    except NumpyUnsupported as exc:
         return str(exc)
     return None
 
 
-class _Unsupported(Exception):
-    pass
+class NumpyUnsupported(Exception):
+    """What the NumPy decoder cannot run in the current model or context (the torch loop serves it)."""
 
 
 class NumpyDecoder:
@@ -176,28 +176,28 @@ class NumpyDecoder:
     def __init__(self, dec: StaticDecoder, rows: int) -> None:
         emb = dec.embed_module
         if emb.weight.device.type != "cpu" or emb.weight.dtype != torch.float32:
-            raise _Unsupported("NumPy decoding is for float32 on the CPU")
+            raise NumpyUnsupported("NumPy decoding is for float32 on the CPU")
         if dec.head_weight is None:
-            raise _Unsupported("the LM head is not a plain linear")
+            raise NumpyUnsupported("the LM head is not a plain linear")
         self.dec = dec
         inner = dec.lm.model
-        self.layers = []
+        self.layers, self.eps = [], []
         for L, layer in zip(dec.layers, inner.layers):
             norms = (_rms_weight(L.ln1, layer.input_layernorm), _rms_weight(L.ln2, layer.post_attention_layernorm))
             if any(n is None for n in norms):
-                raise _Unsupported("an RMSNorm that is not the plain float32 one")
+                raise NumpyUnsupported("an RMSNorm that is not the plain float32 one")
             a, m = layer.self_attn, layer.mlp
             projs = [projection(x, rows) for x in (a.q_proj, a.k_proj, a.v_proj, a.o_proj, m.gate_proj, m.up_proj, m.down_proj)]
             why = next((p for p in projs if isinstance(p, str)), None)
             if why:
-                raise _Unsupported(why)
+                raise NumpyUnsupported(why)
             q, k, v, o, gate, up, down = projs
             self.layers.append(_NpLayer(*norms, fused([q, k, v]), o, fused([gate, up]), down))
+            self.eps.append((np.float32(layer.input_layernorm.variance_epsilon),
+                             np.float32(layer.post_attention_layernorm.variance_epsilon)))
         self.final_norm = _rms_weight(dec.norm, inner.norm)
         if self.final_norm is None:
-            raise _Unsupported("a final norm that is not the plain float32 one")
-        self.eps = [(np.float32(layer.input_layernorm.variance_epsilon), np.float32(layer.post_attention_layernorm.variance_epsilon))
-                    for layer in inner.layers[:len(self.layers)]]
+            raise NumpyUnsupported("a final norm that is not the plain float32 one")
         self.final_eps = np.float32(inner.norm.variance_epsilon)
         self.table = _np(emb.weight)
         # Hooks on the embedding (ES-MoE's CGED injection) act on the tokens they declare only; the answer's

@@ -136,11 +136,11 @@ def _numpy_answers(dec, input_ids, attention_mask, min_tokens: int, max_tokens: 
                    temperature: float, top_k: int):
     """The answers from the NumPy decoder, or None (debug-logged) when it cannot run this model or context.
     NumPy's BLAS gets as many threads as torch has (one per worker when several run)."""
-    from policies.backbone.decode_numpy import NumpyDecoder, _Unsupported, blas_threads_as_torch
+    from policies.backbone.decode_numpy import NumpyDecoder, NumpyUnsupported, blas_threads_as_torch
 
     try:
         np_dec = NumpyDecoder(dec, len(input_ids))
-    except _Unsupported as exc:
+    except NumpyUnsupported as exc:
         log.debug("NumPy decoder not used: %s; the torch static decoder instead", exc)
         return None
     with blas_threads_as_torch():
