@@ -76,3 +76,33 @@ def test_what_it_cannot_run_is_named_and_served_by_the_torch_loop(tiny):
     dec = StaticDecoder(learner.bank.model, v.first_id, v.codebook_size, v.end_id)  # peft's own LoRA forward
     assert "neither a plain linear nor an expert mix" in numpy_unsupported(dec, 1)
     assert numpy_unsupported(StaticDecoder(tiny.model, v.first_id, v.codebook_size, v.end_id), 1) is None
+
+
+def test_cached_weight_stacks_follow_in_place_changes_and_never_serve_another_tensor():
+    """The stacked q/k/v and gate/up copies and ES-MoE's frozen-expert stacks are cached between requests; a
+    weight changed in place (an optimizer step, ``copy_``) must be read again, and a different tensor with the
+    same values must not be served another's copy."""
+    import numpy as np
+
+    from policies.backbone.decode_numpy import _Proj, _stacked
+
+    a, b = torch.randn(4, 3), torch.randn(2, 3)
+    first = _stacked([_Proj(a.numpy(), source=a), _Proj(b.numpy(), source=b)])
+    assert _stacked([_Proj(a.numpy(), source=a), _Proj(b.numpy(), source=b)]) is first  # served from the cache
+    with torch.no_grad():
+        b.add_(1.0)  # in place: version bumped
+    again = _stacked([_Proj(a.numpy(), source=a), _Proj(b.numpy(), source=b)])
+    assert again is not first and np.array_equal(again, np.concatenate([a.numpy(), b.numpy()]))
+    c = b.clone()  # the same values, another tensor
+    assert _stacked([_Proj(a.numpy(), source=a), _Proj(c.numpy(), source=c)]) is not again
+
+    model = _esmoe_with_live_experts()
+    texts = [t for v in SCENARIOS.values() for t in v]
+    before = _codes(model.generate(texts, 6, decoder="numpy"))
+    frozen = [n for n in model.bank.names if n not in model.bank.trainable]
+    assert frozen, "the test needs a frozen expert"
+    with torch.no_grad():
+        for p in model.bank.parameters_of(frozen[0]):
+            p.mul_(-3.0)
+    changed = _codes(model.generate(texts, 6, decoder="numpy"))
+    assert changed == _codes(model.generate(texts, 6, decoder="hf")) and changed != before

@@ -8,6 +8,7 @@ one-hot choice). Outside it (no weights set) peft's own forward runs and adapter
 """
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,10 +88,18 @@ class ExpertBank:
         cols = [(j, n) for j, n in enumerate(self.names) if n not in self.trainable]
         if not cols:
             return None
+        # Rebuilt only when an expert or its weights changed (the stack is ~1-2 ms a request on the tiny backbone):
+        # kept on the layer, checked by tensor identity (weak references) and in-place version.
+        tensors = [t for _, n in cols for t in (layer.lora_A[n].weight, layer.lora_B[n].weight)]
+        key = (tuple(cols), tuple(t._version for t in tensors), tuple(float(layer.scaling[n]) for _, n in cols))
+        memo = layer.__dict__.get("_l2emg_frozen_stack")
+        if memo is not None and memo[0] == key and all(r() is t for r, t in zip(memo[1], tensors)):
+            return memo[2]
         with torch.no_grad():
             a = torch.cat([layer.lora_A[n].weight for _, n in cols])
             b = torch.cat([layer.lora_B[n].weight * layer.scaling[n] for _, n in cols], 1)
             owner = torch.cat([torch.full((layer.lora_A[n].weight.shape[0],), j, device=a.device) for j, n in cols])
+        layer.__dict__["_l2emg_frozen_stack"] = (key, [weakref.ref(t) for t in tensors], (a, b, owner))
         return a, b, owner
 
     def _mixed_forward(self, layer, stack: tuple | None):
