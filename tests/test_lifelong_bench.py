@@ -50,6 +50,22 @@ def test_the_paper_row_has_no_routing_loss_and_the_variants_say_what_they_add():
     assert "epi" in quick.protocol.methods and "seqlora" in quick.protocol.methods
 
 
+def test_every_protocol_file_loads_and_the_reduced_one_differs_from_bandai4_only_where_it_says():
+    import dataclasses
+
+    from envs.config import config_dir
+
+    files = sorted((config_dir() / "benchmarks").glob("*.yaml"))
+    assert len(files) >= 4
+    for f in files:
+        load_benchmark(str(f))  # every name, per-method value and grid checked
+    full, _, _ = load_benchmark("bandai-4")
+    reduced, _, _ = load_benchmark("bandai-4-reduced")
+    assert reduced.dataset == full.dataset and reduced.protocol.methods == ["es-moe", "seqlora", "mtl"]
+    same = {f.name for f in dataclasses.fields(full.esmoe)} - {"train", "eval"}
+    assert all(getattr(reduced.esmoe, k) == getattr(full.esmoe, k) for k in same)  # "as bandai-4 except train, eval"
+
+
 def test_selection_grids_are_checked_in_the_protocol_file_and_expand_to_every_point(tmp_path):
     from agent.bench.lifelong_protocol import benchmark_path
     from agent.bench.lifelong_select import grid
