@@ -228,6 +228,12 @@ def test_the_learner_thread_yields_the_cpu_and_the_loop_keeps_its_priority():
     assert seen[0] >= 7 and seen[1] == seen[0]  # set once, not raised again by a second job
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before
     assert lower_thread_priority(0) is None
+    if hasattr(os, "SCHED_IDLE"):
+        policy: list = []
+        t = threading.Thread(target=lambda: (lower_thread_priority(0, idle=True),
+                                             policy.append(os.sched_getscheduler(threading.get_native_id()))))
+        t.start(); t.join()
+        assert policy == [os.SCHED_IDLE] and os.sched_getscheduler(threading.get_native_id()) != os.SCHED_IDLE
     with pytest.raises(ValueError, match="learner.nice"):
         LearnerConfig(nice=25)
 

@@ -16,6 +16,7 @@ class LearnerConfig:
     batch: int = 16
     threads: int = 1
     nice: int = 0  # the training thread's scheduling niceness, 0-19 (Linux: per thread); 0 leaves it as is
+    idle_priority: bool = False  # the training thread under SCHED_IDLE (Linux): any loop thread preempts it at once
     self_generated_max: int = 64
     validation_texts: int = 16
     max_old_drop: float = 0.15

@@ -70,7 +70,7 @@ class ExpertLearner:
 
         t0 = time.perf_counter()
         # the loop's latency comes first (DESIGN §7): training takes the CPU time the loop leaves
-        lower_thread_priority(self.config.nice)
+        lower_thread_priority(self.config.nice, self.config.idle_priority)
         model, manifest = load_generator(base, self.tokenizer.codebook_size, self.device)
         if scenario in model.bank.names:
             raise ValueError(f"{base} already has an expert for {scenario!r}")

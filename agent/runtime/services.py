@@ -19,16 +19,22 @@ def torch_threads(n: int) -> None:
     torch.set_num_threads(max(1, n))
 
 
-def lower_thread_priority(niceness: int) -> int | None:
+def lower_thread_priority(niceness: int, idle: bool = False) -> int | None:
     """Set the calling thread's niceness to at least ``niceness`` (0-19). Linux schedules threads, so only
     this thread and the threads it starts later are affected: a learner thread in the driver leaves the loop
-    alone. Idempotent; returns the thread's niceness, or None where there is no per-thread priority."""
+    alone. Idempotent; returns the thread's niceness, or None where there is no per-thread priority.
+
+    ``idle``: also move the thread to ``SCHED_IDLE`` (Linux), where every normal thread preempts it at once and
+    the kernel counts its core as free when it places a woken thread; a niceness of 19 still takes its slice
+    first. No privilege is needed to lower a policy (nor can it be raised back without one)."""
     import os
     import threading
 
+    tid = threading.get_native_id()
+    if idle and hasattr(os, "SCHED_IDLE") and os.sched_getscheduler(tid) != os.SCHED_IDLE:
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
     if niceness <= 0 or not hasattr(os, "setpriority"):
         return None
-    tid = threading.get_native_id()
     if os.getpriority(os.PRIO_PROCESS, tid) < niceness:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, niceness))
     return os.getpriority(os.PRIO_PROCESS, tid)
