@@ -1,6 +1,8 @@
 """The NumPy decoder (policies/backbone/decode_numpy.py) against transformers' generate: the same tokens
 greedy and sampled, batch 1 and batched with padding, with ES-MoE's mixed experts (never folded for it) and
 CGED injection, and with the baselines' adapters; it runs (no silent fall-back) where it says it can."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -106,3 +108,9 @@ def test_cached_weight_stacks_follow_in_place_changes_and_never_serve_another_te
             p.mul_(-3.0)
     changed = _codes(model.generate(texts, 6, decoder="numpy"))
     assert changed == _codes(model.generate(texts, 6, decoder="hf")) and changed != before
+    # the stacks cached while generating (inference mode) must serve training next (the runtime's learner scores,
+    # then trains, then scores on the same layers): a training step after generation runs and has gradients
+    from policies.esmoe.trainer import train_on
+
+    scenario = model.bank.names[-1]
+    train_on(model, samples(scenario, 8), dataclasses.replace(model.config.train, batch=4), steps=1, progress=False)

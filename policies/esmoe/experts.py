@@ -95,7 +95,9 @@ class ExpertBank:
         memo = layer.__dict__.get("_l2emg_frozen_stack")
         if memo is not None and memo[0] == key and all(r() is t for r, t in zip(memo[1], tensors)):
             return memo[2]
-        with torch.no_grad():
+        # built as ordinary tensors even inside a generation's inference mode: the cached stack also serves the
+        # training forwards that follow, and an inference tensor cannot be saved for backward
+        with torch.inference_mode(False), torch.no_grad():
             a = torch.cat([layer.lora_A[n].weight for _, n in cols])
             b = torch.cat([layer.lora_B[n].weight * layer.scaling[n] for _, n in cols], 1)
             owner = torch.cat([torch.full((layer.lora_A[n].weight.shape[0],), j, device=a.device) for j, n in cols])
