@@ -39,3 +39,20 @@ def random_crops(lengths: np.ndarray, crop: int, batch: int, rng: np.random.Gene
     idx = rng.choice(eligible, size=batch, replace=len(eligible) < batch)
     starts = (rng.random(batch) * (lengths[idx] - crop + 1)).astype(int)
     return idx, starts
+
+
+def memo_on_tensors(holder, name: str, tensors: list, build, extra: tuple = ()):
+    """``build()``, kept in ``holder``'s ``__dict__`` under ``name`` and served again while every tensor of
+    ``tensors`` is the same object (weak references) at the same in-place version (an optimizer step or ``copy_``
+    bumps it) and ``extra`` is equal. Kept on the holder (a tensor or module), not in a table keyed by address,
+    so a freed model's memory reused by the next one can never be served a stale value."""
+    import weakref
+
+    key = (tuple(t._version for t in tensors), extra)
+    memo = vars(holder).get(name)
+    if memo is not None and memo[0] == key and len(memo[1]) == len(tensors) and all(r() is t for r, t in zip(memo[1], tensors)):
+        return memo[2]
+    value = build()
+    vars(holder)[name] = (key, [weakref.ref(t) for t in tensors], value)
+    return value
+

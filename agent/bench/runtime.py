@@ -40,6 +40,11 @@ def _serve(loop, pipeline, source, scenarios: list[str], n: int, size: int, phas
     return time.perf_counter() - t
 
 
+def _p95_ratio(latency: dict, baseline: dict) -> dict:
+    """p95 of ``latency`` over ``baseline``'s, for the interaction's total and wall latency."""
+    return {k: round(latency[k]["p95"] / baseline[k]["p95"], 3) for k in ("total", "wall") if k in latency and k in baseline}
+
+
 def _physics_ceiling(backend, source, loop, scenarios: list[str], n: int) -> dict:
     """The executor pool alone on motions generated beforehand: the most interactions/s the loop could reach."""
     requests, t = loop.request([source.draw(scenarios[j % len(scenarios)]) for j in range(backend.pool_size)])
@@ -134,17 +139,14 @@ def bench_runtime(runs: str | Path = "runs", interactions: int = 24, streams: tu
                    until=lambda: loop.state.learning is not None)
             training = [r for r in rows if r["learner_active"]]
             loop.drain(600.0)
-            idle = out["streams"][busiest]["idle"]
-            same = out["idle_same_mix"]["latency"]
+            idle, same = out["streams"][busiest]["idle"], out["idle_same_mix"]["latency"]
             trained = stage_percentiles(training)
             out["while_training"] = {
                 "streams": max(streams), "latency": trained, "interactions": len(training),
                 "learner_seconds": round(time.perf_counter() - t, 1),
                 "learner_outcome": loop.state.events[-1]["event"] if loop.state.events else None,
-                "p95_ratio_training_vs_idle": {k: round(trained[k]["p95"] / idle[k]["p95"], 3)
-                                               for k in ("total", "wall") if training and k in trained and k in idle},
-                "p95_ratio_training_vs_idle_same_mix": {k: round(trained[k]["p95"] / same[k]["p95"], 3)
-                                                        for k in ("total", "wall") if training and k in trained and k in same}}
+                "p95_ratio_training_vs_idle": _p95_ratio(trained, idle) if training else {},
+                "p95_ratio_training_vs_idle_same_mix": _p95_ratio(trained, same) if training else {}}
         finally:
             session.close()
     out["peak_rss_mb"] = round(rss.peak_mb, 1)

@@ -21,7 +21,6 @@ an LM head that is not plain); ``generate_codes`` then uses the torch static dec
 """
 from __future__ import annotations
 
-import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 
 from policies.backbone.decode import StaticDecoder, _Chooser, plain_linear
+from policies.torch_utils import memo_on_tensors
 
 
 _BLAS: dict = {}
@@ -86,20 +86,11 @@ class _Proj:
 
 def _stacked(projs: list[_Proj]) -> np.ndarray:
     """The base weights of ``projs`` stacked. Stacking copies every weight (4.5 MB a request on the tiny backbone,
-    ~10 % of a batch-1 request), so the copy is kept on the first source tensor and served again while every
-    source is the same tensor object at the same in-place version (an optimizer step or ``copy_`` bumps it).
-    Kept on the tensor, not in a table keyed by address, so a freed model's memory reused by the next one can
-    never be served stale weights."""
+    ~10 % of a batch-1 request), so the copy is kept on the first source tensor until a source changes."""
     src = [p.source for p in projs]
     if any(t is None for t in src):
         return np.concatenate([p.w for p in projs])
-    versions = tuple(t._version for t in src)
-    memo = getattr(src[0], "_l2emg_stacked", None)
-    if memo is not None and memo[1] == versions and all(r() is t for r, t in zip(memo[0], src[1:])):
-        return memo[2]
-    w = np.concatenate([p.w for p in projs])
-    src[0]._l2emg_stacked = ([weakref.ref(t) for t in src[1:]], versions, w)
-    return w
+    return memo_on_tensors(src[0], "_l2emg_stacked", src, lambda: np.concatenate([p.w for p in projs]))
 
 
 def fused(projs: list[_Proj]) -> _Proj:

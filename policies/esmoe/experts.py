@@ -8,11 +8,11 @@ one-hot choice). Outside it (no weights set) peft's own forward runs and adapter
 """
 from __future__ import annotations
 
-import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
 from policies.esmoe.config import LoRASettings
+from policies.torch_utils import memo_on_tensors
 
 
 class ExpertBank:
@@ -82,27 +82,26 @@ class ExpertBank:
 
     def _frozen_stack(self, layer) -> tuple | None:
         """The frozen experts of ``layer`` as one low-rank pair: A (sum r, in), B (out, sum r) with the
-        LoRA scaling folded into B, and the expert index of every rank row. Built once per mixing block."""
+        LoRA scaling folded into B, and the expert index of every rank row. Kept until those experts change."""
         import torch
 
         cols = [(j, n) for j, n in enumerate(self.names) if n not in self.trainable]
         if not cols:
             return None
-        # Rebuilt only when an expert or its weights changed (the stack is ~1-2 ms a request on the tiny backbone):
-        # kept on the layer, checked by tensor identity (weak references) and in-place version.
         tensors = [t for _, n in cols for t in (layer.lora_A[n].weight, layer.lora_B[n].weight)]
-        key = (tuple(cols), tuple(t._version for t in tensors), tuple(float(layer.scaling[n]) for _, n in cols))
-        memo = layer.__dict__.get("_l2emg_frozen_stack")
-        if memo is not None and memo[0] == key and all(r() is t for r, t in zip(memo[1], tensors)):
-            return memo[2]
-        # built as ordinary tensors even inside a generation's inference mode: the cached stack also serves the
-        # training forwards that follow, and an inference tensor cannot be saved for backward
-        with torch.inference_mode(False), torch.no_grad():
-            a = torch.cat([layer.lora_A[n].weight for _, n in cols])
-            b = torch.cat([layer.lora_B[n].weight * layer.scaling[n] for _, n in cols], 1)
-            owner = torch.cat([torch.full((layer.lora_A[n].weight.shape[0],), j, device=a.device) for j, n in cols])
-        layer.__dict__["_l2emg_frozen_stack"] = (key, [weakref.ref(t) for t in tensors], (a, b, owner))
-        return a, b, owner
+
+        def build() -> tuple:
+            # ordinary tensors even inside a generation's inference mode: the stack also serves the training
+            # forwards that follow, and an inference tensor cannot be saved for backward
+            with torch.inference_mode(False), torch.no_grad():
+                a = torch.cat([layer.lora_A[n].weight for _, n in cols])
+                b = torch.cat([layer.lora_B[n].weight * layer.scaling[n] for _, n in cols], 1)
+                owner = torch.cat([torch.full((layer.lora_A[n].weight.shape[0],), j, device=a.device) for j, n in cols])
+            return a, b, owner
+
+        # rebuilt only when an expert or its weights change (~1-2 ms a request on the tiny backbone)
+        return memo_on_tensors(layer, "_l2emg_frozen_stack", tensors, build,
+                               (tuple(cols), tuple(float(layer.scaling[n]) for _, n in cols)))
 
     def _mixed_forward(self, layer, stack: tuple | None):
         """peft's vanilla LoRA forward with per-sequence expert weights applied to the rank-r activations
