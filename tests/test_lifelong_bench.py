@@ -80,6 +80,22 @@ def test_selection_grids_are_checked_in_the_protocol_file_and_expand_to_every_po
         load_benchmark(str(bad))
 
 
+def test_an_interrupted_selection_keeps_only_points_of_the_same_protocol_order_and_seed(tmp_path):
+    from agent.bench.lifelong_select import _point_key, finished_points
+
+    order = ["greeting", "locomotion"]
+    row = {"values": {"epi.shrinkage": 0.1}, "val_loss": {"mean": 3.5}, "seconds": 9.0}
+    lines = [{"method": "epi", "config_sha256": "abc", "order": order, "seed": 0, **row},
+             {"method": "epi", "config_sha256": "old", "order": order, "seed": 0, **row, "values": {"epi.shrinkage": 0.0}},
+             {"method": "sapt", "config_sha256": "abc", "order": order[::-1], "seed": 0, **row, "values": {"sapt.kl_weight": 1.0}},
+             {"method": "lwf-lora", "config_sha256": "abc", "order": order, "seed": 1, **row, "values": {"lwf.alpha": 1.0}}]
+    path = tmp_path / "points.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines) + '{"method": "epi", "config_')  # killed mid-line
+    done = finished_points(path, "abc", order, 0)
+    assert list(done) == [_point_key("epi", {"epi.shrinkage": 0.1})] and done[_point_key("epi", {"epi.shrinkage": 0.1})] == row
+    assert finished_points(tmp_path / "none.jsonl", "abc", order, 0) == {}
+
+
 def test_plan_interleaves_methods_and_gives_joint_methods_one_order():
     plan = plan_runs({"a": ["a"], "mtl": ["mtl"]}, [0, 1], [["x", "y"], ["y", "x"]], joint={"mtl"})
     assert [(r.train_key, r.seed, r.order_index) for r in plan] == [

@@ -3,7 +3,9 @@ the protocol file is frozen. For every point of the grid in the protocol's ``sel
 trains through the first order with the first seed; the criterion is its mean answer cross-entropy on the
 validation windows of every scenario after the last one, through its own inference path (routing, prompts):
 forgetting raises it, and it is far less noisy than R-Precision on the small validation split. The output
-is the ``methods:`` block to paste into the protocol file, with the scores that chose it."""
+is the ``methods:`` block to paste into the protocol file, with the scores that chose it. Each scored point is
+appended to ``points.jsonl`` in the output folder; a selection killed midway skips, when run again, the points
+that folder holds for the same protocol file (sha256), order and seed."""
 from __future__ import annotations
 
 import dataclasses
@@ -39,6 +41,28 @@ def val_score(learner, assets, scenarios: list[str], batch: int = 64) -> dict[st
     return out
 
 
+POINTS = "points.jsonl"
+
+
+def _point_key(method: str, values: dict[str, Any]) -> str:
+    return json.dumps([method, values], sort_keys=True)
+
+
+def finished_points(path: Path, sha: str, order: list[str], seed: int) -> dict[str, dict]:
+    """The grid points ``path`` already holds for this protocol file (its sha256), order and seed."""
+    if not path.is_file():
+        return {}
+    done = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a kill: that point is trained again
+            continue
+        if r.get("config_sha256") == sha and r.get("order") == order and r.get("seed") == seed:
+            done[_point_key(r["method"], r["values"])] = {k: r[k] for k in ("values", "val_loss", "seconds")}
+    return done
+
+
 def select_on_val(benchmark: str, config_path: str | None = None, root: str | None = None, cache: str | None = None,
                   runs: str = "runs", out: str | None = None, progress: bool = True) -> dict:
     from agent.recipes.benchmark_assets import lifelong_assets
@@ -55,8 +79,15 @@ def select_on_val(benchmark: str, config_path: str | None = None, root: str | No
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[dict]] = {}
     chosen: dict[str, dict[str, Any]] = {}
+    done = finished_points(out_dir / POINTS, sha, order, p.seeds[0])
     for key, space in cfg.selection.items():
         for point in grid(space):
+            earlier = done.get(_point_key(key, point))
+            if earlier is not None:  # scored by an earlier, interrupted selection with this very protocol file
+                results.setdefault(key, []).append(earlier)
+                print(json.dumps({"method": key, **point, "val_loss": round(earlier["val_loss"]["mean"], 4),
+                                  "from": POINTS}), flush=True)
+                continue
             config = method_config(key, cfg.esmoe, {key: {**cfg.methods.get(key, {}), **point}})
             config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=p.seeds[0]))
             learner = METHODS[key].make(assets.make_backbone(), config, assets.emotions)
@@ -64,7 +95,10 @@ def select_on_val(benchmark: str, config_path: str | None = None, root: str | No
             for k, stage in enumerate(training_stages(learner, order)):
                 train_stage(learner, stage, k, assets, config, cfg.holdout, progress)
             score = val_score(learner, assets, scenarios)
-            results.setdefault(key, []).append({"values": point, "val_loss": score, "seconds": round(time.perf_counter() - t0, 1)})
+            row = {"values": point, "val_loss": score, "seconds": round(time.perf_counter() - t0, 1)}
+            results.setdefault(key, []).append(row)
+            with (out_dir / POINTS).open("a") as f:  # one line a point: a killed selection resumes where it stopped
+                f.write(json.dumps({"method": key, "config_sha256": sha, "order": order, "seed": p.seeds[0], **row}) + "\n")
             print(json.dumps({"method": key, **point, "val_loss": round(score["mean"], 4)}), flush=True)
         best = min(results[key], key=lambda r: r["val_loss"]["mean"])
         chosen[key] = {**cfg.methods.get(key, {}), **best["values"]}
