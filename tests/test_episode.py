@@ -1,6 +1,6 @@
 import pytest
 
-from agent.episodes.config import load_episode
+from agent.episodes.config import bootstrap_request, load_episode
 from envs.config import ConfigError, config_dir
 
 GOOD = """name: t
@@ -30,6 +30,7 @@ def test_the_shipped_demo_episode_validates():
     (GOOD.replace("phases:", "phases: [\n"), "malformed YAML"),
     (GOOD.replace("synth-8", "synth-9"), "unknown dataset"),
     (GOOD.replace("interactions: 4", "interactions: 0"), "must be positive"),
+    (GOOD + "backbone: /no/such/llm\n", r"backbone: '/no/such/llm' is not tiny, smollm2-135m or a local folder"),
 ])
 def test_bad_episodes_name_file_and_key(tmp_path, text, match):
     p = write(tmp_path, text)
@@ -43,3 +44,10 @@ def test_missing_bandai_root_is_named(tmp_path, monkeypatch):
     p = write(tmp_path, GOOD.replace("synth-8", "bandai-4").replace("[dance]", "[greeting]") + "root: /no/such/folder\n")
     with pytest.raises(ConfigError, match="root: Bandai-Namco data path '/no/such/folder' not found"):
         load_episode(p)
+
+
+def test_the_episode_backbone_reaches_the_bootstrap(tmp_path):
+    assert bootstrap_request(load_episode(write(tmp_path, GOOD))).backbone == "tiny"
+    ep = load_episode(write(tmp_path, GOOD + f"backbone: {tmp_path}\n"))
+    assert bootstrap_request(ep).backbone == str(tmp_path)
+    assert bootstrap_request(load_episode(write(tmp_path, GOOD), {"backbone": "smollm2-135m"})).backbone == "smollm2-135m"

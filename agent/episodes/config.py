@@ -42,6 +42,9 @@ class EpisodeConfig:
     dataset: str  # dataset config: demonstrations and partner motions come from it
     phases: list[Phase]
     generator: str | None = None  # ES-MoE checkpoint; bootstrapped from the first phase's scenarios when missing
+    # the bootstrapped generator's backbone: tiny (pre-trained here) | smollm2-135m | a local Hugging Face folder
+    # (both warmed up on the pre-known scenarios first) | a warm-up output; ignored when `generator` exists
+    backbone: str = "tiny"
     executors: int = 1
     streams: int | None = None  # partners served at once, one interaction each per batch (default: one per executor)
     root: str | None = None  # raw data root for Bandai sources (default $L2EMG_BANDAI_ROOT)
@@ -60,7 +63,7 @@ def later_scenarios(episode: EpisodeConfig) -> tuple[str, ...]:
 def bootstrap_request(episode: EpisodeConfig) -> BootstrapRequest:
     """The models an episode needs: experts for its first phase's scenarios, nothing trained on later ones."""
     return BootstrapRequest(episode.dataset, tuple(episode.phases[0].scenarios), later_scenarios(episode), episode.root,
-                            generator=episode.generator)
+                            backbone=episode.backbone, generator=episode.generator)
 
 
 def known_scenarios(dataset: str) -> list[str]:
@@ -108,6 +111,8 @@ def load_episode(path: str | Path, overrides: dict[str, str] | None = None) -> E
         root = ep.root or os.environ.get("L2EMG_BANDAI_ROOT")
         if not root or not probe_path(root, str(path), "root", "is_dir"):
             raise ConfigError(f"{path}: root: Bandai-Namco data path {root!r} not found (set root or $L2EMG_BANDAI_ROOT)")
+    if ep.backbone not in ("tiny", "smollm2-135m") and not probe_path(ep.backbone, str(path), "backbone", "is_dir"):
+        raise ConfigError(f"{path}: backbone: {ep.backbone!r} is not tiny, smollm2-135m or a local folder")
     from policies.esmoe.store import MANIFEST, is_checkpoint
 
     if ep.generator is not None and probe_path(ep.generator, str(path), "generator") and not is_checkpoint(ep.generator):

@@ -1,8 +1,8 @@
 """Everything a closed-loop episode needs, reused when present and trained when missing (the
 "bootstrap"): the prepared dataset, the VQ tokenizer, the judges' evaluator and emotion classifier, the
-perception estimator, a tiny backbone pre-trained on every scenario except those a later phase
-introduces (so that they are genuinely unseen), and an ES-MoE generator with one expert per
-first-phase scenario."""
+perception estimator, a backbone that knows motion on every scenario except those a later phase
+introduces (so that they are genuinely unseen: the tiny one pre-trained here, or a pretrained LLM warmed up on
+the motion vocabulary), and an ES-MoE generator with one expert per first-phase scenario."""
 from __future__ import annotations
 
 import logging
@@ -48,7 +48,9 @@ class BootstrapRequest:
     known: tuple[str, ...]
     later: tuple[str, ...] = ()
     root: str | None = None  # raw data root of Bandai sources (default $L2EMG_BANDAI_ROOT)
-    backbone: Literal["tiny"] = "tiny"  # the only backbone the bootstrap pre-trains
+    # tiny (pre-trained here) | smollm2-135m | a local Hugging Face folder (both warmed up here on the pre-known
+    # scenarios, `l2emg warmup --episode`) | a warm-up output (used as it is)
+    backbone: str = "tiny"
     generator: str | None = None  # an existing ES-MoE checkpoint to serve instead of bootstrapping one
 
     def __post_init__(self) -> None:
@@ -80,13 +82,16 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
     base = runs / ds_cfg.name
     known, later = tuple(request.known), tuple(request.later)
     tag = "+".join(known)
-    backbone_dir = base / (f"backbone-tiny-without-{'+'.join(later)}" if config.pretrain_on == "all_but_later" and later
-                           else f"backbone-tiny-{tag}")
+    tiny = request.backbone == "tiny"
+    slug = "tiny" if tiny else _slug(request.backbone)
+    backbone_dir = base / (f"backbone-{slug}-without-{'+'.join(later)}" if config.pretrain_on == "all_but_later" and later
+                           else f"backbone-{slug}-{tag}")
+    generator_name = f"generator-{tag}" if tiny else f"generator-{tag}-{slug}"
     if config.shipped_assets:
         from agent.recipes.shipped import install_shipped
 
-        install_shipped(ds_cfg.name, manifest["fingerprint"], base, ["tokenizer", "evaluator", "emotion", "perception",
-                        backbone_dir.name, f"generator-{tag}"])
+        install_shipped(ds_cfg.name, manifest["fingerprint"], base, ["tokenizer", "evaluator", "emotion", "perception"]
+                        + ([backbone_dir.name, generator_name] if tiny else []))
     train_missing("tokenizer", base / "tokenizer", Path(ds_dir), config.tokenizer_iterations, progress,
                   config.tokenizer_lr, config.tokenizer_warmup)
     train_missing("evaluator", base / "evaluator", Path(ds_dir), config.evaluator_iterations, progress)
@@ -102,14 +107,37 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
 
         log.info("bootstrap: fitting the perception estimator -> %s", perception)
         train_perception(base / "emotion", ds_dir, perception, eval_utterances=None, progress=progress)
-    generator = Path(request.generator) if request.generator else base / f"generator-{tag}"
+    generator = Path(request.generator) if request.generator else base / generator_name
     if is_checkpoint(generator):  # an existing generator is used as it is, never retrained over
         backbone_dir = Path(read_manifest(generator)["backbone_dir"])
     else:
+        if not tiny:
+            backbone_dir = _warmed_up(request, config, backbone_dir, runs, cache, progress)
         _bootstrap_generator(Path(ds_dir), base / "tokenizer", backbone_dir, generator, known, later, config, progress)
     log.info("bootstrap: assets ready in %.0f s (%s)", time.perf_counter() - t0, base)
     return RuntimeAssets(ds_cfg.name, str(ds_dir), str(base / "tokenizer"), str(base / "evaluator"), str(base / "emotion"),
                          str(perception), str(backbone_dir), str(generator), known)
+
+
+def _slug(backbone: str) -> str:
+    from agent.recipes.warmup import _slug as warmup_slug
+
+    return warmup_slug(backbone)
+
+
+def _warmed_up(request: BootstrapRequest, config: BootstrapConfig, out: Path, runs: Path, cache: str | None,
+               progress: bool) -> Path:
+    """A pretrained backbone that has learned the motion vocabulary on the episode's pre-known scenarios: a
+    warm-up output as it is, else ``out``, warmed up here when missing (configs/backbone.yaml ``warmup``)."""
+    from agent.recipes.warmup import run_warmup
+    from policies.backbone.motion_rows import MANIFEST
+
+    if (Path(request.backbone) / MANIFEST).is_file():
+        return Path(request.backbone)
+    if not (out / MANIFEST).is_file():
+        log.info("bootstrap: warming %s up on the pre-known scenarios -> %s", request.backbone, out)
+        run_warmup(request.backbone, episode=(request, config), out=str(out), runs=str(runs), cache=cache, progress=progress)
+    return out
 
 
 def _bootstrap_generator(ds_dir: Path, tokenizer_dir: Path, backbone_dir: Path, out: Path, known: tuple[str, ...],
@@ -132,7 +160,9 @@ def _bootstrap_generator(ds_dir: Path, tokenizer_dir: Path, backbone_dir: Path, 
     tokenizer = VQTokenizer.load(tokenizer_dir)
     corpus = TokenCorpus.from_dataset(L2EMGDataset(ds_dir), tokenizer, progress=progress)
     esm = load_esmoe_config()
-    if not (backbone_dir / "config.json").is_file():
+    from policies.backbone.motion_rows import MANIFEST
+
+    if not (backbone_dir / "config.json").is_file() and not (backbone_dir / MANIFEST).is_file():
         if config.pretrain_on == "first_phase":
             scenarios = set(known)
         else:  # a backbone that knows motion broadly, like a pretrained LLM, but has never seen the new scenarios
