@@ -102,6 +102,11 @@ class ScenarioTrainSettings:
     warmup: int = 20
     weight_decay: float = 0.0
     seed: int = 0
+    # auto: bf16 autocast on CUDA, fp32 elsewhere; bf16: autocast wherever the model is (CPU too); fp32: none
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+
+    def __post_init__(self) -> None:
+        validate_literals(self, "train")
 
 
 @dataclass(frozen=True)

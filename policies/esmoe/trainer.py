@@ -1,6 +1,7 @@
 """One trainer for every lifelong method: a scenario's samples, a fixed step budget, AdamW, warm-up."""
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Callable
 
@@ -32,14 +33,32 @@ def train_on(learner: ContinualLearner, samples: list[TokenSample], settings: Sc
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda i: min(1.0, (i + 1) / max(1, settings.warmup)) * 0.5 * (1 + np.cos(np.pi * min(i, steps) / steps)) + 0.05)
     rng = np.random.default_rng(seed)
-    learner.bank.model.train()
+    model = learner.bank.model
+    model.train()
+    # no gradient checkpointing: ES-MoE sets each request's routing and expert mixing in a context around the
+    # forward, so a layer recomputed in backward would run without it (torch's checkpoint refuses: 85 tensors
+    # saved in forward, 60 in the recomputation; tried with use_reentrant=False)
+    autocast = training_autocast(settings.precision, next(model.parameters()).device)
+    return _steps(learner, samples, settings, steps, rng, params, opt, sched, autocast, label, progress, should_stop)
+
+
+def training_autocast(precision: str, device: torch.device):
+    """The autocast context of a training step: bf16 on CUDA under ``auto``, wherever asked under ``bf16``."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _steps(learner: ContinualLearner, samples: list[TokenSample], settings: ScenarioTrainSettings, steps: int, rng,
+           params, opt, sched, autocast, label: str, progress: bool, should_stop: Callable[[], bool] | None) -> dict:
     losses, t0 = [], time.perf_counter()
     bar = tqdm(range(steps), desc=f"{learner.name} {label}".strip(), unit="step", disable=not progress, mininterval=2.0, leave=False)
     for it in bar:
         if should_stop is not None and should_stop():
             raise TrainingCancelled(f"{learner.name} {label}: cancelled at step {it} of {steps}")
         texts, codes, emotions = draw_batch(samples, settings.batch, rng)
-        loss, info = learner.loss(texts, codes, emotions)
+        with autocast:
+            loss, info = learner.loss(texts, codes, emotions)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
