@@ -7,67 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from agent.recipes.bootstrap_types import BootstrapConfig, BootstrapRequest, RuntimeAssets
 from agent.recipes.training import train_missing
-from envs.config import validate_literals
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class BootstrapConfig:
-    """``bootstrap:`` of configs/runtime.yaml: what is trained when a model is missing."""
-
-    tokenizer_iterations: int = 300
-    evaluator_iterations: int = 250
-    emotion_iterations: int = 200
-    tokenizer_lr: float = 1.0e-3
-    tokenizer_warmup: int = 50
-    pretrain_steps: int = 200
-    expert_steps: int = 80
-    batch: int = 16
-    routing: Literal["prototype", "learned"] = "prototype"
-    prototypes: int = 0  # gate.prototypes of the bootstrapped ES-MoE (0: every training description)
-    # the backbone's scenarios: every one no later phase introduces, or the first phase's only
-    pretrain_on: Literal["all_but_later", "first_phase"] = "all_but_later"
-    shipped_assets: bool = True  # install the models shipped in assets/<dataset>/ when none is trained yet
-
-    def __post_init__(self) -> None:
-        validate_literals(self, "bootstrap")
-
-
-@dataclass(frozen=True)
-class BootstrapRequest:
-    """What a run needs models for: its dataset, the scenarios known from the start (they get experts) and
-    those introduced later (no model is ever trained on them)."""
-
-    dataset: str
-    known: tuple[str, ...]
-    later: tuple[str, ...] = ()
-    root: str | None = None  # raw data root of Bandai sources (default $L2EMG_BANDAI_ROOT)
-    # tiny (pre-trained here) | smollm2-135m | a local Hugging Face folder (both warmed up here on the pre-known
-    # scenarios, `l2emg warmup --episode`) | a warm-up output (used as it is)
-    backbone: str = "tiny"
-    generator: str | None = None  # an existing ES-MoE checkpoint to serve instead of bootstrapping one
-
-    def __post_init__(self) -> None:
-        validate_literals(self, "bootstrap request")
-
-
-@dataclass(frozen=True)
-class RuntimeAssets:
-    dataset: str
-    dataset_dir: str
-    tokenizer: str
-    evaluator: str
-    emotion: str
-    perception: str
-    backbone: str
-    generator: str  # the initial ES-MoE checkpoint (experts for the known scenarios)
-    known_scenarios: tuple[str, ...]
+__all__ = ["BootstrapConfig", "BootstrapRequest", "RuntimeAssets", "bootstrap_assets"]
 
 
 def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: str | Path = "runs", cache: str | None = None,

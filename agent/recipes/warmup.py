@@ -18,7 +18,7 @@ import logging
 import re
 from pathlib import Path
 
-from agent.recipes.bootstrap import BootstrapConfig, BootstrapRequest
+from agent.recipes.bootstrap_types import BootstrapConfig, BootstrapRequest
 from policies.backbone.corpus import TokenCorpus, TokenSample
 
 log = logging.getLogger(__name__)
