@@ -23,6 +23,9 @@ class CGEDSettings:
     kmeans_iterations: int = 25
     dropout: float = 0.1
     trainable: Literal["first", "always"] = "first"
+    # X, what CGED reads: the description's static token embeddings, or the frozen backbone's last hidden states
+    # over the description alone (no expert, no injection; the paper's suggestion, one more forward a request)
+    input: Literal["embeddings", "hidden"] = "embeddings"
 
     def __post_init__(self) -> None:
         validate_literals(self, "cged")
