@@ -102,6 +102,29 @@ def test_plan_interleaves_methods_and_gives_joint_methods_one_order():
         ("a", 0, 0), ("mtl", 0, 0), ("a", 0, 1), ("a", 1, 0), ("mtl", 1, 0), ("a", 1, 1)]
 
 
+def test_shards_split_the_plan_without_overlap_and_share_one_folder(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agent.bench.lifelong_runs import shard_plan
+
+    plan = plan_runs({"a": ["a"], "b": ["b"], "mtl": ["mtl"]}, [0, 1, 2], [["x", "y"], ["y", "x"]], joint={"mtl"})
+    shards = [shard_plan(plan, i, 3) for i in range(3)]
+    labels = [r.label for sh in shards for r in sh]
+    assert sorted(labels) == sorted(r.label for r in plan) and len(set(labels)) == len(plan)
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+    with pytest.raises(ValueError, match="0 <= I < N"):
+        shard_plan(plan, 2, 2)
+    parser = build_parser()
+    assert parser.parse_args(["bench", "lifelong", "--shard", "1/2"]).shard == (1, 2)
+    for bad in ("2/2", "1", "a/b"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["bench", "lifelong", "--shard", bad])
+    man = {"benchmark": "b", "config_sha256": "x", "split": "test", "commit": "c1", "code": "t1", "overrides": {}, "dataset": "d"}
+    with ThreadPoolExecutor(4) as pool:  # four shards open the same new folder at once: every part is recorded
+        list(pool.map(lambda i: RunStore(tmp_path / "out").open(man, resume=True, shard=f"{i}/4"), range(4)))
+    assert sorted(p["shard"] for p in RunStore(tmp_path / "out").manifest()["parts"]) == ["0/4", "1/4", "2/4", "3/4"]
+
+
 def test_results_folder_resumes_only_the_same_protocol_and_code(tmp_path):
     store = RunStore(tmp_path / "out")
     man = {"benchmark": "b", "config_sha256": "x", "split": "test", "commit": "c1", "code": "t1", "overrides": {}, "dataset": "d"}

@@ -13,7 +13,7 @@ from pathlib import Path
 from agent.bench.lifelong_methods import METHODS, inference_config, method_config, resolve_methods, training_groups
 from agent.bench.lifelong_protocol import code_version, load_benchmark, read_test_reads, record_test_read
 from agent.bench.lifelong_report import paired, table, transfer_table, write_report
-from agent.bench.lifelong_runs import PlannedRun, RunStore, Schedule, plan_runs
+from agent.bench.lifelong_runs import PlannedRun, RunStore, Schedule, plan_runs, shard_plan
 from agent.bench.lifelong_sequence import CellEvaluator, reference_rows, run_sequence, scenario_orders
 from envs.atomic import atomic_write_text
 from envs.config import apply_overrides
@@ -30,11 +30,13 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
                  config_path: str | None = None, out: str | None = None, root: str | None = None, cache: str | None = None,
                  runs: str = "runs", progress: bool = True, resume: bool = False, max_hours: float | None = None,
                  seeds: list[int] | None = None, orders: int | None = None, overrides: dict[str, str] | None = None,
-                 setting: str = "unseen", backbone: str | None = None) -> dict:
+                 setting: str = "unseen", backbone: str | None = None, shard: tuple[int, int] | None = None) -> dict:
     """Runs what the results folder does not hold yet (all of it without ``resume``), within ``max_hours``
     (default: the protocol's part length), and writes the report of everything the folder holds. ``backbone``:
     ``tiny`` (default) or a pretrained one (``smollm2-135m``, a local HF folder, a warm-up output), warmed up
-    on the benchmark's pre-training source when no warm-up exists (a protocol change, named in the overrides)."""
+    on the benchmark's pre-training source when no warm-up exists (a protocol change, named in the overrides).
+    ``shard`` (I, N): train only every N-th planned run from the I-th, so N processes on N cores fill one folder
+    (implies ``resume``); the report is of everything the folder holds, and ``complete`` of the whole plan."""
     from agent.recipes.benchmark_assets import lifelong_assets
 
     if setting != "unseen":
@@ -63,8 +65,10 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     all_orders = scenario_orders(scenarios, p.orders, seed=p.order_seed, first=list(p.scenarios) or None)
     out_dir = Path(out) if out else Path(runs) / info["dataset"] / f"lifelong-{cfg.name}-{split}"
     store = RunStore(out_dir)
+    shard_label = f"{shard[0]}/{shard[1]}" if shard else None
     manifest = store.open({"benchmark": cfg.name, "config_path": str(path), "config_sha256": sha, "split": split,
-                           "dataset": info["dataset"], "overrides": changed, **version}, resume)
+                           "dataset": info["dataset"], "overrides": changed, **version}, resume or shard is not None,
+                          shard_label)
     evaluate = CellEvaluator(assets, base, split)
     eval_items = {s: {"windows": [i.sample.sample_id for i in evaluate.items_of(s)],
                       "emotions": [i.sample.emotion for i in evaluate.items_of(s)]} for s in scenarios}
@@ -79,8 +83,9 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     plan = plan_runs(groups, p.seeds, all_orders, joint,
                      {k: ablation_orders for k, v in groups.items() if all(METHODS[x].kind == "ablation" for x in v)})
     budget = (max_hours if max_hours is not None else p.part_hours) * 3600
-    schedule = Schedule(plan, store, budget)
-    if split == "test" and schedule.todo:
+    schedule = Schedule(shard_plan(plan, *shard) if shard else plan, store, budget)
+    # one table scored by N shards is one read of the test split: shard 0 counts it
+    if split == "test" and schedule.todo and (shard is None or shard[0] == 0):
         record_test_read(info["dataset_dir"], {"benchmark": cfg.name, "config_sha256": sha, "out": str(out_dir),
                                                "methods": keys, "commit": version["commit"]})
     stopped = _run_plan(schedule, store, assets, evaluate, base, cfg.methods, progress, out_dir, cfg.holdout)
@@ -109,7 +114,8 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
         "holdout": cfg.holdout,
         "transfer": transfer_table(records, keys, eval_items, labels, rs, bs, cfg.holdout, p.compare_to) if cfg.holdout else {},
         "reference": json.loads(reference_path.read_text()),
-        "runs_planned": len(plan), "runs_finished": len(plan) - len(schedule.todo), "complete": not schedule.todo,
+        "runs_planned": len(plan), "runs_finished": sum(store.done(r) for r in plan),
+        "complete": all(store.done(r) for r in plan), "shard": shard_label,
         "stopped_for_budget": stopped, "eta_remaining_s": schedule.eta(),
         "seconds_this_part": round(time.perf_counter() - t0, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -4,6 +4,7 @@ what the folder holds (benchmark file hash, split, code version, overrides), one
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import time
 from dataclasses import dataclass, field
@@ -48,6 +49,15 @@ def plan_runs(groups: dict[str, list[str]], seeds: list[int], orders: list[list[
     return out
 
 
+def shard_plan(plan: list[PlannedRun], index: int, count: int) -> list[PlannedRun]:
+    """The runs shard ``index`` of ``count`` trains (every count-th, from ``index``): processes on separate cores
+    fill one results folder side by side (``--shard 0/2`` and ``--shard 1/2``), each run saved by the one that
+    trained it."""
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"--shard {index}/{count}: needs 0 <= I < N")
+    return [r for i, r in enumerate(plan) if i % count == index]
+
+
 @dataclass
 class RunStore:
     out: Path
@@ -61,8 +71,9 @@ class RunStore:
         p = self.out / MANIFEST
         return json.loads(p.read_text()) if p.is_file() else None
 
-    def open(self, manifest: dict, resume: bool) -> dict:
-        """Start a folder, or continue one with ``resume``; refuses to mix protocols or code versions."""
+    def open(self, manifest: dict, resume: bool, shard: str | None = None) -> dict:
+        """Start a folder, or continue one with ``resume``; refuses to mix protocols or code versions. ``shard``
+        (``I/N``): this process trains one shard of the plan; the other shards may open the folder too."""
         old = self.manifest()
         if old is not None and not resume:
             raise ValueError(f"{self.out} already holds results ({len(self.finished())} runs); continue them with "
@@ -72,13 +83,16 @@ class RunStore:
                 if old.get(k) != manifest.get(k):
                     raise ValueError(f"--resume {self.out}: {k} differs ({old.get(k)!r} there, {manifest.get(k)!r} now); "
                                      "one table holds one protocol on one code version: use another --out")
-        merged = dict(old or manifest)
-        merged["parts"] = list((old or {}).get("parts", [])) + [
-            {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": manifest.get("commit"),
-             "dirty": manifest.get("dirty")}]
         self.out.mkdir(parents=True, exist_ok=True)
         self.runs_dir.mkdir(exist_ok=True)
-        atomic_write_text(self.out / MANIFEST, json.dumps(merged, indent=2))
+        with (self.out / ".manifest.lock").open("w") as lock:  # shards open the folder at the same moment
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            old = self.manifest() or old
+            merged = dict(old or manifest)
+            merged["parts"] = list((old or {}).get("parts", [])) + [
+                {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": manifest.get("commit"),
+                 "dirty": manifest.get("dirty"), **({"shard": shard} if shard else {})}]
+            atomic_write_text(self.out / MANIFEST, json.dumps(merged, indent=2))
         return merged
 
     def path(self, method: str, seed: int, order_index: int) -> Path:

@@ -16,6 +16,18 @@ def _seeds(text: str) -> list[int]:
     return out
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """"1/2" -> (1, 2): the second of two shards."""
+    i, sep, n = text.partition("/")
+    try:
+        index, count = int(i), int(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: expected I/N, e.g. 0/2") from None
+    if not sep or count < 1 or not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/2")
+    return index, count
+
+
 def add_parser(sub) -> None:
     bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(dest="bench_command", required=True)
     p = bench.add_parser("lifelong", help="the paper's ES-MoE vs the lifelong baselines: seeds x scenario orders, intervals")
@@ -39,6 +51,9 @@ def add_parser(sub) -> None:
     p.add_argument("--select", action="store_true",
                    help="choose each method's hyperparameters on val (the protocol's selection grids) and print the "
                         "methods: block to freeze in the protocol file; trains, scores nothing on test")
+    p.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="train every N-th planned run from the I-th (0-based), so N processes on N cores fill one "
+                        "--out folder side by side; implies --resume (one torch thread each: L2EMG_TORCH_THREADS=1)")
     p.add_argument("--max-hours", type=float, help="stop starting new runs after this long (default: the protocol's part_hours)")
     p.add_argument("--root", help="Bandai-Namco root (default $L2EMG_BANDAI_ROOT)")
     p.add_argument("--cache", help="dataset cache root")
@@ -81,7 +96,7 @@ def cmd_bench_lifelong(args: argparse.Namespace) -> int:
     result = run_lifelong(args.benchmark, args.methods, args.split, args.quick, args.config, args.out, args.root,
                           args.cache, args.runs, progress=not args.quiet, resume=args.resume, max_hours=args.max_hours,
                           seeds=args.seeds, orders=args.orders, overrides=overrides(args).get("esmoe"), setting=args.setting,
-                          backbone=args.backbone)
+                          backbone=args.backbone, shard=args.shard)
     shown = result if args.json else {k: v for k, v in result.items() if k not in ("run_seconds", "manifest", "reference", "pretrain")}
     print(json.dumps(shown, indent=2, default=str))
     return 0
