@@ -86,9 +86,7 @@ def random_folder(name: str, out: Path, texts: list[str]) -> Path:
     model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), max_position_embeddings=8192, rms_norm_eps=1e-5,
                                          tie_word_embeddings=True, pad_token_id=tok.pad_token_id,
                                          bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, **sizes))
-    if torch.cuda.is_available():
-        model = model.to(torch.bfloat16)  # halves the folder; load_backbone reads it back in the config's dtype
-    model.save_pretrained(str(folder))
+    model.save_pretrained(str(folder))  # fp32 like the GGUF's load: transformers reads a folder back in its dtype
     tok.save_pretrained(str(folder))
     return folder
 
