@@ -30,7 +30,9 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
     known, later = tuple(request.known), tuple(request.later)
     tag = "+".join(known)
     tiny = request.backbone == "tiny"
-    slug = "tiny" if tiny else _slug(request.backbone)
+    if not tiny:
+        from agent.recipes.warmup import backbone_slug  # torch-heavy: only for a pretrained backbone
+    slug = "tiny" if tiny else backbone_slug(request.backbone)
     backbone_dir = base / (f"backbone-{slug}-without-{'+'.join(later)}" if config.pretrain_on == "all_but_later" and later
                            else f"backbone-{slug}-{tag}")
     generator_name = f"generator-{tag}" if tiny else f"generator-{tag}-{slug}"
@@ -64,12 +66,6 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
     log.info("bootstrap: assets ready in %.0f s (%s)", time.perf_counter() - t0, base)
     return RuntimeAssets(ds_cfg.name, str(ds_dir), str(base / "tokenizer"), str(base / "evaluator"), str(base / "emotion"),
                          str(perception), str(backbone_dir), str(generator), known)
-
-
-def _slug(backbone: str) -> str:
-    from agent.recipes.warmup import _slug as warmup_slug
-
-    return warmup_slug(backbone)
 
 
 def _warmed_up(request: BootstrapRequest, config: BootstrapConfig, out: Path, runs: Path, cache: str | None,

@@ -74,13 +74,14 @@ def _episode_data(req: BootstrapRequest, boot: BootstrapConfig, runs: Path, cach
     return corpus.select("train", sorted(known)), vals, corpus.texts("train"), info
 
 
-def _slug(backbone: str) -> str:
+def backbone_slug(backbone: str) -> str:
+    """A folder-name part for ``backbone``: ``smollm2-135m`` as it is, a folder by its name."""
     return backbone if backbone == "smollm2-135m" else re.sub(r"[^A-Za-z0-9._-]+", "-", Path(backbone).name)
 
 
 def warmup_dir(runs: Path, dataset: str, backbone: str) -> Path:
     """Where the warm-up of ``backbone`` for ``dataset`` goes by default."""
-    return runs / dataset / f"backbone-{_slug(backbone)}-warmup"
+    return runs / dataset / f"backbone-{backbone_slug(backbone)}-warmup"
 
 
 def pretrained_backbone(backbone: str, benchmark: str, quick: bool, root: str | None, cache: str | None,
