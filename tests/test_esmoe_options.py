@@ -40,7 +40,8 @@ def test_cged_can_read_the_frozen_backbones_hidden_states_and_experts_do_not_cha
     model = ESMoE(backbone(), cfg, EMOTIONS)
     texts = SCENARIOS["greeting"]
     x, mask = model.describe(texts)
-    before = model.cged_input(texts, x, mask)
+    ids, _ = model.tokens(texts)
+    before = model.cged_input(ids, x, mask)
     assert before.shape == x.shape and not torch.allclose(before, x)  # not the static embeddings
     for sc in SCENARIOS:  # two trained experts (their LoRA factors are non-zero now)
         model.begin_scenario(sc, samples(sc))
@@ -49,7 +50,7 @@ def test_cged_can_read_the_frozen_backbones_hidden_states_and_experts_do_not_cha
     assert any(p.abs().sum() > 0 for n, p in model.bank.model.named_parameters() if "lora_B" in n)
     model.train_mode(False)
     model.bank.model.eval()
-    assert torch.allclose(model.cged_input(texts, x, mask), before, atol=1e-6)  # the frozen base's view, no expert
+    assert torch.allclose(model.cged_input(ids, x, mask), before, atol=1e-6)  # the frozen base's view, no expert
     q, h = model.represent(texts)
     assert h.shape == (3, cfg.cged.dim) and torch.isfinite(q).all()
     assert model.generate(texts[:1], 4)[0].codes is not None

@@ -91,6 +91,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     stopped = _run_plan(schedule, store, assets, evaluate, base, cfg.methods, progress, out_dir, cfg.holdout)
 
     records = store.finished()
+    finished = sum(store.done(r) for r in plan)  # every shard's runs, not only this process's
     reference_path = out_dir / "reference.json"
     if not reference_path.is_file():
         atomic_write_text(reference_path, json.dumps(reference_rows(assets, evaluate, scenarios)))
@@ -114,8 +115,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
         "holdout": cfg.holdout,
         "transfer": transfer_table(records, keys, eval_items, labels, rs, bs, cfg.holdout, p.compare_to) if cfg.holdout else {},
         "reference": json.loads(reference_path.read_text()),
-        "runs_planned": len(plan), "runs_finished": sum(store.done(r) for r in plan),
-        "complete": all(store.done(r) for r in plan), "shard": shard_label,
+        "runs_planned": len(plan), "runs_finished": finished, "complete": finished == len(plan), "shard": shard_label,
         "stopped_for_budget": stopped, "eta_remaining_s": schedule.eta(),
         "seconds_this_part": round(time.perf_counter() - t0, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -74,20 +74,18 @@ class RunStore:
     def open(self, manifest: dict, resume: bool, shard: str | None = None) -> dict:
         """Start a folder, or continue one with ``resume``; refuses to mix protocols or code versions. ``shard``
         (``I/N``): this process trains one shard of the plan; the other shards may open the folder too."""
-        old = self.manifest()
-        if old is not None and not resume:
-            raise ValueError(f"{self.out} already holds results ({len(self.finished())} runs); continue them with "
-                             "--resume, or give another --out")
-        if old is not None:
-            for k in MUST_MATCH:
-                if old.get(k) != manifest.get(k):
-                    raise ValueError(f"--resume {self.out}: {k} differs ({old.get(k)!r} there, {manifest.get(k)!r} now); "
-                                     "one table holds one protocol on one code version: use another --out")
         self.out.mkdir(parents=True, exist_ok=True)
         self.runs_dir.mkdir(exist_ok=True)
         with (self.out / ".manifest.lock").open("w") as lock:  # shards open the folder at the same moment
             fcntl.flock(lock, fcntl.LOCK_EX)
-            old = self.manifest() or old
+            old = self.manifest()
+            if old is not None and not resume:
+                raise ValueError(f"{self.out} already holds results ({len(self.finished())} runs); continue them with "
+                                 "--resume, or give another --out")
+            for k in MUST_MATCH:
+                if old is not None and old.get(k) != manifest.get(k):
+                    raise ValueError(f"--resume {self.out}: {k} differs ({old.get(k)!r} there, {manifest.get(k)!r} now); "
+                                     "one table holds one protocol on one code version: use another --out")
             merged = dict(old or manifest)
             merged["parts"] = list((old or {}).get("parts", [])) + [
                 {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": manifest.get("commit"),

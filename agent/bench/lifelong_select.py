@@ -53,7 +53,7 @@ def finished_points(path: Path, sha: str, order: list[str], seed: int) -> dict[s
     if not path.is_file():
         return {}
     done = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for line in path.read_text().splitlines():
         try:
             r = json.loads(line)
         except json.JSONDecodeError:  # a line cut short by a kill: that point is trained again

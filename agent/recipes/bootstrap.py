@@ -31,7 +31,7 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
     tag = "+".join(known)
     tiny = request.backbone == "tiny"
     if not tiny:
-        from agent.recipes.warmup import backbone_slug  # torch-heavy: only for a pretrained backbone
+        from agent.recipes.warmup import backbone_slug, warmed_up  # torch-heavy: only for a pretrained backbone
     slug = "tiny" if tiny else backbone_slug(request.backbone)
     backbone_dir = base / (f"backbone-{slug}-without-{'+'.join(later)}" if config.pretrain_on == "all_but_later" and later
                            else f"backbone-{slug}-{tag}")
@@ -39,8 +39,8 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
     if config.shipped_assets:
         from agent.recipes.shipped import install_shipped
 
-        install_shipped(ds_cfg.name, manifest["fingerprint"], base, ["tokenizer", "evaluator", "emotion", "perception"]
-                        + ([backbone_dir.name, generator_name] if tiny else []))
+        install_shipped(ds_cfg.name, manifest["fingerprint"], base, ["tokenizer", "evaluator", "emotion", "perception",
+                        backbone_dir.name, generator_name])
     train_missing("tokenizer", base / "tokenizer", Path(ds_dir), config.tokenizer_iterations, progress,
                   config.tokenizer_lr, config.tokenizer_warmup)
     train_missing("evaluator", base / "evaluator", Path(ds_dir), config.evaluator_iterations, progress)
@@ -60,27 +60,13 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
     if is_checkpoint(generator):  # an existing generator is used as it is, never retrained over
         backbone_dir = Path(read_manifest(generator)["backbone_dir"])
     else:
-        if not tiny:
-            backbone_dir = _warmed_up(request, config, backbone_dir, runs, cache, progress)
+        if not tiny:  # taught the motion vocabulary on the pre-known scenarios (`l2emg warmup --episode`)
+            backbone_dir = warmed_up(request.backbone, backbone_dir, episode=(request, config), runs=str(runs),
+                                     cache=cache, progress=progress)
         _bootstrap_generator(Path(ds_dir), base / "tokenizer", backbone_dir, generator, known, later, config, progress)
     log.info("bootstrap: assets ready in %.0f s (%s)", time.perf_counter() - t0, base)
     return RuntimeAssets(ds_cfg.name, str(ds_dir), str(base / "tokenizer"), str(base / "evaluator"), str(base / "emotion"),
                          str(perception), str(backbone_dir), str(generator), known)
-
-
-def _warmed_up(request: BootstrapRequest, config: BootstrapConfig, out: Path, runs: Path, cache: str | None,
-               progress: bool) -> Path:
-    """A pretrained backbone that has learned the motion vocabulary on the episode's pre-known scenarios: a
-    warm-up output as it is, else ``out``, warmed up here when missing (configs/backbone.yaml ``warmup``)."""
-    from agent.recipes.warmup import run_warmup
-    from policies.backbone.motion_rows import MANIFEST
-
-    if (Path(request.backbone) / MANIFEST).is_file():
-        return Path(request.backbone)
-    if not (out / MANIFEST).is_file():
-        log.info("bootstrap: warming %s up on the pre-known scenarios -> %s", request.backbone, out)
-        run_warmup(request.backbone, episode=(request, config), out=str(out), runs=str(runs), cache=cache, progress=progress)
-    return out
 
 
 def _bootstrap_generator(ds_dir: Path, tokenizer_dir: Path, backbone_dir: Path, out: Path, known: tuple[str, ...],

@@ -89,16 +89,24 @@ def pretrained_backbone(backbone: str, benchmark: str, quick: bool, root: str | 
     """(what ``load_backbone`` takes, its warm-up report) for a pretrained ``backbone``: a warm-up output as it is;
     ``smollm2-135m`` or a local folder through its warm-up on the benchmark's pre-known source, run when missing."""
     from agent.recipes.training import dataset_config
-    from policies.backbone.motion_rows import MANIFEST, read_warmup_manifest
+    from policies.backbone.motion_rows import read_warmup_manifest
+
+    out = warmed_up(backbone, warmup_dir(Path(runs), dataset_config(benchmark, quick).name, backbone),
+                    benchmark=benchmark, runs=str(runs), quick=quick, root=root, cache=cache, progress=progress)
+    return str(out), read_warmup_manifest(out).get("report", {})
+
+
+def warmed_up(backbone: str, out: Path, **warmup_args) -> Path:
+    """``backbone`` when it is a warm-up output, else ``out``, where :func:`run_warmup` (given ``warmup_args``:
+    a benchmark's or an episode's pre-known source) writes one when none is there yet."""
+    from policies.backbone.motion_rows import MANIFEST
 
     if (Path(backbone) / MANIFEST).is_file():
-        return backbone, read_warmup_manifest(backbone).get("report", {})
-    out = warmup_dir(Path(runs), dataset_config(benchmark, quick).name, backbone)
-    if not (out / MANIFEST).is_file():
+        return Path(backbone)
+    if not (Path(out) / MANIFEST).is_file():
         log.warning("%s: no warm-up of %s, running one (configs/backbone.yaml warmup)", out, backbone)
-        run_warmup(backbone, benchmark=benchmark, out=str(out), runs=str(runs), quick=quick, root=root, cache=cache,
-                   progress=progress)
-    return str(out), read_warmup_manifest(out).get("report", {})
+        run_warmup(backbone, out=str(out), **warmup_args)
+    return Path(out)
 
 
 def run_warmup(backbone: str, benchmark: str | None = None,

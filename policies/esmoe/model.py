@@ -66,39 +66,43 @@ class ESMoE(ContinualLearner):
         self.prototypes = [p.to(device) for p in self.prototypes]
 
     # -- description features ---------------------------------------------------------------------
-    def describe(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token embeddings of the descriptions alone (no instruction), from the frozen embedding table."""
+    def tokens(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids of the descriptions alone (no instruction), right-padded, and their mask."""
         tok = self.backbone.tokenizer
         old, tok.padding_side = tok.padding_side, "right"
         enc = tok([t.strip() for t in texts], return_tensors="pt", padding=True, add_special_tokens=False)
         enc = enc.to(self.device)
         tok.padding_side = old
-        with torch.no_grad():
-            x = self.backbone.model.get_input_embeddings().weight[enc["input_ids"]]
-        return x, enc["attention_mask"]
+        return enc["input_ids"], enc["attention_mask"]
 
-    def cged_input(self, texts: list[str], x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """CGED's X for ``texts`` whose static token embeddings are ``x``: those (``cged.input: embeddings``) or
-        the frozen backbone's last hidden states over the same tokens (``hidden``), every expert switched off."""
+    def describe(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token embeddings of the descriptions alone (no instruction), from the frozen embedding table."""
+        ids, mask = self.tokens(texts)
+        return self._embed(ids), mask
+
+    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.backbone.model.get_input_embeddings().weight[ids]
+
+    def cged_input(self, ids: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """CGED's X for description tokens ``ids`` whose static embeddings are ``x``: those (``cged.input:
+        embeddings``) or the frozen backbone's last hidden states over them (``hidden``), every expert switched off."""
         if self.config.cged.input == "embeddings":
             return x
-        tok = self.backbone.tokenizer
-        old, tok.padding_side = tok.padding_side, "right"
-        enc = tok([t.strip() for t in texts], return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        tok.padding_side = old
         model = self.bank.model
         off = model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
         with torch.no_grad(), off:
-            out = model(input_ids=enc["input_ids"], attention_mask=mask, output_hidden_states=True, use_cache=False)
+            out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True, use_cache=False)
         return out.hidden_states[-1].to(x.dtype)
 
     def represent(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(gate input, h): h is CGED's decoupled representation (None without CGED)."""
-        x, mask = self.describe(texts)
+        ids, mask = self.tokens(texts)
+        x = self._embed(ids)
         pooled = masked_mean(x, mask)
         if self.cged is None:
             return pooled, None
-        h = self.cged(self.cged_input(texts, x, mask), mask)
+        h = self.cged(self.cged_input(ids, x, mask), mask)
         return torch.cat([pooled, h], -1), h
 
     def route(self, texts: list[str]) -> list[str]:
@@ -176,8 +180,8 @@ class ESMoE(ContinualLearner):
         super().begin_scenario(scenario, train)
         self._train_texts = [t for s in train for t in s.texts]
         if first and self.cged is not None:
-            x, mask = self.describe(self._train_texts)
-            x = self.cged_input(self._train_texts, x, mask)
+            ids, mask = self.tokens(self._train_texts)
+            x = self.cged_input(ids, self._embed(ids), mask)
             self.cged.fit_dictionary(x[mask.bool()], self.config.cged.kmeans_iterations, self.config.train.seed)
         if self.use_samoe or first:
             name = scenario if self.use_samoe else "shared"
