@@ -147,3 +147,27 @@ def test_balance_targets_follow_where_the_feet_really_stand(executor, pose):
     assert r.reason != "fell" and r.success, (r.reason, r.failed_at_s)
     pelvis_y = executor.data.xpos[executor.pelvis][1]
     assert abs(pelvis_y - (planted.qpos[-1, 1] + 0.15)) < 0.03  # it stayed where it stands
+
+
+def test_the_compiled_qp_solves_the_controllers_bounded_least_squares_like_bvls():
+    """DAQP on the scaled normal equations gives BVLS's solution on problems shaped like the controller's:
+    69 free accelerations, 40 non-negative forces, weights from 1e-4 to 1e4 (cond ~1e11 unscaled)."""
+    from scipy.optimize import lsq_linear
+
+    from envs.executor.wholebody import _bounded_least_squares
+
+    rng = np.random.default_rng(3)
+    free, forces = 69, 40
+    for trial in range(5):
+        a = rng.normal(size=(150, free + forces))
+        a[:6] *= 100.0 * rng.uniform(10, 60, size=(6, 1))  # the nearly hard floating-base rows
+        a[-forces:] *= 1e-2  # force regularization
+        b = rng.normal(size=150) * 10.0
+        x = _bounded_least_squares(a, b, free)
+        lower = np.r_[np.full(free, -np.inf), np.zeros(forces)]
+        ref = lsq_linear(a, b, bounds=(lower, np.full(free + forces, np.inf)), method="bvls").x
+        assert (x[free:] >= -1e-9).all()
+        assert (x[free:] < 1e-9).any(), "the bounds should bind somewhere in this test"
+        cost = lambda v: float(np.sum((a @ v - b) ** 2))  # noqa: E731
+        assert cost(x) <= cost(ref) * (1 + 1e-9) + 1e-9, trial
+        np.testing.assert_allclose(x, ref, atol=1e-5 * max(1.0, np.abs(ref).max()))

@@ -203,6 +203,7 @@ class TrackingExecutor:
         fall_ratio, fall_head = cfg.failure.fall_pelvis_ratio, cfg.failure.fall_head_height
         max_dev, max_qvel = cfg.failure.max_mean_deviation, cfg.failure.max_qvel
         check_every = max(1, int(round(cfg.control_hz / 20)))  # contact/warning checks at 20 Hz
+        solve_every = max(1, int(round(1.0 / (cfg.wholebody.solve_hz * m.opt.timestep))))  # physics steps per QP
         # MuJoCo resets the state itself on a non-finite position, velocity or acceleration: that is a blow-up.
         bad = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWARN_BADQVEL,
                                 mujoco.mjtWarning.mjWARN_BADQPOS)]
@@ -216,9 +217,10 @@ class TrackingExecutor:
                 mocap_quat[self.mocap] = ref.qpos[k, 3:7]
             try:
                 if wholebody:
-                    for _ in range(self.substeps):
+                    for sub in range(self.substeps):
                         mujoco.mj_step1(m, d)
-                        ctrl_view[act] = np.clip(self.wholebody.control(d, k), self.ctrl_lo, self.ctrl_hi)
+                        wb = self.wholebody.control(d, k) if sub % solve_every == 0 else self.wholebody.hold(d)
+                        ctrl_view[act] = np.clip(wb, self.ctrl_lo, self.ctrl_hi)
                         mujoco.mj_step2(m, d)
                 elif mode == "full":
                     for _ in range(self.substeps):
