@@ -1,14 +1,13 @@
 """Whole-body balance for unassisted tracking: task-space inverse dynamics with contact forces.
 
-At ``solve_hz`` (60 Hz: every fourth physics step) a small bounded least-squares problem, solved as a
-QP by DAQP, picks generalized accelerations and
-friction-pyramid contact forces (non-negative weights on each contact's pyramid edges) that best
-achieve, by weight: the floating-base equations of motion (nearly hard), stance feet held still and
-flat on the floor, the centre of mass following the reference's, the pelvis orientation, and every
-joint following its reference by PD. The joint torques then follow from inverse dynamics with those
-contact forces (Macchietto et al. 2009; Abe et al. 2007), plus the damping MuJoCo's implicit integrator
-adds to the mass matrix; between solves the joints keep those torques and a PD towards the planned path.
-No external force acts on the body: the
+At ``solve_hz`` (60 Hz: every fourth physics step) a small bounded least-squares problem, solved as
+a QP by DAQP, picks generalized accelerations and friction-pyramid contact forces (non-negative
+weights on each contact's pyramid edges) that best achieve, by weight: the floating-base equations
+of motion (nearly hard), stance feet held still and flat on the floor, the centre of mass following
+the reference's, the pelvis orientation, and every joint following its reference by PD. The joint
+torques then follow from inverse dynamics with those contact forces (Macchietto et al. 2009; Abe et
+al. 2007), plus the damping MuJoCo's implicit integrator adds to the mass matrix; between solves the
+joints keep those torques and a PD towards the planned path. No external force acts on the body: the
 floor is the only support, so a reference whose centre of mass the feet cannot carry still falls.
 
 The centre-of-mass feedback is deliberately slow (about the 3 rad/s natural frequency of an
