@@ -202,3 +202,24 @@ def test_the_joints_reach_the_accelerations_the_controller_solved_for(pose, impl
         assert 0.85 < ratio < 1.2, ratio  # 1.10 measured: the contacts do not give exactly the planned forces
     else:
         assert ratio < 0.7, ratio  # 0.57 measured
+
+
+def test_the_controls_of_mode_none_replay_to_the_same_motion(executor, pose):
+    """`sim bench` compares mode none with bare mj_step replaying the controls it recorded: the replay must
+    be the same physics (same final state), so the cost ratio measures the controller alone."""
+    import mujoco
+
+    still = still_motion(pose, 20)
+    executor.control_log = []
+    r = executor.execute(still, mode="none")
+    log, executor.control_log = executor.control_log, None
+    assert r.success and len(log) == round(r.simulated_s / executor.model.opt.timestep)
+    end = executor.data.qpos.copy()
+    ref = executor.reference(still)
+    tracked, _ = executor.planted(ref)
+    mujoco.mj_resetData(executor.model, executor.data)
+    executor.reset_to(tracked)
+    for u in log:
+        executor.data.ctrl[executor.act] = u
+        mujoco.mj_step(executor.model, executor.data)
+    np.testing.assert_allclose(executor.data.qpos, end, atol=1e-9)

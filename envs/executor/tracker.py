@@ -69,6 +69,7 @@ class TrackingExecutor:
         self.substeps = max(1, int(round(1.0 / (self.config.control_hz * model.opt.timestep))))
         self.balance = AnkleBalance(self.spec, self.config.balance)
         self.hooks: list = []  # callables(data, step) run before each control step (e.g. a partner playback)
+        self.control_log: list | None = None  # set to [] to record the controls of every physics step (sim bench)
         self.foot_geoms = [mj.mj_name2id(model, mj.mjtObj.mjOBJ_GEOM, f"{prefix}{n}")
                            for n in ("l_ankle_foot", "r_ankle_foot", "l_foot_toes", "r_foot_toes")]
         self.wholebody = WholeBodyController(model, self.qadr, self.dadr, self.nv_h, self.kp, self.kv,
@@ -221,6 +222,8 @@ class TrackingExecutor:
                         mujoco.mj_step1(m, d)
                         wb = self.wholebody.control(d, k) if sub % solve_every == 0 else self.wholebody.hold(d)
                         ctrl_view[act] = np.clip(wb, self.ctrl_lo, self.ctrl_hi)
+                        if self.control_log is not None:
+                            self.control_log.append(ctrl_view[act].copy())
                         mujoco.mj_step2(m, d)
                 elif mode == "full":
                     for _ in range(self.substeps):
