@@ -250,7 +250,7 @@ def _bounded_least_squares(a: np.ndarray, b: np.ndarray, free: int) -> np.ndarra
     2022), a compiled active-set solver. The task weights span 1e-4 to 1e4, so the Hessian is scaled to a
     unit diagonal first (DAQP needed 150-2,000 iterations on it unscaled, 7-17 scaled). On 4 problems of
     the bow clip: 0.4-0.8 ms against 9-85 ms for scipy's BVLS, the same cost to 1e-15 and forces within
-    2e-5 N (`/tmp`-free check: tests/test_wholebody.py). BVLS remains the fallback if DAQP reports failure."""
+    2e-5 N (checked against BVLS in tests/test_wholebody.py). BVLS remains the fallback if DAQP fails."""
     import daqp
 
     n = a.shape[1]
