@@ -67,6 +67,7 @@ class TrackingExecutor:
         legs = {"l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle", "l_foot", "r_foot"}
         self.upper_body = np.array([JOINT_NAMES[j] not in legs for j, _ in self.spec.hinge_index], dtype=float)
         self.substeps = max(1, int(round(1.0 / (self.config.control_hz * model.opt.timestep))))
+        self.solve_every = max(1, int(round(1.0 / (self.config.wholebody.solve_hz * model.opt.timestep))))  # physics steps per QP
         self.balance = AnkleBalance(self.spec, self.config.balance)
         self.hooks: list = []  # callables(data, step) run before each control step (e.g. a partner playback)
         self.control_log: list | None = None  # set to [] to record the controls of every physics step (sim bench)
@@ -204,7 +205,6 @@ class TrackingExecutor:
         fall_ratio, fall_head = cfg.failure.fall_pelvis_ratio, cfg.failure.fall_head_height
         max_dev, max_qvel = cfg.failure.max_mean_deviation, cfg.failure.max_qvel
         check_every = max(1, int(round(cfg.control_hz / 20)))  # contact/warning checks at 20 Hz
-        solve_every = max(1, int(round(1.0 / (cfg.wholebody.solve_hz * m.opt.timestep))))  # physics steps per QP
         # MuJoCo resets the state itself on a non-finite position, velocity or acceleration: that is a blow-up.
         bad = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWARN_BADQVEL,
                                 mujoco.mjtWarning.mjWARN_BADQPOS)]
@@ -220,7 +220,7 @@ class TrackingExecutor:
                 if wholebody:
                     for sub in range(self.substeps):
                         mujoco.mj_step1(m, d)
-                        wb = self.wholebody.control(d, k) if sub % solve_every == 0 else self.wholebody.hold(d)
+                        wb = self.wholebody.control(d, k) if sub % self.solve_every == 0 else self.wholebody.hold(d)
                         ctrl_view[act] = np.clip(wb, self.ctrl_lo, self.ctrl_hi)
                         if self.control_log is not None:
                             self.control_log.append(ctrl_view[act].copy())

@@ -149,6 +149,7 @@ class WholeBodyController:
             qd_plan = self._qd0 + t * self._acc
             g = self.gains
             tau = tau + self._inertia * (g.kp_joint * (q_plan - q) + g.kd_joint * (qd_plan - qd))
+        # The position actuator applies kp (ctrl - q) - kv qd: this set-point makes it apply tau now.
         return q + (tau + self.kv * qd) / self.kp
 
     def control(self, d, k: int) -> np.ndarray:
@@ -238,8 +239,7 @@ class WholeBodyController:
         if g.hold_impedance:
             self._solved_at, self._q0, self._qd0, self._acc = d.time, q[7:].copy(), qd[6:].copy(), x[6:nv].copy()
             self._inertia = np.diag(mass)[6:].copy()
-        # The position actuator applies kp (ctrl - q) - kv qd: this set-point makes it apply tau now.
-        return q[7:] + (tau[6:] + self.kv * qd[6:]) / self.kp
+        return self.hold(d)  # at the solve itself the PD towards the plan is zero: the set-point of tau
 
 
 _FREE = 1e30  # DAQP's infinity
