@@ -112,7 +112,7 @@ def test_the_shipped_generator_answers_the_same_with_both_decoders():
                                                    "calm"] * 2, acts + acts[::-1])]
     ref = _codes(model.generate(texts, None, decoder="hf"))
     assert len({len(c) for c in ref}) > 3
-    for decoder in ("static", "numpy"):
+    for decoder in ("static", "numpy", "jit"):
         assert _codes(model.generate(texts, None, decoder=decoder)) == ref, decoder
         for t in texts[:6]:
             assert _codes(model.generate([t], None, decoder=decoder)) == _codes(model.generate([t], None, decoder="hf"))
@@ -256,10 +256,11 @@ def test_the_config_chooses_the_decoder(monkeypatch):
     seen = []
     for cls, name in ((StaticDecoder, "static"), (NumpyDecoder, "numpy")):
         real = cls.generate
-        monkeypatch.setattr(cls, "generate", lambda self, *a, _real=real, _name=name, **k: seen.append(_name) or _real(self, *a, **k))
+        monkeypatch.setattr(cls, "generate", lambda self, *a, _real=real, _name=name, **k:
+                            seen.append(type(self).__name__ if _name == "numpy" else _name) or _real(self, *a, **k))
     model.generate(SCENARIOS["greeting"], 4)
-    assert seen == ["numpy"]  # NumPy on the CPU by default
-    for decoder, expect in (("static", ["static"]), ("hf", [])):
+    assert seen == ["JitDecoder"]  # NumPy with the compiled step on the CPU by default
+    for decoder, expect in (("numpy", ["NumpyDecoder"]), ("static", ["static"]), ("hf", [])):
         seen.clear()
         model.config = dataclasses.replace(model.config, decode=dataclasses.replace(model.config.decode, decoder=decoder))
         model.generate(SCENARIOS["greeting"], 4)

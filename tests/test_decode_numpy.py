@@ -1,4 +1,5 @@
-"""The NumPy decoder (policies/backbone/decode_numpy.py) against transformers' generate: the same tokens
+"""The NumPy decoder (policies/backbone/decode_numpy.py), alone and with its compiled step (decode_jit.py), against
+transformers' generate: the same tokens
 greedy and sampled, batch 1 and batched with padding, with ES-MoE's mixed experts (never folded for it) and
 CGED injection, and with the baselines' adapters; it runs (no silent fall-back) where it says it can."""
 import dataclasses
@@ -14,6 +15,23 @@ from test_decode import TEXTS, _answers, _codes, _esmoe_with_live_experts, _live
 from test_esmoe import EMOTIONS, SCENARIOS, backbone, config, samples
 
 
+@pytest.fixture(params=["numpy", "jit"])
+def fast(request, monkeypatch):
+    """The NumPy decoder alone and with its compiled step (decode_jit.py); with ``jit``, wherever the NumPy decoder
+    takes a request the compiled one must (no silent fall-back to NumPy)."""
+    if request.param == "numpy":
+        yield "numpy"
+        return
+    from policies.backbone.decode_jit import JitDecoder
+    from policies.backbone.decode_numpy import NumpyDecoder
+
+    kinds = []
+    real = NumpyDecoder.generate
+    monkeypatch.setattr(NumpyDecoder, "generate", lambda self, *a, **k: kinds.append(type(self)) or real(self, *a, **k))
+    yield "jit"
+    assert all(k is JitDecoder for k in kinds), "the jit decoder fell back to NumPy"
+
+
 @pytest.fixture
 def no_torch_loop(monkeypatch):
     """Fail if the torch static loop runs: the NumPy decoder must have taken the request."""
@@ -22,21 +40,21 @@ def no_torch_loop(monkeypatch):
     monkeypatch.setattr(StaticDecoder, "generate", refuse)
 
 
-def test_greedy_tokens_equal_generate_batch_1_and_batched(tiny, no_torch_loop):
+def test_greedy_tokens_equal_generate_batch_1_and_batched(tiny, no_torch_loop, fast):
     for lo, hi in ((20, 20), (2, 30)):
         for text in TEXTS:
-            assert torch.equal(_answers(tiny, [text], lo, hi, "hf"), _answers(tiny, [text], lo, hi, "numpy")), (text, lo, hi)
-        assert torch.equal(_answers(tiny, TEXTS, lo, hi, "hf"), _answers(tiny, TEXTS, lo, hi, "numpy")), (lo, hi)
+            assert torch.equal(_answers(tiny, [text], lo, hi, "hf"), _answers(tiny, [text], lo, hi, fast)), (text, lo, hi)
+        assert torch.equal(_answers(tiny, TEXTS, lo, hi, "hf"), _answers(tiny, TEXTS, lo, hi, fast)), (lo, hi)
 
 
-def test_sampled_tokens_equal_generate_draw_for_draw(tiny, no_torch_loop):
+def test_sampled_tokens_equal_generate_draw_for_draw(tiny, no_torch_loop, fast):
     for seed, top_k, temperature in ((0, 0, 1.0), (1, 20, 1.0), (2, 0, 0.7)):
         for texts in (TEXTS[:1], TEXTS):
             ref = _answers(tiny, texts, 2, 25, "hf", True, seed, top_k, temperature)
-            assert torch.equal(ref, _answers(tiny, texts, 2, 25, "numpy", True, seed, top_k, temperature))
+            assert torch.equal(ref, _answers(tiny, texts, 2, 25, fast, True, seed, top_k, temperature))
 
 
-def test_esmoe_mixed_experts_and_injection_without_a_fold(monkeypatch, no_torch_loop):
+def test_esmoe_mixed_experts_and_injection_without_a_fold(monkeypatch, no_torch_loop, fast):
     model = _esmoe_with_live_experts()
     texts = [t for v in SCENARIOS.values() for t in v] + ["Someone waves and walks away."]
     folds = []
@@ -46,27 +64,27 @@ def test_esmoe_mixed_experts_and_injection_without_a_fold(monkeypatch, no_torch_
         for lengths in (6, None):
             ref = _codes(model.generate(texts, lengths, decoder="hf", **kwargs))
             folds.clear()
-            assert _codes(model.generate(texts, lengths, decoder="numpy", **kwargs)) == ref
+            assert _codes(model.generate(texts, lengths, decoder=fast, **kwargs)) == ref
             for t in texts:  # batch 1: hf folds the experts; numpy reads their low-rank factors
                 ref = _codes(model.generate([t], lengths, decoder="hf", **kwargs))
                 folds.clear()
-                assert _codes(model.generate([t], lengths, decoder="numpy", **kwargs)) == ref
+                assert _codes(model.generate([t], lengths, decoder=fast, **kwargs)) == ref
                 assert not folds
     for name in model.bank.names:  # one expert forced
-        assert _codes(model.generate(texts, 6, expert=name, decoder="numpy")) == _codes(model.generate(texts, 6, expert=name, decoder="hf"))
-    injected = _codes(model.generate(texts, 6, decoder="numpy"))
+        assert _codes(model.generate(texts, 6, expert=name, decoder=fast)) == _codes(model.generate(texts, 6, expert=name, decoder="hf"))
+    injected = _codes(model.generate(texts, 6, decoder=fast))
     with torch.no_grad():
         for p in model.inject.parameters():
             p.zero_()
-    assert _codes(model.generate(texts, 6, decoder="numpy")) != injected  # the <som> injection reaches it
+    assert _codes(model.generate(texts, 6, decoder=fast)) != injected  # the <som> injection reaches it
 
 
 @pytest.mark.parametrize("name", ["SeqLoRA", "O-LoRA"])
-def test_baselines_generate_the_same_tokens(name):
+def test_baselines_generate_the_same_tokens(name, fast):
     learner = _live_baseline(name)
     texts = [t for v in SCENARIOS.values() for t in v]
     for kwargs in ({}, {"greedy": False, "seed": 1}):
-        assert _codes(learner.generate(texts, None, decoder="numpy", **kwargs)) == \
+        assert _codes(learner.generate(texts, None, decoder=fast, **kwargs)) == \
             _codes(learner.generate(texts, None, decoder="hf", **kwargs))
 
 
@@ -80,7 +98,7 @@ def test_what_it_cannot_run_is_named_and_served_by_the_torch_loop(tiny):
     assert numpy_unsupported(StaticDecoder(tiny.model, v.first_id, v.codebook_size, v.end_id), 1) is None
 
 
-def test_cached_weight_stacks_follow_in_place_changes_and_never_serve_another_tensor():
+def test_cached_weight_stacks_follow_in_place_changes_and_never_serve_another_tensor(fast):
     """The stacked q/k/v and gate/up copies and ES-MoE's frozen-expert stacks are cached between requests; a
     weight changed in place (an optimizer step, ``copy_``) must be read again, and a different tensor with the
     same values must not be served another's copy."""
@@ -100,13 +118,13 @@ def test_cached_weight_stacks_follow_in_place_changes_and_never_serve_another_te
 
     model = _esmoe_with_live_experts()
     texts = [t for v in SCENARIOS.values() for t in v]
-    before = _codes(model.generate(texts, 6, decoder="numpy"))
+    before = _codes(model.generate(texts, 6, decoder=fast))
     frozen = [n for n in model.bank.names if n not in model.bank.trainable]
     assert frozen, "the test needs a frozen expert"
     with torch.no_grad():
         for p in model.bank.parameters_of(frozen[0]):
             p.mul_(-3.0)
-    changed = _codes(model.generate(texts, 6, decoder="numpy"))
+    changed = _codes(model.generate(texts, 6, decoder=fast))
     assert changed == _codes(model.generate(texts, 6, decoder="hf")) and changed != before
     # the stacks cached while generating (inference mode) must serve training next (the runtime's learner scores,
     # then trains, then scores on the same layers): a training step after generation runs and has gradients
@@ -114,3 +132,48 @@ def test_cached_weight_stacks_follow_in_place_changes_and_never_serve_another_te
 
     scenario = model.bank.names[-1]
     train_on(model, samples(scenario, 8), dataclasses.replace(model.config.train, batch=4), steps=1, progress=False)
+
+
+def test_the_compiled_steps_weights_follow_in_place_changes(tiny):
+    """The compiled step keeps transposed, stacked copies of the base weights between requests; a weight changed
+    in place (an optimizer step, a fold) must be read again."""
+    before = _answers(tiny, TEXTS, 2, 20, "jit")
+    with torch.no_grad():
+        tiny.model.model.layers[1].mlp.up_proj.weight.mul_(-2.0)
+    try:
+        after = _answers(tiny, TEXTS, 2, 20, "jit")
+        assert torch.equal(after, _answers(tiny, TEXTS, 2, 20, "hf")) and not torch.equal(after, before)
+    finally:
+        with torch.no_grad():
+            tiny.model.model.layers[1].mlp.up_proj.weight.div_(-2.0)
+
+
+def test_the_warm_up_compiles_what_a_request_runs(tiny):
+    """The generator compiles the step and the greedy loop at start (decode_jit.warm_up): a request afterwards
+    must find its signatures compiled, not compile another in the middle of an interaction."""
+    from policies.backbone.decode_jit import _forward, _greedy, warm_up
+
+    warm_up()
+    before = [list(_forward.signatures), list(_greedy.signatures)]
+    _answers(tiny, TEXTS, 2, 8, "jit")
+    model = _esmoe_with_live_experts()  # with experts mixed: low-rank factors in every projection
+    model.generate(TEXTS[:1], 8, decoder="jit")
+    model.generate(TEXTS, 8, decoder="jit")
+    model.generate(TEXTS, 8, decoder="jit", greedy=False, seed=1)
+    assert all(before) and [list(_forward.signatures), list(_greedy.signatures)] == before
+
+
+def test_greedy_decoding_under_esmoe_runs_the_compiled_loop(monkeypatch):
+    """ES-MoE's CGED hook acts on <som> only, so the whole greedy loop (not only the step) runs compiled, batch 1
+    and padded batches, fixed and free lengths, with the same tokens as Hugging Face."""
+    from policies.backbone.decode_jit import JitDecoder
+
+    model = _esmoe_with_live_experts()
+    lengths = []
+    real = JitDecoder.greedy_loop
+    monkeypatch.setattr(JitDecoder, "greedy_loop", lambda self, *a: (lambda n: lengths.append(n) or n)(real(self, *a)))
+    texts = [t for v in SCENARIOS.values() for t in v]
+    for n in (6, None):
+        assert _codes(model.generate(texts, n, decoder="jit")) == _codes(model.generate(texts, n, decoder="hf"))
+        assert _codes(model.generate(texts[:1], n, decoder="jit")) == _codes(model.generate(texts[:1], n, decoder="hf"))
+    assert len(lengths) == 4 and None not in lengths

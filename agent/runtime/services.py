@@ -89,11 +89,20 @@ class GeneratorService:
 
             try:
                 self.load(read_pointer(self.pointer))
+                self._warm_up()
                 return
             except (L2EMGError, FileNotFoundError) as exc:  # truncated, altered or removed since: the one given instead
                 log.warning("generator: the published checkpoint %s names does not load (%s); serving %s", self.pointer, exc,
                             checkpoint)
         self.load(checkpoint)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Compile the decoder's step before the first request rather than during it (decode_jit.warm_up)."""
+        if self.device.type == "cpu" and self.model.config.decode.decoder == "jit":
+            from policies.backbone.decode_jit import warm_up
+
+            log.debug("generator: compiled decoding step ready in %.1f s", warm_up())
 
     def load(self, checkpoint: str) -> LoadedGenerator:
         from policies.esmoe.store import load_generator, write_pointer

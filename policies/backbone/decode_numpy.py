@@ -134,24 +134,35 @@ def projection(module, rows: int) -> _Proj | str:
         return "an expert layer whose base is not a plain linear without bias"
     if len(w) != rows:
         return f"expert weights for {len(w)} rows, {rows} sequences"
-    a_parts, b_parts, c_parts = [], [], []
-    if stack is not None:
-        a_parts.append(_np(stack[0]))
-        b_parts.append(_np(stack[1]))
-        c_parts.append(_np(w[:, stack[2]].float()))
-    for j, n in enumerate(bank.names):
-        if n not in bank.trainable:
-            continue
-        if layer.lora_dropout[n].training:
-            return "an expert in training mode (dropout)"
-        A, Bw = layer.lora_A[n].weight, layer.lora_B[n].weight
-        a_parts.append(_np(A))
-        b_parts.append(_np(Bw))
-        c_parts.append(np.repeat(_np((w[:, j:j + 1] * layer.scaling[n]).float()), A.shape[0], axis=1))
-    if not a_parts:
+    own = [(j, n) for j, n in enumerate(bank.names) if n in bank.trainable]
+    if any(layer.lora_dropout[n].training for _, n in own):
+        return "an expert in training mode (dropout)"
+    tensors = ([stack[0], stack[1]] if stack is not None else []) + \
+        [t for _, n in own for t in (layer.lora_A[n].weight, layer.lora_B[n].weight)]
+    if not tensors:
         return _Proj(_np(base.weight), source=base.weight)
-    return _Proj(_np(base.weight), np.concatenate(a_parts), np.concatenate(b_parts, 1), np.concatenate(c_parts, 1),
-                 source=base.weight)
+    scalings = tuple(float(layer.scaling[n]) for _, n in own)
+
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every expert's A and B stacked (frozen stack first), and per rank row the expert column of the weights
+        and the LoRA scaling it takes (1 for the stack, whose B has it folded in)."""
+        a_parts = [_np(stack[0])] if stack is not None else []
+        b_parts = [_np(stack[1])] if stack is not None else []
+        cols = [stack[2].numpy()] if stack is not None else []
+        scale = [np.ones(len(stack[2]), np.float32)] if stack is not None else []
+        for (j, n), sc in zip(own, scalings):
+            A = layer.lora_A[n].weight
+            a_parts.append(_np(A))
+            b_parts.append(_np(layer.lora_B[n].weight))
+            cols.append(np.full(A.shape[0], j))
+            scale.append(np.full(A.shape[0], sc, np.float32))
+        return np.concatenate(a_parts), np.concatenate(b_parts, 1), np.concatenate(cols), np.concatenate(scale)
+
+    # rebuilt only when an expert or its weights change; the per-sequence part is one gather and product
+    a, b, cols, scale = memo_on_tensors(layer, "_l2emg_numpy_low_rank", tensors, build,
+                                        (tuple(own), scalings, stack is not None))
+    coef = _np(w.float())[:, cols] * scale
+    return _Proj(_np(base.weight), a, b, coef, source=base.weight)
 
 
 @dataclass
@@ -194,6 +205,7 @@ class NumpyDecoder:
         self.dec = dec
         inner = dec.lm.model
         self.layers, self.eps = [], []
+        self.sources: list[torch.Tensor] = []  # every projection's base weight (what a cache of derived arrays keys on)
         for L, layer in zip(dec.layers, inner.layers):
             norms = (_rms_weight(L.ln1, layer.input_layernorm), _rms_weight(L.ln2, layer.post_attention_layernorm))
             if any(n is None for n in norms):
@@ -204,6 +216,7 @@ class NumpyDecoder:
             if why:
                 raise NumpyUnsupported(why)
             q, k, v, o, gate, up, down = projs
+            self.sources += [p.source for p in projs]
             self.layers.append(_NpLayer(*norms, fused([q, k, v]), o, fused([gate, up]), down))
             self.eps.append((np.float32(layer.input_layernorm.variance_epsilon),
                              np.float32(layer.post_attention_layernorm.variance_epsilon)))
@@ -217,6 +230,11 @@ class NumpyDecoder:
         hooked = bool(emb._forward_hooks or emb._forward_pre_hooks)
         self.hook_tokens = getattr(emb, "l2emg_hooks_act_on", None) if hooked else set()
         self.head = _np(dec.head_weight)
+
+    def new_caches(self, B: int, length: int) -> list:
+        """Per-layer (keys, values) buffers of ``length`` positions."""
+        shape = (B, self.dec.kv_heads, length, self.dec.head_dim)
+        return [(np.zeros(shape, np.float32), np.zeros(shape, np.float32)) for _ in self.layers]
 
     @staticmethod
     def _rms(x: np.ndarray, w: np.ndarray, eps: np.float32) -> np.ndarray:
@@ -279,6 +297,11 @@ class NumpyDecoder:
             x = x + L.down(u, S)
         return self._rms(x.reshape(B, S, d)[:, -1], self.final_norm, self.final_eps)
 
+    def greedy_loop(self, h: np.ndarray, out: np.ndarray, min_tokens: int, max_tokens: int, pad_id: int,
+                    cos_t: np.ndarray, sin_t: np.ndarray, step_pos: np.ndarray, step_keep: np.ndarray, P: int) -> int | None:
+        """A faster greedy loop filling ``out`` and returning its length, or None: the loop below serves."""
+        return None
+
     def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, min_tokens: int, max_tokens: int,
                  pad_id: int, sample: bool = False, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:
         """As ``StaticDecoder.generate``: (B, n) answer ids, the end marker allowed from ``min_tokens``, forced at
@@ -291,8 +314,7 @@ class NumpyDecoder:
         real = attention_mask.long().sum(-1)
         cos_t, sin_t = (_np(t) for t in dec.rope_table(int(pos.max()) + T + 1, dec.embed_module.weight))
         step_pos = (real[:, None] + torch.arange(T)).numpy()
-        caches = [(np.zeros((B, dec.kv_heads, P + T, dec.head_dim), np.float32),
-                   np.zeros((B, dec.kv_heads, P + T, dec.head_dim), np.float32)) for _ in self.layers]
+        caches = self.new_caches(B, P + T)
         # the prompt: causal over real tokens; a padding query attends itself (its row is never read, but an
         # all-masked row would make NaNs that the next layer's padded keys carry into real rows as 0 * NaN)
         causal = np.tril(np.ones((P, P), bool))
@@ -308,6 +330,10 @@ class NumpyDecoder:
         step_keep = np.ones((B, P + T), bool)
         step_keep[:, :P] = keep
         padded = not keep.all()
+        if not sample:
+            n = self.greedy_loop(h, out, min_tokens, max_tokens, pad_id, cos_t, sin_t, step_pos, step_keep, P)
+            if n is not None:
+                return torch.from_numpy(out[:, :n])
         n = T
         for t in range(T):
             kind = chooser.kind(t)

@@ -1,5 +1,5 @@
-"""Constrained, batched generation of motion tokens: the NumPy decoder on CPU float32 (``decode_numpy.py``, the
-default), the torch static-cache decoder (``decode.py``: CUDA, other dtypes, what NumPy cannot run) or Hugging
+"""Constrained, batched generation of motion tokens: the NumPy decoder with a compiled answer step on CPU float32
+(``decode_jit.py``, the default; Numba), the NumPy decoder alone (``decode_numpy.py``), the torch static-cache decoder (``decode.py``: CUDA, other dtypes, what NumPy cannot run) or Hugging
 Face ``generate`` with a logits processor (``decoder="hf"``, the reference both are tested against)."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 from policies.backbone.loader import Backbone, format_prompt
 
 log = logging.getLogger(__name__)
-Decoder = Literal["numpy", "static", "hf"]
-DECODERS = ("numpy", "static", "hf")
+Decoder = Literal["jit", "numpy", "static", "hf"]
+DECODERS = ("jit", "numpy", "static", "hf")
 
 
 def motion_logits_processor(backbone: Backbone, prompt_len: int, min_tokens: int, max_tokens: int):
@@ -51,11 +51,11 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
                    min_tokens: int = 4, max_tokens: int = 50, greedy: bool = True, temperature: float = 1.0,
                    top_k: int = 0, seed: int = 0, retries: int = 2,
                    condition: Callable[[list[int]], AbstractContextManager] | None = None,
-                   decoder: Decoder = "numpy", cuda_graphs: bool = False) -> list[Generation]:
+                   decoder: Decoder = "jit", cuda_graphs: bool = False) -> list[Generation]:
     """Motion codes per text. ``length`` (tokens; 4 frames each) fixes the length exactly; an empty
     result is retried with sampling (``retries`` times, seeded) and then reported as a failure.
     ``condition(rows)`` wraps each decoding call on ``texts[rows]`` (e.g. sets per-sequence expert weights).
-    ``decoder``: ``numpy`` (CPU float32; else static), ``static`` (falls back to ``hf`` for a model it does not
+    ``decoder``: ``jit`` (CPU float32 with Numba; else numpy), ``numpy`` (CPU float32; else static), ``static`` (falls back to ``hf`` for a model it does not
     know) or ``hf``;
     ``cuda_graphs``: on CUDA, the static decoder replays its greedy steps from a captured graph."""
     import torch
@@ -105,19 +105,19 @@ def generate_codes(backbone: Backbone, texts: list[str], length: int | list[int]
 
 
 def decode_answers(backbone: Backbone, input_ids, attention_mask, min_tokens: int, max_tokens: int, sample: bool,
-                   temperature: float = 1.0, top_k: int = 0, decoder: Decoder = "numpy", cuda_graphs: bool = False):
+                   temperature: float = 1.0, top_k: int = 0, decoder: Decoder = "jit", cuda_graphs: bool = False):
     """(B, n) answer token ids after left-padded prompts (``pad`` after a row's end marker), n <= max_tokens + 1.
     Runs inside the caller's conditioning context, which the static decoder reads when it starts."""
     from policies.backbone.decode import StaticDecoder, static_unsupported
 
     model, tok, v = backbone.model, backbone.tokenizer, backbone.vocab
-    if decoder in ("numpy", "static"):
+    if decoder in ("jit", "numpy", "static"):
         why = static_unsupported(model)
         if why is None:
             dec = StaticDecoder(model, v.first_id, v.codebook_size, v.end_id)
-            if decoder == "numpy" and not cuda_graphs:
+            if decoder in ("jit", "numpy") and not cuda_graphs:
                 answers = _numpy_answers(dec, input_ids, attention_mask, min_tokens, max_tokens, tok.pad_token_id,
-                                         sample, temperature, top_k)
+                                         sample, temperature, top_k, compiled=decoder == "jit")
                 if answers is not None:
                     return answers
             return dec.generate(input_ids, attention_mask, min_tokens, max_tokens, tok.pad_token_id, sample,
@@ -133,13 +133,22 @@ def decode_answers(backbone: Backbone, input_ids, attention_mask, min_tokens: in
 
 
 def _numpy_answers(dec, input_ids, attention_mask, min_tokens: int, max_tokens: int, pad_id: int, sample: bool,
-                   temperature: float, top_k: int):
-    """The answers from the NumPy decoder, or None (debug-logged) when it cannot run this model or context.
-    NumPy's BLAS gets as many threads as torch has (one per worker when several run)."""
+                   temperature: float, top_k: int, compiled: bool = False):
+    """The answers from the NumPy decoder (``compiled``: with the compiled answer step where it can run), or None
+    (debug-logged) when it cannot run this model or context. NumPy's BLAS gets as many threads as torch has (one
+    per worker when several run)."""
     from policies.backbone.decode_numpy import NumpyDecoder, NumpyUnsupported, blas_threads_as_torch
 
+    np_dec = None
+    if compiled:
+        from policies.backbone.decode_jit import JitDecoder
+
+        try:
+            np_dec = JitDecoder(dec, len(input_ids))
+        except NumpyUnsupported as exc:
+            log.debug("compiled step not used: %s; the NumPy decoder instead", exc)
     try:
-        np_dec = NumpyDecoder(dec, len(input_ids))
+        np_dec = np_dec or NumpyDecoder(dec, len(input_ids))
     except NumpyUnsupported as exc:
         log.debug("NumPy decoder not used: %s; the torch static decoder instead", exc)
         return None

@@ -125,7 +125,7 @@ class EvalSettings:
 class DecodeSettings:
     # numpy: policies/backbone/decode_numpy.py (CPU float32; else static); static: policies/backbone/decode.py;
     # hf: transformers' generate (the reference)
-    decoder: Literal["numpy", "static", "hf"] = "numpy"
+    decoder: Literal["jit", "numpy", "static", "hf"] = "jit"
     cuda_graphs: bool = False  # on CUDA, greedy steps of the static decoder replayed from a captured graph
     # a batch-shared request folds its experts into the base weights only when those weights are at most this
     # many elements: the fold keeps a copy of every targeted base weight to restore its exact bits (SmolLM2-135M:

@@ -151,7 +151,7 @@ class ESMoE(ContinualLearner):
         (``generate(decoder="numpy")``) reads the mixed experts' low-rank factors instead: no fold."""
         self._h, self._w = h, w
         try:
-            if (merge and self._decoder != "numpy" and self.bank.merge_copy_elements() <= self.config.decode.merge_max_elements
+            if (merge and self._decoder not in ("jit", "numpy") and self.bank.merge_copy_elements() <= self.config.decode.merge_max_elements
                     and bool((w == w[:1]).all())):
                 with self.bank.merged(w[0]):
                     yield

@@ -1,0 +1,271 @@
+"""Motion-token decoding with one compiled step (issue 24): the NumPy decoder's loop, each answer token's pass
+through the model a single Numba-compiled function instead of ~30 NumPy calls a layer.
+
+Why: on the tiny backbone a batch-1 step is ~120 small NumPy calls (products, norms, RoPE, attention, SiLU), and
+their per-call cost (5-20 us each) is most of the ~1.1 ms a token, not the 3.4 MFLOP of arithmetic. Compiled, the
+step is the matrix products (BLAS, the same library NumPy calls) plus loops over a few thousand numbers.
+
+What runs is exactly what ``decode_numpy.NumpyDecoder`` resolved for the same model and context (plain or fused
+projections, ES-MoE's per-sequence expert mixing as stacked low-rank factors, RMSNorm weights, RoPE tables, GQA),
+stacked over layers; the prompt is still prefilled by NumPy (one call over all positions, already cheap). The
+base weights are transposed and stacked once and kept while the model's tensors are unchanged
+(``memo_on_tensors``: an optimizer step or a fold bumps their version). Like the NumPy decoder it is not
+bit-identical to torch (sums in another order), and ``tests/test_decode_jit.py`` compares its tokens with the
+NumPy decoder's and Hugging Face's. Where Numba is not installed or the layers differ in shape, the NumPy decoder
+serves (``jit_unsupported`` says why).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from policies.backbone.decode_numpy import NumpyDecoder, NumpyUnsupported, _Proj
+from policies.torch_utils import memo_on_tensors
+
+try:  # an optional speed-up: without Numba the NumPy decoder serves
+    from numba import njit
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    njit = None
+
+
+def jit_available() -> str | None:
+    """None when Numba can be used, else why not."""
+    return None if njit is not None else "numba is not installed"
+
+
+if njit is not None:
+    @njit(cache=True)
+    def _rms(x, w, eps):
+        B, d = x.shape
+        out = np.empty_like(x)
+        for b in range(B):
+            ms = np.float32(0.0)
+            for i in range(d):
+                ms += x[b, i] * x[b, i]
+            inv = np.float32(1.0) / np.sqrt(ms / np.float32(d) + eps)
+            for i in range(d):
+                out[b, i] = x[b, i] * inv * w[i]
+        return out
+
+    @njit(cache=True)
+    def _proj(x, wt, at, bt, coef, S):
+        """x W^T (+ ((x A^T) * coef) B^T), the transposes given contiguous; ``coef`` (B, R) per sequence, x's rows
+        ``S`` consecutive ones per sequence."""
+        y = np.dot(x, wt)
+        if at.shape[1] > 0:
+            z = np.dot(x, at)
+            for r in range(z.shape[0]):
+                z[r] *= coef[r // S]
+            y += np.dot(z, bt)
+        return y
+
+    @njit(cache=True)
+    def _forward(x, S, ln1, ln2, eps1, eps2, wqkv, aqkv, bqkv, cqkv, wo, ao, bo, co, wgu, agu, bgu, cgu,
+                 wdn, adn, bdn, cdn, kc, vc, slot, cos, sin, keymask, H, G, D, scale, fw, feps):
+        """S positions per row through every layer: x (B * S, d) embeddings, row-major by sequence -> (B, d)
+        final-normed states of each sequence's last position. Writes keys and values of positions slot ..
+        slot+S-1 into kc/vc (L, B, G, T, D). cos/sin (B * S, D), sin's first half negated (rotate_half's sign).
+        A query at position p attends positions t <= p with keymask[b, t] (B, >= slot+S), and always itself
+        (a padding query in the prompt: its row is never read, but an empty softmax would be NaN)."""
+        N, d = x.shape
+        B = N // S
+        k = H // G
+        half = D // 2
+        x = x.copy()
+        s = np.empty(slot + S, np.float32)
+        for layer in range(wqkv.shape[0]):
+            h = _rms(x, ln1[layer], eps1[layer])
+            qkv = _proj(h, wqkv[layer], aqkv[layer], bqkv[layer], cqkv[layer], S)
+            rot = np.empty((N, H + G, D), np.float32)
+            for r in range(N):
+                b, p = r // S, slot + r % S
+                for n in range(H + G):
+                    base = n * D
+                    for i in range(D):
+                        j = i + half if i < half else i - half
+                        rot[r, n, i] = qkv[r, base + i] * cos[r, i] + qkv[r, base + j] * sin[r, i]
+                for g in range(G):
+                    for i in range(D):
+                        kc[layer, b, g, p, i] = rot[r, H + g, i]
+                        vc[layer, b, g, p, i] = qkv[r, (H + G) * D + g * D + i]
+            att = np.zeros((N, H * D), np.float32)
+            for r in range(N):
+                b, p = r // S, slot + r % S
+                for hq in range(H):
+                    g = hq // k
+                    top = np.float32(-np.inf)
+                    for t in range(p + 1):
+                        if keymask[b, t] or t == p:
+                            acc = np.float32(0.0)
+                            for i in range(D):
+                                acc += rot[r, hq, i] * kc[layer, b, g, t, i]
+                            s[t] = acc * scale
+                            if s[t] > top:
+                                top = s[t]
+                    total = np.float32(0.0)
+                    for t in range(p + 1):
+                        if keymask[b, t] or t == p:
+                            s[t] = np.exp(s[t] - top)
+                            total += s[t]
+                    for t in range(p + 1):
+                        if keymask[b, t] or t == p:
+                            w = s[t] / total
+                            for i in range(D):
+                                att[r, hq * D + i] += w * vc[layer, b, g, t, i]
+            x += _proj(att, wo[layer], ao[layer], bo[layer], co[layer], S)
+            h = _rms(x, ln2[layer], eps2[layer])
+            gu = _proj(h, wgu[layer], agu[layer], bgu[layer], cgu[layer], S)
+            inner = gu.shape[1] // 2
+            u = np.empty((N, inner), np.float32)
+            for r in range(N):
+                for i in range(inner):
+                    g_ = gu[r, i]
+                    u[r, i] = g_ * gu[r, inner + i] / (np.float32(1.0) + np.exp(-g_))
+            x += _proj(u, wdn[layer], adn[layer], bdn[layer], cdn[layer], S)
+        last = np.empty((B, d), np.float32)
+        for b in range(B):
+            last[b] = x[b * S + S - 1]
+        return _rms(last, fw, feps)
+
+
+    @njit(cache=True)
+    def _greedy(h, out, table, head_t, ids, end_col, end_id, pad_id, min_tokens, max_tokens, cos_t, sin_t, step_pos,
+                step_keep, P, ln1, ln2, eps1, eps2, wqkv, aqkv, bqkv, cqkv, wo, ao, bo, co, wgu, agu, bgu, cgu,
+                wdn, adn, bdn, cdn, kc, vc, H, G, D, scale, fw, feps):
+        """``NumpyDecoder.generate``'s greedy loop, compiled: answer token t from the states ``h`` (B, d) after the
+        prompt (the end marker barred before ``min_tokens``, forced at ``max_tokens``, ``pad_id`` after a row's
+        end), then the token's step. Fills ``out`` (B, max_tokens + 1) and returns the number of columns used."""
+        B, d = h.shape
+        T = max_tokens + 1
+        fixed = min_tokens >= max_tokens
+        unfinished = np.ones(B, np.bool_)
+        nxt = np.empty(B, np.int64)
+        x = np.empty((B, d), np.float32)
+        cos = np.empty((B, cos_t.shape[1]), np.float32)
+        sin = np.empty((B, sin_t.shape[1]), np.float32)
+        for t in range(T):
+            if t >= max_tokens:
+                nxt[:] = end_id
+            else:
+                logits = np.dot(h, head_t)
+                for b in range(B):
+                    best, top = 0, np.float32(-np.inf)
+                    for c in range(logits.shape[1]):
+                        if c == end_col and t < min_tokens:
+                            continue
+                        if logits[b, c] > top:
+                            best, top = c, logits[b, c]
+                    nxt[b] = ids[best]
+            if not fixed:
+                for b in range(B):
+                    if not unfinished[b]:
+                        nxt[b] = pad_id
+            out[:, t] = nxt
+            if t == T - 1:
+                return T
+            if not fixed:
+                for b in range(B):
+                    unfinished[b] = unfinished[b] and nxt[b] != end_id
+                if not unfinished.any():
+                    return t + 1
+            for b in range(B):
+                x[b] = table[nxt[b]]
+                cos[b] = cos_t[step_pos[b, t]]
+                sin[b] = sin_t[step_pos[b, t]]
+            h = _forward(x, 1, ln1, ln2, eps1, eps2, wqkv, aqkv, bqkv, cqkv, wo, ao, bo, co, wgu, agu, bgu, cgu,
+                         wdn, adn, bdn, cdn, kc, vc, P + t, cos, sin, step_keep, H, G, D, scale, fw, feps)
+        return T
+
+
+def _low_rank(projs: list[_Proj], rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The layers' A^T (L, in, R), B^T (L, R, out) and coefficients (L, B, R); R = 0 for plain projections."""
+    ranks = {0 if p.a is None else len(p.a) for p in projs}
+    if len(ranks) != 1:
+        raise NumpyUnsupported("the layers' expert ranks differ")
+    w = projs[0].w
+    if ranks == {0}:
+        return (np.zeros((len(projs), w.shape[1], 0), np.float32), np.zeros((len(projs), 0, w.shape[0]), np.float32),
+                np.zeros((len(projs), rows, 0), np.float32))
+    return (np.ascontiguousarray(np.stack([p.a.T for p in projs])), np.ascontiguousarray(np.stack([p.b.T for p in projs])),
+            np.ascontiguousarray(np.stack([p.coef for p in projs]), dtype=np.float32))
+
+
+class JitDecoder(NumpyDecoder):
+    """``NumpyDecoder`` whose answer steps (one position per row) run ``_step``; the prompt is prefilled by NumPy."""
+
+    def __init__(self, dec, rows: int) -> None:
+        why = jit_available()
+        if why:
+            raise NumpyUnsupported(why)
+        super().__init__(dec, rows)
+        kinds = {"qkv": [L.qkv for L in self.layers], "o": [L.o for L in self.layers],
+                 "gate_up": [L.gate_up for L in self.layers], "down": [L.down for L in self.layers]}
+        for name, projs in kinds.items():
+            if len({p.w.shape for p in projs}) != 1:
+                raise NumpyUnsupported(f"the layers' {name} projections differ in shape")
+        build = lambda: {n: np.ascontiguousarray(np.stack([p.w.T for p in ps])) for n, ps in kinds.items()}  # noqa: E731
+        base = memo_on_tensors(self.sources[0], "_l2emg_jit_weights", self.sources, build)
+        self.packed = []
+        for name in ("qkv", "o", "gate_up", "down"):
+            self.packed += [base[name], *_low_rank(kinds[name], rows)]
+        self.ln1 = np.stack([L.ln1 for L in self.layers])
+        self.ln2 = np.stack([L.ln2 for L in self.layers])
+        self.eps1 = np.array([e[0] for e in self.eps], np.float32)
+        self.eps2 = np.array([e[1] for e in self.eps], np.float32)
+        self.kc = self.vc = None
+
+    def new_caches(self, B: int, length: int) -> list:
+        """Per-layer (keys, values) views of one stacked buffer each, which the compiled step reads whole."""
+        shape = (len(self.layers), B, self.dec.kv_heads, length, self.dec.head_dim)
+        self.kc, self.vc = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        return [(self.kc[i], self.vc[i]) for i in range(len(self.layers))]
+
+    def greedy_loop(self, h: np.ndarray, out: np.ndarray, min_tokens: int, max_tokens: int, pad_id: int,
+                    cos_t: np.ndarray, sin_t: np.ndarray, step_pos: np.ndarray, step_keep: np.ndarray, P: int) -> int | None:
+        """The whole greedy loop compiled (``_greedy``), unless an embedding hook acts on a token it could feed back
+        (then the Python loop runs the module)."""
+        dec = self.dec
+        ids = dec.ids.numpy().astype(np.int64)
+        if self.kc is None or self.hook_tokens is None or any(int(i) in self.hook_tokens for i in [*ids, pad_id]):
+            return None
+        return _greedy(np.ascontiguousarray(h), out, self.table, np.ascontiguousarray(self.head.T), ids, int(dec.end_col),
+                       int(ids[dec.end_col]), int(pad_id), int(min_tokens), int(max_tokens), np.ascontiguousarray(cos_t),
+                       np.ascontiguousarray(sin_t), np.ascontiguousarray(step_pos, dtype=np.int64), step_keep, int(P),
+                       self.ln1, self.ln2, self.eps1, self.eps2, *self.packed, self.kc, self.vc, dec.heads, dec.kv_heads,
+                       dec.head_dim, np.float32(dec.scaling), self.final_norm, self.final_eps)
+
+    def forward(self, x: np.ndarray, cos: np.ndarray, sin: np.ndarray, caches: list, slot: int,
+                mask: np.ndarray | None) -> np.ndarray:
+        """As ``NumpyDecoder.forward``, compiled: ``mask`` (B, 1, 1, S, slot+S) is read as its last query's keys
+        (which positions hold real tokens), the causal rule and self-attention of padding queries applied inside."""
+        B, S, d = x.shape
+        if self.kc is None:  # caches not made by new_caches
+            return super().forward(x, cos, sin, caches, slot, mask)
+        keymask = np.ones((B, slot + S), np.bool_) if mask is None else np.ascontiguousarray(mask.reshape(B, S, -1)[:, -1])
+        dec = self.dec
+        return _forward(np.ascontiguousarray(x.reshape(B * S, d)), S, self.ln1, self.ln2, self.eps1, self.eps2, *self.packed,
+                        self.kc, self.vc, slot, np.ascontiguousarray(cos.reshape(B * S, -1)),
+                        np.ascontiguousarray(sin.reshape(B * S, -1)), keymask, dec.heads, dec.kv_heads, dec.head_dim,
+                        np.float32(dec.scaling), self.final_norm, self.final_eps)
+
+
+def warm_up() -> float:
+    """Compile the step now (on tiny arrays of the types a request passes) so that the first request does not
+    pay for it: ~10-20 s the first time on a machine, ~1.5 s loading Numba's on-disk cache after. Returns the
+    seconds it took (0 without Numba)."""
+    import time
+
+    if njit is None:
+        return 0.0
+    t0 = time.perf_counter()
+    f32 = np.float32
+    L, B, S, d, H, G, D, R = 1, 1, 2, 4, 2, 1, 2, 1
+    w = lambda *shape: np.full(shape, 0.1, f32)  # noqa: E731
+    proj = lambda i, o: [w(L, i, o), w(L, i, R), w(L, R, o), w(L, B, R)]  # noqa: E731
+    kc, vc = w(L, B, G, S + 2, D), w(L, B, G, S + 2, D)
+    weights = [w(L, d), w(L, d), w(L), w(L), *proj(d, (H + 2 * G) * D), *proj(H * D, d), *proj(d, 2 * d), *proj(d, d)]
+    h = _forward(w(B * S, d), S, *weights, kc, vc, 0, w(B * S, D), w(B * S, D), np.ones((B, S), np.bool_),
+                 H, G, D, f32(1.0), w(d), f32(1e-6))
+    _greedy(h, np.zeros((B, 3), np.int64), w(5, d), w(d, 3), np.arange(3, dtype=np.int64), 2, 2, 4, 1, 2, w(6, D),
+            w(6, D), np.zeros((B, 3), np.int64), np.ones((B, S + 3), np.bool_), S, *weights, kc, vc, H, G, D, f32(1.0),
+            w(d), f32(1e-6))
+    return time.perf_counter() - t0
