@@ -177,3 +177,20 @@ def test_greedy_decoding_under_esmoe_runs_the_compiled_loop(monkeypatch):
         assert _codes(model.generate(texts, n, decoder="jit")) == _codes(model.generate(texts, n, decoder="hf"))
         assert _codes(model.generate(texts[:1], n, decoder="jit")) == _codes(model.generate(texts[:1], n, decoder="hf"))
     assert len(lengths) == 4 and None not in lengths
+
+
+def test_the_compiled_products_are_numpys_own():
+    """Compiled matrix-matrix products call NumPy's bundled OpenBLAS (its address passed at run time, never
+    cached): the same bits as NumPy's ``@``; without it, or for one row, Numba's np.dot."""
+    import numpy as np
+
+    from policies.backbone.decode_jit import _BLAS, _mm
+
+    if not _BLAS:
+        pytest.skip("NumPy's bundled scipy-openblas64 not found here: the compiled code uses Numba's np.dot")
+    rng = np.random.default_rng(0)
+    for m, k, n in ((800, 192, 1024), (32, 192, 384), (3, 16, 5), (1, 192, 512)):
+        a, w = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+        got = _mm(a, w, _BLAS)
+        assert got.shape == (m, n) and (np.array_equal(got, a @ w) if m > 1 else np.allclose(got, a @ w, atol=1e-4))
+        assert np.allclose(_mm(a, w, 0), a @ w, atol=1e-3)

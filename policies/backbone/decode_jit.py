@@ -27,12 +27,58 @@ except ImportError:  # pragma: no cover - exercised where numba is absent
     njit = None
 
 
+def _numpy_sgemm() -> int:
+    """The address of ``cblas_sgemm`` in NumPy's own OpenBLAS (the ILP64 ``scipy-openblas64`` build that NumPy's Linux
+    wheels bundle), or 0 where it is not found: then the compiled code multiplies with Numba's ``np.dot``, which
+    calls scipy's BLAS, 2-3x slower here on matrix-matrix products (36 vs 19 GFLOP/s at 800 x 192 x 1024, one
+    thread). The address is passed to the compiled functions at every call, never compiled in: Numba's on-disk
+    cache must not hold a pointer into one process's memory."""
+    import ctypes
+    import glob
+    import os
+
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "libscipy_openblas64_*.so"))
+    if len(libs) != 1:
+        return 0
+    try:
+        fn = ctypes.CDLL(libs[0]).scipy_cblas_sgemm64_  # the library NumPy loaded: the same thread settings
+    except (OSError, AttributeError):
+        return 0
+    return int(ctypes.cast(fn, ctypes.c_void_p).value or 0)
+
+
 def jit_available() -> str | None:
     """None when Numba can be used, else why not."""
     return None if njit is not None else "numba is not installed"
 
 
 if njit is not None:
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _sgemm(typingctx, addr, m, n, k, a, b, c):
+        """cblas_sgemm(RowMajor, NoTrans, NoTrans, m, n, k, 1, a, k, b, n, 0, c, n) called at ``addr`` (ILP64)."""
+        def codegen(context, builder, signature, args):
+            i32, i64, f32, ptr = ir.IntType(32), ir.IntType(64), ir.FloatType(), ir.IntType(8).as_pointer()
+            fnty = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, f32, ptr, i64, ptr, i64, f32, ptr, i64])
+            at, m_, n_, k_, a_, b_, c_ = args
+            builder.call(builder.inttoptr(at, fnty.as_pointer()),
+                         [i32(101), i32(111), i32(111), m_, n_, k_, f32(1.0), builder.inttoptr(a_, ptr), k_,
+                          builder.inttoptr(b_, ptr), n_, f32(0.0), builder.inttoptr(c_, ptr), n_])
+            return context.get_dummy_value()
+        return types.void(addr, m, n, k, a, b, c), codegen
+
+    @njit(cache=True)
+    def _mm(x, w, blas):
+        """x @ w for C-contiguous float32 matrices: NumPy's BLAS at ``blas`` for matrix-matrix products, Numba's
+        np.dot for a single row (matrix-vector speed either way) or where ``blas`` is 0."""
+        if blas == 0 or x.shape[0] == 1 or not (x.flags.c_contiguous and w.flags.c_contiguous):
+            return np.dot(x, w)
+        y = np.empty((x.shape[0], w.shape[1]), np.float32)
+        _sgemm(blas, x.shape[0], w.shape[1], x.shape[1], x.ctypes.data, w.ctypes.data, y.ctypes.data)
+        return y
     @njit(cache=True)
     def _rms(x, w, eps):
         B, d = x.shape
@@ -47,20 +93,20 @@ if njit is not None:
         return out
 
     @njit(cache=True)
-    def _proj(x, wt, at, bt, coef, S):
+    def _proj(x, wt, at, bt, coef, S, blas):
         """x W^T (+ ((x A^T) * coef) B^T), the transposes given contiguous; ``coef`` (B, R) per sequence, x's rows
         ``S`` consecutive ones per sequence."""
-        y = np.dot(x, wt)
+        y = _mm(x, wt, blas)
         if at.shape[1] > 0:
-            z = np.dot(x, at)
+            z = _mm(x, at, blas)
             for r in range(z.shape[0]):
                 z[r] *= coef[r // S]
-            y += np.dot(z, bt)
+            y += _mm(z, bt, blas)
         return y
 
     @njit(cache=True)
     def _forward(x, S, ln1, ln2, eps1, eps2, wqkv, aqkv, bqkv, cqkv, wo, ao, bo, co, wgu, agu, bgu, cgu,
-                 wdn, adn, bdn, cdn, kc, vc, slot, cos, sin, keymask, H, G, D, scale, fw, feps):
+                 wdn, adn, bdn, cdn, kc, vc, slot, cos, sin, keymask, H, G, D, scale, fw, feps, blas):
         """S positions per row through every layer: x (B * S, d) embeddings, row-major by sequence -> (B, d)
         final-normed states of each sequence's last position. Writes keys and values of positions slot ..
         slot+S-1 into kc/vc (L, B, G, T, D). cos/sin (B * S, D), sin's first half negated (rotate_half's sign).
@@ -74,7 +120,7 @@ if njit is not None:
         s = np.empty(slot + S, np.float32)
         for layer in range(wqkv.shape[0]):
             h = _rms(x, ln1[layer], eps1[layer])
-            qkv = _proj(h, wqkv[layer], aqkv[layer], bqkv[layer], cqkv[layer], S)
+            qkv = _proj(h, wqkv[layer], aqkv[layer], bqkv[layer], cqkv[layer], S, blas)
             rot = np.empty((N, H + G, D), np.float32)
             for r in range(N):
                 b, p = r // S, slot + r % S
@@ -111,16 +157,16 @@ if njit is not None:
                             w = s[t] / total
                             for i in range(D):
                                 att[r, hq * D + i] += w * vc[layer, b, g, t, i]
-            x += _proj(att, wo[layer], ao[layer], bo[layer], co[layer], S)
+            x += _proj(att, wo[layer], ao[layer], bo[layer], co[layer], S, blas)
             h = _rms(x, ln2[layer], eps2[layer])
-            gu = _proj(h, wgu[layer], agu[layer], bgu[layer], cgu[layer], S)
+            gu = _proj(h, wgu[layer], agu[layer], bgu[layer], cgu[layer], S, blas)
             inner = gu.shape[1] // 2
             u = np.empty((N, inner), np.float32)
             for r in range(N):
                 for i in range(inner):
                     g_ = gu[r, i]
                     u[r, i] = g_ * gu[r, inner + i] / (np.float32(1.0) + np.exp(-g_))
-            x += _proj(u, wdn[layer], adn[layer], bdn[layer], cdn[layer], S)
+            x += _proj(u, wdn[layer], adn[layer], bdn[layer], cdn[layer], S, blas)
         last = np.empty((B, d), np.float32)
         for b in range(B):
             last[b] = x[b * S + S - 1]
@@ -130,7 +176,7 @@ if njit is not None:
     @njit(cache=True)
     def _greedy(h, out, table, head_t, ids, end_col, end_id, pad_id, min_tokens, max_tokens, cos_t, sin_t, step_pos,
                 step_keep, P, ln1, ln2, eps1, eps2, wqkv, aqkv, bqkv, cqkv, wo, ao, bo, co, wgu, agu, bgu, cgu,
-                wdn, adn, bdn, cdn, kc, vc, H, G, D, scale, fw, feps):
+                wdn, adn, bdn, cdn, kc, vc, H, G, D, scale, fw, feps, blas):
         """``NumpyDecoder.generate``'s greedy loop, compiled: answer token t from the states ``h`` (B, d) after the
         prompt (the end marker barred before ``min_tokens``, forced at ``max_tokens``, ``pad_id`` after a row's
         end), then the token's step. Fills ``out`` (B, max_tokens + 1) and returns the number of columns used."""
@@ -146,7 +192,7 @@ if njit is not None:
             if t >= max_tokens:
                 nxt[:] = end_id
             else:
-                logits = np.dot(h, head_t)
+                logits = _mm(h, head_t, blas)
                 for b in range(B):
                     best, top = 0, np.float32(-np.inf)
                     for c in range(logits.shape[1]):
@@ -172,8 +218,11 @@ if njit is not None:
                 cos[b] = cos_t[step_pos[b, t]]
                 sin[b] = sin_t[step_pos[b, t]]
             h = _forward(x, 1, ln1, ln2, eps1, eps2, wqkv, aqkv, bqkv, cqkv, wo, ao, bo, co, wgu, agu, bgu, cgu,
-                         wdn, adn, bdn, cdn, kc, vc, P + t, cos, sin, step_keep, H, G, D, scale, fw, feps)
+                         wdn, adn, bdn, cdn, kc, vc, P + t, cos, sin, step_keep, H, G, D, scale, fw, feps, blas)
         return T
+
+
+_BLAS = _numpy_sgemm() if njit is not None else 0
 
 
 def _low_rank(projs: list[_Proj], rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -231,23 +280,22 @@ class JitDecoder(NumpyDecoder):
                        int(ids[dec.end_col]), int(pad_id), int(min_tokens), int(max_tokens), np.ascontiguousarray(cos_t),
                        np.ascontiguousarray(sin_t), np.ascontiguousarray(step_pos, dtype=np.int64), step_keep, int(P),
                        self.ln1, self.ln2, self.eps1, self.eps2, *self.packed, self.kc, self.vc, dec.heads, dec.kv_heads,
-                       dec.head_dim, np.float32(dec.scaling), self.final_norm, self.final_eps)
+                       dec.head_dim, np.float32(dec.scaling), self.final_norm, self.final_eps, _BLAS)
 
     def forward(self, x: np.ndarray, cos: np.ndarray, sin: np.ndarray, caches: list, slot: int,
                 mask: np.ndarray | None) -> np.ndarray:
         """As ``NumpyDecoder.forward``, compiled: ``mask`` (B, 1, 1, S, slot+S) is read as its last query's keys
         (which positions hold real tokens), the causal rule and self-attention of padding queries applied inside."""
         B, S, d = x.shape
-        # the prompt (S > 1) through NumPy: its products are matrix-matrix, where NumPy's own BLAS is 2-3x faster
-        # here than the one Numba's np.dot reaches (scipy's): 36 vs 19 GFLOP/s at 800 x 192 x 1024, one thread
-        if S > 1 or self.kc is None:
+        # the prompt (S > 1) through NumPy where NumPy's BLAS cannot be reached from compiled code (see _numpy_sgemm)
+        if (S > 1 and not _BLAS) or self.kc is None:
             return super().forward(x, cos, sin, caches, slot, mask)
         keymask = np.ones((B, slot + S), np.bool_) if mask is None else np.ascontiguousarray(mask.reshape(B, S, -1)[:, -1])
         dec = self.dec
         return _forward(np.ascontiguousarray(x.reshape(B * S, d)), S, self.ln1, self.ln2, self.eps1, self.eps2, *self.packed,
                         self.kc, self.vc, slot, np.ascontiguousarray(cos.reshape(B * S, -1)),
                         np.ascontiguousarray(sin.reshape(B * S, -1)), keymask, dec.heads, dec.kv_heads, dec.head_dim,
-                        np.float32(dec.scaling), self.final_norm, self.final_eps)
+                        np.float32(dec.scaling), self.final_norm, self.final_eps, _BLAS)
 
 
 def warm_up() -> float:
@@ -266,8 +314,8 @@ def warm_up() -> float:
     kc, vc = w(L, B, G, S + 2, D), w(L, B, G, S + 2, D)
     weights = [w(L, d), w(L, d), w(L), w(L), *proj(d, (H + 2 * G) * D), *proj(H * D, d), *proj(d, 2 * d), *proj(d, d)]
     h = _forward(w(B * S, d), S, *weights, kc, vc, 0, w(B * S, D), w(B * S, D), np.ones((B, S), np.bool_),
-                 H, G, D, f32(1.0), w(d), f32(1e-6))
+                 H, G, D, f32(1.0), w(d), f32(1e-6), _BLAS)
     _greedy(h, np.zeros((B, 3), np.int64), w(5, d), w(d, 3), np.arange(3, dtype=np.int64), 2, 2, 4, 1, 2, w(6, D),
             w(6, D), np.zeros((B, 3), np.int64), np.ones((B, S + 3), np.bool_), S, *weights, kc, vc, H, G, D, f32(1.0),
-            w(d), f32(1e-6))
+            w(d), f32(1e-6), _BLAS)
     return time.perf_counter() - t0
