@@ -1,6 +1,7 @@
-"""Constrained, batched generation of motion tokens: the NumPy decoder with a compiled answer step on CPU float32
-(``decode_jit.py``, the default; Numba), the NumPy decoder alone (``decode_numpy.py``), the torch static-cache decoder (``decode.py``: CUDA, other dtypes, what NumPy cannot run) or Hugging
-Face ``generate`` with a logits processor (``decoder="hf"``, the reference both are tested against)."""
+"""Constrained, batched generation of motion tokens: the NumPy decoder compiled on CPU float32 (``decode_jit.py``,
+the default; Numba), the NumPy decoder alone (``decode_numpy.py``), the torch static-cache decoder (``decode.py``:
+CUDA, other dtypes, what NumPy cannot run) or Hugging Face ``generate`` with a logits processor (``decoder="hf"``,
+the reference the others are tested against)."""
 from __future__ import annotations
 
 import logging
