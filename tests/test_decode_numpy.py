@@ -194,3 +194,20 @@ def test_the_compiled_products_are_numpys_own():
         got = _mm(a, w, _BLAS)
         assert got.shape == (m, n) and (np.array_equal(got, a @ w) if m > 1 else np.allclose(got, a @ w, atol=1e-4))
         assert np.allclose(_mm(a, w, 0), a @ w, atol=1e-3)
+
+
+def test_a_fold_of_the_experts_is_never_served_from_the_decoders_caches(fast):
+    """``ExpertBank.merged`` folds experts into the base weights through ``.data`` (no version bump by itself) and
+    restores them; the NumPy and compiled decoders cache arrays derived from those weights by version. A request
+    decoded inside a fold, then one outside it, must each see the weights of its moment."""
+    from policies.backbone.generate import generate_codes
+
+    model = _esmoe_with_live_experts()
+    texts = [t for v in SCENARIOS.values() for t in v]
+    model.train_mode(False)
+    name = model.bank.names[0]
+    inside = _codes(generate_codes(model.backbone, texts, 6, decoder=fast,  # model._decoder unset: the fold path
+                                   condition=lambda rows: model.condition([texts[i] for i in rows], force_expert=name)))
+    assert inside == _codes(generate_codes(model.backbone, texts, 6, decoder="hf", condition=lambda rows: model.condition(
+        [texts[i] for i in rows], force_expert=name)))
+    assert _codes(model.generate(texts, 6, decoder=fast)) == _codes(model.generate(texts, 6, decoder="hf"))

@@ -214,6 +214,7 @@ class ExpertBank:
         exact bits takes a copy of every targeted base weight per block (:meth:`merge_copy_elements`), so
         callers fold only under a budget (ES-MoE: ``decode.merge_max_elements``) and mix otherwise."""
         import torch
+        from torch.autograd.graph import increment_version
 
         saved = []
         layers = self.lora_layers()
@@ -226,6 +227,9 @@ class ExpertBank:
                     delta = self._merged_delta(layer, ws)
                     if delta is not None:
                         base.weight.data += delta.to(base.weight.dtype)
+                        # ``.data`` ops leave the version counter alone: bump it, or a cache of arrays derived from
+                        # the weight (the NumPy and compiled decoders' stacks, keyed on versions) serves the fold later
+                        increment_version(base.weight)
             # Bypass the adapters layer by layer: each LoRA wrapper calls its base linear directly. peft's
             # disable_adapter() context walks the whole model for its status and resets requires_grad on exit
             # (~50 ms a request on the tiny backbone), and its disabled forward still checks arguments per call.
@@ -237,6 +241,7 @@ class ExpertBank:
                 layer.__dict__.pop("forward", None)
             for base, w in saved:
                 base.weight.data.copy_(w)
+                increment_version(base.weight)
 
     def _merged_delta(self, layer, ws: list[float]):
         """sum_j ws_j s_j B_j A_j for the nonzero weights, or None. The same floating-point operations in the
