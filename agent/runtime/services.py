@@ -89,12 +89,11 @@ class GeneratorService:
 
             try:
                 self.load(read_pointer(self.pointer))
-                self._warm_up()
-                return
             except (L2EMGError, FileNotFoundError) as exc:  # truncated, altered or removed since: the one given instead
                 log.warning("generator: the published checkpoint %s names does not load (%s); serving %s", self.pointer, exc,
                             checkpoint)
-        self.load(checkpoint)
+        if self.model is None:
+            self.load(checkpoint)
         self._warm_up()
 
     def _warm_up(self) -> None:

@@ -13,7 +13,7 @@ stacked over layers. The base weights are transposed and stacked once and kept w
 unchanged (``memo_on_tensors``: an optimizer step or a fold bumps their version). Sampling keeps the Python loop
 (torch's random stream) with the compiled step. Like the NumPy decoder it is not bit-identical to torch (sums in
 another order); ``tests/test_decode_numpy.py`` runs every NumPy-decoder test with this one too. Where Numba is not
-installed or the layers differ in shape, the NumPy decoder serves (``NumpyUnsupported`` says why, debug-logged).
+installed or the layers differ in shape, the NumPy decoder serves (``JitUnsupported`` says why, debug-logged).
 """
 from __future__ import annotations
 
@@ -48,9 +48,8 @@ def _numpy_sgemm() -> int:
     return int(ctypes.cast(fn, ctypes.c_void_p).value or 0)
 
 
-def jit_available() -> str | None:
-    """None when Numba can be used, else why not."""
-    return None if njit is not None else "numba is not installed"
+class JitUnsupported(NumpyUnsupported):
+    """What the compiled decoder cannot run though the NumPy decoder can (without Numba, layers of unequal shapes)."""
 
 
 if njit is not None:
@@ -230,7 +229,7 @@ def _low_rank(projs: list[_Proj], rows: int) -> tuple[np.ndarray, np.ndarray, np
     """The layers' A^T (L, in, R), B^T (L, R, out) and coefficients (L, B, R); R = 0 for plain projections."""
     ranks = {0 if p.a is None else len(p.a) for p in projs}
     if len(ranks) != 1:
-        raise NumpyUnsupported("the layers' expert ranks differ")
+        raise JitUnsupported("the layers' expert ranks differ")
     w = projs[0].w
     if ranks == {0}:
         return (np.zeros((len(projs), w.shape[1], 0), np.float32), np.zeros((len(projs), 0, w.shape[0]), np.float32),
@@ -243,15 +242,14 @@ class JitDecoder(NumpyDecoder):
     """``NumpyDecoder`` whose passes through the model run ``_forward`` and whose greedy loop runs ``_greedy``."""
 
     def __init__(self, dec, rows: int) -> None:
-        why = jit_available()
-        if why:
-            raise NumpyUnsupported(why)
+        if njit is None:
+            raise JitUnsupported("numba is not installed")
         super().__init__(dec, rows)
         kinds = {"qkv": [L.qkv for L in self.layers], "o": [L.o for L in self.layers],
                  "gate_up": [L.gate_up for L in self.layers], "down": [L.down for L in self.layers]}
         for name, projs in kinds.items():
             if len({p.w.shape for p in projs}) != 1:
-                raise NumpyUnsupported(f"the layers' {name} projections differ in shape")
+                raise JitUnsupported(f"the layers' {name} projections differ in shape")
         build = lambda: {n: np.ascontiguousarray(np.stack([p.w.T for p in ps])) for n, ps in kinds.items()}  # noqa: E731
         base = memo_on_tensors(self.sources[0], "_l2emg_jit_weights", self.sources, build)
         self.packed = []
@@ -275,7 +273,8 @@ class JitDecoder(NumpyDecoder):
         (then the Python loop runs the module)."""
         dec = self.dec
         ids = dec.ids.numpy().astype(np.int64)
-        if self.kc is None or self.hook_tokens is None or any(int(i) in self.hook_tokens for i in [*ids, pad_id]):
+        if self.kc is None or self.hook_tokens is None or pad_id in self.hook_tokens or \
+                np.isin(ids, list(self.hook_tokens)).any():
             return None
         return _greedy(np.ascontiguousarray(h), out, self.table, np.ascontiguousarray(self.head.T), ids, int(dec.end_col),
                        int(ids[dec.end_col]), int(pad_id), int(min_tokens), int(max_tokens), np.ascontiguousarray(cos_t),

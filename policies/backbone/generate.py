@@ -16,6 +16,7 @@ from policies.backbone.loader import Backbone, format_prompt
 log = logging.getLogger(__name__)
 Decoder = Literal["jit", "numpy", "static", "hf"]
 DECODERS = ("jit", "numpy", "static", "hf")
+NUMPY_DECODERS = ("jit", "numpy")  # they read ES-MoE's mixed experts as low-rank factors: never a fold
 
 
 def motion_logits_processor(backbone: Backbone, prompt_len: int, min_tokens: int, max_tokens: int):
@@ -116,7 +117,7 @@ def decode_answers(backbone: Backbone, input_ids, attention_mask, min_tokens: in
         why = static_unsupported(model)
         if why is None:
             dec = StaticDecoder(model, v.first_id, v.codebook_size, v.end_id)
-            if decoder in ("jit", "numpy") and not cuda_graphs:
+            if decoder in NUMPY_DECODERS and not cuda_graphs:
                 answers = _numpy_answers(dec, input_ids, attention_mask, min_tokens, max_tokens, tok.pad_token_id,
                                          sample, temperature, top_k, compiled=decoder == "jit")
                 if answers is not None:
@@ -140,16 +141,17 @@ def _numpy_answers(dec, input_ids, attention_mask, min_tokens: int, max_tokens: 
     per worker when several run)."""
     from policies.backbone.decode_numpy import NumpyDecoder, NumpyUnsupported, blas_threads_as_torch
 
-    np_dec = None
-    if compiled:
-        from policies.backbone.decode_jit import JitDecoder
-
-        try:
-            np_dec = JitDecoder(dec, len(input_ids))
-        except NumpyUnsupported as exc:
-            log.debug("compiled step not used: %s; the NumPy decoder instead", exc)
     try:
-        np_dec = np_dec or NumpyDecoder(dec, len(input_ids))
+        if compiled:
+            from policies.backbone.decode_jit import JitDecoder, JitUnsupported
+
+            try:
+                np_dec = JitDecoder(dec, len(input_ids))
+            except JitUnsupported as exc:  # only the compiled part refused: NumPy serves
+                log.debug("compiled decoder not used: %s; the NumPy decoder instead", exc)
+                np_dec = NumpyDecoder(dec, len(input_ids))
+        else:
+            np_dec = NumpyDecoder(dec, len(input_ids))
     except NumpyUnsupported as exc:
         log.debug("NumPy decoder not used: %s; the torch static decoder instead", exc)
         return None

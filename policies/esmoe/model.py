@@ -17,6 +17,7 @@ from torch import nn
 
 from policies.backbone import Backbone
 from policies.backbone.corpus import TokenSample
+from policies.backbone.generate import NUMPY_DECODERS
 from policies.esmoe.cged import CGED, kmeans, masked_mean
 from policies.esmoe.config import ESMoEConfig
 from policies.esmoe.gate import ExpertGate
@@ -148,10 +149,10 @@ class ESMoE(ContinualLearner):
         """Set h and the expert weights for the forwards inside; ``merge`` folds the experts into the base
         weights when every row has the same weights (inference only) and the targeted base weights are within
         ``decode.merge_max_elements`` (the fold copies them to restore them exactly). The NumPy decoder
-        (``generate(decoder="numpy")``) reads the mixed experts' low-rank factors instead: no fold."""
+        (``NUMPY_DECODERS``) reads the mixed experts' low-rank factors instead: no fold."""
         self._h, self._w = h, w
         try:
-            if (merge and self._decoder not in ("jit", "numpy") and self.bank.merge_copy_elements() <= self.config.decode.merge_max_elements
+            if (merge and self._decoder not in NUMPY_DECODERS and self.bank.merge_copy_elements() <= self.config.decode.merge_max_elements
                     and bool((w == w[:1]).all())):
                 with self.bank.merged(w[0]):
                     yield
