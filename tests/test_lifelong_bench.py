@@ -119,7 +119,8 @@ def test_shards_split_the_plan_without_overlap_and_share_one_folder(tmp_path):
     for bad in ("2/2", "1", "a/b"):
         with pytest.raises(SystemExit):
             parser.parse_args(["bench", "lifelong", "--shard", bad])
-    man = {"benchmark": "b", "config_sha256": "x", "split": "test", "commit": "c1", "code": "t1", "overrides": {}, "dataset": "d"}
+    man = {"benchmark": "b", "config_sha256": "x", "split": "test", "commit": "c1", "code": "t1", "overrides": {}, "dataset": "d",
+           "models": {"tokenizer": "f1"}}
     with ThreadPoolExecutor(4) as pool:  # four shards open the same new folder at once: every part is recorded
         list(pool.map(lambda i: RunStore(tmp_path / "out").open(man, resume=True, shard=f"{i}/4"), range(4)))
     assert sorted(p["shard"] for p in RunStore(tmp_path / "out").manifest()["parts"]) == ["0/4", "1/4", "2/4", "3/4"]
@@ -138,6 +139,8 @@ def test_results_folder_resumes_only_the_same_protocol_and_code(tmp_path):
         RunStore(tmp_path / "out").open(man, resume=False)
     with pytest.raises(ValueError, match="code differs"):
         RunStore(tmp_path / "out").open({**man, "code": "t2"}, resume=True)
+    with pytest.raises(ValueError, match="models differs"):  # the folder carried to a checkout whose rebuild differs
+        RunStore(tmp_path / "out").open({**man, "models": {"tokenizer": "f2"}}, resume=True)
     again = RunStore(tmp_path / "out")  # a commit that changed no code (RESULTS.md) may add a part
     assert len(again.open({**man, "commit": "c2"}, resume=True)["parts"]) == 2
     later = PlannedRun("a", ["a", "a+view"], 1, 0, ["x", "y"])
@@ -161,6 +164,22 @@ def test_a_checkpoint_without_its_report_is_trained_again(tmp_path, monkeypatch)
     (out / "report.json").write_text("{}")
     tr.train_missing("tokenizer", out, tmp_path, 10, False)
     assert calls == [out]  # finished: kept
+
+
+def test_weights_fingerprint_reads_every_weights_file_and_nothing_else(tmp_path):
+    from agent.recipes.benchmark_assets import weights_fingerprint
+
+    with pytest.raises(FileNotFoundError, match="no \\*.safetensors"):
+        weights_fingerprint(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"abc")
+    first = weights_fingerprint(tmp_path)
+    (tmp_path / "report.json").write_text("{}")  # not weights: the same model
+    assert weights_fingerprint(tmp_path) == first
+    (tmp_path / "model.safetensors").write_bytes(b"abd")  # one byte: another model
+    assert weights_fingerprint(tmp_path) != first
+    (tmp_path / "model.safetensors").write_bytes(b"abc")
+    (tmp_path / "extra.safetensors").write_bytes(b"")
+    assert weights_fingerprint(tmp_path) != first
 
 
 def test_test_reads_are_counted_beside_the_dataset(tmp_path):
@@ -195,6 +214,8 @@ def test_quick_benchmark_sees_seqlora_forget_and_epi_forget_less(tmp_path):
         assert math.isfinite(cols["AF"]["mean"]) and cols["AD"]["mean"] > 0
     report = (tmp_path / "out" / "report.md").read_text()
     assert r["config_sha256"] in report and "scored 1 time(s)" in report and "heatmap_es-moe.png" in report
+    models = r["manifest"]["models"]
+    assert set(models) == {"dataset", "tokenizer", "evaluator", "emotion", "backbone"} and models["tokenizer"] in report
     cells = [json.loads(x) for x in (tmp_path / "out" / "cells.jsonl").read_text().splitlines()]
     assert any("routing_accuracy" in c for c in cells if c["method"] == "epi")
     with pytest.raises(ValueError, match="--resume"):

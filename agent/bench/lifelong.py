@@ -67,7 +67,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     store = RunStore(out_dir)
     shard_label = f"{shard[0]}/{shard[1]}" if shard else None
     manifest = store.open({"benchmark": cfg.name, "config_path": str(path), "config_sha256": sha, "split": split,
-                           "dataset": info["dataset"], "overrides": changed, **version}, resume or shard is not None,
+                           "dataset": info["dataset"], "models": info["models"], "overrides": changed, **version}, resume or shard is not None,
                           shard_label)
     evaluate = CellEvaluator(assets, base, split)
     eval_items = {s: {"windows": [i.sample.sample_id for i in evaluate.items_of(s)],
@@ -126,6 +126,21 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     result["report"] = write_report(out_dir, result, records)
     atomic_write_text(out_dir / "result.json", json.dumps(result, indent=2, default=str))
     return result
+
+
+def prepare_lifelong(benchmark: str = "bandai-4", quick: bool = False, config_path: str | None = None,
+                     root: str | None = None, cache: str | None = None, runs: str = "runs", progress: bool = True,
+                     overrides: dict[str, str] | None = None, backbone: str | None = None) -> dict:
+    """Builds what every run of the protocol shares (the prepared dataset, tokenizer, evaluator, emotion
+    classifier, backbone; reused when present) and returns their fingerprints; trains no method, scores nothing.
+    Run it once before starting ``--shard`` processes, so they do not each build the same models."""
+    from agent.recipes.benchmark_assets import lifelong_assets
+
+    cfg, sha, _ = load_benchmark(config_path or default_benchmark(benchmark, quick))
+    base = apply_overrides(cfg.esmoe, dict(overrides or {}), "--set esmoe.*")
+    _, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
+                              cfg.backbone, backbone=backbone or "tiny", pretrain_without=cfg.pretrain_without)
+    return {"benchmark": cfg.name, "config_sha256": sha, **{k: info[k] for k in ("dataset", "dataset_dir", "backbone_dir", "models")}}
 
 
 def _run_plan(schedule: Schedule, store: RunStore, assets, evaluate: CellEvaluator, base, chosen: dict, progress: bool,

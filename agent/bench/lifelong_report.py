@@ -177,13 +177,15 @@ def write_report(out, result: dict, records: list[dict]) -> str:
              f"- protocol file `{result['config_path']}` sha256 `{result['config_sha256']}`"
              + (f"; changed by --set {result['overrides']}" if result["overrides"] else ""),
              f"- code `{man.get('code', '?')}` (commits {', '.join(sorted({x.get('commit') or man['commit'] for x in man['parts']}))})" + (" (uncommitted changes in some part)" if any(x.get("dirty") for x in man["parts"]) else ""),
+             f"- models (weights fingerprints): {', '.join(f'{k} `{v}`' for k, v in man.get('models', {}).items()) or 'not recorded'}",
              f"- {len(p['seeds'])} training seeds {p['seeds']} x {p['orders']} scenario orders; ablations on "
              f"{p['ablation_orders'] or p['orders']} orders; {result['steps_per_scenario']} steps of batch {result['batch']} per scenario",
              f"- evaluation: {result['items']} items ({result['texts_per_window'] or 'all'} description(s) per test window); "
              f"intervals: AR, AWF, FR by {p['bootstrap_resamples']} bootstrap resamples of runs and test windows; AF, AD, AMM "
              "Student t over runs",
              f"- {'test' if result['split'] == 'test' else 'this'} split scored {reads} time(s) by this benchmark since the counter "
-             "began (`test_reads.jsonl` beside the dataset cache; one line per invocation, parts included)"
+             "began (`test_reads.jsonl` beside the dataset cache; one line per invocation, parts included); this results "
+             f"folder records {len(man['parts'])} part start(s), shards included"
              if result["split"] == "test" else "- validation split: the test counter is not touched",
              f"- {result['runs_finished']} of {result['runs_planned']} runs finished"
              + ("" if result["complete"] else " — PARTIAL: continue with --resume"), ""]

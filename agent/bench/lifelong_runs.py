@@ -13,8 +13,9 @@ from pathlib import Path
 from envs.atomic import atomic_write_text
 
 MANIFEST = "manifest.json"
-# what must match for --resume to add runs to a folder: one table, one protocol, one code version
-MUST_MATCH = ("benchmark", "config_sha256", "split", "code", "overrides", "dataset")  # code: lifelong_protocol.code_version
+# what must match for --resume to add runs to a folder: one table, one protocol, one code version, one set of models
+# (models: the weights' fingerprints, so a folder carried to another checkout resumes only on bit-identical rebuilds)
+MUST_MATCH = ("benchmark", "config_sha256", "split", "code", "overrides", "dataset", "models")  # code: lifelong_protocol.code_version
 
 
 @dataclass
@@ -85,7 +86,7 @@ class RunStore:
             for k in MUST_MATCH:
                 if old is not None and old.get(k) != manifest.get(k):
                     raise ValueError(f"--resume {self.out}: {k} differs ({old.get(k)!r} there, {manifest.get(k)!r} now); "
-                                     "one table holds one protocol on one code version: use another --out")
+                                     "one table holds one protocol on one code version and one set of models: use another --out")
             merged = dict(old or manifest)
             merged["parts"] = list((old or {}).get("parts", [])) + [
                 {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": manifest.get("commit"),

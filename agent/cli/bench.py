@@ -51,6 +51,9 @@ def add_parser(sub) -> None:
     p.add_argument("--select", action="store_true",
                    help="choose each method's hyperparameters on val (the protocol's selection grids) and print the "
                         "methods: block to freeze in the protocol file; trains, scores nothing on test")
+    p.add_argument("--prepare", action="store_true",
+                   help="build the dataset and the shared models (tokenizer, evaluator, emotion classifier, backbone) and "
+                        "print their fingerprints; trains no method (run it once before --shard processes)")
     p.add_argument("--shard", type=_shard, metavar="I/N",
                    help="train every N-th planned run from the I-th (0-based), so N processes on N cores fill one "
                         "--out folder side by side; implies --resume (one torch thread each: L2EMG_TORCH_THREADS=1)")
@@ -92,6 +95,13 @@ def cmd_bench_lifelong(args: argparse.Namespace) -> int:
         sel = select_on_val(default_benchmark(args.benchmark, args.quick), args.config, args.root, args.cache, args.runs,
                             args.out, progress=not args.quiet)
         print(json.dumps(sel, indent=2) if args.json else sel["methods_block"])
+        return 0
+    if args.prepare:
+        from agent.bench.lifelong import prepare_lifelong
+
+        info = prepare_lifelong(args.benchmark, args.quick, args.config, args.root, args.cache, args.runs,
+                                progress=not args.quiet, overrides=overrides(args).get("esmoe"), backbone=args.backbone)
+        print(json.dumps(info, indent=2))
         return 0
     result = run_lifelong(args.benchmark, args.methods, args.split, args.quick, args.config, args.out, args.root,
                           args.cache, args.runs, progress=not args.quiet, resume=args.resume, max_hours=args.max_hours,

@@ -4,6 +4,7 @@ tiny backbone. ``quick`` builds small versions of each (Bandai dataset-1 only, s
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -40,6 +41,20 @@ def quick_config(config: ESMoEConfig) -> ESMoEConfig:
         config, train=dataclasses.replace(config.train, steps_per_scenario=QUICK["steps_per_scenario"]),
         eval=dataclasses.replace(config.eval, max_test_per_scenario=QUICK["max_test_per_scenario"],
                                  multimodal_texts=QUICK["multimodal_texts"], multimodal_samples=QUICK["multimodal_samples"]))
+
+
+def weights_fingerprint(folder: str | Path) -> str:
+    """sha256 (16 hex digits) over a model folder's safetensors files, names and bytes. A results folder resumed
+    in another checkout, on models rebuilt there, must be scored by the same weights to the bit: this is what
+    its manifest compares."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no *.safetensors weights to fingerprint")
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
@@ -80,7 +95,10 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
         source, pre = pretrained_backbone(backbone, benchmark, quick, root, cache, runs, progress)
         assets = LifelongAssets(corpus=corpus, tokenizer=tokenizer, metrics=GenerationMetrics(evaluator, emotion),
                                 make_backbone=lambda: load_backbone(source, tokenizer.codebook_size), emotions=load_emotion_labels())
-        return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": source, "pretrain": pre}
+        models = {"dataset": ds_manifest["fingerprint"], **_fingerprints(run_dir),
+                  "backbone": weights_fingerprint(source) if Path(source).is_dir() else source}
+        return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": source, "pretrain": pre,
+                        "models": models}
     backbone_dir = run_dir / backbone_folder
     if not (backbone_dir / "config.json").is_file():
         p = config.pretrain
@@ -106,4 +124,10 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
     assets = LifelongAssets(corpus=corpus, tokenizer=tokenizer, metrics=GenerationMetrics(evaluator, emotion),
                             make_backbone=lambda: load_backbone(str(backbone_dir), tokenizer.codebook_size),
                             emotions=load_emotion_labels())
-    return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": str(backbone_dir), "pretrain": pre}
+    models = {"dataset": ds_manifest["fingerprint"], **_fingerprints(run_dir), "backbone": weights_fingerprint(backbone_dir)}
+    return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": str(backbone_dir), "pretrain": pre,
+                    "models": models}
+
+
+def _fingerprints(run_dir: Path) -> dict[str, str]:
+    return {kind: weights_fingerprint(run_dir / kind) for kind in ("tokenizer", "evaluator", "emotion")}
