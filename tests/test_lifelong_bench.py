@@ -182,6 +182,36 @@ def test_weights_fingerprint_reads_every_weights_file_and_nothing_else(tmp_path)
     assert weights_fingerprint(tmp_path) != first
 
 
+def test_results_folder_carries_its_models_to_another_runs_folder(tmp_path):
+    from agent.recipes.benchmark_assets import carry_models, dataset_identity, install_carried, weights_fingerprint
+
+    here, out = tmp_path / "runs" / "ds", tmp_path / "out"
+    for name, data in (("tokenizer", b"t"), ("evaluator", b"e"), ("emotion", b"m"), ("backbone-tiny", b"b")):
+        (here / name).mkdir(parents=True)
+        (here / name / "model.safetensors").write_bytes(data)
+        (here / name / "report.json").write_text("{}")
+    assert install_carried(out, here) == []  # nothing carried yet
+    assert carry_models(out, here, here / "backbone-tiny") == ["tokenizer", "evaluator", "emotion", "backbone-tiny"]
+    assert carry_models(out, here, here / "backbone-tiny") == []  # carried once: the first machine's
+    other = tmp_path / "runs-elsewhere" / "ds"
+    assert install_carried(out, other) == ["backbone-tiny", "emotion", "evaluator", "tokenizer"]
+    assert weights_fingerprint(other / "tokenizer") == weights_fingerprint(here / "tokenizer")
+    assert (other / "tokenizer" / "report.json").is_file()  # a finished training: not trained again
+    assert install_carried(out, other) == []  # the same weights already there
+    (other / "evaluator" / "model.safetensors").write_bytes(b"rebuilt here")
+    with pytest.raises(ValueError, match="other weights"):
+        install_carried(out, other)
+    # The dataset's identity is its sample list, not the source files' times (a fresh copy of the data).
+    (tmp_path / "samples.jsonl").write_text('{"sample_id": "a#0", "split": "test"}\n')
+    first = dataset_identity(tmp_path)
+    import os
+
+    os.utime(tmp_path / "samples.jsonl", (0, 0))
+    assert dataset_identity(tmp_path) == first
+    (tmp_path / "samples.jsonl").write_text('{"sample_id": "a#0", "split": "train"}\n')
+    assert dataset_identity(tmp_path) != first
+
+
 def test_test_reads_are_counted_beside_the_dataset(tmp_path):
     assert read_test_reads(tmp_path) == []
     assert record_test_read(tmp_path, {"benchmark": "b"}) == 1 and record_test_read(tmp_path, {"benchmark": "b"}) == 2
@@ -222,6 +252,15 @@ def test_quick_benchmark_sees_seqlora_forget_and_epi_forget_less(tmp_path):
         run_lifelong("bandai-4", **kw)
     again = run_lifelong("bandai-4", resume=True, **kw)  # nothing left to run: the same table, no new test read
     assert again["table"]["seqlora"]["FR"] == seq and again["test_reads"] == 1
+    # The folder carries the models it was scored by: another machine (an empty runs folder) continues on them.
+    from agent.recipes.benchmark_assets import weights_fingerprint
+
+    carried = {p.name: weights_fingerprint(p) for p in (tmp_path / "out" / "models").iterdir()}
+    backbone = set(carried) - {"tokenizer", "evaluator", "emotion"}
+    assert len(carried) == 4 and len(backbone) == 1 and carried[backbone.pop()] == models["backbone"]
+    assert all(carried[k] == models[k] for k in ("tokenizer", "evaluator", "emotion"))
+    elsewhere = run_lifelong("bandai-4", resume=True, **{**kw, "runs": str(tmp_path / "runs-elsewhere")})
+    assert elsewhere["manifest"]["models"] == models and elsewhere["table"]["seqlora"]["FR"] == seq
 
 
 def test_emotion_transfer_protocol_holds_combinations_out_of_training(tmp_path):

@@ -37,7 +37,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     on the benchmark's pre-training source when no warm-up exists (a protocol change, named in the overrides).
     ``shard`` (I, N): train only every N-th planned run from the I-th, so N processes on N cores fill one folder
     (implies ``resume``); the report is of everything the folder holds, and ``complete`` of the whole plan."""
-    from agent.recipes.benchmark_assets import lifelong_assets
+    from agent.recipes.benchmark_assets import carry_models, lifelong_assets
 
     if setting != "unseen":
         raise ValueError(f"setting {setting!r} is not offered: the paper's 'mixed' setting is not defined in what we can "
@@ -56,6 +56,8 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     version = code_version()  # before anything trains: the code this process runs, not what HEAD becomes meanwhile
     if backbone and backbone != "tiny":
         changed["backbone"] = backbone
+    out_dir = Path(out) if out else default_out(runs, cfg, quick, split)
+    _install_carried(out_dir, runs, cfg, quick)
     assets, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
                                    cfg.backbone, backbone=backbone or "tiny", pretrain_without=cfg.pretrain_without)
     scenarios = list(p.scenarios) or assets.corpus.scenarios
@@ -63,7 +65,6 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     if missing:
         raise ValueError(f"{path}: scenarios {missing} are not in {info['dataset']} ({', '.join(assets.corpus.scenarios)})")
     all_orders = scenario_orders(scenarios, p.orders, seed=p.order_seed, first=list(p.scenarios) or None)
-    out_dir = Path(out) if out else Path(runs) / info["dataset"] / f"lifelong-{cfg.name}-{split}"
     store = RunStore(out_dir)
     shard_label = f"{shard[0]}/{shard[1]}" if shard else None
     manifest = store.open({"benchmark": cfg.name, "config_path": str(path), "config_sha256": sha, "split": split,
@@ -76,6 +77,7 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     if items_path.is_file() and json.loads(items_path.read_text()) != eval_items:
         raise ValueError(f"{out_dir}: the evaluation items differ from the ones its runs were scored on")
     atomic_write_text(items_path, json.dumps(eval_items))
+    carry_models(out_dir, Path(info["run_dir"]), info["backbone_dir"])
 
     groups = training_groups(keys)
     ablation_orders = p.ablation_orders or p.orders
@@ -130,17 +132,39 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
 
 def prepare_lifelong(benchmark: str = "bandai-4", quick: bool = False, config_path: str | None = None,
                      root: str | None = None, cache: str | None = None, runs: str = "runs", progress: bool = True,
-                     overrides: dict[str, str] | None = None, backbone: str | None = None) -> dict:
+                     overrides: dict[str, str] | None = None, backbone: str | None = None, out: str | None = None) -> dict:
     """Builds what every run of the protocol shares (the prepared dataset, tokenizer, evaluator, emotion
     classifier, backbone; reused when present) and returns their fingerprints; trains no method, scores nothing.
-    Run it once before starting ``--shard`` processes, so they do not each build the same models."""
+    Run it once before starting ``--shard`` processes, so they do not each build the same models. Models the
+    results folder ``out`` carries (``out/models``, from the machine that started the table) are installed first."""
     from agent.recipes.benchmark_assets import lifelong_assets
 
     cfg, sha, _ = load_benchmark(config_path or default_benchmark(benchmark, quick))
     base = apply_overrides(cfg.esmoe, dict(overrides or {}), "--set esmoe.*")
+    out_dir = Path(out) if out else default_out(runs, cfg, quick, "test")
+    installed = _install_carried(out_dir, runs, cfg, quick)
     _, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
                               cfg.backbone, backbone=backbone or "tiny", pretrain_without=cfg.pretrain_without)
-    return {"benchmark": cfg.name, "config_sha256": sha, **{k: info[k] for k in ("dataset", "dataset_dir", "backbone_dir", "models")}}
+    return {"benchmark": cfg.name, "config_sha256": sha, "installed_from_results_folder": installed,
+            **{k: info[k] for k in ("dataset", "dataset_dir", "backbone_dir", "models")}}
+
+
+def default_out(runs: str, cfg, quick: bool, split: str) -> Path:
+    """The results folder when no --out is given: ``runs/<dataset>/lifelong-<protocol>-<split>``."""
+    from agent.recipes.training import dataset_config
+
+    return Path(runs) / dataset_config(cfg.dataset, cfg.quick_assets).name / f"lifelong-{cfg.name}-{split}"
+
+
+def _install_carried(out_dir: Path, runs: str, cfg, quick: bool) -> list[str]:
+    """The models a results folder carries, copied into the runs folder before anything would build them."""
+    from agent.recipes.benchmark_assets import install_carried
+    from agent.recipes.training import dataset_config
+
+    installed = install_carried(out_dir, Path(runs) / dataset_config(cfg.dataset, cfg.quick_assets).name)
+    if installed:
+        log.warning("%s: installed the models its runs were scored by: %s", out_dir, ", ".join(installed))
+    return installed
 
 
 def _run_plan(schedule: Schedule, store: RunStore, assets, evaluate: CellEvaluator, base, chosen: dict, progress: bool,

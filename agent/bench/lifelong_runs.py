@@ -90,7 +90,7 @@ class RunStore:
             merged = dict(old or manifest)
             merged["parts"] = list((old or {}).get("parts", [])) + [
                 {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "commit": manifest.get("commit"),
-                 "dirty": manifest.get("dirty"), **({"shard": shard} if shard else {})}]
+                 "dirty": manifest.get("dirty"), "machine": machine(), **({"shard": shard} if shard else {})}]
             atomic_write_text(self.out / MANIFEST, json.dumps(merged, indent=2))
         return merged
 
@@ -110,6 +110,26 @@ class RunStore:
         if not self.runs_dir.is_dir():
             return []
         return [json.loads(p.read_text()) for p in sorted(self.runs_dir.glob("*.json"))]
+
+
+def machine() -> str:
+    """The CPU a part ran on (model, cores, widest vector units): runs of one table trained on different CPUs
+    differ in their last bits, and the manifest says where each part ran."""
+    import os
+    import platform
+
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and name in ("", platform.machine(), platform.processor()):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    isa = [f for f in ("avx512f", "avx2", "amx_tile") if f in flags]
+    return f"{name}, {os.cpu_count()} cores" + (f", {'/'.join(isa)}" if isa else "")
 
 
 class Schedule:

@@ -100,7 +100,8 @@ def cmd_bench_lifelong(args: argparse.Namespace) -> int:
         from agent.bench.lifelong import prepare_lifelong
 
         info = prepare_lifelong(args.benchmark, args.quick, args.config, args.root, args.cache, args.runs,
-                                progress=not args.quiet, overrides=overrides(args).get("esmoe"), backbone=args.backbone)
+                                progress=not args.quiet, overrides=overrides(args).get("esmoe"), backbone=args.backbone,
+                                out=args.out)
         print(json.dumps(info, indent=2))
         return 0
     result = run_lifelong(args.benchmark, args.methods, args.split, args.quick, args.config, args.out, args.root,

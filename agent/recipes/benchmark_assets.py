@@ -57,6 +57,56 @@ def weights_fingerprint(folder: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
+def dataset_identity(ds_dir: str | Path) -> str:
+    """sha256 (16 hex digits) of a prepared dataset's sample list (ids, splits, windows, texts, emotions). The build
+    fingerprint (``prepare``) also covers the source files' modification times, which a fresh copy of the data
+    changes; this is what stays the same wherever the same clips are prepared the same way."""
+    return hashlib.sha256((Path(ds_dir) / "samples.jsonl").read_bytes()).hexdigest()[:16]
+
+
+CARRIED = ("tokenizer", "evaluator", "emotion")  # with the tiny backbone's folder
+
+
+def install_carried(out_dir: Path, run_dir: Path) -> list[str]:
+    """Copies the models a results folder carries (``out_dir/models``) into ``run_dir`` where it lacks them, so
+    a table started on one machine is continued on the same weights on another (rebuilt models differ in their
+    last bits from one CPU to the next). A model already in ``run_dir`` must be the same to the bit. Returns the
+    folders installed."""
+    import shutil
+
+    carried = out_dir / "models"
+    if not carried.is_dir():
+        return []
+    installed = []
+    for src in sorted(p for p in carried.iterdir() if p.is_dir()):
+        dst = run_dir / src.name
+        if dst.is_dir() and any(dst.glob("*.safetensors")):
+            if weights_fingerprint(dst) != weights_fingerprint(src):
+                raise ValueError(f"{dst}: other weights than the ones {carried} carries; give another --runs")
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+        installed.append(src.name)
+    return installed
+
+
+def carry_models(out_dir: Path, run_dir: Path, backbone_dir: str | Path | None) -> list[str]:
+    """Copies the shared models (and a tiny backbone that lives in ``run_dir``) into ``out_dir/models`` when it
+    does not hold them yet: the results folder then carries what its runs were scored by."""
+    import shutil
+
+    names = list(CARRIED)
+    if backbone_dir is not None and Path(backbone_dir).parent == run_dir:
+        names.append(Path(backbone_dir).name)
+    copied = []
+    for name in names:
+        dst = out_dir / "models" / name
+        if not dst.is_dir():
+            shutil.copytree(run_dir / name, dst)
+            copied.append(name)
+    return copied
+
+
 def _model(kind: str, out: Path, ds_dir: Path, quick: bool, progress: bool):
     train_missing(kind, out, ds_dir, QUICK_ITERATIONS[kind] if quick else None, progress)
     return model_kind(kind)[1].load(out)
@@ -95,10 +145,10 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
         source, pre = pretrained_backbone(backbone, benchmark, quick, root, cache, runs, progress)
         assets = LifelongAssets(corpus=corpus, tokenizer=tokenizer, metrics=GenerationMetrics(evaluator, emotion),
                                 make_backbone=lambda: load_backbone(source, tokenizer.codebook_size), emotions=load_emotion_labels())
-        models = {"dataset": ds_manifest["fingerprint"], **_fingerprints(run_dir),
+        models = {"dataset": dataset_identity(ds_dir), **_fingerprints(run_dir),
                   "backbone": weights_fingerprint(source) if Path(source).is_dir() else source}
         return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": source, "pretrain": pre,
-                        "models": models}
+                        "models": models, "run_dir": str(run_dir)}
     backbone_dir = run_dir / backbone_folder
     if not (backbone_dir / "config.json").is_file():
         p = config.pretrain
@@ -124,9 +174,9 @@ def lifelong_assets(benchmark: str, config: ESMoEConfig, quick: bool = False, ro
     assets = LifelongAssets(corpus=corpus, tokenizer=tokenizer, metrics=GenerationMetrics(evaluator, emotion),
                             make_backbone=lambda: load_backbone(str(backbone_dir), tokenizer.codebook_size),
                             emotions=load_emotion_labels())
-    models = {"dataset": ds_manifest["fingerprint"], **_fingerprints(run_dir), "backbone": weights_fingerprint(backbone_dir)}
+    models = {"dataset": dataset_identity(ds_dir), **_fingerprints(run_dir), "backbone": weights_fingerprint(backbone_dir)}
     return assets, {"dataset": cfg.name, "dataset_dir": str(ds_dir), "backbone_dir": str(backbone_dir), "pretrain": pre,
-                    "models": models}
+                    "models": models, "run_dir": str(run_dir)}
 
 
 def _fingerprints(run_dir: Path) -> dict[str, str]:
