@@ -136,8 +136,9 @@ def prepare_lifelong(benchmark: str = "bandai-4", quick: bool = False, config_pa
     """Builds what every run of the protocol shares (the prepared dataset, tokenizer, evaluator, emotion
     classifier, backbone; reused when present) and returns their fingerprints; trains no method, scores nothing.
     Run it once before starting ``--shard`` processes, so they do not each build the same models. Models the
-    results folder ``out`` carries (``out/models``, from the machine that started the table) are installed first."""
-    from agent.recipes.benchmark_assets import lifelong_assets
+    results folder ``out`` carries (``out/models``, from the machine that started the table) are installed first;
+    otherwise the ones built here are copied there."""
+    from agent.recipes.benchmark_assets import carry_models, lifelong_assets
 
     cfg, sha, _ = load_benchmark(config_path or default_benchmark(benchmark, quick))
     base = apply_overrides(cfg.esmoe, dict(overrides or {}), "--set esmoe.*")
@@ -145,7 +146,8 @@ def prepare_lifelong(benchmark: str = "bandai-4", quick: bool = False, config_pa
     installed = _install_carried(out_dir, runs, cfg, quick)
     _, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
                               cfg.backbone, backbone=backbone or "tiny", pretrain_without=cfg.pretrain_without)
-    return {"benchmark": cfg.name, "config_sha256": sha, "installed_from_results_folder": installed,
+    carry_models(out_dir, Path(info["run_dir"]), info["backbone_dir"])
+    return {"benchmark": cfg.name, "config_sha256": sha, "installed_from_results_folder": installed, "out": str(out_dir),
             **{k: info[k] for k in ("dataset", "dataset_dir", "backbone_dir", "models")}}
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -101,9 +102,15 @@ def carry_models(out_dir: Path, run_dir: Path, backbone_dir: str | Path | None) 
     copied = []
     for name in names:
         dst = out_dir / "models" / name
-        if not dst.is_dir():
-            shutil.copytree(run_dir / name, dst)
+        if dst.is_dir():
+            continue
+        tmp = dst.with_name(f".{name}.{os.getpid()}")  # shards may carry at the same moment: first rename wins
+        shutil.copytree(run_dir / name, tmp, dirs_exist_ok=True)
+        try:
+            tmp.rename(dst)
             copied.append(name)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
     return copied
 
 
