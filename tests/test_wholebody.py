@@ -173,6 +173,21 @@ def test_the_compiled_qp_solves_the_controllers_bounded_least_squares_like_bvls(
         np.testing.assert_allclose(x, ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
 
 
+def _off_the_plan_at_step_10(ex, pose) -> None:
+    """``ex`` prepared on ``pose``, reset to its step 10 with the joints' velocities pushed off the plan, after
+    ``mj_step1``: the state a control step starts from."""
+    import mujoco
+
+    ref = ex.reference(pose)
+    tracked, stance = ex.planted(ref)
+    ex.wholebody.prepare(tracked, stance)
+    mujoco.mj_resetData(ex.model, ex.data)
+    ex.reset_to(tracked, 10)
+    ex.data.qvel[ex.dadr + 6:ex.dadr + ex.nv_h] += np.random.default_rng(0).normal(0.0, 0.5, ex.nv_h - 6)
+    mujoco.mj_forward(ex.model, ex.data)
+    mujoco.mj_step1(ex.model, ex.data)
+
+
 @pytest.mark.parametrize("implicit_damping", [True, False])
 def test_the_joints_reach_the_accelerations_the_controller_solved_for(pose, implicit_damping):
     """One physics step of the whole-body controller on a waving pose: the joint accelerations MuJoCo realizes
@@ -183,15 +198,8 @@ def test_the_joints_reach_the_accelerations_the_controller_solved_for(pose, impl
 
     cfg = load_executor_config()
     ex = TrackingExecutor(dataclasses.replace(cfg, wholebody=dataclasses.replace(cfg.wholebody, implicit_damping=implicit_damping)))
-    ref = ex.reference(pose)
-    tracked, stance = ex.planted(ref)
-    ex.wholebody.prepare(tracked, stance)
     m, d = ex.model, ex.data
-    mujoco.mj_resetData(m, d)
-    ex.reset_to(tracked, 10)
-    d.qvel[ex.dadr + 6:ex.dadr + ex.nv_h] += np.random.default_rng(0).normal(0.0, 0.5, ex.nv_h - 6)  # off the plan
-    mujoco.mj_forward(m, d)
-    mujoco.mj_step1(m, d)
+    _off_the_plan_at_step_10(ex, pose)
     before = d.qvel[ex.dadr:ex.dadr + ex.nv_h].copy()
     d.ctrl[ex.act] = np.clip(ex.wholebody.control(d, 10), ex.ctrl_lo, ex.ctrl_hi)
     mujoco.mj_step2(m, d)
@@ -223,3 +231,21 @@ def test_the_controls_of_mode_none_replay_to_the_same_motion(executor, pose):
         executor.data.ctrl[executor.act] = u
         mujoco.mj_step(executor.model, executor.data)
     np.testing.assert_allclose(executor.data.qpos, end, atol=1e-9)
+
+
+def test_torque_limits_keep_every_solved_joint_torque_within_its_actuator(pose):
+    """`wholebody.torque_limits`: the QP's joint torques stay within the actuators' force ranges (here cut to a
+    tenth, so that the unconstrained solve exceeds them)."""
+    from envs.executor import TrackingExecutor
+
+    cfg = load_executor_config()
+    for limited in (False, True):
+        ex = TrackingExecutor(dataclasses.replace(cfg, wholebody=dataclasses.replace(cfg.wholebody, torque_limits=limited)))
+        ex.wholebody.torque_limit = ex.wholebody.torque_limit * 0.1
+        _off_the_plan_at_step_10(ex, pose)
+        ex.wholebody.control(ex.data, 10)
+        excess = np.abs(ex.wholebody._tau) - ex.wholebody.torque_limit
+        if limited:
+            assert excess.max() < 1e-3 * ex.wholebody.torque_limit.max(), excess.max()
+        else:
+            assert excess.max() > 1.0  # the unconstrained solve asks for more than the cut limits

@@ -10,6 +10,7 @@ from envs.executor.assistance import PlausibilityConfig
 from envs.executor.com_plan import ComPlanConfig
 from envs.executor.sanity import SanityConfig
 from envs.executor.stance import StanceConfig
+from envs.executor.stepping import SteppingConfig
 from envs.executor.wholebody import WholeBodyGains
 
 Mode = Literal["none", "residual", "full"]
@@ -56,6 +57,7 @@ class ExecutorConfig:
     balance_controller: BalanceController = "wholebody"  # mode none: whole-body QP, or the older ankle strategy
     wholebody: WholeBodyGains = field(default_factory=WholeBodyGains)
     stance: StanceConfig = field(default_factory=StanceConfig)
+    stepping: SteppingConfig = field(default_factory=SteppingConfig)  # mode none: swing feet and contact-aware support (stepping.py)
     com_plan: ComPlanConfig = field(default_factory=ComPlanConfig)
     sanity: SanityConfig = field(default_factory=SanityConfig)  # references checked before simulating (sanity.py)
     plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)  # residual mode's judgement (assistance.py)

@@ -68,13 +68,15 @@ class TrackingExecutor:
         self.upper_body = np.array([JOINT_NAMES[j] not in legs for j, _ in self.spec.hinge_index], dtype=float)
         self.substeps = max(1, int(round(1.0 / (self.config.control_hz * model.opt.timestep))))
         self.solve_every = max(1, int(round(1.0 / (self.config.wholebody.solve_hz * model.opt.timestep))))  # physics steps per QP
+        self.solve_every_stepping = max(1, int(round(1.0 / (self.config.stepping.solve_hz * model.opt.timestep))))
         self.balance = AnkleBalance(self.spec, self.config.balance)
         self.hooks: list = []  # callables(data, step) run before each control step (e.g. a partner playback)
         self.control_log: list | None = None  # set to [] to record the controls of every physics step (sim bench)
         self.foot_geoms = [mj.mj_name2id(model, mj.mjtObj.mjOBJ_GEOM, f"{prefix}{n}")
                            for n in ("l_ankle_foot", "r_ankle_foot", "l_foot_toes", "r_foot_toes")]
         self.wholebody = WholeBodyController(model, self.qadr, self.dadr, self.nv_h, self.kp, self.kv,
-                                             self.pelvis, self.foot_geoms, self.config.wholebody)
+                                             self.pelvis, self.foot_geoms, self.config.wholebody,
+                                             self.config.stepping, model.actuator_forcerange[self.act, 1].copy())
         self._planter: StancePlanter | None = None
         self._scratch = None
 
@@ -218,9 +220,10 @@ class TrackingExecutor:
                 mocap_quat[self.mocap] = ref.qpos[k, 3:7]
             try:
                 if wholebody:
+                    every = self.solve_every_stepping if self.wholebody.stepping_now(k) else self.solve_every
                     for sub in range(self.substeps):
                         mujoco.mj_step1(m, d)
-                        wb = self.wholebody.control(d, k) if sub % self.solve_every == 0 else self.wholebody.hold(d)
+                        wb = self.wholebody.control(d, k) if sub % every == 0 else self.wholebody.hold(d)
                         ctrl_view[act] = np.clip(wb, self.ctrl_lo, self.ctrl_hi)
                         if self.control_log is not None:
                             self.control_log.append(ctrl_view[act].copy())

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.reference import Reference
+from envs.executor.stepping import StepPlanner, SteppingConfig, reference_schedule
 from envs.quaternion import qinv, qmul, quat_to_rotvec
 
 
@@ -63,14 +64,19 @@ class WholeBodyGains:
     solve_hz: float = 60.0  # the QP's rate; between solves the actuators hold its joint torques
     hold_impedance: bool = True  # between solves, also pull the joints back onto the solve's planned path
     implicit_damping: bool = True  # add h D qacc to the torques: the implicit integrator's damping (see control)
+    torque_limits: bool = False  # the solve keeps every joint torque within its actuator's force range
 
 
 class WholeBodyController:
     """Computes actuator set-points that make the position actuators apply the solved torques."""
 
     def __init__(self, model, qadr: int, dadr: int, nv: int, kp: np.ndarray, kv: np.ndarray,
-                 pelvis: int, foot_geoms: list[int], gains: WholeBodyGains) -> None:
+                 pelvis: int, foot_geoms: list[int], gains: WholeBodyGains,
+                 stepping: SteppingConfig | None = None, torque_limit: np.ndarray | None = None) -> None:
         self.model, self.gains = model, gains
+        self.stepping = stepping or SteppingConfig(enabled=False)
+        self.torque_limit = torque_limit  # (nv - 6,) the actuators' force limits, N m
+        self.planner: StepPlanner | None = None
         self.qadr, self.dadr, self.nv = qadr, dadr, nv
         self.kp, self.kv = kp, kv
         self.pelvis = pelvis
@@ -99,28 +105,46 @@ class WholeBodyController:
         from scipy.ndimage import gaussian_filter1d
 
         sigma = max(self.gains.smooth_s / ref.dt, 1e-6)
+        self.ref_feet = self._heels(ref)
+        self.ref_heels = self.ref_feet[..., :2]
+        self.flat = stance
+        if self.stepping.enabled:
+            if self._scratch is None:
+                import mujoco
+
+                self._scratch = mujoco.MjData(self.model)
+            schedule = reference_schedule(self.model, self._scratch, self.qadr, ref, self.foot_geoms, self.stepping)
+            stance, self.flat = schedule.stance, schedule.flat
         self.ref, self.stance = ref, stance
         self.qacc_ref = gaussian_filter1d(np.gradient(ref.qvel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
         self.com = ref.com.copy()
         if com_offset is not None:
             self.com[:, :2] += com_offset
         self.com_vel = np.gradient(self.com, ref.dt, axis=0)
-        self.ref_heels = self._heels(ref)
         self.anchor: np.ndarray | None = None  # set at the first control step: a body may start off the clip
         self.com_acc = gaussian_filter1d(np.gradient(self.com_vel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
+        if self.stepping.enabled and self.stepping.dcm_plan:
+            from envs.executor.dcm_plan import plan_dcm
+
+            self.dcm = plan_dcm(self.com, self.com_vel, self.com_acc, schedule.support, ref.dt)
+            self.com[:, :2], self.com_vel[:, :2], self.com_acc[:, :2] = self.dcm.com, self.dcm.vel, self.dcm.acc
+        self.planner = (StepPlanner(self.stepping, stance, self.ref_feet, self.com, self.com_vel, ref.dt)
+                        if self.stepping.enabled else None)
+        self.support = stance[0].copy()
+        self._rate_margin = int(round(0.1 / ref.dt))  # the fast rate from 0.1 s before a lift-off to 0.1 s after a landing
 
     def _heels(self, ref: Reference) -> np.ndarray:
-        """(N, 2, 2) world xy of the two heel boxes along the reference."""
+        """(N, 2, 3) world positions of the two heel boxes along the reference."""
         import mujoco
 
         if self._scratch is None:
             self._scratch = mujoco.MjData(self.model)
-        out = np.zeros((ref.num_steps, 2, 2))
+        out = np.zeros((ref.num_steps, 2, 3))
         nq = ref.qpos.shape[1]
         for k in range(ref.num_steps):
             self._scratch.qpos[self.qadr:self.qadr + nq] = ref.qpos[k]
             mujoco.mj_kinematics(self.model, self._scratch)
-            out[k] = self._scratch.geom_xpos[self.foot_geoms[:2], :2]
+            out[k] = self._scratch.geom_xpos[self.foot_geoms[:2]]
         return out
 
     def _follow_feet(self, d, k: int) -> np.ndarray:
@@ -128,7 +152,7 @@ class WholeBodyController:
         stand against the reference's: a step that lands short must not leave the centre of mass chasing
         the clip's feet."""
         g = self.gains
-        feet = np.nonzero(self.stance[k])[0]
+        feet = np.nonzero(self.support & self.flat[k])[0]  # a rolling foot's heel box is not where it stands
         if g.anchor_s > 0 and len(feet):
             shift = np.mean([d.geom_xpos[self.foot_geoms[f], :2] - self.ref_heels[k, f] for f in feet], axis=0)
             rate = min(1.0, self.model.opt.timestep / g.anchor_s)
@@ -152,6 +176,47 @@ class WholeBodyController:
         # The position actuator applies kp (ctrl - q) - kv qd: this set-point makes it apply tau now.
         return q + (tau + self.kv * qd) / self.kp
 
+    def stepping_now(self, k: int) -> bool:
+        """Whether a foot swings or lands at reference step ``k`` (the QP then runs at ``stepping.solve_hz``)."""
+        if self.planner is None:
+            return False
+        window = self.stance[max(0, k - self._rate_margin):k + self._rate_margin + 1]
+        return not (window.all() and self.support.all())
+
+    def _support(self, d, k: int) -> np.ndarray:
+        """(2,) feet the solve may push on: the schedule's, or with stepping the planner's (contact-aware)."""
+        if self.planner is None:
+            return self.stance[k]
+        touching = np.zeros(4, dtype=bool)  # per foot geom on the floor: left heel, right heel, left toes, right toes
+        body = self.model.geom_bodyid
+        for i in range(d.ncon):
+            c = d.contact[i]
+            for geom, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
+                if geom in self.foot_of_geom and body[other] == 0:  # against the world (the floor), not a limb
+                    touching[self.foot_geoms.index(geom)] = True
+        up = d.geom_xmat[self.foot_geoms[:2]].reshape(2, 3, 3)[:, 2, 2]  # the soles' normals' vertical part
+        return self.planner.support(k, touching[:2] | touching[2:], np.degrees(np.arccos(np.clip(up, -1.0, 1.0))),
+                                    touching[:2] & touching[2:])
+
+    def _swing_task(self, task, d, k: int, f: int, com: np.ndarray, com_vel: np.ndarray, anchor: np.ndarray,
+                    qd: np.ndarray) -> None:
+        """Adds the swing foot's position task toward the planner's target."""
+        import mujoco
+
+        cfg, a0, nv = self.stepping, self.dadr, self.nv
+        geom = self.foot_geoms[f]
+        mujoco.mj_jac(self.model, d, self._jp, self._jr, d.geom_xpos[geom], self.heel_body[f])
+        jp, jr = self._jp[:, a0:a0 + nv], self._jr[:, a0:a0 + nv]
+        target, velocity = self.planner.swing_target(k, f, com, com_vel, anchor)
+        acc = cfg.kp_swing * (target - d.geom_xpos[geom]) + cfg.kd_swing * (velocity - jp @ qd)
+        if cfg.swing_feedforward:
+            acc = acc + self.planner.swing_acceleration(k, f)
+        task(jp.copy(), acc, cfg.weight_swing)
+        level = self.planner.level_weight(k, f)  # its orientation is otherwise the joints' (the clip's)
+        if level > 0:
+            tilt = np.cross(d.geom_xmat[geom].reshape(3, 3)[:, 2], (0.0, 0.0, 1.0))
+            task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * cfg.weight_swing)
+
     def control(self, d, k: int) -> np.ndarray:
         """Actuator set-points for reference step ``k`` from the state after ``mj_step1``."""
         import mujoco
@@ -159,6 +224,7 @@ class WholeBodyController:
         g, m, ref, nv, a0 = self.gains, self.model, self.ref, self.nv, self.dadr
         q = d.qpos[self.qadr:self.qadr + 7 + nv - 6]
         qd = d.qvel[a0:a0 + nv]
+        self.support = self._support(d, k)
         anchor = self._follow_feet(d, k)
         a_des = self.qacc_ref[k].copy()
         a_des[6:] += g.kp_joint * (ref.qpos[k, 7:] - q[7:]) + g.kd_joint * (ref.qvel[k, 6:] - qd[6:])
@@ -174,7 +240,7 @@ class WholeBodyController:
         for i in range(d.ncon):
             c = d.contact[i]
             geom = c.geom2 if c.geom2 in self.foot_of_geom else c.geom1 if c.geom1 in self.foot_of_geom else None
-            if geom is None or not self.stance[k, self.foot_of_geom[geom]]:
+            if geom is None or not self.support[self.foot_of_geom[geom]]:
                 continue
             frame = c.frame.reshape(3, 3)
             # The frame's normal points from geom1 to geom2: towards the foot when the foot is geom2.
@@ -216,9 +282,15 @@ class WholeBodyController:
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - jcom @ qd)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
-            if not self.stance[k, f]:
+            if not self.support[f]:
+                if self.planner is not None:
+                    self._swing_task(task, d, k, f, com, jcom @ qd, anchor, qd)
                 continue
             geom = self.foot_geoms[f]
+            if self.planner is not None:
+                if not self.stance[k, f] or not self.flat[k, f]:
+                    continue  # rolling onto its toes: its contact points stay put, its heel may rise
+                self.planner.note_stance(f, d.geom_xpos[geom], k)
             mujoco.mj_jac(m, d, self._jp, self._jr, d.geom_xpos[geom], self.heel_body[f])
             jp, jr = self._jp[:, a0:a0 + nv], self._jr[:, a0:a0 + nv]
             height = (m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2]
@@ -226,7 +298,14 @@ class WholeBodyController:
             lin = -g.kd_foot * (jp @ qd) + np.array([0.0, 0.0, g.kp_foot_height * height])
             ang = g.kp_foot_flat * tilt - g.kd_foot * (jr @ qd)
             task(np.vstack([jp, jr]), np.r_[lin, ang], g.weight_foot)
-        x = _bounded_least_squares(np.vstack(rows), np.concatenate(rhs), nv)
+        limits = None
+        if g.torque_limits and self.torque_limit is not None:
+            # tau = M qacc + bias - G f (+ the implicit damping term) within the actuators' force range
+            rows_tau = np.hstack([mass[6:], -generalized[6:]])
+            if g.implicit_damping:
+                rows_tau[:, 6:nv] += np.diag(self._implicit)
+            limits = (rows_tau, -self.torque_limit - bias[6:], self.torque_limit - bias[6:])
+        x = _bounded_least_squares(np.vstack(rows), np.concatenate(rhs), nv, limits)
         tau = mass @ x[:nv] + bias - generalized @ x[nv:]
         if g.implicit_damping:
             # MuJoCo's implicit integrators treat the actuators' and joints' damping as part of the mass
@@ -245,25 +324,32 @@ class WholeBodyController:
 _FREE = 1e30  # DAQP's infinity
 
 
-def _bounded_least_squares(a: np.ndarray, b: np.ndarray, free: int) -> np.ndarray:
+def _bounded_least_squares(a: np.ndarray, b: np.ndarray, free: int,
+                           limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """min ||a x - b||^2 with x[free:] >= 0 (the contact forces), as a dense QP for DAQP (Arnstrom et al.
     2022), a compiled active-set solver. The task weights span 1e-4 to 1e4, so the Hessian is scaled to a
     unit diagonal first (DAQP needed 150-2,000 iterations on it unscaled, 7-17 scaled). On 4 problems of
     the bow clip: 0.4-0.8 ms against 9-85 ms for scipy's BVLS, the same cost to 1e-15 and forces within
-    2e-5 N (checked against BVLS in tests/test_wholebody.py). BVLS remains the fallback if DAQP fails."""
+    2e-5 N (checked against BVLS in tests/test_wholebody.py). BVLS remains the fallback if DAQP fails.
+    ``limits`` (C, lo, hi): also lo <= C x <= hi (the joint torques), dropped by the fallback."""
     import daqp
 
     n = a.shape[1]
-    if n == free:
+    if n == free and limits is None:
         return np.linalg.lstsq(a, b, rcond=None)[0]
     hessian = a.T @ a
     scale = 1.0 / np.sqrt(np.maximum(np.diag(hessian), 1e-12))
     lower = np.zeros(n)
     lower[:free] = -_FREE
-    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), -(a.T @ b) * scale, np.zeros((0, n)),
-                               np.full(n, _FREE), lower, np.zeros(n, dtype=np.int32))
+    upper = np.full(n, _FREE)
+    rows = np.zeros((0, n))
+    if limits is not None:
+        rows = limits[0] * scale
+        lower, upper = np.r_[lower, limits[1]], np.r_[upper, limits[2]]
+    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), -(a.T @ b) * scale, rows,
+                               upper, lower, np.zeros(len(upper), dtype=np.int32))
     if flag > 0:
         return np.asarray(y) * scale
     from scipy.optimize import lsq_linear
 
-    return lsq_linear(a, b, bounds=(np.where(lower > -_FREE, 0.0, -np.inf), np.full(n, np.inf)), method="bvls").x
+    return lsq_linear(a, b, bounds=(np.where(lower[:n] > -_FREE, 0.0, -np.inf), np.full(n, np.inf)), method="bvls").x

@@ -1,0 +1,224 @@
+"""Stepping for unassisted tracking: a contact schedule read from the reference, and where a swing foot goes.
+
+The whole-body controller (wholebody.py) holds stance feet still on the floor and, without this module,
+moves a swing foot only through the joints' PD: the centre-of-mass task, weighted far above a single
+joint, then borrows the swing leg to balance, and on Bandai's walks the swinging foot went backwards
+while the reference's went forwards (walk_normal_001: 0.3 m behind the pelvis where the clip has it
+0.35 m ahead) and the body lost the clip after 0.5 s. Here:
+
+- **Contact schedule.** Per foot, stance when one of its sole corners (heel box or toe box) is down
+  and still, so a foot rolling onto its toes stands (``flat`` says whether its heel is down too: only
+  then is its sole held flat, otherwise its contact points are held still and the heel may rise);
+  cleaned of blips shorter than ``min_stance_s`` / ``min_swing_s`` (generated motion skates and floats:
+  a foot that touches down for one frame did not step). Lift-off and touch-down delimit each swing.
+- **Swing target.** A swing foot follows the reference foot expressed relative to the stance foot
+  (so a body that has drifted steps from where it stands, not from where the clip stands), with a
+  share ``drift_correction`` of that drift removed over the swing (so drift does not accumulate step
+  after step), plus the capture-point rule: the landing spot moves by ``capture_gain`` times the
+  difference between the body's instantaneous capture point and the reference's, faded in over the
+  swing (Pratt et al. 2006; Englsberger et al. 2015: a step placed at the capture point brings the
+  linear inverted pendulum to rest; placed offset by the reference's own, it resumes the clip's gait).
+  The target sinks ``landing_depth`` below the clip's foot at the end of the swing and a foot still in
+  the air when the clip has landed goes straight down: late landings let the body fall onto nothing.
+  Box feet land level (``level_from``).
+- **Support follows contact.** A foot the schedule lands but that has not touched the floor yet is no
+  support (it keeps descending); a foot the schedule lifts stays support until the other one stands
+  flat on heel and toes (``wait_for_landing``): the body never lifts its only supporting foot because
+  the clip did, nor hands its weight to a heel edge.
+
+Measured (dataset-1, `l2emg sim track --dataset1 --mode none`, RESULTS.md): walking clips tracked to the
+end 2.7 % -> 10.7 %, the share of a walk survived 0.17-0.21 -> 0.24-0.60, standing gestures unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GRAVITY = 9.81
+
+
+@dataclass(frozen=True)
+class SteppingConfig:
+    enabled: bool = False  # configs/executor.yaml decides
+    solve_hz: float = 240.0  # the QP's rate while a foot swings or lands (wholebody.solve_hz while both stand)
+    contact_height: float = 0.02  # m above the frame's lowest sole corner (and the floor) a corner counts as down
+    max_gap: float = 0.1  # m: a corner higher than this above the floor is never down (flight)
+    max_speed: float = 0.5  # m/s: a down corner moving faster on the floor plane is sliding through, not standing
+    min_stance_s: float = 0.08  # s: a stance shorter than this inside a swing is a blip (the foot swings on)
+    min_swing_s: float = 0.08  # s: a swing shorter than this inside a stance is a shuffle (the foot stays)
+    kp_swing: float = 400.0  # 1/s^2 on the swing foot's position error
+    kd_swing: float = 40.0  # 1/s on its velocity error
+    weight_swing: float = 100.0  # against the centre of mass (100) and a joint (1)
+    drift_correction: float = 0.3  # share of the stance foot's offset from the reference removed by a step
+    capture_gain: float = 1.0  # landing spot shift per metre of capture-point error
+    max_adjust: float = 0.3  # m, largest capture-point shift of a landing spot
+    wait_for_landing: bool = True  # keep supporting on a foot the clip lifts until the other foot stands
+    landing_speed: float = 0.5  # m/s down, for a foot the clip has landed that has not touched the floor yet
+    swing_feedforward: bool = False  # add the clip foot's acceleration to the swing task
+    landing_depth: float = 0.0  # m below the clip's foot the swing target sinks over the last fifth of a swing
+    level_from: float = 0.5  # swing progress from which the swing sole is turned level (box feet land flat)
+    kp_level: float = 400.0  # 1/s^2 on the swing sole's tilt
+    standing_tilt_deg: float = 8.0  # a touching foot tilted more than this is on an edge: the other may not lift
+    standing_needs_toes: bool = True  # ... and one touching with its heel box only, or its toes only, too
+    dcm_plan: bool = False  # the centre of mass follows a path planned over the schedule's support (dcm_plan.py)
+
+
+@dataclass
+class ContactSchedule:
+    stance: np.ndarray  # (N, 2) the foot stands (heel or toes down, still)
+    flat: np.ndarray  # (N, 2) ... with its heel down: its sole is held flat on the floor
+    support: list[np.ndarray]  # per step, (M, 2) floor points of the standing soles' lowest corners
+
+
+def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> ContactSchedule:
+    """Per step and foot, from the reference's sole corners (N, 2, 8, 3: per foot the heel box's four
+    bottom corners, then the toe box's): ``stance`` when some corner is down (within ``contact_height`` of
+    the frame's lowest corner and below ``max_gap``) and slower than ``max_speed`` on the floor plane; a
+    rolling foot (heel off, toes down) stands. ``flat`` when its heel corners are down as well: only then
+    is the sole held flat on the floor; a rolling foot keeps its contact points still instead."""
+    z = corners[..., 2]
+    lowest = z.reshape(len(z), -1).min(axis=1)[:, None, None]
+    down = (z < lowest + config.contact_height) & (z < config.max_gap)
+    speed = (np.linalg.norm(np.gradient(corners[..., :2], dt, axis=0), axis=-1) if len(corners) > 1
+             else np.zeros(z.shape))
+    still = down & (speed < config.max_speed)
+    stance = clean_schedule(still.any(axis=2), dt, config.min_stance_s, config.min_swing_s)
+    flat = stance & still[:, :, :4].any(axis=2)
+    support = []
+    for k in range(len(z)):
+        pts = [corners[k, f][down[k, f]] if down[k, f].any() else corners[k, f][np.argsort(z[k, f])[:2]]
+               for f in range(2) if stance[k, f]]
+        support.append(np.concatenate(pts)[:, :2] if pts else np.zeros((0, 2)))
+    return ContactSchedule(stance, flat, support)
+
+
+def reference_schedule(model, data, qadr: int, ref, foot_geoms: list[int], config: SteppingConfig) -> ContactSchedule:
+    """``contact_schedule`` of a reference (``foot_geoms``: left heel box, right heel box, left toes, right
+    toes); ``data`` is a scratch MjData (its state is overwritten)."""
+    import mujoco
+
+    from envs.executor.feasibility import sole_corners
+
+    corners = np.zeros((ref.num_steps, 2, 8, 3))
+    nq = ref.qpos.shape[1]
+    for k in range(ref.num_steps):
+        data.qpos[qadr:qadr + nq] = ref.qpos[k]
+        mujoco.mj_kinematics(model, data)
+        for f in range(2):
+            corners[k, f] = sole_corners(model, data, (foot_geoms[f], foot_geoms[f + 2]))
+    return contact_schedule(corners, ref.dt, config)
+
+
+def clean_schedule(raw: np.ndarray, dt: float, min_stance_s: float, min_swing_s: float) -> np.ndarray:
+    """(N, 2) stance flags without swings shorter than ``min_swing_s`` and stances shorter than
+    ``min_stance_s`` (interior runs only: a clip may start or end mid-phase)."""
+    out = np.asarray(raw, dtype=bool).copy()
+    for f in range(out.shape[1]):
+        for value, shortest in ((False, min_swing_s), (True, min_stance_s)):
+            col = out[:, f]
+            for start, stop in _runs(col, value):
+                if start > 0 and stop < len(col) and (stop - start) * dt < shortest:
+                    col[start:stop] = not value
+    return out
+
+
+def _runs(col: np.ndarray, value: bool) -> list[tuple[int, int]]:
+    """[start, stop) of every run of ``value`` in a boolean column."""
+    padded = np.r_[False, col == value, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+@dataclass
+class SwingPhases:
+    """Per step and foot, where its current swing began and ends (touch-down step; N if it never lands)."""
+
+    start: np.ndarray  # (N, 2) int, -1 in stance
+    stop: np.ndarray  # (N, 2) int
+
+    @classmethod
+    def of(cls, stance: np.ndarray) -> "SwingPhases":
+        n = len(stance)
+        start, stop = np.full((n, 2), -1), np.full((n, 2), -1)
+        for f in range(2):
+            for a, b in _runs(stance[:, f], False):
+                start[a:b, f], stop[a:b, f] = a, b
+        return cls(start, stop)
+
+    def progress(self, k: int, f: int) -> float:
+        """0 at lift-off, 1 at touch-down."""
+        a, b = self.start[k, f], self.stop[k, f]
+        return 1.0 if a < 0 else float(np.clip((k - a) / max(b - a, 1), 0.0, 1.0))
+
+
+class StepPlanner:
+    """Swing-foot targets and the support the controller may use, step by step along one reference.
+
+    ``feet``: (N, 2, 3) world positions of the reference's heel boxes; ``com``, ``com_vel``: (N, 3) of
+    the reference (already offset by any centre-of-mass plan); ``stance``: the cleaned schedule."""
+
+    def __init__(self, config: SteppingConfig, stance: np.ndarray, feet: np.ndarray, com: np.ndarray,
+                 com_vel: np.ndarray, dt: float) -> None:
+        self.config, self.stance, self.feet, self.dt = config, stance, feet, dt
+        self.com, self.com_vel = com, com_vel
+        self.phases = SwingPhases.of(stance)
+        self.foot_vel = np.gradient(feet, dt, axis=0) if len(feet) > 1 else np.zeros_like(feet)
+        self.foot_acc = np.gradient(self.foot_vel, dt, axis=0) if len(feet) > 1 else np.zeros_like(feet)
+        self.omega = np.sqrt(GRAVITY / np.maximum(com[:, 2], 0.3))
+        self.offset = np.zeros((2, 2))  # per foot, its xy offset from the reference where it last stood
+        self.last_target = feet[0].copy()  # per foot, the last swing target (a late landing keeps its spot)
+
+    def support(self, k: int, in_contact: np.ndarray, tilt_deg: np.ndarray, heel_and_toes: np.ndarray) -> np.ndarray:
+        """(2,) feet the controller may push on now: scheduled stance and touching the floor, or (with
+        ``wait_for_landing``) scheduled to lift while the other foot does not stand yet (touching, its sole
+        within ``standing_tilt_deg`` of level: a foot on its heel edge cannot carry the body alone)."""
+        planned = self.stance[k]
+        out = planned & in_contact
+        if self.config.wait_for_landing:
+            standing = out & (tilt_deg <= self.config.standing_tilt_deg)
+            if self.config.standing_needs_toes:
+                standing &= heel_and_toes
+            for f in range(2):
+                if not planned[f] and in_contact[f] and not standing[1 - f]:
+                    out[f] = True
+        return out
+
+    def level_weight(self, k: int, f: int) -> float:
+        """0..1: how much the swing sole of foot ``f`` is turned level now (ramps up after ``level_from``)."""
+        if self.stance[k, f]:
+            return 1.0
+        s, a = self.phases.progress(k, f), self.config.level_from
+        return float(np.clip((s - a) / max(1.0 - a, 1e-6), 0.0, 1.0))
+
+    def note_stance(self, f: int, position: np.ndarray, k: int) -> None:
+        """Remember where a supporting foot stands against the reference's same foot."""
+        self.offset[f] = position[:2] - self.feet[k, f, :2]
+
+    def swing_target(self, k: int, f: int, com: np.ndarray, com_vel: np.ndarray, anchor: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Position and velocity a swinging foot ``f`` should have now. ``com``, ``com_vel``: the body's;
+        ``anchor``: the xy shift of the balance targets (where the reference is followed from)."""
+        cfg = self.config
+        if self.stance[k, f]:  # landed in the clip, not yet on the floor here: straight down where it was going
+            target = self.last_target[f].copy()
+            target[2] = min(target[2], self.feet[k, f, 2])
+            return target, np.array([0.0, 0.0, -cfg.landing_speed])
+        s = self.phases.progress(k, f)
+        o = 1 - f
+        # From where the other foot stands against the clip, less the share of that drift a step removes.
+        shift = (1.0 - cfg.drift_correction * s) * self.offset[o]
+        w = self.omega[k]
+        error = (com[:2] + com_vel[:2] / w) - (self.com[k, :2] + anchor[:2] + self.com_vel[k, :2] / w)
+        norm = float(np.linalg.norm(error))
+        if norm > cfg.max_adjust:
+            error *= cfg.max_adjust / norm
+        target = self.feet[k, f].copy()
+        target[:2] += shift + cfg.capture_gain * s * error
+        target[2] -= cfg.landing_depth * float(np.clip((s - 0.8) / 0.2, 0.0, 1.0))
+        self.last_target[f] = target
+        return target, self.foot_vel[k, f]
+
+    def swing_acceleration(self, k: int, f: int) -> np.ndarray:
+        """The clip's foot acceleration (feed-forward of the swing task; zero once the clip has landed it)."""
+        return np.zeros(3) if self.stance[k, f] else self.foot_acc[k, f]
