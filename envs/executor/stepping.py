@@ -68,7 +68,19 @@ class SteppingConfig:
 class ContactSchedule:
     stance: np.ndarray  # (N, 2) the foot stands (heel or toes down, still)
     flat: np.ndarray  # (N, 2) ... with its heel down: its sole is held flat on the floor
-    support: list[np.ndarray]  # per step, (M, 2) floor points of the standing soles' lowest corners
+    corners: np.ndarray  # (N, 2, 8, 3) the sole corners it was read from
+    down: np.ndarray  # (N, 2, 8) which corners are down
+
+    def support(self) -> list[np.ndarray]:
+        """Per step, the (M, 2) floor points of the standing soles' down corners (a standing foot with none
+        down, after cleaning: its two lowest); empty in flight."""
+        out = []
+        z = self.corners[..., 2]
+        for k in range(len(z)):
+            pts = [self.corners[k, f][self.down[k, f]] if self.down[k, f].any()
+                   else self.corners[k, f][np.argsort(z[k, f])[:2]] for f in range(2) if self.stance[k, f]]
+            out.append(np.concatenate(pts)[:, :2] if pts else np.zeros((0, 2)))
+        return out
 
 
 def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> ContactSchedule:
@@ -85,29 +97,7 @@ def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> 
     still = down & (speed < config.max_speed)
     stance = clean_schedule(still.any(axis=2), dt, config.min_stance_s, config.min_swing_s)
     flat = stance & still[:, :, :4].any(axis=2)
-    support = []
-    for k in range(len(z)):
-        pts = [corners[k, f][down[k, f]] if down[k, f].any() else corners[k, f][np.argsort(z[k, f])[:2]]
-               for f in range(2) if stance[k, f]]
-        support.append(np.concatenate(pts)[:, :2] if pts else np.zeros((0, 2)))
-    return ContactSchedule(stance, flat, support)
-
-
-def reference_schedule(model, data, qadr: int, ref, foot_geoms: list[int], config: SteppingConfig) -> ContactSchedule:
-    """``contact_schedule`` of a reference (``foot_geoms``: left heel box, right heel box, left toes, right
-    toes); ``data`` is a scratch MjData (its state is overwritten)."""
-    import mujoco
-
-    from envs.executor.feasibility import sole_corners
-
-    corners = np.zeros((ref.num_steps, 2, 8, 3))
-    nq = ref.qpos.shape[1]
-    for k in range(ref.num_steps):
-        data.qpos[qadr:qadr + nq] = ref.qpos[k]
-        mujoco.mj_kinematics(model, data)
-        for f in range(2):
-            corners[k, f] = sole_corners(model, data, (foot_geoms[f], foot_geoms[f + 2]))
-    return contact_schedule(corners, ref.dt, config)
+    return ContactSchedule(stance, flat, corners, down)
 
 
 def clean_schedule(raw: np.ndarray, dt: float, min_stance_s: float, min_swing_s: float) -> np.ndarray:

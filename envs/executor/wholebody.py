@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.reference import Reference
-from envs.executor.stepping import StepPlanner, SteppingConfig, reference_schedule
+from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule
 from envs.quaternion import qinv, qmul, quat_to_rotvec
 
 
@@ -105,15 +105,11 @@ class WholeBodyController:
         from scipy.ndimage import gaussian_filter1d
 
         sigma = max(self.gains.smooth_s / ref.dt, 1e-6)
-        self.ref_feet = self._heels(ref)
+        self.ref_feet, corners = self._feet(ref)
         self.ref_heels = self.ref_feet[..., :2]
         self.flat = stance
         if self.stepping.enabled:
-            if self._scratch is None:
-                import mujoco
-
-                self._scratch = mujoco.MjData(self.model)
-            schedule = reference_schedule(self.model, self._scratch, self.qadr, ref, self.foot_geoms, self.stepping)
+            schedule = contact_schedule(corners, ref.dt, self.stepping)
             stance, self.flat = schedule.stance, schedule.flat
         self.ref, self.stance = ref, stance
         self.qacc_ref = gaussian_filter1d(np.gradient(ref.qvel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
@@ -126,26 +122,34 @@ class WholeBodyController:
         if self.stepping.enabled and self.stepping.dcm_plan:
             from envs.executor.dcm_plan import plan_dcm
 
-            self.dcm = plan_dcm(self.com, self.com_vel, self.com_acc, schedule.support, ref.dt)
+            self.dcm = plan_dcm(self.com, self.com_vel, self.com_acc, schedule.support(), ref.dt)
             self.com[:, :2], self.com_vel[:, :2], self.com_acc[:, :2] = self.dcm.com, self.dcm.vel, self.dcm.acc
         self.planner = (StepPlanner(self.stepping, stance, self.ref_feet, self.com, self.com_vel, ref.dt)
                         if self.stepping.enabled else None)
         self.support = stance[0].copy()
         self._rate_margin = int(round(0.1 / ref.dt))  # the fast rate from 0.1 s before a lift-off to 0.1 s after a landing
 
-    def _heels(self, ref: Reference) -> np.ndarray:
-        """(N, 2, 3) world positions of the two heel boxes along the reference."""
+    def _feet(self, ref: Reference) -> tuple[np.ndarray, np.ndarray | None]:
+        """Along the reference, in one kinematics pass: (N, 2, 3) world positions of the two heel boxes and,
+        with stepping, (N, 2, 8, 3) each foot's sole corners (heel box, then toe box) for its contact schedule."""
         import mujoco
+
+        from envs.executor.feasibility import sole_corners
 
         if self._scratch is None:
             self._scratch = mujoco.MjData(self.model)
-        out = np.zeros((ref.num_steps, 2, 3))
+        g, d = self.foot_geoms, self._scratch
+        heels = np.zeros((ref.num_steps, 2, 3))
+        corners = np.zeros((ref.num_steps, 2, 8, 3)) if self.stepping.enabled else None
         nq = ref.qpos.shape[1]
         for k in range(ref.num_steps):
-            self._scratch.qpos[self.qadr:self.qadr + nq] = ref.qpos[k]
-            mujoco.mj_kinematics(self.model, self._scratch)
-            out[k] = self._scratch.geom_xpos[self.foot_geoms[:2]]
-        return out
+            d.qpos[self.qadr:self.qadr + nq] = ref.qpos[k]
+            mujoco.mj_kinematics(self.model, d)
+            heels[k] = d.geom_xpos[g[:2]]
+            if corners is not None:
+                for f in range(2):
+                    corners[k, f] = sole_corners(self.model, d, (g[f], g[f + 2]))
+        return heels, corners
 
     def _follow_feet(self, d, k: int) -> np.ndarray:
         """The anchor (xy shift of the balance targets, as a 3-vector) moved towards where the stance feet
