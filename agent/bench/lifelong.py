@@ -56,8 +56,8 @@ def run_lifelong(benchmark: str = "bandai-4", methods: list[str] | None = None, 
     version = code_version()  # before anything trains: the code this process runs, not what HEAD becomes meanwhile
     if backbone and backbone != "tiny":
         changed["backbone"] = backbone
-    out_dir = Path(out) if out else default_out(runs, cfg, quick, split)
-    _install_carried(out_dir, runs, cfg, quick)
+    out_dir = Path(out) if out else default_out(runs, cfg, split)
+    _install_carried(out_dir, runs, cfg)
     assets, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
                                    cfg.backbone, backbone=backbone or "tiny", pretrain_without=cfg.pretrain_without)
     scenarios = list(p.scenarios) or assets.corpus.scenarios
@@ -142,8 +142,8 @@ def prepare_lifelong(benchmark: str = "bandai-4", quick: bool = False, config_pa
 
     cfg, sha, _ = load_benchmark(config_path or default_benchmark(benchmark, quick))
     base = apply_overrides(cfg.esmoe, dict(overrides or {}), "--set esmoe.*")
-    out_dir = Path(out) if out else default_out(runs, cfg, quick, "test")
-    installed = _install_carried(out_dir, runs, cfg, quick)
+    out_dir = Path(out) if out else default_out(runs, cfg, "test")
+    installed = _install_carried(out_dir, runs, cfg)
     _, info = lifelong_assets(cfg.dataset, base, cfg.quick_assets, root, cache, runs, progress, cfg.shipped_assets,
                               cfg.backbone, backbone=backbone or "tiny", pretrain_without=cfg.pretrain_without)
     carry_models(out_dir, Path(info["run_dir"]), info["backbone_dir"])
@@ -151,19 +151,23 @@ def prepare_lifelong(benchmark: str = "bandai-4", quick: bool = False, config_pa
             **{k: info[k] for k in ("dataset", "dataset_dir", "backbone_dir", "models")}}
 
 
-def default_out(runs: str, cfg, quick: bool, split: str) -> Path:
-    """The results folder when no --out is given: ``runs/<dataset>/lifelong-<protocol>-<split>``."""
+def _dataset_runs(runs: str, cfg) -> Path:
+    """Where the protocol's dataset keeps its models: ``runs/<dataset>``."""
     from agent.recipes.training import dataset_config
 
-    return Path(runs) / dataset_config(cfg.dataset, cfg.quick_assets).name / f"lifelong-{cfg.name}-{split}"
+    return Path(runs) / dataset_config(cfg.dataset, cfg.quick_assets).name
 
 
-def _install_carried(out_dir: Path, runs: str, cfg, quick: bool) -> list[str]:
+def default_out(runs: str, cfg, split: str) -> Path:
+    """The results folder when no --out is given: ``runs/<dataset>/lifelong-<protocol>-<split>``."""
+    return _dataset_runs(runs, cfg) / f"lifelong-{cfg.name}-{split}"
+
+
+def _install_carried(out_dir: Path, runs: str, cfg) -> list[str]:
     """The models a results folder carries, copied into the runs folder before anything would build them."""
     from agent.recipes.benchmark_assets import install_carried
-    from agent.recipes.training import dataset_config
 
-    installed = install_carried(out_dir, Path(runs) / dataset_config(cfg.dataset, cfg.quick_assets).name)
+    installed = install_carried(out_dir, _dataset_runs(runs, cfg))
     if installed:
         log.warning("%s: installed the models its runs were scored by: %s", out_dir, ", ".join(installed))
     return installed

@@ -118,16 +118,17 @@ def machine() -> str:
     import os
     import platform
 
-    name, flags = platform.processor() or platform.machine(), set()
+    model, flags = None, set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and name in ("", platform.machine(), platform.processor()):
-                name = line.split(":", 1)[1].strip()
+            if line.startswith("model name") and model is None:
+                model = line.split(":", 1)[1].strip()
             elif line.startswith("flags"):
                 flags = set(line.split(":", 1)[1].split())
                 break
-    except OSError:
+    except OSError:  # not Linux: the platform's own name
         pass
+    name = model or platform.processor() or platform.machine()
     isa = [f for f in ("avx512f", "avx2", "amx_tile") if f in flags]
     return f"{name}, {os.cpu_count()} cores" + (f", {'/'.join(isa)}" if isa else "")
 

@@ -82,6 +82,7 @@ class WholeBodyController:
         self.pelvis = pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
         self.foot_of_geom = {g: i % 2 for i, g in enumerate(foot_geoms)}
+        self.slot_of_geom = {g: i for i, g in enumerate(foot_geoms)}  # left heel, right heel, left toes, right toes
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
         self._jp = np.zeros((3, model.nv))
@@ -196,8 +197,8 @@ class WholeBodyController:
         for i in range(d.ncon):
             c = d.contact[i]
             for geom, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
-                if geom in self.foot_of_geom and body[other] == 0:  # against the world (the floor), not a limb
-                    touching[self.foot_geoms.index(geom)] = True
+                if geom in self.slot_of_geom and body[other] == 0:  # against the world (the floor), not a limb
+                    touching[self.slot_of_geom[geom]] = True
         up = d.geom_xmat[self.foot_geoms[:2]].reshape(2, 3, 3)[:, 2, 2]  # the soles' normals' vertical part
         return self.planner.support(k, touching[:2] | touching[2:], np.degrees(np.arccos(np.clip(up, -1.0, 1.0))),
                                     touching[:2] & touching[2:])
