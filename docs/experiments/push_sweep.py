@@ -1,13 +1,14 @@
-"""Push sweep on a still standing pose, mode none (issue 18 experiment; see README.md beside this file).
+"""Push sweep on a still standing pose, mode none (issue 18; see README.md beside this file).
 
 An impulse on the pelvis over 0.1 s, one second into a 5 s still pose (the first frame of synth-8's
 daily_life/wave/happy), in the body's own directions (forward = from the heel boxes to the toes). Judged on
 falling only: the deviation limit is lifted, since a body that steps away from a push is displaced on purpose.
 
-    python docs/experiments/push_sweep.py --impulses 30,40,50,60 --directions fwd,back,left,right
-    python docs/experiments/push_sweep.py ... --no-recovery     # with the push-recovery patch applied: off
+    PYTHONPATH=. python docs/experiments/push_sweep.py --impulses 30,40,50,60 --directions fwd,back,left,right
+    PYTHONPATH=. python docs/experiments/push_sweep.py ... --no-recovery      # push recovery off
+    PYTHONPATH=. python docs/experiments/push_sweep.py --pose bvh:$L2EMG_BANDAI_ROOT/dataset-1/data/dataset-1_bow_normal_001.bvh
 
-Prints one JSON line per push: direction, impulse (N s), reason, time of failure, steps taken (with the patch).
+Prints one JSON line per push: direction, impulse (N s), reason, time of failure, steps taken.
 """
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--impulses", default="30,40,50,60")
     parser.add_argument("--directions", default="fwd,back,left,right")
-    parser.add_argument("--no-recovery", action="store_true", help="push recovery off (needs the patch)")
+    parser.add_argument("--no-recovery", action="store_true", help="push recovery off")
+    parser.add_argument("--pose", default="synth:daily_life/wave/happy",
+                        help="synth:SCENARIO/FAMILY/EMOTION, or bvh:PATH (a Bandai clip): its first frame is held")
     args = parser.parse_args()
 
     from threadpoolctl import threadpool_limits
@@ -35,11 +38,18 @@ def main() -> None:
     threadpool_limits(1)
     cfg = load_executor_config()
     cfg = dataclasses.replace(cfg, failure=dataclasses.replace(cfg.failure, max_mean_deviation=100.0))
-    if args.no_recovery and hasattr(cfg.stepping, "push_recovery"):
+    if args.no_recovery:
         off = dataclasses.replace(cfg.stepping.push_recovery, enabled=False)
         cfg = dataclasses.replace(cfg, stepping=dataclasses.replace(cfg.stepping, push_recovery=off))
     ex = TrackingExecutor(cfg)
-    still = still_motion(SynthSource().generate("daily_life", "wave", "happy", 0).motion, 150)
+    if args.pose.startswith("bvh:"):
+        from envs.io.bvh import read_bvh
+        from envs.retarget import JointMap, retarget
+
+        pose = retarget(read_bvh(args.pose[4:]), JointMap.bandai()).motion
+    else:
+        pose = SynthSource().generate(*args.pose.removeprefix("synth:").split("/"), 0).motion
+    still = still_motion(pose, 150)
     dt = ex.reference(still).dt
     ex.execute(still, mode="none")  # the body's facing, from where its feet point when it stands
     g = ex.foot_geoms
@@ -57,9 +67,9 @@ def main() -> None:
             ex.hooks[:] = [push]
             r = ex.execute(still, mode="none")
             ex.hooks[:] = []
-            push_recovery = getattr(ex.wholebody, "push", None)
+            recovery = ex.wholebody.push
             print(json.dumps({"direction": name, "impulse_Ns": impulse, "reason": r.reason, "failed_at_s": r.failed_at_s,
-                              "steps": None if push_recovery is None else push_recovery.steps_taken}), flush=True)
+                              "steps": None if recovery is None else recovery.steps_taken}), flush=True)
 
 
 if __name__ == "__main__":

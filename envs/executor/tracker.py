@@ -76,7 +76,8 @@ class TrackingExecutor:
                            for n in ("l_ankle_foot", "r_ankle_foot", "l_foot_toes", "r_foot_toes")]
         self.wholebody = WholeBodyController(model, self.qadr, self.dadr, self.nv_h, self.kp, self.kv,
                                              self.pelvis, self.foot_geoms, self.config.wholebody,
-                                             self.config.stepping, model.actuator_forcerange[self.act, 1].copy())
+                                             self.config.stepping, model.actuator_forcerange[self.act, 1].copy(),
+                                             leg_dofs=self.upper_body == 0)
         self._planter: StancePlanter | None = None
         self._scratch = None
 

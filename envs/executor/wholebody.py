@@ -20,7 +20,8 @@ floor and the clip's leg angles, leaving the body on one heel corner until it to
 centre-of-mass and pelvis targets are anchored to where the stance feet really stand (``anchor_s``):
 a step that lands off the clip's footprint must not leave the body leaning after the clip's feet. The
 centre-of-mass target itself may carry a planned offset that keeps the reference's ZMP on the soles
-(com_plan.py).
+(com_plan.py). With stepping (stepping.py) swing feet follow the clip's steps, and push recovery
+(push_recovery.py) adds a step of its own while the clip stands.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.reference import Reference
+from envs.executor.push_recovery import PushRecovery
 from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule
 from envs.quaternion import qinv, qmul, quat_to_rotvec
 
@@ -72,11 +74,13 @@ class WholeBodyController:
 
     def __init__(self, model, qadr: int, dadr: int, nv: int, kp: np.ndarray, kv: np.ndarray,
                  pelvis: int, foot_geoms: list[int], gains: WholeBodyGains,
-                 stepping: SteppingConfig | None = None, torque_limit: np.ndarray | None = None) -> None:
+                 stepping: SteppingConfig | None = None, torque_limit: np.ndarray | None = None,
+                 leg_dofs: np.ndarray | None = None) -> None:
         self.model, self.gains = model, gains
         self.stepping = stepping or SteppingConfig(enabled=False)
         self.torque_limit = torque_limit  # (nv - 6,) the actuators' force limits, N m
         self.planner: StepPlanner | None = None
+        self.push: PushRecovery | None = None
         self.qadr, self.dadr, self.nv = qadr, dadr, nv
         self.kp, self.kv = kp, kv
         self.pelvis = pelvis
@@ -91,6 +95,7 @@ class WholeBodyController:
         w = np.ones(nv)
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
         self._joint_weight = w
+        self.leg_dofs = None if leg_dofs is None else np.flatnonzero(leg_dofs)  # among the hinges (push recovery)
         self._identity = np.eye(nv)
         self._com_weight = np.array([gains.weight_com, gains.weight_com, gains.weight_com_vertical])
         import mujoco
@@ -127,6 +132,8 @@ class WholeBodyController:
             self.com[:, :2], self.com_vel[:, :2], self.com_acc[:, :2] = self.dcm.com, self.dcm.vel, self.dcm.acc
         self.planner = (StepPlanner(self.stepping, stance, self.ref_feet, self.com, self.com_vel, ref.dt)
                         if self.stepping.enabled else None)
+        self.push = (PushRecovery(self.stepping.push_recovery, ref.dt)
+                     if self.stepping.enabled and self.stepping.push_recovery.enabled else None)
         self.support = stance[0].copy()
         self._rate_margin = int(round(0.1 / ref.dt))  # the fast rate from 0.1 s before a lift-off to 0.1 s after a landing
 
@@ -212,9 +219,15 @@ class WholeBodyController:
         geom = self.foot_geoms[f]
         mujoco.mj_jac(self.model, d, self._jp, self._jr, d.geom_xpos[geom], self.heel_body[f])
         jp, jr = self._jp[:, a0:a0 + nv], self._jr[:, a0:a0 + nv]
-        target, velocity = self.planner.swing_target(k, f, com, com_vel, anchor)
+        reactive = self.push is not None and self.push.active(k, f) is not None
+        if reactive:  # a step of its own (push_recovery.py); a late landing then continues from its target
+            w = self.planner.omega[k]
+            target, velocity = self.push.swing_target(k, com[:2] + com_vel[:2] / w, w)
+            self.planner.last_target[f] = target
+        else:
+            target, velocity = self.planner.swing_target(k, f, com, com_vel, anchor)
         acc = cfg.kp_swing * (target - d.geom_xpos[geom]) + cfg.kd_swing * (velocity - jp @ qd)
-        if cfg.swing_feedforward:
+        if cfg.swing_feedforward and not reactive:
             acc = acc + self.planner.swing_acceleration(k, f)
         task(jp.copy(), acc, cfg.weight_swing)
         level = self.planner.level_weight(k, f)  # its orientation is otherwise the joints' (the clip's)
@@ -229,10 +242,21 @@ class WholeBodyController:
         g, m, ref, nv, a0 = self.gains, self.model, self.ref, self.nv, self.dadr
         q = d.qpos[self.qadr:self.qadr + 7 + nv - 6]
         qd = d.qvel[a0:a0 + nv]
+        mujoco.mj_jacSubtreeCom(m, d, self._jcom, self.pelvis)
+        jcom = self._jcom[:, a0:a0 + nv]
+        com, com_vel = d.subtree_com[self.pelvis], jcom @ qd
+        if self.push is not None:
+            self.push.react(self, d, k, com[:2] + com_vel[:2] / self.planner.omega[k])
         self.support = self._support(d, k)
         anchor = self._follow_feet(d, k)
         a_des = self.qacc_ref[k].copy()
         a_des[6:] += g.kp_joint * (ref.qpos[k, 7:] - q[7:]) + g.kd_joint * (ref.qvel[k, 6:] - qd[6:])
+        if self.push is not None:
+            legs = self.push.stance_legs(self, d, k)
+            if legs is not None:  # after a step of its own: the legs of the stance it left, held still
+                cols = self.leg_dofs
+                a_des[6 + cols] = g.kp_joint * (legs[7 + cols] - q[7 + cols]) - g.kd_joint * qd[6 + cols]
+                a_des[2] += g.kp_root_position * (legs[2] - ref.qpos[k, 2])  # the pelvis at the height they reach
         a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] + anchor - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
         a_des[3:6] += (g.kp_root_orientation * quat_to_rotvec(qmul(qinv(q[3:7]), ref.qpos[k, 3:7]))
                        + g.kd_root_orientation * (ref.qvel[k, 3:6] - qd[3:6]))
@@ -281,15 +305,12 @@ class WholeBodyController:
             reg[:, nv:] = np.sqrt(g.force_regularization) * np.eye(n_f)
             rows.append(reg)
             rhs.append(np.zeros(n_f))
-        mujoco.mj_jacSubtreeCom(m, d, self._jcom, self.pelvis)
-        jcom = self._jcom[:, a0:a0 + nv]
-        com = d.subtree_com[self.pelvis]
-        a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - jcom @ qd)
+        a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
             if not self.support[f]:
                 if self.planner is not None:
-                    self._swing_task(task, d, k, f, com, jcom @ qd, anchor, qd)
+                    self._swing_task(task, d, k, f, com, com_vel, anchor, qd)
                 continue
             geom = self.foot_geoms[f]
             if self.planner is not None:
