@@ -253,7 +253,8 @@ class WholeBodyController:
         a_des[6:] += g.kp_joint * (ref.qpos[k, 7:] - q[7:]) + g.kd_joint * (ref.qvel[k, 6:] - qd[6:])
         if self.push is not None:
             legs = self.push.stance_legs(self, d, k)
-            if legs is not None:  # after a step of its own: the legs of the stance it left, held still
+            if legs is not None and self.stance[k].all():  # after a step of its own, until the clip steps
+                # itself: the legs of the stance that step left, held still
                 cols = self.leg_dofs
                 a_des[6 + cols] = g.kp_joint * (legs[7 + cols] - q[7 + cols]) - g.kd_joint * qd[6 + cols]
                 a_des[2] += g.kp_root_position * (legs[2] - ref.qpos[k, 2])  # the pelvis at the height they reach
