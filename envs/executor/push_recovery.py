@@ -116,6 +116,8 @@ class PushRecovery:
         schedule for the swing (the foot swings; the planner reads the same arrays)."""
         from envs.executor.feasibility import sole_corners
 
+        if not self._may_start(k, wb.stance, wb.support):  # before the soles: most control steps stop here
+            return
         g = wb.foot_geoms
         soles = np.array([sole_corners(wb.model, d, (g[f], g[f + 2]))[:, :2] for f in range(2)])
         step = self.maybe_step(k, wb.stance, wb.support, capture, soles, d.geom_xpos[g[:2]], wb.planner.omega[k])
@@ -124,6 +126,17 @@ class PushRecovery:
             wb.flat[step.start:step.stop, step.foot] = False
             wb.planner.schedule_changed()
 
+    def _swing_steps(self) -> int:
+        return max(2, int(round(self.config.swing_s / self.dt)))
+
+    def _may_start(self, k: int, stance: np.ndarray, support: np.ndarray) -> bool:
+        """A step may start at ``k``: enabled, none under way or settling, steps left, both feet on the floor
+        and the clip standing on both for the whole swing."""
+        cfg, n = self.config, self._swing_steps()
+        return (cfg.enabled and self.steps_taken < cfg.max_steps and k >= self._free_from
+                and (self.step is None or k >= self.step.stop) and k + n < len(stance)
+                and bool(support.all()) and bool(stance[k:k + n + 1].all()))
+
     def maybe_step(self, k: int, stance: np.ndarray, support: np.ndarray, capture: np.ndarray,
                    soles: np.ndarray, heels: np.ndarray, omega: float) -> ReactiveStep | None:
         """Starts a step at reference step ``k`` when both feet stand in the clip for the whole swing and on
@@ -131,12 +144,9 @@ class PushRecovery:
         per foot, heel box then toe box corners) by more than the margin. ``heels``: (2, 3) heel-box
         positions; ``omega``: the pendulum's sqrt(g / height). Returns the new step."""
         cfg = self.config
-        if (not cfg.enabled or self.steps_taken >= cfg.max_steps or k < self._free_from
-                or (self.step is not None and k < self.step.stop)):
+        if not self._may_start(k, stance, support):
             return None
-        n = max(2, int(round(cfg.swing_s / self.dt)))
-        if k + n >= len(stance) or not stance[k:k + n + 1].all() or not support.all():
-            return None
+        n = self._swing_steps()
         distance, _ = outside_distance(capture, soles.reshape(-1, 2))
         if distance <= cfg.trigger_margin:
             return None
