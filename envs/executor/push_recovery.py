@@ -187,13 +187,14 @@ class PushRecovery:
         only (Englsberger et al. 2015)."""
         s, cfg = self.step, self.config
         fwd, side = self._forward, self._side
+        grow = np.exp(cfg.prediction_gain * omega * max(s.stop - k, 0) * self.dt)  # until touch-down
         xi = float(capture @ fwd)
         ahead = xi - float(self._middle @ fwd)
         edges = self._stance_sole @ fwd
         p = float(edges.max() if ahead > 0 else edges.min())
         beyond = (xi - p) * np.sign(ahead)
         if beyond > 0:  # past the standing sole's edge: it diverges over the rest of the swing
-            xi = p + (xi - p) * np.exp(cfg.prediction_gain * omega * max(s.stop - k, 0) * self.dt)
+            xi = p + (xi - p) * grow
         if abs(ahead) > self._half_length:
             along = xi + cfg.extra * np.sign(ahead)
         else:
@@ -205,7 +206,7 @@ class PushRecovery:
         inner = float((self._stance_sole @ side).max())
         out = float(capture @ side)
         if out > inner:
-            out = inner + (out - inner) * np.exp(cfg.prediction_gain * omega * max(s.stop - k, 0) * self.dt)
+            out = inner + (out - inner) * grow
         out -= stance_across
         across = stance_across + (out + cfg.extra if out > self._width else self._width)
         centre = along * fwd + across * side
@@ -234,13 +235,10 @@ class PushRecovery:
         velocity[2] = cfg.height * np.pi * np.cos(np.pi * progress) / (n * self.dt)
         return target, velocity
 
-
     def stance_legs(self, wb, d, k: int) -> np.ndarray | None:
         """Once the step has landed (its foot supports), the qpos whose legs stand on the feet where they are,
         the pelvis over the middle of their offsets from the clip's feet (where the controller's anchor goes)
         with the clip's orientation and the height the legs reach; solved once per step, None before."""
-        import mujoco
-
         step = self.step
         if step is None or wb.leg_dofs is None or not self.config.stance_legs:
             return None
@@ -252,12 +250,11 @@ class PushRecovery:
         headings /= np.linalg.norm(headings, axis=1, keepdims=True)
         q = wb.ref.qpos[k].copy()
         q[:2] += (heels[:, :2] - wb.ref_heels[k]).mean(axis=0)
-        if wb._scratch is None:
-            wb._scratch = mujoco.MjData(wb.model)
         # The pelvis height is solved too: a split stance does not reach the clip's standing height.
-        self._legs = legs_for_stance(wb.model, wb._scratch, wb.qadr, q, np.r_[2, 7 + wb.leg_dofs], g, heels, headings)
+        self._legs = legs_for_stance(wb.model, wb.scratch(), wb.qadr, q, np.r_[2, 7 + wb.leg_dofs], g, heels, headings)
         self._legs_for = step
         return self._legs
+
 
 def legs_for_stance(model, data, qadr: int, q: np.ndarray, leg_cols: np.ndarray, foot_geoms: list[int],
                     heels: np.ndarray, headings: np.ndarray, iterations: int = 30, damping: float = 1e-3) -> np.ndarray:
@@ -265,6 +262,8 @@ def legs_for_stance(model, data, qadr: int, q: np.ndarray, leg_cols: np.ndarray,
     that each heel box is at ``heels`` (2, 3), its sole level and its long axis along ``headings`` (2, 2): the
     leg angles of the stance a step of its own left (damped Gauss-Newton, finite differences, joint limits)."""
     import mujoco
+
+    from envs.executor.stance import damped_gauss_newton
 
     lo = np.full(len(q), -np.inf)
     hi = np.full(len(q), np.inf)
@@ -286,16 +285,4 @@ def legs_for_stance(model, data, qadr: int, q: np.ndarray, leg_cols: np.ndarray,
             out.append(float(rot[:2, 0] @ across))  # its x axis along the heading
         return np.array(out)
 
-    x = q.copy()
-    for _ in range(iterations):
-        e = residual(x)
-        if np.abs(e).max() < 1e-4:
-            break
-        jac = np.zeros((len(e), len(leg_cols)))
-        for i, c in enumerate(leg_cols):
-            x2 = x.copy()
-            x2[c] += 1e-4
-            jac[:, i] = (residual(x2) - e) / 1e-4
-        step = np.linalg.solve(jac.T @ jac + damping * np.eye(len(leg_cols)), -jac.T @ e)
-        x[leg_cols] = np.clip(x[leg_cols] + step, lo[leg_cols], hi[leg_cols])
-    return x
+    return damped_gauss_newton(residual, q, leg_cols, lo[leg_cols], hi[leg_cols], iterations, damping)

@@ -106,17 +106,24 @@ class StancePlanter:
             self._pose(x)
             return self.data.geom_xmat[g].reshape(3, 3)[:2, 2].copy()  # level: the box's z axis vertical
 
-        x = q.copy()
-        lo, hi = self.limits[cols, 0], self.limits[cols, 1]
-        for _ in range(self.config.ik_iterations):
-            e = residual(x)
-            if np.abs(e).max() < 1e-4:
-                break
-            jac = np.zeros((2, len(cols)))
-            for i, c in enumerate(cols):
-                x2 = x.copy()
-                x2[c] += 1e-4
-                jac[:, i] = (residual(x2) - e) / 1e-4
-            step = np.linalg.solve(jac.T @ jac + self.config.ik_damping * np.eye(len(cols)), -jac.T @ e)
-            x[cols] = np.clip(x[cols] + step, lo, hi)
-        return x
+        return damped_gauss_newton(residual, q, cols, self.limits[cols, 0], self.limits[cols, 1],
+                                   self.config.ik_iterations, self.config.ik_damping)
+
+
+def damped_gauss_newton(residual, q: np.ndarray, cols, lo: np.ndarray, hi: np.ndarray, iterations: int,
+                        damping: float) -> np.ndarray:
+    """``q`` with its entries ``cols`` moved to drive ``residual(q)`` to zero (within 1e-4): damped Gauss-Newton
+    on a finite-difference Jacobian, each step clipped to [``lo``, ``hi``] (the joints' ranges)."""
+    x = q.copy()
+    for _ in range(iterations):
+        e = residual(x)
+        if np.abs(e).max() < 1e-4:
+            break
+        jac = np.zeros((len(e), len(cols)))
+        for i, c in enumerate(cols):
+            x2 = x.copy()
+            x2[c] += 1e-4
+            jac[:, i] = (residual(x2) - e) / 1e-4
+        step = np.linalg.solve(jac.T @ jac + damping * np.eye(len(cols)), -jac.T @ e)
+        x[cols] = np.clip(x[cols] + step, lo, hi)
+    return x

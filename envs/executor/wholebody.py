@@ -137,6 +137,14 @@ class WholeBodyController:
         self.support = stance[0].copy()
         self._rate_margin = int(round(0.1 / ref.dt))  # the fast rate from 0.1 s before a lift-off to 0.1 s after a landing
 
+    def scratch(self):
+        """An MjData of this model for kinematics off the simulation (made once)."""
+        import mujoco
+
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self.model)
+        return self._scratch
+
     def _feet(self, ref: Reference) -> tuple[np.ndarray, np.ndarray | None]:
         """Along the reference, in one kinematics pass: (N, 2, 3) world positions of the two heel boxes and,
         with stepping, (N, 2, 8, 3) each foot's sole corners (heel box, then toe box) for its contact schedule."""
@@ -144,9 +152,7 @@ class WholeBodyController:
 
         from envs.executor.feasibility import sole_corners
 
-        if self._scratch is None:
-            self._scratch = mujoco.MjData(self.model)
-        g, d = self.foot_geoms, self._scratch
+        g, d = self.foot_geoms, self.scratch()
         heels = np.zeros((ref.num_steps, 2, 3))
         corners = np.zeros((ref.num_steps, 2, 8, 3)) if self.stepping.enabled else None
         nq = ref.qpos.shape[1]
