@@ -146,7 +146,7 @@ class SwingPhases:
     def progress(self, k: int, f: int) -> float:
         """0 at lift-off, 1 at touch-down."""
         a, b = self.start[k, f], self.stop[k, f]
-        return 1.0 if a < 0 else float(np.clip((k - a) / max(b - a, 1), 0.0, 1.0))
+        return 1.0 if a < 0 else min(max((k - a) / max(b - a, 1), 0.0), 1.0)
 
 
 class StepPlanner:
@@ -206,7 +206,7 @@ class StepPlanner:
         if self.stance[k, f]:
             return 1.0
         s, a = self.phases.progress(k, f), self.config.level_from
-        return float(np.clip((s - a) / max(1.0 - a, 1e-6), 0.0, 1.0))
+        return min(max((s - a) / max(1.0 - a, 1e-6), 0.0), 1.0)
 
     def note_stance(self, f: int, position: np.ndarray, k: int) -> None:
         """Remember where a supporting foot stands against the reference's same foot."""
@@ -232,7 +232,7 @@ class StepPlanner:
             error *= cfg.max_adjust / norm
         target = self.feet[k, f].copy()
         target[:2] += shift + cfg.capture_gain * s * error
-        target[2] -= cfg.landing_depth * float(np.clip((s - 0.8) / 0.2, 0.0, 1.0))
+        target[2] -= cfg.landing_depth * min(max((s - 0.8) / 0.2, 0.0), 1.0)
         self.last_target[f] = target
         return target, self.foot_vel[k, f]
 

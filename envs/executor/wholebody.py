@@ -177,7 +177,7 @@ class WholeBodyController:
             self.anchor = shift if self.anchor is None else self.anchor + rate * (shift - self.anchor)
         elif self.anchor is None:
             self.anchor = np.zeros(2)
-        return np.r_[self.anchor, 0.0]
+        return np.array((self.anchor[0], self.anchor[1], 0.0))
 
     def hold(self, d) -> np.ndarray:
         """Set-points that make the actuators apply the last solve's joint torques in the state now; with
@@ -238,7 +238,7 @@ class WholeBodyController:
         task(jp.copy(), acc, cfg.weight_swing)
         level = self.planner.level_weight(k, f)  # its orientation is otherwise the joints' (the clip's)
         if level > 0:
-            tilt = np.cross(d.geom_xmat[geom].reshape(3, 3)[:, 2], (0.0, 0.0, 1.0))
+            tilt = _tilt(d.geom_xmat[geom])
             task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * cfg.weight_swing)
 
     def control(self, d, k: int) -> np.ndarray:
@@ -327,10 +327,10 @@ class WholeBodyController:
             mujoco.mj_jac(m, d, self._jp, self._jr, d.geom_xpos[geom], self.heel_body[f])
             jp, jr = self._jp[:, a0:a0 + nv], self._jr[:, a0:a0 + nv]
             height = (m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2]
-            tilt = np.cross(d.geom_xmat[geom].reshape(3, 3)[:, 2], (0.0, 0.0, 1.0))
+            tilt = _tilt(d.geom_xmat[geom])
             lin = -g.kd_foot * (jp @ qd) + np.array([0.0, 0.0, g.kp_foot_height * height])
             ang = g.kp_foot_flat * tilt - g.kd_foot * (jr @ qd)
-            task(np.vstack([jp, jr]), np.r_[lin, ang], g.weight_foot)
+            task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot)
         limits = None
         if g.torque_limits and self.torque_limit is not None:
             # tau = M qacc + bias - G f (+ the implicit damping term) within the actuators' force range
@@ -355,6 +355,12 @@ class WholeBodyController:
 
 
 _FREE = 1e30  # DAQP's infinity
+
+
+def _tilt(xmat: np.ndarray) -> np.ndarray:
+    """z x e_z for a geom's z axis (column 2 of its row-major rotation): the axis to turn it level about, its length
+    the sine of its tilt; written out because np.cross costs ~45 us a call, ~7 % of a walk's time."""
+    return np.array((xmat[5], -xmat[2], 0.0))
 
 
 def _bounded_least_squares(a: np.ndarray, b: np.ndarray, free: int,
