@@ -1,0 +1,94 @@
+"""The contact schedule read from a clip against foot-contact labels, per control step and foot (issue 18; see
+README.md beside this file and RESULTS.md, "The contact schedule against the body's contacts").
+
+Labels (`--labels`):
+- `body`: the feet's MuJoCo contacts with the floor while the body tracks the clip unassisted (mode none), read
+  after each control step;
+- `residual`: the same while it tracks with root assistance (mode residual);
+- `height`: some sole corner of the planted reference below `--height` m (no simulation).
+
+    PYTHONPATH=. python docs/experiments/contact_agreement.py walk_not-confident_002 --labels body --show
+    PYTHONPATH=. python docs/experiments/contact_agreement.py 'walk_*' --labels residual
+
+Prints one JSON line per clip (agreement, and with `body`/`residual` the agreement with the labels shifted 1..8
+steps later: a body that lands late) and a JSON summary. `--show` draws both as S/. strings per foot.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def floor_contacts(model, data, foot_geoms: list[int]) -> np.ndarray:
+    """(2,) whether each foot's heel or toe box touches the floor (a contact with the world body)."""
+    out = np.zeros(2, dtype=bool)
+    for i in range(data.ncon):
+        c = data.contact[i]
+        for geom, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
+            if model.geom_bodyid[other] == 0:
+                for f in range(2):
+                    if geom in (foot_geoms[f], foot_geoms[f + 2]):
+                        out[f] = True
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("pattern", help="dataset-1 clip name or glob without the prefix, e.g. 'walk_*'")
+    parser.add_argument("--labels", choices=("body", "residual", "height"), default="body")
+    parser.add_argument("--height", type=float, default=0.01, help="m, for --labels height")
+    parser.add_argument("--show", action="store_true")
+    args = parser.parse_args()
+
+    from threadpoolctl import threadpool_limits
+
+    from envs.executor import TrackingExecutor
+    from envs.executor.stepping import contact_schedule
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    threadpool_limits(1)
+    root = Path(os.environ.get("L2EMG_BANDAI_ROOT", "")) / "dataset-1" / "data"
+    files = sorted(root.glob(f"dataset-1_{args.pattern}.bvh"))
+    if not files:
+        raise SystemExit(f"no dataset-1 clip matches {args.pattern!r} under {root} (set L2EMG_BANDAI_ROOT)")
+    executor = TrackingExecutor()
+    agreements = []
+    for path in files:
+        motion = retarget(read_bvh(path), JointMap.bandai()).motion
+        planted, _ = executor.planted(executor.reference(motion))
+        _, corners = executor.wholebody._feet(planted)  # the corners the schedule is read from
+        schedule = contact_schedule(corners, planted.dt, executor.config.stepping).stance
+        row: dict = {"clip": path.stem.removeprefix("dataset-1_")}
+        if args.labels == "height":
+            labels = corners[..., 2].min(axis=2) < args.height
+        else:
+            seen: list[np.ndarray] = []
+            executor.hooks = [lambda d, k: seen.append(floor_contacts(executor.model, d, executor.foot_geoms))]
+            result = executor.execute(motion, mode="none" if args.labels == "body" else "residual")
+            executor.hooks = []
+            # the hook runs before step k: what step k-1 left; the last step's contacts are read after the loop
+            labels = np.array(seen[1:] + [floor_contacts(executor.model, executor.data, executor.foot_geoms)])
+            row.update(reason=result.reason, steps=len(labels), of=len(schedule))
+            row["agreement_if_labels_lag_steps"] = {
+                lag: round(float((labels[lag:] == schedule[:len(labels) - lag]).mean()) * 100, 1) for lag in range(1, 9)}
+        n = len(labels)
+        row["agreement_pct"] = round(float((labels == schedule[:n]).mean()) * 100, 1)
+        row["schedule_stance_label_off_pct"] = round(float((schedule[:n] & ~labels).mean()) * 100, 1)
+        row["schedule_swing_label_on_pct"] = round(float((~schedule[:n] & labels).mean()) * 100, 1)
+        agreements.append(row["agreement_pct"])
+        print(json.dumps(row), flush=True)
+        if args.show:
+            for f, side in enumerate(("left", "right")):
+                print(f"{side:5s} schedule ", "".join("S" if x else "." for x in schedule[:n, f]))
+                print(f"{side:5s} labels   ", "".join("S" if x else "." for x in labels[:, f]))
+    print(json.dumps({"clips": len(agreements), "labels": args.labels, "agreement_pct_median": round(float(np.median(agreements)), 1),
+                      "agreement_pct_min": float(np.min(agreements)), "agreement_pct_max": float(np.max(agreements))}))
+
+
+if __name__ == "__main__":
+    main()
