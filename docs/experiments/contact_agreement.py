@@ -23,19 +23,6 @@ from pathlib import Path
 import numpy as np
 
 
-def floor_contacts(model, data, foot_geoms: list[int]) -> np.ndarray:
-    """(2,) whether each foot's heel or toe box touches the floor (a contact with the world body)."""
-    out = np.zeros(2, dtype=bool)
-    for i in range(data.ncon):
-        c = data.contact[i]
-        for geom, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
-            if model.geom_bodyid[other] == 0:
-                for f in range(2):
-                    if geom in (foot_geoms[f], foot_geoms[f + 2]):
-                        out[f] = True
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("pattern", help="dataset-1 clip name or glob without the prefix, e.g. 'walk_*'")
@@ -68,14 +55,18 @@ def main() -> None:
             labels = corners[..., 2].min(axis=2) < args.height
         else:
             seen: list[np.ndarray] = []
-            executor.hooks = [lambda d, k: seen.append(floor_contacts(executor.model, d, executor.foot_geoms))]
+            on_floor = executor.wholebody.foot_geoms_on_floor  # heels, then toes: what the controller reads
+            executor.hooks = [lambda d, k: seen.append(on_floor(d))]
             result = executor.execute(motion, mode="none" if args.labels == "body" else "residual")
             executor.hooks = []
             # the hook runs before step k: what step k-1 left; the last step's contacts are read after the loop
-            labels = np.array(seen[1:] + [floor_contacts(executor.model, executor.data, executor.foot_geoms)])
+            touching = np.array(seen[1:] + [on_floor(executor.data)])
+            steps = int(round(result.simulated_s / planted.dt))  # a step that blew up ran its hook, not its physics
+            labels = (touching[:, :2] | touching[:, 2:])[:steps]
             row.update(reason=result.reason, steps=len(labels), of=len(schedule))
             row["agreement_if_labels_lag_steps"] = {
-                lag: round(float((labels[lag:] == schedule[:len(labels) - lag]).mean()) * 100, 1) for lag in range(1, 9)}
+                lag: round(float((labels[lag:] == schedule[:len(labels) - lag]).mean()) * 100, 1)
+                for lag in range(1, 9) if len(labels) > lag}
         n = len(labels)
         row["agreement_pct"] = round(float((labels == schedule[:n]).mean()) * 100, 1)
         row["schedule_stance_label_off_pct"] = round(float((schedule[:n] & ~labels).mean()) * 100, 1)

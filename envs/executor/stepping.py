@@ -146,7 +146,7 @@ class SwingPhases:
     def progress(self, k: int, f: int) -> float:
         """0 at lift-off, 1 at touch-down."""
         a, b = self.start[k, f], self.stop[k, f]
-        return 1.0 if a < 0 else min(max((k - a) / max(b - a, 1), 0.0), 1.0)
+        return 1.0 if a < 0 else float(min(max((k - a) / max(b - a, 1), 0.0), 1.0))
 
 
 class StepPlanner:
@@ -206,7 +206,7 @@ class StepPlanner:
         if self.stance[k, f]:
             return 1.0
         s, a = self.phases.progress(k, f), self.config.level_from
-        return min(max((s - a) / max(1.0 - a, 1e-6), 0.0), 1.0)
+        return float(min(max((s - a) / max(1.0 - a, 1e-6), 0.0), 1.0))
 
     def note_stance(self, f: int, position: np.ndarray, k: int) -> None:
         """Remember where a supporting foot stands against the reference's same foot."""

@@ -225,7 +225,8 @@ class TrackingExecutor:
                     for sub in range(self.substeps):
                         mujoco.mj_step1(m, d)
                         wb = self.wholebody.control(d, k) if sub % every == 0 else self.wholebody.hold(d)
-                        # np.clip's dispatch costs several times these two on 63 numbers, once per physics step
+                        # np.clip's dispatch costs several times these two on 63 numbers, once per physics step;
+                        # in place: control() and hold() return a new array each call
                         ctrl_view[act] = np.minimum(np.maximum(wb, self.ctrl_lo, out=wb), self.ctrl_hi, out=wb)
                         if self.control_log is not None:
                             self.control_log.append(ctrl_view[act].copy())

@@ -205,16 +205,21 @@ class WholeBodyController:
         """(2,) feet the solve may push on: the schedule's, or with stepping the planner's (contact-aware)."""
         if self.planner is None:
             return self.stance[k]
-        touching = np.zeros(4, dtype=bool)  # per foot geom on the floor: left heel, right heel, left toes, right toes
+        touching = self.foot_geoms_on_floor(d)
+        up = d.geom_xmat[self.foot_geoms[:2]].reshape(2, 3, 3)[:, 2, 2]  # the soles' normals' vertical part
+        return self.planner.support(k, touching[:2] | touching[2:], np.degrees(np.arccos(np.clip(up, -1.0, 1.0))),
+                                    touching[:2] & touching[2:])
+
+    def foot_geoms_on_floor(self, d) -> np.ndarray:
+        """(4,) whether each foot geom touches the floor: left heel, right heel, left toes, right toes."""
+        touching = np.zeros(4, dtype=bool)
         body = self.model.geom_bodyid
         for i in range(d.ncon):
             c = d.contact[i]
             for geom, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
                 if geom in self.slot_of_geom and body[other] == 0:  # against the world (the floor), not a limb
                     touching[self.slot_of_geom[geom]] = True
-        up = d.geom_xmat[self.foot_geoms[:2]].reshape(2, 3, 3)[:, 2, 2]  # the soles' normals' vertical part
-        return self.planner.support(k, touching[:2] | touching[2:], np.degrees(np.arccos(np.clip(up, -1.0, 1.0))),
-                                    touching[:2] & touching[2:])
+        return touching
 
     def _swing_task(self, task, d, k: int, f: int, com: np.ndarray, com_vel: np.ndarray, anchor: np.ndarray,
                     qd: np.ndarray) -> None:

@@ -109,8 +109,9 @@ if njit is not None:
         """v = exp(v) over a contiguous float32 vector, Cephes' expf (range reduction by ln 2, a degree-5
         polynomial, the power of two set in the exponent bits; within 5 ulp of exp, test), in a loop the compiler
         vectorizes: a scalar exp per element was ~10 % of a batched request (SiLU and softmax). ``bits``: int32
-        scratch of at least v's length. Inputs below -87 give exp(-87), not 0 (callers add it to 1 or to a sum
-        that holds exp(0))."""
+        scratch of at least v's length. Inputs are clamped to [-87, 88]: below -87 gives exp(-87), not 0 (callers
+        add it to 1 or to a sum that holds exp(0)), above 88 exp(88), not inf; NaN is not defined under fastmath
+        (the callers' inputs are finite: scores minus their maximum, and negated gate activations)."""
         n = v.shape[0]
         for i in range(n):
             x = min(max(v[i], np.float32(-87.0)), np.float32(88.0))
