@@ -1,6 +1,6 @@
 """Where a batch-32 request of the compiled decoder spends its time: the prompt's prefill (one `_forward` call over
 32 prompts) and the 20 greedy steps (one `_greedy` call), each timed on the arguments a real request passed them,
-in the same process as `l2emg bench generator` builds its model (tiny backbone, random init, 4 experts). With
+on the model `l2emg bench generator` builds (`esmoe_with_experts`: tiny backbone, random init, 4 experts). With
 `--variant FILE`, a copy of `policies/backbone/decode_jit.py` (edited: an experiment) is timed on the same arguments
 beside the shipped one. Prints JSON (milliseconds, median of `--repeats`).
 
@@ -38,23 +38,14 @@ def main() -> dict:
     parser.add_argument("--variant", action="append", default=[], help="a copy of decode_jit.py to time beside it")
     args = parser.parse_args()
 
+    from agent.bench.generator import TEXTS_POOL, esmoe_with_experts
     from policies.backbone import decode_jit, load_backbone
-    from policies.backbone.corpus import TokenSample
     from policies.backbone.decode_numpy import blas_threads_as_torch
-    from policies.data.config import load_emotion_labels
-    from policies.esmoe import ESMoE, load_esmoe_config
     from policies.torch_utils import setup_torch
 
     setup_torch(0, args.threads)
-    texts = ["A happy person waves both hands energetically.", "A tired man walks slowly forward, head low.",
-             "Someone proudly raises the right hand.", "An angry figure kicks hard.", "A sad woman bows deeply."]
-    emotions = load_emotion_labels()
-    model = ESMoE(load_backbone("tiny", 512, texts), load_esmoe_config(), emotions)
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        model.begin_scenario(f"s{i}", [TokenSample(rng.integers(0, 512, size=20), [texts[j % 5]], emotions[j % len(emotions)],
-                                                   f"s{i}", "train", f"s{i}-{j}") for j in range(64)])
-    batch = [texts[i % len(texts)] for i in range(32)]
+    model, _ = esmoe_with_experts(load_backbone("tiny", 512, list(TEXTS_POOL)), scenarios=4)
+    batch = [TEXTS_POOL[i % len(TEXTS_POOL)] for i in range(32)]
     model.generate(batch, 20, decoder="jit")  # compiled before the recording (the wrappers below are Python)
     recorded: dict[str, tuple] = {}
     forward, greedy = decode_jit._forward, decode_jit._greedy

@@ -18,6 +18,8 @@ def _pcts(xs: list[float]) -> dict:
 
 
 DECODERS_TIMED = ("jit", "numpy", "static", "hf")
+TEXTS_POOL = ("A happy person waves both hands energetically.", "A tired man walks slowly forward, head low.",
+              "Someone proudly raises the right hand.", "An angry figure kicks hard.", "A sad woman bows deeply.")
 
 
 def _decoding(model, texts_pool: list[str], quick: bool) -> dict:
@@ -78,6 +80,25 @@ def _decoding(model, texts_pool: list[str], quick: bool) -> dict:
             "greedy_tokens_identical_to_hf": same}
 
 
+def esmoe_with_experts(backbone, scenarios: int, samples: int = 64, seed: int = 0) -> tuple:
+    """The benchmark's ES-MoE on ``backbone``: one expert begun per scenario on ``samples`` random 20-token motions
+    described by ``TEXTS_POOL``. Returns the model and the last scenario's samples (what the timed training reads)."""
+    from policies.backbone.corpus import TokenSample
+    from policies.data.config import load_emotion_labels
+    from policies.esmoe import ESMoE, load_esmoe_config
+
+    emotions = load_emotion_labels()
+    rng = np.random.default_rng(seed)
+    model = ESMoE(backbone, load_esmoe_config(), emotions)
+    train: list = []
+    for s in range(scenarios):
+        name = f"scenario{s}"
+        train = [TokenSample(rng.integers(0, 512, size=20), [TEXTS_POOL[i % len(TEXTS_POOL)]], emotions[i % len(emotions)],
+                             name, "train", f"{name}{i}") for i in range(samples)]
+        model.begin_scenario(name, train)
+    return model, train
+
+
 def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool = False, benchmark: str = "bandai-4",
                         threads: int | None = None, batch: int | None = None, steps: int | None = None,
                         scenarios: int | None = None) -> dict:
@@ -89,18 +110,13 @@ def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool 
     import torch
 
     from policies.backbone import load_backbone
-    from policies.backbone.corpus import TokenSample
-    from policies.data.config import load_emotion_labels
-    from policies.esmoe import ESMoE, load_esmoe_config
+    from policies.esmoe import load_esmoe_config
     from policies.esmoe.trainer import train_on
     from policies.torch_utils import setup_torch
 
     setup_torch(0, threads)
     config = load_esmoe_config()
-    emotions = load_emotion_labels()
-    rng = np.random.default_rng(0)
-    texts_pool = ["A happy person waves both hands energetically.", "A tired man walks slowly forward, head low.",
-                  "Someone proudly raises the right hand.", "An angry figure kicks hard.", "A sad woman bows deeply."]
+    texts_pool = list(TEXTS_POOL)
     if backbone == "tiny":
         pre = Path(runs) / benchmark / "backbone-tiny"
         b = load_backbone(str(pre), 512) if (pre / "config.json").is_file() else load_backbone("tiny", 512, texts_pool)
@@ -112,14 +128,7 @@ def run_generator_bench(backbone: str = "tiny", runs: str = "runs", quick: bool 
     batch, steps, scenarios = batch or defaults[0], steps or defaults[1], scenarios or defaults[2]
     base_params = b.num_parameters
 
-    def fake(scenario: str, n: int = 64) -> list[TokenSample]:
-        return [TokenSample(rng.integers(0, 512, size=20), [texts_pool[i % 5]], emotions[i % len(emotions)], scenario, "train", f"{scenario}{i}")
-                for i in range(n)]
-
-    model = ESMoE(b, config, emotions)
-    for i in range(scenarios):
-        train = fake(f"scenario{i}")
-        model.begin_scenario(f"scenario{i}", train)
+    model, train = esmoe_with_experts(b, scenarios)
     settings = dataclasses.replace(config.train, batch=batch)
     train_on(model, train, settings, steps=2, progress=False)  # warm-up
     t = train_on(model, train, settings, steps=steps, progress=False)
