@@ -150,11 +150,12 @@ def test_balance_targets_follow_where_the_feet_really_stand(executor, pose):
 
 
 def test_the_compiled_qp_solves_the_controllers_bounded_least_squares_like_bvls():
-    """DAQP on the scaled normal equations gives BVLS's solution on problems shaped like the controller's:
-    69 free accelerations, 40 non-negative forces, weights from 1e-4 to 1e4 (cond ~1e11 unscaled)."""
+    """The QP with the accelerations eliminated (DAQP on the forces' Schur complement) gives BVLS's solution on
+    problems shaped like the controller's: 69 free accelerations, 40 non-negative forces, weights from 1e-4 to
+    1e4 (cond ~1e11 unscaled); the torque-limited path (the full problem for DAQP) too when no limit binds."""
     from scipy.optimize import lsq_linear
 
-    from envs.executor.wholebody import _bounded_least_squares
+    from envs.executor.qp import bounded_least_squares as _bounded_least_squares
 
     rng = np.random.default_rng(3)
     free, forces = 69, 40
@@ -171,6 +172,8 @@ def test_the_compiled_qp_solves_the_controllers_bounded_least_squares_like_bvls(
         cost = lambda v: float(np.sum((a @ v - b) ** 2))  # noqa: E731
         assert cost(x) <= cost(ref) * (1 + 1e-9) + 1e-9, trial
         np.testing.assert_allclose(x, ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
+        loose = (np.eye(free + forces)[6:free], np.full(free - 6, -1e9), np.full(free - 6, 1e9))
+        np.testing.assert_allclose(_bounded_least_squares(a, b, free, loose), ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
 
 
 def _off_the_plan_at_step_10(ex, pose) -> None:

@@ -3,7 +3,7 @@
 For each clip: the reason and time of failure and, at the last simulated frame against the clip's frame then, the
 lean of three segments from vertical (pelvis -> neck, pelvis -> spine1, spine3 -> neck), the thighs' lean, the
 pelvis height, the heading difference, and the pelvis's distance from the clip's (along the clip's path: + ahead).
-Overrides of the executor config (`--stepping`, `--wholebody`, as Python dicts) and a QP joint weight for the torso
+Overrides of the executor config (`--stepping`, `--wholebody`, `--stance`, as Python dicts) and a QP joint weight for the torso
 hinges (`--torso-weight`) make the variants of RESULTS.md ("Read at the moment of failure").
 
     PYTHONPATH=. python docs/experiments/walk_failures.py 'walk*' --every 3                  # the dev walks
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--offset", type=int, default=0, help="the first clip taken")
     parser.add_argument("--stepping", default="{}", help="overrides of stepping: (a Python dict)")
     parser.add_argument("--wholebody", default="{}", help="overrides of wholebody: (a Python dict)")
+    parser.add_argument("--stance", default="{}", help="overrides of stance: (a Python dict)")
     parser.add_argument("--torso-weight", type=float, default=None,
                         help="QP joint weight of the spine, neck and head hinges (shipped: 1, as every hinge)")
     parser.add_argument("--per-clip", action="store_true", help="also one JSON line per clip")
@@ -88,7 +89,8 @@ def main() -> None:
         raise SystemExit(f"no dataset-1 clip matches {args.pattern!r} under {root} (set L2EMG_BANDAI_ROOT)")
     cfg = load_executor_config()
     cfg = dataclasses.replace(cfg, stepping=dataclasses.replace(cfg.stepping, **ast.literal_eval(args.stepping)),
-                              wholebody=dataclasses.replace(cfg.wholebody, **ast.literal_eval(args.wholebody)))
+                              wholebody=dataclasses.replace(cfg.wholebody, **ast.literal_eval(args.wholebody)),
+                              stance=dataclasses.replace(cfg.stance, **ast.literal_eval(args.stance)))
     executor = TrackingExecutor(cfg)
     if args.torso_weight is not None:
         for i, name in enumerate(executor.spec.joint_names):

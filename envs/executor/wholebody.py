@@ -1,7 +1,8 @@
 """Whole-body balance for unassisted tracking: task-space inverse dynamics with contact forces.
 
 At ``solve_hz`` (60 Hz: every fourth physics step) a small bounded least-squares problem, solved as
-a QP by DAQP, picks generalized accelerations and friction-pyramid contact forces (non-negative
+a QP (qp.py: the accelerations eliminated, DAQP on the forces), picks generalized accelerations and
+friction-pyramid contact forces (non-negative
 weights on each contact's pyramid edges) that best achieve, by weight: the floating-base equations
 of motion (nearly hard), stance feet held still and flat on the floor, the centre of mass following
 the reference's, the pelvis orientation, and every joint following its reference by PD. The joint
@@ -31,6 +32,7 @@ import numpy as np
 
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
+from envs.executor.qp import solve_qp
 from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule
 from envs.quaternion import qinv, qmul, quat_to_rotvec
 
@@ -87,6 +89,10 @@ class WholeBodyController:
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
         self.foot_of_geom = {g: i % 2 for i, g in enumerate(foot_geoms)}
         self.slot_of_geom = {g: i for i, g in enumerate(foot_geoms)}  # left heel, right heel, left toes, right toes
+        self._slot_of = np.full(model.ngeom + 1, -1)  # the same per geom id (-1: not a foot; the last entry for id -1)
+        self._slot_of[foot_geoms] = np.arange(len(foot_geoms))
+        # the pyramid's edges t1, -t1, t2, -t2 (rows: tangent 1, tangent 2; columns: the four edges)
+        self._edge_signs = np.array([[1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
         self._jp = np.zeros((3, model.nv))
@@ -278,45 +284,44 @@ class WholeBodyController:
 
         # Contact points of stance feet: each pyramid edge's generalized force is one column.
         edges, jac_c, vel_c = [], [], []
-        for i in range(d.ncon):
-            c = d.contact[i]
-            geom = c.geom2 if c.geom2 in self.foot_of_geom else c.geom1 if c.geom1 in self.foot_of_geom else None
-            if geom is None or not self.support[self.foot_of_geom[geom]]:
-                continue
-            frame = c.frame.reshape(3, 3)
-            # The frame's normal points from geom1 to geom2: towards the foot when the foot is geom2.
-            normal = frame[0] if geom == c.geom2 else -frame[0]
-            mujoco.mj_jac(m, d, self._jp, None, c.pos, m.geom_bodyid[geom])
-            jac = self._jp[:, a0:a0 + nv].copy()
-            for t in (frame[1], -frame[1], frame[2], -frame[2]):
-                edges.append(jac.T @ (normal + g.friction * t))
-            jac_c.append(jac)
-            vel_c.append(jac @ qd)
-        n_f = len(edges)
-        rows, rhs = [], []
+        if d.ncon:
+            g1, g2 = d.contact.geom1, d.contact.geom2
+            on_foot2 = self._slot_of[g2] >= 0
+            geoms = np.where(on_foot2, g2, np.where(self._slot_of[g1] >= 0, g1, -1))
+            used = np.flatnonzero((geoms >= 0) & self.support[self._slot_of[geoms] % 2])
+            frames, points = d.contact.frame, d.contact.pos
+            for i in used:
+                frame = frames[i].reshape(3, 3)
+                # The frame's normal points from geom1 to geom2: towards the foot when the foot is geom2.
+                normal = frame[0] if on_foot2[i] else -frame[0]
+                mujoco.mj_jac(m, d, self._jp, None, points[i], m.geom_bodyid[geoms[i]])
+                jac = self._jp[:, a0:a0 + nv].copy()
+                pyramid = normal + g.friction * (self._edge_signs.T @ frame[1:])  # (4, 3): n + mu t1, n - mu t1, n + mu t2, ...
+                edges.append(jac.T @ pyramid.T)  # the four edges' generalized forces
+                jac_c.append(jac)
+                vel_c.append(jac @ qd)
+        n_f = 4 * len(edges)
+        n = nv + n_f
+        # The tasks go straight into the QP's Hessian and gradient: a task J x = t of weight w adds w J'J and
+        # -w J't (qp.py). All but the equations of motion and the force regularization act on accelerations.
+        hessian, gradient = np.zeros((n, n)), np.zeros(n)
+        h_acc, g_acc = hessian[:nv, :nv], gradient[:nv]  # views
 
         def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray) -> None:
-            sw = np.sqrt(weight)
-            block = np.zeros((len(matrix), nv + n_f))
-            block[:, :nv] = (sw * matrix.T).T if np.ndim(sw) else sw * matrix
-            rows.append(block)
-            rhs.append(sw * target)
+            weighted = matrix.T * weight  # (nv, m), a weight per row of the task or one for all
+            h_acc[...] += weighted @ matrix
+            g_acc[...] -= weighted @ target
 
-        task(self._identity, a_des, self._joint_weight)
-        generalized = np.array(edges).T if n_f else np.zeros((nv, 0))
-        dyn = np.zeros((6, nv + n_f))
-        sw = np.sqrt(g.weight_dynamics)
-        dyn[:, :nv] = sw * mass[:6]
-        dyn[:, nv:] = -sw * generalized[:6]
-        rows.append(dyn)
-        rhs.append(-sw * bias[:6])
+        h_acc[np.diag_indices(nv)] += self._joint_weight  # every joint's (and the pelvis's) PD: identity rows
+        g_acc -= self._joint_weight * a_des
+        generalized = np.hstack(edges) if n_f else np.zeros((nv, 0))
+        dyn = np.hstack((mass[:6], -generalized[:6]))  # the floating base's equations of motion, nearly hard
+        hessian += g.weight_dynamics * (dyn.T @ dyn)
+        gradient += g.weight_dynamics * (dyn.T @ bias[:6])
         if n_f:
-            jc = np.vstack(jac_c)
-            task(jc, -g.contact_damping * np.concatenate(vel_c), g.weight_contact)
-            reg = np.zeros((n_f, nv + n_f))
-            reg[:, nv:] = np.sqrt(g.force_regularization) * np.eye(n_f)
-            rows.append(reg)
-            rhs.append(np.zeros(n_f))
+            task(np.vstack(jac_c), -g.contact_damping * np.concatenate(vel_c), g.weight_contact)
+            forces = np.arange(nv, n)
+            hessian[forces, forces] += g.force_regularization
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
@@ -343,7 +348,7 @@ class WholeBodyController:
             if g.implicit_damping:
                 rows_tau[:, 6:nv] += np.diag(self._implicit)
             limits = (rows_tau, -self.torque_limit - bias[6:], self.torque_limit - bias[6:])
-        x = _bounded_least_squares(np.vstack(rows), np.concatenate(rhs), nv, limits)
+        x = solve_qp(hessian, gradient, nv, limits)
         tau = mass @ x[:nv] + bias - generalized @ x[nv:]
         if g.implicit_damping:
             # MuJoCo's implicit integrators treat the actuators' and joints' damping as part of the mass
@@ -359,41 +364,8 @@ class WholeBodyController:
         return self.hold(d)  # at the solve itself the PD towards the plan is zero: the set-point of tau
 
 
-_FREE = 1e30  # DAQP's infinity
-
-
 def _tilt(xmat: np.ndarray) -> np.ndarray:
     """z x e_z for a geom's z axis (column 2 of its row-major rotation): the axis to turn it level about, its length
     the sine of its tilt; written out because np.cross costs ~45 us a call, ~7 % of a walk's time."""
     return np.array((xmat[5], -xmat[2], 0.0))
 
-
-def _bounded_least_squares(a: np.ndarray, b: np.ndarray, free: int,
-                           limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """min ||a x - b||^2 with x[free:] >= 0 (the contact forces), as a dense QP for DAQP (Arnstrom et al.
-    2022), a compiled active-set solver. The task weights span 1e-4 to 1e4, so the Hessian is scaled to a
-    unit diagonal first (DAQP needed 150-2,000 iterations on it unscaled, 7-17 scaled). On 4 problems of
-    the bow clip: 0.4-0.8 ms against 9-85 ms for scipy's BVLS, the same cost to 1e-15 and forces within
-    2e-5 N (checked against BVLS in tests/test_wholebody.py). BVLS remains the fallback if DAQP fails.
-    ``limits`` (C, lo, hi): also lo <= C x <= hi (the joint torques), dropped by the fallback."""
-    import daqp
-
-    n = a.shape[1]
-    if n == free and limits is None:
-        return np.linalg.lstsq(a, b, rcond=None)[0]
-    hessian = a.T @ a
-    scale = 1.0 / np.sqrt(np.maximum(np.diag(hessian), 1e-12))
-    lower = np.zeros(n)
-    lower[:free] = -_FREE
-    upper = np.full(n, _FREE)
-    rows = np.zeros((0, n))
-    if limits is not None:
-        rows = limits[0] * scale
-        lower, upper = np.r_[lower, limits[1]], np.r_[upper, limits[2]]
-    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), -(a.T @ b) * scale, rows,
-                               upper, lower, np.zeros(len(upper), dtype=np.int32))
-    if flag > 0:
-        return np.asarray(y) * scale
-    from scipy.optimize import lsq_linear
-
-    return lsq_linear(a, b, bounds=(np.where(lower[:n] > -_FREE, 0.0, -np.inf), np.full(n, np.inf)), method="bvls").x
