@@ -175,3 +175,22 @@ def test_dcm_plan_keeps_a_supportable_path_and_leans_an_unsupportable_one_on_the
     assert plan.moved.max() > 0.1
     assert all(project_into_hull(square, c) == pytest.approx(c) for c in plan.cop)
     assert plan.dcm[-1] == pytest.approx(com[-1, :2] + vel[-1, :2] / plan.omega[-1])
+
+
+def test_a_toe_dipping_through_the_floor_does_not_lift_the_other_foot_with_a_floor_window():
+    """Retargeted push-offs dip a toe box up to 4 cm into the floor for ~0.1 s (walk_feminine_002): read against
+    that frame's lowest corner the other, standing foot looks 4 cm up and its stance breaks; read against the
+    running median of the lowest corner (``floor_window_s``) it keeps standing."""
+    from envs.executor.stance import floor_level
+
+    n = 60
+    heights = np.full((n, 2), 0.02)  # both feet flat, 2 cm above the floor (retargeted clips hover)
+    heights[25:31, 0] = -0.02  # the left toe dips 4 cm for 0.1 s
+    corners = _corners(heights, np.zeros((n, 2)))
+    per_frame = contact_schedule(corners, DT, SteppingConfig(enabled=True)).stance
+    windowed = contact_schedule(corners, DT, SteppingConfig(enabled=True, floor_window_s=1.0)).stance
+    assert not per_frame[25:31, 1].any()  # the bug the window fixes
+    assert windowed.all()
+    lowest = corners[..., 2].reshape(n, -1).min(axis=1)
+    np.testing.assert_allclose(floor_level(lowest, DT, 1.0), 0.02)
+    np.testing.assert_array_equal(floor_level(lowest, DT, 0.0), lowest)

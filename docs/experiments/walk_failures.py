@@ -62,6 +62,12 @@ def read_failure(result, motion) -> dict:
             "pelvis_along_path_m": round(float(error @ path), 3)}
 
 
+def _override(config, changes: dict):
+    """``config`` (a frozen dataclass) with ``changes``; a dict for a nested section changes that section."""
+    return dataclasses.replace(config, **{key: _override(getattr(config, key), value) if isinstance(value, dict)
+                                          else value for key, value in changes.items()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("pattern", help="content glob of dataset-1 file names, e.g. 'walk*' or run")
@@ -72,6 +78,8 @@ def main() -> None:
     parser.add_argument("--stance", default="{}", help="overrides of stance: (a Python dict)")
     parser.add_argument("--torso-weight", type=float, default=None,
                         help="QP joint weight of the spine, neck and head hinges (shipped: 1, as every hinge)")
+    parser.add_argument("--physics-hz", type=float, default=240.0, help="the physics rate (1 / the humanoid's timestep)")
+    parser.add_argument("--torque-scale", type=float, default=1.0, help="every actuator's torque limit times this")
     parser.add_argument("--per-clip", action="store_true", help="also one JSON line per clip")
     args = parser.parse_args()
 
@@ -88,10 +96,17 @@ def main() -> None:
     if not files:
         raise SystemExit(f"no dataset-1 clip matches {args.pattern!r} under {root} (set L2EMG_BANDAI_ROOT)")
     cfg = load_executor_config()
-    cfg = dataclasses.replace(cfg, stepping=dataclasses.replace(cfg.stepping, **ast.literal_eval(args.stepping)),
-                              wholebody=dataclasses.replace(cfg.wholebody, **ast.literal_eval(args.wholebody)),
-                              stance=dataclasses.replace(cfg.stance, **ast.literal_eval(args.stance)))
-    executor = TrackingExecutor(cfg)
+    cfg = dataclasses.replace(cfg, stepping=_override(cfg.stepping, ast.literal_eval(args.stepping)),
+                              wholebody=_override(cfg.wholebody, ast.literal_eval(args.wholebody)),
+                              stance=_override(cfg.stance, ast.literal_eval(args.stance)))
+    humanoid = None
+    if args.torque_scale != 1.0 or args.physics_hz != 240.0:
+        from envs.humanoid import load_humanoid_config
+
+        base = load_humanoid_config()
+        humanoid = dataclasses.replace(base, torque_limit={j: v * args.torque_scale for j, v in base.torque_limit.items()},
+                                       timestep=1.0 / args.physics_hz)
+    executor = TrackingExecutor(cfg, humanoid)
     if args.torso_weight is not None:
         for i, name in enumerate(executor.spec.joint_names):
             if name.rsplit("_", 1)[0] in TORSO:

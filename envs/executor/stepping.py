@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from envs.executor.push_recovery import PushRecoveryConfig
+from envs.executor.stance import floor_level
+from envs.executor.walk_mpc import WalkMpcConfig
 
 GRAVITY = 9.81
 
@@ -67,8 +69,10 @@ class SteppingConfig:
     standing_needs_toes: bool = True  # ... and one touching with its heel box only, or its toes only, too
     support_hysteresis: bool = True  # a rocking foot stays support while the clip stands still on both feet
     quiet_s: float = 0.25  # s on either side the clip must stand on both feet for that
+    floor_window_s: float = 0.0  # s: corners are read against the median lowest corner over this window (0: the frame's own)
     dcm_plan: bool = False  # the centre of mass follows a path planned over the schedule's support (dcm_plan.py)
     push_recovery: PushRecoveryConfig = field(default_factory=PushRecoveryConfig)  # steps the clip does not take
+    mpc: WalkMpcConfig = field(default_factory=WalkMpcConfig)  # centre of pressure and landings planned online (walk_mpc.py)
 
 
 @dataclass
@@ -97,7 +101,7 @@ def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> 
     rolling foot (heel off, toes down) stands. ``flat`` when its heel corners are down as well: only then
     is the sole held flat on the floor; a rolling foot keeps its contact points still instead."""
     z = corners[..., 2]
-    lowest = z.reshape(len(z), -1).min(axis=1)[:, None, None]
+    lowest = floor_level(z.reshape(len(z), -1).min(axis=1), dt, config.floor_window_s)[:, None, None]
     down = (z < lowest + config.contact_height) & (z < config.max_gap)
     speed = (np.linalg.norm(np.gradient(corners[..., :2], dt, axis=0), axis=-1) if len(corners) > 1
              else np.zeros(z.shape))
@@ -166,6 +170,7 @@ class StepPlanner:
         self.offset = np.zeros((2, 2))  # per foot, its xy offset from the reference where it last stood
         self.last_target = feet[0].copy()  # per foot, the last swing target (a late landing keeps its spot)
         self.last_support = stance[0].copy()  # per foot, whether it supported at the last control step
+        self.planned_shift: dict = {}  # foot -> (2,) its next landing's shift from the clip's, by the walking MPC
         # Where the clip stands on both feet from quiet_s before to quiet_s after: not a walk's double support.
         from scipy.ndimage import minimum_filter1d
 
@@ -222,6 +227,12 @@ class StepPlanner:
             target[2] = min(target[2], self.feet[k, f, 2])
             return target, np.array([0.0, 0.0, -cfg.landing_speed])
         s = self.phases.progress(k, f)
+        if f in self.planned_shift:  # the walking MPC's landing: from where this foot lifted off, to its shift
+            target = self.feet[k, f].copy()
+            target[:2] += (1.0 - s) * self.offset[f] + s * self.planned_shift[f]
+            target[2] -= cfg.landing_depth * min(max((s - 0.8) / 0.2, 0.0), 1.0)
+            self.last_target[f] = target
+            return target, self.foot_vel[k, f]
         o = 1 - f
         # From where the other foot stands against the clip, less the share of that drift a step removes.
         shift = (1.0 - cfg.drift_correction * s) * self.offset[o]

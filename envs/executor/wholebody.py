@@ -138,6 +138,14 @@ class WholeBodyController:
             self.com[:, :2], self.com_vel[:, :2], self.com_acc[:, :2] = self.dcm.com, self.dcm.vel, self.dcm.acc
         self.planner = (StepPlanner(self.stepping, stance, self.ref_feet, self.com, self.com_vel, ref.dt)
                         if self.stepping.enabled else None)
+        self.mpc = None
+        if self.planner is not None and self.stepping.mpc.enabled:
+            from envs.executor.walk_mpc import WalkMpc
+
+            yaw = 2.0 * np.arctan2(ref.qpos[:, 6], ref.qpos[:, 3])  # the pelvis's heading (the rest pose faces +x)
+            forward = np.stack((np.cos(yaw), np.sin(yaw)), axis=1)
+            self.mpc = WalkMpc(self.stepping.mpc, stance, corners, self.com, self.com_vel, self.planner.omega,
+                               forward, ref.dt)
         self.push = (PushRecovery(self.stepping.push_recovery, ref.dt)
                      if self.stepping.enabled and self.stepping.push_recovery.enabled else None)
         self.support = stance[0].copy()
@@ -323,6 +331,15 @@ class WholeBodyController:
             forces = np.arange(nv, n)
             hessian[forces, forces] += g.force_regularization
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
+        if self.mpc is not None:
+            from envs.executor.feasibility import sole_corners
+
+            soles = [sole_corners(m, d, (self.foot_geoms[f], self.foot_geoms[f + 2])) if self.support[f] else None
+                     for f in range(2)]
+            plan = self.mpc.plan(k, com, com_vel, self.support, soles)
+            self.planner.planned_shift = {} if plan is None else plan.shift
+            if plan is not None:  # the pendulum's acceleration over the planned centre of pressure
+                a_com[:2] = self.planner.omega[k] ** 2 * (com[:2] - plan.zmp)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
             if not self.support[f]:

@@ -1,0 +1,54 @@
+"""The online walking MPC (envs/executor/walk_mpc.py): centre of pressure on the soles, landings moved to catch."""
+import numpy as np
+
+from envs.executor.walk_mpc import WalkMpc, WalkMpcConfig
+
+DT = 1 / 60
+SOLE = np.array([[-0.05, -0.04], [-0.05, 0.04], [0.15, -0.04], [0.15, 0.04]])  # x forward, y left, about the foot
+
+
+def _walk(n: int = 120, land: int = 30, lift: int = 45):
+    """The left foot stands at (0, 0.1) until ``lift``; the right swings from (-0.3, -0.1) and lands at (0.3, -0.1)
+    at ``land``; the clip's centre of mass stands still at (0, 0) (heading +x)."""
+    stance = np.zeros((n, 2), dtype=bool)
+    stance[:lift, 0] = True
+    stance[land:, 1] = True
+    corners = np.zeros((n, 2, 8, 3))
+    right_x = np.where(np.arange(n) < land, np.linspace(-0.3, 0.3, n)[np.minimum(np.arange(n), land)], 0.3)
+    for f, (x, y) in enumerate(((np.zeros(n), 0.1), (right_x, -0.1))):
+        corners[:, f, :, 0] = x[:, None] + np.tile(SOLE[:, 0], 2)
+        corners[:, f, :, 1] = y + np.tile(SOLE[:, 1], 2)
+    com = np.zeros((n, 3))
+    com[:, 2] = 0.9
+    forward = np.tile([1.0, 0.0], (n, 1))
+    omega = np.full(n, np.sqrt(9.81 / 0.9))
+    return WalkMpc(WalkMpcConfig(enabled=True), stance, corners, com, np.zeros((n, 3)), omega, forward, DT), corners
+
+
+def test_the_planned_centre_of_pressure_lies_on_the_standing_sole():
+    mpc, corners = _walk()
+    sole = corners[0, 0]
+    for com, vel in (((0.0, 0.05), (0.0, 0.0)), ((0.1, 0.05), (0.4, 0.0)), ((-0.05, 0.15), (-0.2, 0.3))):
+        plan = mpc.plan(0, np.r_[com, 0.9], np.r_[vel, 0.0], np.array([True, False]), [sole, None])
+        assert plan is not None
+        assert sole[:, 0].min() + 0.02 - 1e-6 <= plan.zmp[0] <= sole[:, 0].max() - 0.02 + 1e-6
+        assert sole[:, 1].min() + 0.02 - 1e-6 <= plan.zmp[1] <= sole[:, 1].max() - 0.02 + 1e-6
+
+
+def test_a_body_running_ahead_moves_the_next_landing_forward_and_a_lagging_one_back():
+    mpc, corners = _walk()
+    support, soles = np.array([True, False]), [corners[0, 0], None]
+    ahead = mpc.plan(0, np.array([0.1, 0.0, 0.9]), np.array([0.6, 0.0, 0.0]), support, soles)
+    behind = mpc.plan(0, np.array([-0.1, 0.0, 0.9]), np.array([-0.6, 0.0, 0.0]), support, soles)
+    still = mpc.plan(0, np.array([0.0, 0.0, 0.9]), np.zeros(3), support, soles)
+    assert ahead.shift[1][0] > 0.05 and behind.shift[1][0] < -0.05  # the swinging right foot catches the body
+    assert abs(still.shift[1][0]) < ahead.shift[1][0]
+    assert all(np.abs(p.shift[1]).max() <= 0.3 + 1e-9 for p in (ahead, behind, still))
+
+
+def test_no_plan_while_nothing_stands_or_across_a_flight():
+    mpc, corners = _walk()
+    assert mpc.plan(0, np.array([0.0, 0.0, 0.9]), np.zeros(3), np.array([False, False]), [None, None]) is None
+    mpc.stance[10:40, 0] = False  # a 0.5 s flight: the pendulum does not hold
+    mpc.stance[:, 1] = False
+    assert mpc.plan(0, np.array([0.0, 0.0, 0.9]), np.zeros(3), np.array([True, False]), [corners[0, 0], None]) is None
