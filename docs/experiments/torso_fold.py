@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--to", dest="stop", type=float, default=-1.0, help="s: ... to here (default: none)")
     parser.add_argument("--stepping", default="{}")
     parser.add_argument("--stance", default="{}")
+    parser.add_argument("--wholebody", default="{}")
     args = parser.parse_args()
 
     import mujoco
@@ -54,7 +55,8 @@ def main() -> None:
         raise SystemExit(f"no clip {path} (set L2EMG_BANDAI_ROOT)")
     cfg = load_executor_config()
     cfg = dataclasses.replace(cfg, stepping=_override(cfg.stepping, ast.literal_eval(args.stepping)),
-                              stance=_override(cfg.stance, ast.literal_eval(args.stance)))
+                              stance=_override(cfg.stance, ast.literal_eval(args.stance)),
+                              wholebody=_override(cfg.wholebody, ast.literal_eval(args.wholebody)))
     ex = TrackingExecutor(cfg)
     wb = ex.wholebody
     hinges = np.array([i for i, n in enumerate(ex.spec.joint_names)
