@@ -56,3 +56,20 @@ def test_perceive_takes_bvh_options():
     assert (args.joint_map, args.units, args.up_axis) == ("cmu", "cmu", "z")
     args = build_parser().parse_args(["sim", "bench", "--bvh", "x.bvh", "--joint-map", "lafan1", "--up-axis", "y"])
     assert (args.joint_map, args.up_axis) == ("lafan1", "y")
+
+
+def test_sim_track_report_counts_both_datasets_standing_gestures_and_says_none_without_them():
+    """dataset-2's hand-raising and waving clips are standing gestures too; a folder without any reports None for
+    their rate, not 0 % (2,546 dataset-2 clips once read 0.0 here)."""
+    import time
+
+    from agent.bench.sim_track import _report
+
+    def row(content: str, success: bool) -> dict:
+        return {"content": content, "success": success, "reason": "ok" if success else "fell", "mode": "none",
+                "metrics": {"mpjpe_root_rel_mm": 10.0}, "reference": {"feasible": True}}
+
+    mixed = _report([row("bow", True), row("wave-left-hand", False), row("walk", False)], "none", time.perf_counter())
+    assert mixed["standing_gesture_success_rate"] == 0.5 and mixed["walking_success_rate"] == 0.0
+    walks = _report([row("walk", True), row("run", False)], "none", time.perf_counter())
+    assert walks["standing_gesture_success_rate"] is None and walks["walking_success_rate"] == 1.0
