@@ -1,0 +1,88 @@
+"""What each part of the unassisted executor is worth: dataset-1 tracked in mode `none` with one part changed at a
+time (issue 18; RESULTS.md, "Ablation of the unassisted executor").
+
+    L2EMG_BANDAI_ROOT=... python benchmarks/executor_ablation.py [--variants shipped,no-stepping,...] [--workers 2]
+
+Prints one JSON line per variant (success overall, standing gestures, walking, per content, failure reasons, seconds,
+and against the shipped configuration the clips gained and lost) and a JSON list at the end. Deterministic: the same
+figures on a busy machine (only `seconds` moves). Every variant is the shipped `configs/executor.yaml` with the
+overrides listed in VARIANTS; ~45-80 s a variant with 2 workers.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# name -> overrides of ExecutorConfig sections (a nested dict changes a nested section)
+VARIANTS: dict[str, dict] = {
+    "shipped": {},
+    "no-stepping": {"stepping": {"enabled": False}},  # no schedule, swing task, contact-aware support or push steps
+    "no-capture-rule": {"stepping": {"capture_gain": 0.0}},  # landings not moved by the capture-point error
+    "no-wait-for-landing": {"stepping": {"wait_for_landing": False}},
+    "no-support-hysteresis": {"stepping": {"support_hysteresis": False}},
+    "no-push-recovery": {"stepping": {"push_recovery": {"enabled": False}}},
+    "no-com-plan": {"com_plan": {"enabled": False}},  # the centre of mass not shifted to keep the clip's ZMP on the soles
+    "dcm-plan": {"stepping": {"dcm_plan": True}},  # the centre of mass planned over the schedule's support
+    "walking-mpc": {"stepping": {"mpc": {"enabled": True}, "floor_window_s": 1.0}, "stance": {"floor_window_s": 1.0}},
+    "stepping-qp-120hz": {"stepping": {"solve_hz": 120.0}},  # the QP's rate around steps (shipped 240 Hz)
+    "standing-qp-240hz": {"wholebody": {"solve_hz": 240.0}},  # ... and while both feet stand (shipped 60 Hz)
+    "no-hold-impedance": {"wholebody": {"hold_impedance": False}},  # between solves only the solved torques
+    "no-implicit-damping": {"wholebody": {"implicit_damping": False}},
+    "torque-limits-in-qp": {"wholebody": {"torque_limits": True}},
+    "no-stance-levelling": {"stance": {"level_soles": False}},  # stance soles not levelled by ankle IK
+}
+RUNS = ("run", "dash", "kick", "punch", "slash")
+
+
+def override(config, changes: dict):
+    """``config`` (a frozen dataclass) with ``changes``; a dict for a nested section changes that section."""
+    return dataclasses.replace(config, **{key: override(getattr(config, key), value) if isinstance(value, dict)
+                                          else value for key, value in changes.items()})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--root", default=os.environ.get("L2EMG_BANDAI_ROOT"))
+    args = parser.parse_args()
+    names = [n.strip() for n in args.variants.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variants {unknown}; known: {list(VARIANTS)}")
+
+    import agent.bench.sim_track as sim_track
+    from envs.executor import TrackingExecutor
+    from envs.executor.config import load_executor_config
+    from envs.io.bandai import bandai_root
+
+    files = sorted(str(p) for p in (bandai_root(args.root) / "dataset-1" / "data").glob("*.bvh"))
+    base = load_executor_config()
+    rows, shipped_ok = [], None
+    for name in ["shipped"] + [n for n in names if n != "shipped"]:
+        # the workers fork with this executor (sim_track builds one per process only when none is set)
+        sim_track._EXECUTOR = TrackingExecutor(override(base, VARIANTS[name]))
+        report = sim_track.track_files(files, "none", args.workers)
+        ok = {r["clip"] for r in report["per_clip"] if r["success"]}
+        shipped_ok = ok if name == "shipped" else shipped_ok
+        row = {"variant": name, "overrides": VARIANTS[name], "clips": report["clips"],
+               "success": len(ok), "success_rate": report["success_rate"],
+               "standing_gestures": report["standing_gesture_success_rate"],
+               "walking": report["walking_success_rate"],
+               "runs_kicks_strikes": {c: report["success_rate_per_content"].get(c) for c in RUNS},
+               "failure_reasons": report["failure_reasons"], "seconds": report["seconds"],
+               "gained_vs_shipped": len(ok - shipped_ok), "lost_vs_shipped": len(shipped_ok - ok)}
+        if name == "shipped" or name in names:
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
