@@ -170,7 +170,7 @@ class StepPlanner:
         self.offset = np.zeros((2, 2))  # per foot, its xy offset from the reference where it last stood
         self.last_target = feet[0].copy()  # per foot, the last swing target (a late landing keeps its spot)
         self.last_support = stance[0].copy()  # per foot, whether it supported at the last control step
-        self.planned_shift: dict = {}  # foot -> (2,) its next landing's shift from the clip's, by the walking MPC
+        self.planned_shift: dict[int, np.ndarray] = {}  # foot -> (2,) its next landing's shift from the clip's, by the walking MPC
         # Where the clip stands on both feet from quiet_s before to quiet_s after: not a walk's double support.
         from scipy.ndimage import minimum_filter1d
 

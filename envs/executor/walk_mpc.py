@@ -40,7 +40,7 @@ class WalkMpcConfig:
 @dataclass
 class MpcPlan:
     zmp: np.ndarray  # (2,) world xy of the centre of pressure now
-    shift: dict  # foot -> (2,) world xy shift of its next landing
+    shift: dict[int, np.ndarray]  # foot -> (2,) world xy shift of its next landing
 
 
 class WalkMpc:
@@ -62,12 +62,33 @@ class WalkMpc:
     def plan(self, k: int, com: np.ndarray, com_vel: np.ndarray, support: np.ndarray,
              sole_now: list[np.ndarray | None]) -> MpcPlan | None:
         """``com``, ``com_vel``: the body's (3,); ``support``: (2,) the feet it stands on now; ``sole_now``: per
-        foot the (8, 3) corners of its sole now (used for a standing foot)."""
+        foot the (8, 3) corners of its sole now (used for a standing foot). None where no plan is made."""
+        found = self._supports(k, support)
+        if found is None:
+            return None
+        steps, landings, sources = found
+        m = min(len(landings), self.config.max_landings)  # the first landings get a shift; later ones stand put
+        powers, gain = self._pendulum(float(self.omega[k]))
+        e_f = self.forward[k]
+        zmp, shifts = np.zeros(2), np.zeros((m, 2))
+        for e in (e_f, np.array((-e_f[1], e_f[0]))):
+            x = self._axis(e, com, com_vel, steps, landings, sources, m, sole_now, powers, gain)
+            if x is None:
+                return None
+            zmp += x[0] * e
+            shifts += np.outer(x[self.n:], e)
+        shift: dict[int, np.ndarray] = {}
+        for i in range(m):
+            shift.setdefault(landings[i][1], shifts[i])  # a foot's next landing
+        return MpcPlan(zmp=zmp, shift=shift)
+
+    def _supports(self, k: int, support: np.ndarray):
+        """The horizon's reference steps, the landings in it (landing step, foot, lift step after it) and per
+        horizon step the soles standing: ("now", foot) where it stands now, ("land", index into the landings)."""
         cfg, last = self.config, len(self.stance) - 1
         steps = [min(k + j * self.stride, last) for j in range(self.n + 1)]
-        # Per foot: until when it keeps standing where it is, and its landings within the horizon.
-        keep = [self._next(k, f, False) if support[f] else -1 for f in range(2)]
-        landings: list[tuple[int, int, int]] = []  # (landing step, foot, lift step after it)
+        keep = [self._next(k, f, False) if support[f] else -1 for f in range(2)]  # standing where it is until
+        landings: list[tuple[int, int, int]] = []
         for f in range(2):
             land = self._next(keep[f] if support[f] else k, f, True)
             while land <= steps[-1]:
@@ -75,10 +96,6 @@ class WalkMpc:
                 landings.append((land, f, lift))
                 land = self._next(lift, f, True)
         landings = sorted(landings)
-        m = min(len(landings), cfg.max_landings)  # the first ones get a shift; later ones stand where the clip's do
-        e_f = self.forward[k]
-        axes = (e_f, np.array((-e_f[1], e_f[0])))
-        # Which soles stand at each horizon step: ("now", foot) or ("land", index into landings).
         sources = []
         for j, r in enumerate(steps[:-1]):
             here = []
@@ -86,9 +103,7 @@ class WalkMpc:
                 if support[f] and (j == 0 or r < keep[f]):
                     here.append(("now", f))
                 elif j > 0:
-                    for i, (land, g, lift) in enumerate(landings):
-                        if g == f and land <= r < lift:
-                            here.append(("land", i))
+                    here += [("land", i) for i, (land, g, lift) in enumerate(landings) if g == f and land <= r < lift]
             sources.append(here)
         if not sources[0]:
             return None  # nothing stands now: no centre of pressure to choose
@@ -109,13 +124,15 @@ class WalkMpc:
             for i in range(j, end):
                 sources[i] = bridge
             j = end
-        w = float(self.omega[k])
-        t = cfg.step_s
+        return steps, landings, sources
+
+    def _pendulum(self, w: float) -> tuple[list[np.ndarray], np.ndarray]:
+        """A^j (j = 0..n) of the pendulum over one ZMP interval, and (n, 2, n) the response of states 1..n to the
+        ZMPs: x_j = A^j x0 + sum_i A^(j-1-i) B z_i (c'' = w^2 (c - z), z constant over each interval)."""
+        n, t = self.n, self.config.step_s
         ch, sh = np.cosh(w * t), np.sinh(w * t)
         a = np.array([[ch, sh / w], [w * sh, ch]])
         b = np.array([1.0 - ch, -w * sh])
-        n = self.n
-        # States 1..n as free response + response to the ZMPs: x_j = A^j x0 + sum_i A^(j-1-i) B z_i.
         powers = [np.eye(2)]
         for _ in range(n):
             powers.append(a @ powers[-1])
@@ -123,55 +140,47 @@ class WalkMpc:
         for j in range(1, n + 1):
             for i in range(j):
                 gain[j - 1, :, i] = powers[j - 1 - i] @ b
-        zmp, shifts = np.zeros(2), np.zeros((m, 2))
-        for ax, e in enumerate(axes):
-            x0 = np.array((com[:2] @ e, com_vel[:2] @ e))
-            free = np.array([powers[j] @ x0 for j in range(1, n + 1)])  # (n, 2)
-            c_ref = self.com[steps[1:]] @ e
-            v_ref = self.com_vel[steps[1:]] @ e
-            nv = n + m
-            hess, grad = np.zeros((nv, nv)), np.zeros(nv)
-            gp, gv = gain[:, 0, :], gain[:, 1, :]
-            hess[:n, :n] += cfg.weight_position * gp.T @ gp + cfg.weight_velocity * gv.T @ gv
-            grad[:n] += cfg.weight_position * gp.T @ (free[:, 0] - c_ref) + cfg.weight_velocity * gv.T @ (free[:, 1] - v_ref)
-            # Per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift.
-            rows, lo, hi = np.zeros((2 * n, nv)), np.full(2 * n, -_FREE), np.full(2 * n, _FREE)
-            rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
-            for j, here in enumerate(sources):
-                r = steps[j]
-                edges = []  # (low edge, high edge, index of its shift variable or -1)
-                for kind, idx in here:
-                    pts = (sole_now[idx][:, :2] if kind == "now" else self.corners[r, landings[idx][1]]) @ e
-                    edges.append((pts.min(), pts.max(), idx if kind == "land" and idx < m else -1))
-                if not edges:
-                    continue
-                if len(edges) > 1:
-                    # two soles' box is wider than their hull where one stands beside and ahead of the other: a
-                    # landing moved outwards would buy support that is not there, so on two soles it stays put
-                    # (moving the front edge with a foot landing ahead: dev walks 2.68 -> 2.38 s)
-                    edges = [(a, b, -1) for a, b, _ in edges]
-                low, high = min(edges, key=lambda x: x[0]), max(edges, key=lambda x: x[1])
-                lo[j], hi[n + j] = low[0] + cfg.margin, high[1] - cfg.margin
-                if lo[j] > hi[n + j]:  # a sole narrower than twice the margin: its middle
-                    lo[j] = hi[n + j] = 0.5 * (low[0] + high[1])
-                if low[2] >= 0:
-                    rows[j, n + low[2]] = -1.0
-                if high[2] >= 0:
-                    rows[n + j, n + high[2]] = -1.0
-                hess[j, j] += cfg.weight_zmp
-                grad[j] -= cfg.weight_zmp * 0.5 * (lo[j] + hi[n + j])
-            hess[n:, n:] += cfg.weight_shift * np.eye(m)
-            upper = np.r_[np.full(n, _FREE), np.full(m, cfg.max_shift), hi]
-            lower = np.r_[np.full(n, -_FREE), np.full(m, -cfg.max_shift), lo]
-            x = _solve(hess, grad, rows, upper, lower)
-            if x is None:
-                return None
-            zmp += x[0] * e
-            shifts += np.outer(x[n:], e)
-        shift: dict = {}
-        for i in range(m):
-            shift.setdefault(landings[i][1], shifts[i])  # a foot's next landing
-        return MpcPlan(zmp=zmp, shift=shift)
+        return powers, gain
+
+    def _axis(self, e: np.ndarray, com: np.ndarray, com_vel: np.ndarray, steps: list[int], landings: list,
+              sources: list, m: int, sole_now: list, powers: list[np.ndarray], gain: np.ndarray) -> np.ndarray | None:
+        """The QP along unit axis ``e``: [z_0 .. z_n-1, shift_0 .. shift_m-1], or None if DAQP fails."""
+        cfg, n = self.config, self.n
+        x0 = np.array((com[:2] @ e, com_vel[:2] @ e))
+        free = np.array([powers[j] @ x0 for j in range(1, n + 1)])  # (n, 2)
+        c_ref, v_ref = self.com[steps[1:]] @ e, self.com_vel[steps[1:]] @ e
+        nv = n + m
+        hess, grad = np.zeros((nv, nv)), np.zeros(nv)
+        gp, gv = gain[:, 0, :], gain[:, 1, :]
+        hess[:n, :n] += cfg.weight_position * gp.T @ gp + cfg.weight_velocity * gv.T @ gv
+        grad[:n] += cfg.weight_position * gp.T @ (free[:, 0] - c_ref) + cfg.weight_velocity * gv.T @ (free[:, 1] - v_ref)
+        # Per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift.
+        rows, lo, hi = np.zeros((2 * n, nv)), np.full(2 * n, -_FREE), np.full(2 * n, _FREE)
+        rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
+        for j, here in enumerate(sources):
+            edges = []  # (low edge, high edge, index of its shift variable or -1)
+            for kind, idx in here:
+                pts = (sole_now[idx][:, :2] if kind == "now" else self.corners[steps[j], landings[idx][1]]) @ e
+                edges.append((pts.min(), pts.max(), idx if kind == "land" and idx < m else -1))
+            if not edges:
+                continue
+            if len(edges) > 1:
+                # two soles' box is wider than their hull where one stands beside and ahead of the other: a
+                # landing moved outwards would buy support that is not there, so on two soles it stays put
+                # (moving the front edge with a foot landing ahead: dev walks 2.68 -> 2.38 s)
+                edges = [(a, b, -1) for a, b, _ in edges]
+            low, high = min(edges, key=lambda x: x[0]), max(edges, key=lambda x: x[1])
+            lo[j], hi[n + j] = low[0] + cfg.margin, high[1] - cfg.margin
+            if lo[j] > hi[n + j]:  # a sole narrower than twice the margin: its middle
+                lo[j] = hi[n + j] = 0.5 * (low[0] + high[1])
+            if low[2] >= 0:  # one landed sole (both edges are its own)
+                rows[j, n + low[2]] = rows[n + j, n + low[2]] = -1.0
+            hess[j, j] += cfg.weight_zmp
+            grad[j] -= cfg.weight_zmp * 0.5 * (lo[j] + hi[n + j])
+        hess[n:, n:] += cfg.weight_shift * np.eye(m)
+        upper = np.r_[np.full(n, _FREE), np.full(m, cfg.max_shift), hi]
+        lower = np.r_[np.full(n, -_FREE), np.full(m, -cfg.max_shift), lo]
+        return _solve(hess, grad, rows, upper, lower)
 
 
 def _solve(hess: np.ndarray, grad: np.ndarray, rows: np.ndarray, upper: np.ndarray, lower: np.ndarray):
