@@ -1,9 +1,9 @@
 """Whole-body balance for unassisted tracking: task-space inverse dynamics with contact forces.
 
-At ``solve_hz`` (60 Hz: every fourth physics step) a small bounded least-squares problem, solved as
-a QP (qp.py: the accelerations eliminated, DAQP on the forces), picks generalized accelerations and
-friction-pyramid contact forces (non-negative
-weights on each contact's pyramid edges) that best achieve, by weight: the floating-base equations
+At ``solve_hz`` (60 Hz: every fourth physics step) a small bounded least-squares problem, solved as a
+QP (qp.py: the accelerations eliminated, DAQP on the forces), picks generalized accelerations and
+friction-pyramid contact forces (non-negative weights on each contact's pyramid edges) that best
+achieve, by weight: the floating-base equations
 of motion (nearly hard), stance feet held still and flat on the floor, the centre of mass following
 the reference's, the pelvis orientation, and every joint following its reference by PD. The joint
 torques then follow from inverse dynamics with those contact forces (Macchietto et al. 2009; Abe et
@@ -22,7 +22,8 @@ centre-of-mass and pelvis targets are anchored to where the stance feet really s
 a step that lands off the clip's footprint must not leave the body leaning after the clip's feet. The
 centre-of-mass target itself may carry a planned offset that keeps the reference's ZMP on the soles
 (com_plan.py). With stepping (stepping.py) swing feet follow the clip's steps, and push recovery
-(push_recovery.py) adds a step of its own while the clip stands.
+(push_recovery.py) adds a step of its own while the clip stands; as an option (off: RESULTS.md) the
+walking MPC (walk_mpc.py) plans the centre of pressure and the landings from the body's own state.
 """
 from __future__ import annotations
 
@@ -87,7 +88,6 @@ class WholeBodyController:
         self.kp, self.kv = kp, kv
         self.pelvis = pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
-        self.foot_of_geom = {g: i % 2 for i, g in enumerate(foot_geoms)}
         self.slot_of_geom = {g: i for i, g in enumerate(foot_geoms)}  # left heel, right heel, left toes, right toes
         self._slot_of = np.full(model.ngeom + 1, -1)  # the same per geom id (-1: not a foot; the last entry for id -1)
         self._slot_of[foot_geoms] = np.arange(len(foot_geoms))
@@ -102,7 +102,6 @@ class WholeBodyController:
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
         self._joint_weight = w
         self.leg_dofs = None if leg_dofs is None else np.flatnonzero(leg_dofs)  # among the hinges (push recovery)
-        self._identity = np.eye(nv)
         self._com_weight = np.array([gains.weight_com, gains.weight_com, gains.weight_com_vertical])
         import mujoco
 
