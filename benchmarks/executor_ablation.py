@@ -2,6 +2,7 @@
 time (issue 18; RESULTS.md, "Ablation of the unassisted executor").
 
     L2EMG_BANDAI_ROOT=... python benchmarks/executor_ablation.py [--variants shipped,no-stepping,...] [--workers 2]
+    python benchmarks/executor_ablation.py --dir <a folder of Bandai BVH files> --variants shipped,dcm-plan
 
 Prints one JSON line per variant (success overall, standing gestures, walking, per content, failure reasons, seconds,
 and against the shipped configuration the clips gained and lost) and a JSON list at the end. Deterministic: the same
@@ -29,7 +30,10 @@ VARIANTS: dict[str, dict] = {
     "no-push-recovery": {"stepping": {"push_recovery": {"enabled": False}}},
     "no-com-plan": {"com_plan": {"enabled": False}},  # the centre of mass not shifted to keep the clip's ZMP on the soles
     "dcm-plan": {"stepping": {"dcm_plan": True}},  # the centre of mass planned over the schedule's support
-    "walking-mpc": {"stepping": {"mpc": {"enabled": True}, "floor_window_s": 1.0}, "stance": {"floor_window_s": 1.0}},
+    # the walking MPC and the floor windows (shipped since 2026-12-03) off, together and apart
+    "no-walking-mpc": {"stepping": {"mpc": {"enabled": False}, "floor_window_s": 0.0}, "stance": {"floor_window_s": 0.0}},
+    "mpc-without-floor-window": {"stepping": {"floor_window_s": 0.0}, "stance": {"floor_window_s": 0.0}},
+    "floor-window-without-mpc": {"stepping": {"mpc": {"enabled": False}}},
     "stepping-qp-120hz": {"stepping": {"solve_hz": 120.0}},  # the QP's rate around steps (shipped 240 Hz)
     "standing-qp-240hz": {"wholebody": {"solve_hz": 240.0}},  # ... and while both feet stand (shipped 60 Hz)
     "no-hold-impedance": {"wholebody": {"hold_impedance": False}},  # between solves only the solved torques
@@ -51,6 +55,8 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--root", default=os.environ.get("L2EMG_BANDAI_ROOT"))
+    parser.add_argument("--dir", help="every BVH in this folder (Bandai-named) instead of dataset-1, e.g. an extracted "
+                                      "dataset-2 or a part of it")
     args = parser.parse_args()
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
     unknown = [n for n in names if n not in VARIANTS]
@@ -62,7 +68,10 @@ def main() -> None:
     from envs.executor.config import load_executor_config
     from envs.io.bandai import bandai_root
 
-    files = sorted(str(p) for p in (bandai_root(args.root) / "dataset-1" / "data").glob("*.bvh"))
+    folder = Path(args.dir) if args.dir else bandai_root(args.root) / "dataset-1" / "data"
+    files = sorted(str(p) for p in folder.glob("*.bvh"))
+    if not files:
+        raise SystemExit(f"no BVH file in {folder}")
     base = load_executor_config()
     rows, shipped_ok = [], None
     for name in ["shipped"] + [n for n in names if n != "shipped"]:

