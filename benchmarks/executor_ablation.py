@@ -12,7 +12,6 @@ overrides listed in VARIANTS; ~45-80 s a variant with 2 workers.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -20,34 +19,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# name -> overrides of ExecutorConfig sections (a nested dict changes a nested section)
-VARIANTS: dict[str, dict] = {
+# name -> dotted keys of ExecutorConfig set as YAML values (envs.config.apply_overrides, as `--set` does)
+VARIANTS: dict[str, dict[str, str]] = {
     "shipped": {},
-    "no-stepping": {"stepping": {"enabled": False}},  # no schedule, swing task, contact-aware support or push steps
-    "no-capture-rule": {"stepping": {"capture_gain": 0.0}},  # landings not moved by the capture-point error
-    "no-wait-for-landing": {"stepping": {"wait_for_landing": False}},
-    "no-support-hysteresis": {"stepping": {"support_hysteresis": False}},
-    "no-push-recovery": {"stepping": {"push_recovery": {"enabled": False}}},
-    "no-com-plan": {"com_plan": {"enabled": False}},  # the centre of mass not shifted to keep the clip's ZMP on the soles
-    "dcm-plan": {"stepping": {"dcm_plan": True}},  # the centre of mass planned over the schedule's support
+    "no-stepping": {"stepping.enabled": "false"},  # no schedule, swing task, contact-aware support or push steps
+    "no-capture-rule": {"stepping.capture_gain": "0"},  # landings not moved by the capture-point error
+    "no-wait-for-landing": {"stepping.wait_for_landing": "false"},
+    "no-support-hysteresis": {"stepping.support_hysteresis": "false"},
+    "no-push-recovery": {"stepping.push_recovery.enabled": "false"},
+    "no-com-plan": {"com_plan.enabled": "false"},  # the centre of mass not shifted to keep the clip's ZMP on the soles
+    "dcm-plan": {"stepping.dcm_plan": "true"},  # the centre of mass planned over the schedule's support
     # the walking MPC and the floor windows (shipped since 2026-12-03) off, together and apart
-    "no-walking-mpc": {"stepping": {"mpc": {"enabled": False}, "floor_window_s": 0.0}, "stance": {"floor_window_s": 0.0}},
-    "mpc-without-floor-window": {"stepping": {"floor_window_s": 0.0}, "stance": {"floor_window_s": 0.0}},
-    "floor-window-without-mpc": {"stepping": {"mpc": {"enabled": False}}},
-    "stepping-qp-120hz": {"stepping": {"solve_hz": 120.0}},  # the QP's rate around steps (shipped 240 Hz)
-    "standing-qp-240hz": {"wholebody": {"solve_hz": 240.0}},  # ... and while both feet stand (shipped 60 Hz)
-    "no-hold-impedance": {"wholebody": {"hold_impedance": False}},  # between solves only the solved torques
-    "no-implicit-damping": {"wholebody": {"implicit_damping": False}},
-    "torque-limits-in-qp": {"wholebody": {"torque_limits": True}},
-    "no-stance-levelling": {"stance": {"level_soles": False}},  # stance soles not levelled by ankle IK
+    "no-walking-mpc": {"stepping.mpc.enabled": "false", "stepping.floor_window_s": "0", "stance.floor_window_s": "0"},
+    "mpc-without-floor-window": {"stepping.floor_window_s": "0", "stance.floor_window_s": "0"},
+    "floor-window-without-mpc": {"stepping.mpc.enabled": "false"},
+    "stepping-qp-120hz": {"stepping.solve_hz": "120"},  # the QP's rate around steps (shipped 240 Hz)
+    "standing-qp-240hz": {"wholebody.solve_hz": "240"},  # ... and while both feet stand (shipped 60 Hz)
+    "no-hold-impedance": {"wholebody.hold_impedance": "false"},  # between solves only the solved torques
+    "no-implicit-damping": {"wholebody.implicit_damping": "false"},
+    "torque-limits-in-qp": {"wholebody.torque_limits": "true"},
+    "no-stance-levelling": {"stance.level_soles": "false"},  # stance soles not levelled by ankle IK
 }
 RUNS = ("run", "dash", "kick", "punch", "slash")
-
-
-def override(config, changes: dict):
-    """``config`` (a frozen dataclass) with ``changes``; a dict for a nested section changes that section."""
-    return dataclasses.replace(config, **{key: override(getattr(config, key), value) if isinstance(value, dict)
-                                          else value for key, value in changes.items()})
 
 
 def main() -> None:
@@ -65,6 +58,7 @@ def main() -> None:
 
     import agent.bench.sim_track as sim_track
     from envs.executor import TrackingExecutor
+    from envs.config import apply_overrides
     from envs.executor.config import load_executor_config
     from envs.io.bandai import bandai_root
 
@@ -76,7 +70,7 @@ def main() -> None:
     rows, shipped_ok = [], None
     for name in ["shipped"] + [n for n in names if n != "shipped"]:
         # the workers fork with this executor (sim_track builds one per process only when none is set)
-        sim_track._EXECUTOR = TrackingExecutor(override(base, VARIANTS[name]))
+        sim_track._EXECUTOR = TrackingExecutor(apply_overrides(base, VARIANTS[name], f"variant {name}"))
         report = sim_track.track_files(files, "none", args.workers)
         ok = {r["clip"] for r in report["per_clip"] if r["success"]}
         shipped_ok = ok if name == "shipped" else shipped_ok

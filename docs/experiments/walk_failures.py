@@ -63,9 +63,22 @@ def read_failure(result, motion) -> dict:
 
 
 def _override(config, changes: dict):
-    """``config`` (a frozen dataclass) with ``changes``; a dict for a nested section changes that section."""
-    return dataclasses.replace(config, **{key: _override(getattr(config, key), value) if isinstance(value, dict)
-                                          else value for key, value in changes.items()})
+    """``config`` with ``changes`` (a nested dict for a nested section), through the project's validated
+    ``--set`` path (envs.config.apply_overrides)."""
+    import yaml
+
+    from envs.config import apply_overrides
+
+    def dotted(tree: dict, prefix: str = "") -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                out.update(dotted(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = yaml.safe_dump(value)
+        return out
+
+    return apply_overrides(config, dotted(changes), "walk_failures")
 
 
 def main() -> None:
