@@ -79,6 +79,7 @@ def main() -> None:
                "standing_gestures": report["standing_gesture_success_rate"],
                "walking": report["walking_success_rate"],
                "runs_kicks_strikes": {c: report["success_rate_per_content"].get(c) for c in RUNS},
+               "per_content": report["success_rate_per_content"],
                "failure_reasons": report["failure_reasons"], "seconds": report["seconds"],
                "gained_vs_shipped": len(ok - shipped_ok), "lost_vs_shipped": len(shipped_ok - ok)}
         if name == "shipped" or name in names:
