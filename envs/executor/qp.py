@@ -12,7 +12,27 @@ from __future__ import annotations
 
 import numpy as np
 
-_FREE = 1e30  # DAQP's infinity
+FREE = 1e30  # DAQP's infinity: a bound at or beyond it is no bound
+
+
+def scaled_daqp(hessian: np.ndarray, gradient: np.ndarray, rows: np.ndarray, upper: np.ndarray, lower: np.ndarray,
+                floor: float = 1e-12) -> np.ndarray | None:
+    """min 1/2 x'Hx + g'x with simple bounds on every x (the first len(g) entries of ``upper``/``lower``) and
+    ``lower[n:] <= rows x <= upper[n:]``, by DAQP on the problem scaled to a unit diagonal (x = s y; the task
+    weights span 1e-4 to 1e4: unscaled DAQP needed 150-2,000 iterations on the whole-body QP, scaled 7-17).
+    ``floor``: the smallest diagonal entry the scale reads. None if DAQP fails."""
+    import daqp
+
+    n = len(gradient)
+    scale = 1.0 / np.sqrt(np.maximum(np.diag(hessian), floor))
+
+    def bound(v: np.ndarray) -> np.ndarray:
+        return np.where(np.abs(v[:n]) >= FREE, v[:n], v[:n] / scale)
+
+    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), gradient * scale, rows * scale,
+                               np.concatenate((bound(upper), upper[n:])), np.concatenate((bound(lower), lower[n:])),
+                               np.zeros(len(upper), dtype=np.int32))
+    return np.asarray(y) * scale if flag > 0 else None
 
 
 def solve_qp(hessian: np.ndarray, gradient: np.ndarray, free: int,
@@ -38,16 +58,11 @@ def solve_qp(hessian: np.ndarray, gradient: np.ndarray, free: int,
 
 
 def _non_negative(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    """min 1/2 f'Hf + g'f, f >= 0: DAQP on the problem scaled to a unit diagonal (the forces' weights span
-    1e-4 to 1e4); NNLS on its Cholesky form if DAQP fails."""
-    import daqp
-
+    """min 1/2 f'Hf + g'f, f >= 0 (DAQP, scaled); NNLS on its Cholesky form if DAQP fails."""
     m = len(gradient)
-    scale = 1.0 / np.sqrt(np.maximum(np.diag(hessian), 1e-300))
-    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), gradient * scale, np.zeros((0, m)),
-                               np.full(m, _FREE), np.zeros(m), np.zeros(m, dtype=np.int32))
-    if flag > 0:
-        return np.asarray(y) * scale
+    forces = scaled_daqp(hessian, gradient, np.zeros((0, m)), np.full(m, FREE), np.zeros(m), floor=1e-300)
+    if forces is not None:
+        return forces
     from scipy.optimize import nnls
 
     lower = np.linalg.cholesky(hessian + 1e-12 * np.eye(m))  # H = L L': 1/2 |L'f + L^-1 g|^2 + const
@@ -56,21 +71,13 @@ def _non_negative(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
 
 def _full(hessian: np.ndarray, gradient: np.ndarray, free: int,
           limits: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-    """The whole problem with its general constraints, for DAQP, scaled to a unit diagonal (unscaled it
-    needed 150-2,000 iterations, scaled 7-17)."""
-    import daqp
-
+    """The whole problem with its general constraints (the joint torques' limits) for DAQP."""
     n = len(gradient)
-    scale = 1.0 / np.sqrt(np.maximum(np.diag(hessian), 1e-12))
     lower = np.zeros(n)
-    lower[:free] = -_FREE
-    rows = limits[0] * scale
-    lower, upper = np.r_[lower, limits[1]], np.r_[np.full(n, _FREE), limits[2]]
-    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), gradient * scale, rows, upper, lower,
-                               np.zeros(len(upper), dtype=np.int32))
-    if flag <= 0:  # as with BVLS before: the limits dropped rather than no torques at all
-        return solve_qp(hessian, gradient, free)
-    return np.asarray(y) * scale
+    lower[:free] = -FREE
+    x = scaled_daqp(hessian, gradient, limits[0], np.concatenate((np.full(n, FREE), limits[2])),
+                    np.concatenate((lower, limits[1])))
+    return solve_qp(hessian, gradient, free) if x is None else x  # as BVLS did: the limits dropped, not the torques
 
 
 def bounded_least_squares(a: np.ndarray, b: np.ndarray, free: int,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_FREE = 1e30
+from envs.executor.qp import FREE as _FREE, scaled_daqp
 
 
 @dataclass(frozen=True)
@@ -191,16 +191,4 @@ class WalkMpc:
         hess[n:, n:] += cfg.weight_shift * np.eye(m)
         upper = np.concatenate((np.full(n, _FREE), np.full(m, cfg.max_shift), hi))
         lower = np.concatenate((np.full(n, -_FREE), np.full(m, -cfg.max_shift), lo))
-        return _solve(hess, grad, rows, upper, lower)
-
-
-def _solve(hess: np.ndarray, grad: np.ndarray, rows: np.ndarray, upper: np.ndarray, lower: np.ndarray):
-    import daqp
-
-    scale = 1.0 / np.sqrt(np.maximum(np.diag(hess), 1e-12))
-    nv = len(grad)
-    bound = lambda v: np.where(np.abs(v[:nv]) >= _FREE, v[:nv], v[:nv] / scale)  # noqa: E731 (x = scale y)
-    x, _, flag, _ = daqp.solve(hess * np.outer(scale, scale), grad * scale, rows * scale,
-                               np.concatenate((bound(upper), upper[nv:])), np.concatenate((bound(lower), lower[nv:])),
-                               np.zeros(len(upper), dtype=np.int32))
-    return None if flag <= 0 else np.asarray(x) * scale
+        return scaled_daqp(hess, grad, rows, upper, lower)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.executor.feasibility import sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
@@ -162,8 +163,6 @@ class WholeBodyController:
         """Along the reference, in one kinematics pass: (N, 2, 3) world positions of the two heel boxes and,
         with stepping, (N, 2, 8, 3) each foot's sole corners (heel box, then toe box) for its contact schedule."""
         import mujoco
-
-        from envs.executor.feasibility import sole_corners
 
         g, d = self.foot_geoms, self.scratch()
         heels = np.zeros((ref.num_steps, 2, 3))
@@ -331,8 +330,6 @@ class WholeBodyController:
             hessian[forces, forces] += g.force_regularization
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
         if self.mpc is not None:
-            from envs.executor.feasibility import sole_corners
-
             soles = [sole_corners(m, d, (self.foot_geoms[f], self.foot_geoms[f + 2])) if self.support[f] else None
                      for f in range(2)]
             plan = self.mpc.plan(k, com, com_vel, self.support, soles)
