@@ -252,3 +252,16 @@ def test_torque_limits_keep_every_solved_joint_torque_within_its_actuator(pose):
             assert excess.max() < 1e-3 * ex.wholebody.torque_limit.max(), excess.max()
         else:
             assert excess.max() > 1.0  # the unconstrained solve asks for more than the cut limits
+
+
+def test_stepping_joint_weights_name_hinges_without_their_side_and_refuse_unknown_ones():
+    from envs.executor.wholebody import WholeBodyGains
+
+    gains = WholeBodyGains(joint_weight_stepping={"knee_x": 0.1})
+    np.testing.assert_allclose(gains.hinge_weights(["l_knee_x", "l_knee_y", "r_knee_x", "spine1_x"]), [0.1, 1.0, 0.1, 1.0])
+    with pytest.raises(ValueError, match="no hinge named 'kne_x'"):
+        WholeBodyGains(joint_weight_stepping={"kne_x": 0.1}).hinge_weights(["l_knee_x"])
+    with pytest.raises(ValueError, match="must be positive"):
+        WholeBodyGains(joint_weight_stepping={"knee_x": 0.0})
+    shipped = load_executor_config().wholebody.joint_weight_stepping
+    assert shipped and all(name.endswith("_x") for name in shipped)  # the legs' sagittal hinges (configs/executor.yaml)

@@ -68,7 +68,8 @@ def main() -> None:
         """The torso hinges' planned accelerations with each task removed, on a copy of this state."""
         kept = (wb.gains, wb._joint_weight.copy(), wb._com_weight.copy(), copy.deepcopy(wb.planner), wb.support.copy(),
                 None if wb.anchor is None else wb.anchor.copy(),
-                {a: getattr(wb, a, None) for a in ("_tau", "_solved_at", "_q0", "_qd0", "_acc", "_inertia")})
+                {a: getattr(wb, a, None) for a in ("_tau", "_solved_at", "_q0", "_qd0", "_acc", "_inertia",
+                                                   "_joint_weight_stepping")})
         rows = []
         for name, change in {"shipped": {}, **REMOVED}.items():
             state = copy.copy(d)
@@ -76,6 +77,8 @@ def main() -> None:
             wb.gains = dataclasses.replace(kept[0], **change)
             wb._joint_weight = kept[1].copy()
             wb._joint_weight[:3], wb._joint_weight[3:6] = wb.gains.weight_root_position, wb.gains.weight_root_orientation
+            wb._joint_weight_stepping = kept[6]["_joint_weight_stepping"].copy()
+            wb._joint_weight_stepping[:6] = wb._joint_weight[:6]
             wb._com_weight = np.array([wb.gains.weight_com, wb.gains.weight_com, wb.gains.weight_com_vertical])
             wb.control(state, k)
             rows.append((name, wb.planned_qacc[6 + hinges].round(0)))

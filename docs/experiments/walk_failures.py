@@ -124,6 +124,7 @@ def main() -> None:
         for i, name in enumerate(executor.spec.joint_names):
             if name.rsplit("_", 1)[0] in TORSO:
                 executor.wholebody._joint_weight[6 + i] = args.torso_weight
+                executor.wholebody._joint_weight_stepping[6 + i] = args.torso_weight
     rows = []
     for path in files:
         motion = retarget(read_bvh(path), JointMap.bandai()).motion

@@ -77,7 +77,8 @@ class TrackingExecutor:
         self.wholebody = WholeBodyController(model, self.qadr, self.dadr, self.nv_h, self.kp, self.kv,
                                              self.pelvis, self.foot_geoms, self.config.wholebody,
                                              self.config.stepping, model.actuator_forcerange[self.act, 1].copy(),
-                                             leg_dofs=self.upper_body == 0)
+                                             leg_dofs=self.upper_body == 0,
+                                             hinge_names=[n[len(prefix):] for n in self.spec.joint_names])
         self._planter: StancePlanter | None = None
         self._scratch = None
 

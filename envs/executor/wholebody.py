@@ -27,7 +27,7 @@ walking MPC (walk_mpc.py) plans the centre of pressure and the landings from the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -71,6 +71,23 @@ class WholeBodyGains:
     hold_impedance: bool = True  # between solves, also pull the joints back onto the solve's planned path
     implicit_damping: bool = True  # add h D qacc to the torques: the implicit integrator's damping (see control)
     torque_limits: bool = False  # the solve keeps every joint torque within its actuator's force range
+    # while the clip lifts or lands a foot (stepping_now): the QP weight of a hinge's PD by its name without the side
+    # (``knee_x`` for l_knee_x and r_knee_x); the others, and every hinge otherwise, 1
+    joint_weight_stepping: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bad = {k: v for k, v in self.joint_weight_stepping.items() if not v > 0}
+        if bad:
+            raise ValueError(f"joint_weight_stepping must be positive, got {bad}")
+
+    def hinge_weights(self, names: list[str]) -> np.ndarray:
+        """(len(names),) each hinge's weight in ``joint_weight_stepping``; an entry naming no hinge is an error (a
+        typo would otherwise leave the weights as they were)."""
+        unsided = [n[2:] if n[:2] in ("l_", "r_") else n for n in names]
+        unknown = sorted(set(self.joint_weight_stepping) - set(unsided))
+        if unknown:
+            raise ValueError(f"wholebody.joint_weight_stepping: no hinge named {unknown[0]!r} (hinges: {', '.join(sorted(set(unsided)))})")
+        return np.array([self.joint_weight_stepping.get(n, 1.0) for n in unsided])
 
 
 class WholeBodyController:
@@ -79,7 +96,7 @@ class WholeBodyController:
     def __init__(self, model, qadr: int, dadr: int, nv: int, kp: np.ndarray, kv: np.ndarray,
                  pelvis: int, foot_geoms: list[int], gains: WholeBodyGains,
                  stepping: SteppingConfig | None = None, torque_limit: np.ndarray | None = None,
-                 leg_dofs: np.ndarray | None = None) -> None:
+                 leg_dofs: np.ndarray | None = None, hinge_names: list[str] | None = None) -> None:
         self.model, self.gains = model, gains
         self.stepping = stepping or SteppingConfig(enabled=False)
         self.torque_limit = torque_limit  # (nv - 6,) the actuators' force limits, N m
@@ -102,6 +119,11 @@ class WholeBodyController:
         w = np.ones(nv)
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
         self._joint_weight = w
+        self._joint_weight_stepping = w.copy()  # while the clip steps (see stepping_now)
+        if hinge_names is not None:
+            self._joint_weight_stepping[6:] = gains.hinge_weights(hinge_names)
+        elif gains.joint_weight_stepping:
+            raise ValueError("wholebody.joint_weight_stepping needs the hinges' names")
         self.leg_dofs = None if leg_dofs is None else np.flatnonzero(leg_dofs)  # among the hinges (push recovery)
         self._com_weight = np.array([gains.weight_com, gains.weight_com, gains.weight_com_vertical])
         import mujoco
@@ -150,6 +172,12 @@ class WholeBodyController:
                      if self.stepping.enabled and self.stepping.push_recovery.enabled else None)
         self.support = stance[0].copy()
         self._rate_margin = int(round(0.1 / ref.dt))  # the fast rate from 0.1 s before a lift-off to 0.1 s after a landing
+        # The clip's own steps over the same window, before push recovery edits the schedule: a step of its own keeps
+        # the legs' full weights (with the stepping weights the 50 N s push test's step lost the clip)
+        from scipy.ndimage import maximum_filter1d
+
+        self._clip_steps = maximum_filter1d((~stance.all(axis=1)).astype(np.int8), 2 * self._rate_margin + 1,
+                                            mode="nearest").astype(bool)
 
     def scratch(self):
         """An MjData of this model for kinematics off the simulation (made once)."""
@@ -318,8 +346,10 @@ class WholeBodyController:
             h_acc[...] += weighted @ matrix
             g_acc[...] -= weighted @ target
 
-        h_acc[np.diag_indices(nv)] += self._joint_weight  # every joint's (and the pelvis's) PD: identity rows
-        g_acc -= self._joint_weight * a_des
+        # around the clip's steps the legs' sagittal hinges yield to the balance tasks (joint_weight_stepping)
+        jw = self._joint_weight_stepping if self.planner is not None and self._clip_steps[k] else self._joint_weight
+        h_acc[np.diag_indices(nv)] += jw  # every joint's (and the pelvis's) PD: identity rows
+        g_acc -= jw * a_des
         generalized = np.hstack(edges) if n_f else np.zeros((nv, 0))
         dyn = np.hstack((mass[:6], -generalized[:6]))  # the floating base's equations of motion, nearly hard
         hessian += g.weight_dynamics * (dyn.T @ dyn)
