@@ -255,7 +255,7 @@ def test_torque_limits_keep_every_solved_joint_torque_within_its_actuator(pose):
 
 
 def test_stepping_joint_weights_name_hinges_without_their_side_and_refuse_unknown_ones():
-    from envs.executor.wholebody import WholeBodyGains
+    from envs.executor.wholebody_gains import WholeBodyGains
 
     gains = WholeBodyGains(joint_weight_stepping={"knee_x": 0.1})
     np.testing.assert_allclose(gains.hinge_weights(["l_knee_x", "l_knee_y", "r_knee_x", "spine1_x"]), [0.1, 1.0, 0.1, 1.0])

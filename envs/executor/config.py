@@ -11,7 +11,7 @@ from envs.executor.com_plan import ComPlanConfig
 from envs.executor.sanity import SanityConfig
 from envs.executor.stance import StanceConfig
 from envs.executor.stepping import SteppingConfig
-from envs.executor.wholebody import WholeBodyGains
+from envs.executor.wholebody_gains import WholeBodyGains
 
 Mode = Literal["none", "residual", "full"]
 BalanceController = Literal["wholebody", "ankle"]

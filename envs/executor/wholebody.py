@@ -22,12 +22,13 @@ centre-of-mass and pelvis targets are anchored to where the stance feet really s
 a step that lands off the clip's footprint must not leave the body leaning after the clip's feet. The
 centre-of-mass target itself may carry a planned offset that keeps the reference's ZMP on the soles
 (com_plan.py). With stepping (stepping.py) swing feet follow the clip's steps, and push recovery
-(push_recovery.py) adds a step of its own while the clip stands; as an option (off: RESULTS.md) the
-walking MPC (walk_mpc.py) plans the centre of pressure and the landings from the body's own state.
+(push_recovery.py) adds a step of its own while the clip stands; the walking MPC (walk_mpc.py, on by
+default) plans the centre of pressure and the landings from the body's own state. Around the clip's steps
+the legs' sagittal hinges weigh less (``joint_weight_stepping``): their PD targets, 100 rad/s^2 and more
+at landings and push-offs, otherwise outweighed the centre-of-mass task and the solve slowed a body it was
+asked to speed up (RESULTS.md).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,58 +37,8 @@ from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
 from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule
+from envs.executor.wholebody_gains import WholeBodyGains
 from envs.quaternion import qinv, qmul, quat_to_rotvec
-
-
-@dataclass(frozen=True)
-class WholeBodyGains:
-    """Gains (1/s^2, 1/s) and task weights of the whole-body controller (mode ``none``)."""
-
-    kp_joint: float = 400.0
-    kd_joint: float = 40.0
-    kp_com: float = 15.0
-    kd_com: float = 8.0
-    kp_root_orientation: float = 300.0
-    kd_root_orientation: float = 35.0
-    kp_root_position: float = 150.0
-    kd_root_position: float = 25.0
-    kp_foot_height: float = 1000.0  # pulls a stance sole down to the floor
-    kp_foot_flat: float = 1000.0
-    kd_foot: float = 50.0
-    contact_damping: float = 20.0  # 1/s on contact-point velocity
-    weight_com: float = 100.0  # horizontal; the vertical gets weight_com_vertical
-    weight_com_vertical: float = 1.0
-    weight_root_orientation: float = 10.0
-    weight_root_position: float = 0.1
-    weight_foot: float = 300.0
-    weight_contact: float = 100.0
-    weight_dynamics: float = 1e4
-    force_regularization: float = 1e-4
-    friction: float = 0.7  # friction-pyramid slope, below the floor's 1.0 for a margin
-    sole_penetration: float = 0.002  # m the soles are asked to press into the (soft) floor
-    smooth_s: float = 0.03  # s, Gaussian on reference accelerations (spiky between mocap frames)
-    anchor_s: float = 0.5  # s, time constant with which the balance targets follow where the stance feet really are (0: off)
-    solve_hz: float = 60.0  # the QP's rate; between solves the actuators hold its joint torques
-    hold_impedance: bool = True  # between solves, also pull the joints back onto the solve's planned path
-    implicit_damping: bool = True  # add h D qacc to the torques: the implicit integrator's damping (see control)
-    torque_limits: bool = False  # the solve keeps every joint torque within its actuator's force range
-    # while the clip lifts or lands a foot (stepping_now): the QP weight of a hinge's PD by its name without the side
-    # (``knee_x`` for l_knee_x and r_knee_x); the others, and every hinge otherwise, 1
-    joint_weight_stepping: dict[str, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        bad = {k: v for k, v in self.joint_weight_stepping.items() if not v > 0}
-        if bad:
-            raise ValueError(f"joint_weight_stepping must be positive, got {bad}")
-
-    def hinge_weights(self, names: list[str]) -> np.ndarray:
-        """(len(names),) each hinge's weight in ``joint_weight_stepping``; an entry naming no hinge is an error (a
-        typo would otherwise leave the weights as they were)."""
-        unsided = [n[2:] if n[:2] in ("l_", "r_") else n for n in names]
-        unknown = sorted(set(self.joint_weight_stepping) - set(unsided))
-        if unknown:
-            raise ValueError(f"wholebody.joint_weight_stepping: no hinge named {unknown[0]!r} (hinges: {', '.join(sorted(set(unsided)))})")
-        return np.array([self.joint_weight_stepping.get(n, 1.0) for n in unsided])
 
 
 class WholeBodyController:
