@@ -70,7 +70,7 @@ class WholeBodyController:
         w = np.ones(nv)
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
         self._joint_weight = w
-        self._joint_weight_stepping = w.copy()  # while the clip steps (see stepping_now)
+        self._joint_weight_stepping = w.copy()  # around the clip's own steps (``_clip_steps``, set in prepare)
         if hinge_names is not None:
             self._joint_weight_stepping[6:] = gains.hinge_weights(hinge_names)
         elif gains.joint_weight_stepping:

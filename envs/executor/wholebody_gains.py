@@ -38,8 +38,9 @@ class WholeBodyGains:
     hold_impedance: bool = True  # between solves, also pull the joints back onto the solve's planned path
     implicit_damping: bool = True  # add h D qacc to the torques: the implicit integrator's damping (see control)
     torque_limits: bool = False  # the solve keeps every joint torque within its actuator's force range
-    # while the clip lifts or lands a foot (stepping_now): the QP weight of a hinge's PD by its name without the side
-    # (``knee_x`` for l_knee_x and r_knee_x); the others, and every hinge otherwise, 1
+    # from 0.1 s before the clip lifts a foot to 0.1 s after it lands (its own schedule, not push recovery's steps): the
+    # QP weight of a hinge's PD by its name without the side (``knee_x`` for l_knee_x and r_knee_x); the others, and
+    # every hinge otherwise, 1
     joint_weight_stepping: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
