@@ -52,3 +52,19 @@ def test_no_plan_while_nothing_stands_or_across_a_flight():
     mpc.stance[10:40, 0] = False  # a 0.5 s flight: the pendulum does not hold
     mpc.stance[:, 1] = False
     assert mpc.plan(0, np.array([0.0, 0.0, 0.9]), np.zeros(3), np.array([True, False]), [corners[0, 0], None]) is None
+
+
+def test_a_plan_is_the_same_whether_its_step_was_planned_before_or_not():
+    """The controller plans several times per reference step; the part shared within a step is kept (_layout)."""
+    mpc, corners = _walk()
+    calls = [(k, np.array(s), com) for k in (0, 0, 32, 32, 32, 33) for s, com in
+             (((True, False), (0.05, 0.0)), ((True, True), (0.1, -0.02)), ((True, False), (-0.05, 0.03)))]
+    for k, support, com in calls:
+        soles = [corners[k, f] if support[f] else None for f in range(2)]
+        state = (np.r_[com, 0.9], np.array([0.3, -0.1, 0.0]), support, soles)
+        kept, fresh = mpc.plan(k, *state), _walk()[0].plan(k, *state)
+        assert (kept is None) == (fresh is None)
+        if kept is not None:
+            assert np.array_equal(kept.zmp, fresh.zmp)
+            assert kept.shift.keys() == fresh.shift.keys()
+            assert all(np.array_equal(kept.shift[f], fresh.shift[f]) for f in kept.shift)

@@ -53,6 +53,7 @@ class WalkMpc:
         self.com, self.com_vel, self.omega, self.forward = com[:, :2], com_vel[:, :2], omega, forward
         self.n = max(2, int(round(config.horizon_s / config.step_s)))
         self.stride = max(1, int(round(config.step_s / dt)))
+        self._last: tuple | None = None  # (key, layout) of the last reference step planned (_layout)
 
     def _next(self, k: int, f: int, value: bool) -> int:
         """The first reference step >= k where foot f's stance flag is ``value`` (N if never)."""
@@ -63,24 +64,74 @@ class WalkMpc:
              sole_now: list[np.ndarray | None]) -> MpcPlan | None:
         """``com``, ``com_vel``: the body's (3,); ``support``: (2,) the feet it stands on now; ``sole_now``: per
         foot the (8, 3) corners of its sole now (used for a standing foot). None where no plan is made."""
+        layout = self._layout(k, support)
+        if layout is None:
+            return None
+        zmp, shifts = np.zeros(2), np.zeros((layout.m, 2))
+        for axis in layout.axes:
+            x = self._axis(axis, layout, com, com_vel, sole_now)
+            if x is None:
+                return None
+            zmp += x[0] * axis.e
+            shifts += np.outer(x[self.n:], axis.e)
+        shift: dict[int, np.ndarray] = {}
+        for i in range(layout.m):
+            shift.setdefault(layout.landings[i][1], shifts[i])  # a foot's next landing
+        return MpcPlan(zmp=zmp, shift=shift)
+
+    def _layout(self, k: int, support: np.ndarray) -> "_Layout | None":
+        """What the QPs at reference step ``k`` share whatever the body's state: the horizon's supports, the
+        pendulum, and per axis the Hessian, constraint rows and the bounds of soles yet to land. The controller
+        asks at every physics step, several per reference step, so the last one is kept (the schedule is
+        read-only once planned)."""
+        key = (k, bool(support[0]), bool(support[1]))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        layout = self._make_layout(k, support)
+        self._last = (key, layout)
+        return layout
+
+    def _make_layout(self, k: int, support: np.ndarray) -> "_Layout | None":
         found = self._supports(k, support)
         if found is None:
             return None
         steps, landings, sources = found
-        m = min(len(landings), self.config.max_landings)  # the first landings get a shift; later ones stand put
+        cfg, n = self.config, self.n
+        m = min(len(landings), cfg.max_landings)  # the first landings get a shift; later ones stand put
         powers, gain, tracking = self._pendulum(float(self.omega[k]))
+        # per horizon step: the feet standing now among its soles, whether it has any, and the one landed sole
+        # whose shift moves its bounds (two soles stay put: see _bounds)
+        now_feet = np.array([[("now", f) in here for f in range(2)] for here in sources])
+        has_edges = np.array([bool(here) for here in sources])
+        single = np.full(n, -1)
+        for j, here in enumerate(sources):
+            if len(here) == 1 and here[0][0] == "land" and here[0][1] < m:
+                single[j] = here[0][1]
         e_f = self.forward[k]
-        zmp, shifts = np.zeros(2), np.zeros((m, 2))
+        axes = []
         for e in (e_f, np.array((-e_f[1], e_f[0]))):
-            x = self._axis(e, com, com_vel, steps, landings, sources, m, sole_now, powers, gain, tracking)
-            if x is None:
-                return None
-            zmp += x[0] * e
-            shifts += np.outer(x[self.n:], e)
-        shift: dict[int, np.ndarray] = {}
-        for i in range(m):
-            shift.setdefault(landings[i][1], shifts[i])  # a foot's next landing
-        return MpcPlan(zmp=zmp, shift=shift)
+            along = self.corners[steps[:-1]] @ e  # (n, 2, 8): the clip's soles along e at every horizon step
+            ahead_lo, ahead_hi = along.min(axis=2), along.max(axis=2)
+            land_lo, land_hi = np.full(n, np.inf), np.full(n, -np.inf)
+            for j, here in enumerate(sources):
+                for kind, idx in here:
+                    if kind == "land":
+                        f = landings[idx][1]
+                        land_lo[j], land_hi[j] = min(land_lo[j], ahead_lo[j, f]), max(land_hi[j], ahead_hi[j, f])
+            nv = n + m
+            hess = np.zeros((nv, nv))
+            hess[:n, :n] += tracking
+            hess[np.flatnonzero(has_edges), np.flatnonzero(has_edges)] += cfg.weight_zmp
+            hess[n:, n:] += cfg.weight_shift * np.eye(m)
+            # Per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift.
+            rows = np.zeros((2 * n, nv))
+            rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
+            for j in np.flatnonzero(single >= 0):
+                rows[j, n + single[j]] = rows[n + j, n + single[j]] = -1.0
+            axes.append(_Axis(e=e, c_ref=self.com[steps[1:]] @ e, v_ref=self.com_vel[steps[1:]] @ e, hess=hess,
+                              rows=rows, land_lo=land_lo, land_hi=land_hi))
+        return _Layout(landings=landings, m=m, powers=np.array(powers[1:]), gain=gain, now_feet=now_feet,
+                       has_edges=has_edges, axes=axes)
 
     def _supports(self, k: int, support: np.ndarray):
         """The horizon's reference steps, the landings in it (landing step, foot, lift step after it) and per
@@ -144,51 +195,54 @@ class WalkMpc:
         tracking = self.config.weight_position * gp.T @ gp + self.config.weight_velocity * gv.T @ gv
         return powers, gain, tracking
 
-    def _axis(self, e: np.ndarray, com: np.ndarray, com_vel: np.ndarray, steps: list[int], landings: list,
-              sources: list, m: int, sole_now: list, powers: list[np.ndarray], gain: np.ndarray,
-              tracking: np.ndarray) -> np.ndarray | None:
-        """The QP along unit axis ``e``: [z_0 .. z_n-1, shift_0 .. shift_m-1], or None if DAQP fails."""
-        cfg, n = self.config, self.n
+    def _axis(self, axis: "_Axis", layout: "_Layout", com: np.ndarray, com_vel: np.ndarray,
+              sole_now: list) -> np.ndarray | None:
+        """The QP along unit axis ``axis.e``: [z_0 .. z_n-1, shift_0 .. shift_m-1], or None if DAQP fails."""
+        cfg, n, m, e = self.config, self.n, layout.m, axis.e
         x0 = np.array((com[:2] @ e, com_vel[:2] @ e))
-        free = np.array([powers[j] @ x0 for j in range(1, n + 1)])  # (n, 2)
-        c_ref, v_ref = self.com[steps[1:]] @ e, self.com_vel[steps[1:]] @ e
-        nv = n + m
-        hess, grad = np.zeros((nv, nv)), np.zeros(nv)
-        gp, gv = gain[:, 0, :], gain[:, 1, :]
-        hess[:n, :n] += tracking
-        grad[:n] += cfg.weight_position * gp.T @ (free[:, 0] - c_ref) + cfg.weight_velocity * gv.T @ (free[:, 1] - v_ref)
-        # Per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift.
-        rows, lo, hi = np.zeros((2 * n, nv)), np.full(2 * n, -_FREE), np.full(2 * n, _FREE)
-        rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
-        # each sole's extent along e: the standing ones now, the clip's at every horizon step
-        now = [None if sole is None else sole[:, :2] @ e for sole in sole_now]
-        now = [None if x is None else (x.min(), x.max()) for x in now]
-        along = self.corners[steps[:-1]] @ e  # (n, 2, 8)
-        ahead_lo, ahead_hi = along.min(axis=2), along.max(axis=2)
-        for j, here in enumerate(sources):
-            edges = []  # (low edge, high edge, index of its shift variable or -1)
-            for kind, idx in here:
-                if kind == "now":
-                    edges.append((now[idx][0], now[idx][1], -1))
-                else:
-                    f = landings[idx][1]
-                    edges.append((ahead_lo[j, f], ahead_hi[j, f], idx if idx < m else -1))
-            if not edges:
-                continue
-            if len(edges) > 1:
-                # two soles' box is wider than their hull where one stands beside and ahead of the other: a
-                # landing moved outwards would buy support that is not there, so on two soles it stays put
-                # (moving the front edge with a foot landing ahead: dev walks 2.68 -> 2.38 s)
-                edges = [(a, b, -1) for a, b, _ in edges]
-            low, high = min(edges, key=lambda x: x[0]), max(edges, key=lambda x: x[1])
-            lo[j], hi[n + j] = low[0] + cfg.margin, high[1] - cfg.margin
-            if lo[j] > hi[n + j]:  # a sole narrower than twice the margin: its middle
-                lo[j] = hi[n + j] = 0.5 * (low[0] + high[1])
-            if low[2] >= 0:  # one landed sole (both edges are its own)
-                rows[j, n + low[2]] = rows[n + j, n + low[2]] = -1.0
-            hess[j, j] += cfg.weight_zmp
-            grad[j] -= cfg.weight_zmp * 0.5 * (lo[j] + hi[n + j])
-        hess[n:, n:] += cfg.weight_shift * np.eye(m)
+        free = layout.powers @ x0  # (n, 2): the states without a ZMP
+        gp, gv = layout.gain[:, 0, :], layout.gain[:, 1, :]
+        grad = np.zeros(n + m)
+        grad[:n] += cfg.weight_position * gp.T @ (free[:, 0] - axis.c_ref) + cfg.weight_velocity * gv.T @ (free[:, 1] - axis.v_ref)
+        # each horizon step's bounds: the box around its soles, the standing ones where they are now
+        low, high = axis.land_lo.copy(), axis.land_hi.copy()
+        for f, sole in enumerate(sole_now):
+            if sole is not None and layout.now_feet[:, f].any():
+                x = sole[:, :2] @ e
+                on = layout.now_feet[:, f]
+                low[on], high[on] = np.minimum(low[on], x.min()), np.maximum(high[on], x.max())
+        on = layout.has_edges
+        lo, hi = np.full(2 * n, -_FREE), np.full(2 * n, _FREE)
+        lo[:n][on], hi[n:][on] = low[on] + cfg.margin, high[on] - cfg.margin
+        narrow = on & (lo[:n] > hi[n:])  # a sole narrower than twice the margin: its middle
+        lo[:n][narrow] = hi[n:][narrow] = 0.5 * (low[narrow] + high[narrow])
+        grad[:n][on] -= cfg.weight_zmp * 0.5 * (lo[:n][on] + hi[n:][on])
         upper = np.concatenate((np.full(n, _FREE), np.full(m, cfg.max_shift), hi))
         lower = np.concatenate((np.full(n, -_FREE), np.full(m, -cfg.max_shift), lo))
-        return scaled_daqp(hess, grad, rows, upper, lower)
+        return scaled_daqp(axis.hess, grad, axis.rows, upper, lower)
+
+
+@dataclass
+class _Axis:
+    """One axis's QP at one reference step, before the body's state: its unit vector, the clip's centre of mass
+    along it over the horizon, the Hessian, the constraint rows and the bounds of the soles yet to land (per
+    horizon step, inf / -inf where none)."""
+    e: np.ndarray
+    c_ref: np.ndarray
+    v_ref: np.ndarray
+    hess: np.ndarray
+    rows: np.ndarray
+    land_lo: np.ndarray
+    land_hi: np.ndarray
+
+
+@dataclass
+class _Layout:
+    """What the MPC's QPs share at one reference step (WalkMpc._layout)."""
+    landings: list
+    m: int
+    powers: np.ndarray  # (n, 2, 2) A^1 .. A^n
+    gain: np.ndarray
+    now_feet: np.ndarray  # (n, 2) the feet standing now that bound each horizon step
+    has_edges: np.ndarray  # (n,)
+    axes: list
