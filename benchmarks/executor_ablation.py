@@ -41,6 +41,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "no-stance-levelling": {"stance.level_soles": "false"},  # stance soles not levelled by ankle IK
     # the legs' sagittal hinges at their full QP weight around steps too (shipped at 0.1 there since 2026-12-03)
     "no-stepping-joint-weights": {"wholebody.joint_weight_stepping": "{}"},
+    "no-balance-anchor": {"wholebody.anchor_s": "0"},  # balance targets stay the clip's, not where the feet stand
 }
 RUNS = ("run", "dash", "kick", "punch", "slash")
 

@@ -1,0 +1,139 @@
+"""Dataset-1 walks in mode `none` read at the clip's own gait events (issue 18; RESULTS.md, "Where the walks fall
+behind"):
+
+- `liftoff`: at each lift-off of the clip while its other foot stands, the share of the body's weight the lifting
+  foot still carries then and over the next 8 steps, and the body's and the clip's capture points against the
+  standing foot (heading frame: x forward, y left);
+- `lag`: along one walk, the body's centre of mass against the clip's along the heading, the balance anchor, where
+  each foot stands against the clip's same foot, and the walking MPC's landing shifts.
+
+    PYTHONPATH=. python docs/experiments/gait_events.py liftoff walk_normal_001 walk_proud_001 walk_sad_001
+    PYTHONPATH=. python docs/experiments/gait_events.py lag walk_proud_001 --set wholebody.anchor_s=0
+
+`--set` takes executor config overrides (`section.key=value`, comma-separated; envs.config.apply_overrides).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+
+def _executor(overrides: str):
+    from envs.config import apply_overrides
+    from envs.executor import TrackingExecutor
+    from envs.executor.config import load_executor_config
+
+    changes = dict(item.split("=", 1) for item in overrides.split(",") if item)
+    return TrackingExecutor(apply_overrides(load_executor_config(), changes, "gait_events --set"))
+
+
+def _motion(clip: str):
+    from envs.io.bandai import bandai_root
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    path = bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data" / f"dataset-1_{clip}.bvh"
+    return retarget(read_bvh(path), JointMap.bandai()).motion
+
+
+def _foot_loads(executor, d) -> np.ndarray:
+    """(2,) normal force (N) on each foot's geoms now."""
+    import mujoco
+
+    wb, force, loads = executor.wholebody, np.zeros(6), np.zeros(2)
+    for i in range(d.ncon):
+        c = d.contact[i]
+        geom = c.geom2 if wb._slot_of[c.geom2] >= 0 else (c.geom1 if wb._slot_of[c.geom1] >= 0 else -1)
+        if geom >= 0:
+            mujoco.mj_contactForce(executor.model, d, i, force)
+            loads[wb._slot_of[geom] % 2] += force[0]
+    return loads
+
+
+def liftoff(clips: list[str], overrides: str) -> None:
+    import mujoco
+
+    executor = _executor(overrides)
+    wb = executor.wholebody
+    weight = float(executor.model.body_subtreemass[wb.pelvis]) * 9.81
+    shares = []
+    for clip in clips:
+        log: dict[int, tuple] = {}
+
+        def hook(d, k):
+            if wb.ref is None:
+                return
+            mujoco.mj_jacSubtreeCom(executor.model, d, wb._jcom, wb.pelvis)
+            dofs = slice(wb.dadr, wb.dadr + wb.nv)
+            velocity = wb._jcom[:, dofs] @ d.qvel[dofs]
+            feet = np.array([d.geom_xpos[wb.foot_geoms[f]][:2] for f in range(2)])
+            log[k] = (_foot_loads(executor, d) / weight, d.subtree_com[wb.pelvis].copy(), velocity, feet)
+
+        executor.hooks[:] = [hook]
+        result = executor.execute(_motion(clip), mode="none")
+        print(f"{clip}: {result.reason} after {result.simulated_s:.2f} s")
+        stance, omega = wb.stance, wb.planner.omega
+        for k in range(1, len(stance)):
+            for f in range(2):
+                if not (stance[k - 1, f] and not stance[k, f] and stance[k, 1 - f] and k in log):
+                    continue
+                load, com, velocity, feet = log[k]
+                e = wb.mpc.forward[k] if wb.mpc is not None else np.array((1.0, 0.0))
+                frame = np.array((e, (-e[1], e[0])))
+                body_cp = frame @ (com[:2] + velocity[:2] / omega[k] - feet[1 - f])
+                clip_cp = frame @ (wb.com[k, :2] + wb.com_vel[k, :2] / omega[k] - wb.ref_feet[k, 1 - f, :2])
+                after = " ".join(f"{log[j][0][f]:.2f}" for j in range(k, k + 9) if j in log)
+                shares.append(load[f])
+                print(f"  step {k:4d} {'left ' if f == 0 else 'right'} load {load[f]:.2f} (then {after}); capture point "
+                      f"against the standing foot: body {np.round(body_cp, 3)}, clip {np.round(clip_cp, 3)}")
+    if shares:
+        shares = np.array(shares)
+        print(f"lift-offs {len(shares)}: median load {np.median(shares):.2f} of the body's weight, "
+              f"{np.mean(shares > 0.3):.0%} above 0.3")
+
+
+def lag(clip: str, overrides: str, every: int) -> None:
+    executor = _executor(overrides)
+    wb = executor.wholebody
+    rows = []
+
+    def hook(d, k):
+        if wb.ref is None or k == 0:
+            return
+        e = wb.mpc.forward[k] if wb.mpc is not None else np.array((1.0, 0.0))
+        feet = [(d.geom_xpos[wb.foot_geoms[f]][:2] - wb.ref_heels[k, f]) @ e for f in range(2)]
+        shifts = {f: s @ e for f, s in wb.planner.planned_shift.items()}
+        anchor = 0.0 if wb.anchor is None else wb.anchor @ e
+        rows.append((k, (d.subtree_com[wb.pelvis][:2] - wb.com[k, :2]) @ e, anchor, feet, shifts,
+                     wb.stance[k].copy(), wb.support.copy()))
+
+    executor.hooks[:] = [hook]
+    result = executor.execute(_motion(clip), mode="none")
+    print(f"{clip}: {result.reason} after {result.simulated_s:.2f} s (x: along the clip's heading, m)")
+    for k, behind, anchor, feet, shifts, stance, support in rows[::every]:
+        planned = " ".join(f"{'LR'[f]} {v:+.3f}" for f, v in sorted(shifts.items())) or "-"
+        print(f"{k * wb.ref.dt:5.2f} s  centre of mass - clip's {behind:+.3f}  anchor {anchor:+.3f}  feet - clip's "
+              f"L {feet[0]:+.3f} R {feet[1]:+.3f}  MPC landing shift {planned}  clip stands {stance.astype(int)} "
+              f"supports {support.astype(int)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("reading", choices=("liftoff", "lag"))
+    parser.add_argument("clips", nargs="+", help="dataset-1 clip names without the prefix (lag: the first one)")
+    parser.add_argument("--set", default="", help="executor config overrides, e.g. wholebody.anchor_s=0")
+    parser.add_argument("--every", type=int, default=6, help="lag: every n-th control step")
+    args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    if args.reading == "liftoff":
+        liftoff(args.clips, args.set)
+    else:
+        lag(args.clips[0], args.set, args.every)
+
+
+if __name__ == "__main__":
+    main()
