@@ -5,10 +5,14 @@ behind"):
   foot still carries then and over the next 8 steps, and the body's and the clip's capture points against the
   standing foot (heading frame: x forward, y left);
 - `lag`: along one walk, the body's centre of mass against the clip's along the heading, the balance anchor, where
-  each foot stands against the clip's same foot, and the walking MPC's landing shifts.
+  each foot stands against the clip's same foot, and the walking MPC's landing shifts;
+- `accel`: the centre-of-mass acceleration along the heading the walking MPC asks for (omega^2 (c - zmp)) against
+  the one the body realises over the next control step, by gait phase, and the share of controller calls with no
+  foot on the floor while the clip stands.
 
     PYTHONPATH=. python docs/experiments/gait_events.py liftoff walk_normal_001 walk_proud_001 walk_sad_001
     PYTHONPATH=. python docs/experiments/gait_events.py lag walk_proud_001 --set wholebody.anchor_s=0
+    PYTHONPATH=. python docs/experiments/gait_events.py accel walk_proud_001 walk_normal_001 walk_sad_001
 
 `--set` takes executor config overrides (`section.key=value`, comma-separated; envs.config.apply_overrides).
 """
@@ -119,9 +123,74 @@ def lag(clip: str, overrides: str, every: int) -> None:
               f"supports {support.astype(int)}")
 
 
+def accel(clips: list[str], overrides: str) -> None:
+    import mujoco
+
+    from envs.executor import walk_mpc, wholebody
+
+    executor = _executor(overrides)
+    wb = executor.wholebody
+    asked: dict[int, list[float]] = {}
+    airborne: list[bool] = []  # per controller call while the clip stands: no foot geom touches the floor
+    plan, support = walk_mpc.WalkMpc.plan, wholebody.WholeBodyController._support
+
+    def planned(self, k, com, com_vel, standing, soles):
+        result = plan(self, k, com, com_vel, standing, soles)
+        if result is not None:
+            asked.setdefault(k, []).append(float((self.omega[k] ** 2 * (com[:2] - result.zmp)) @ self.forward[k]))
+        return result
+
+    def supported(self, d, k):
+        if self.stance[k].any():
+            touching = self.foot_geoms_on_floor(d)
+            airborne.append(not (touching[:2] | touching[2:]).any())
+        return support(self, d, k)
+
+    walk_mpc.WalkMpc.plan, wholebody.WholeBodyController._support = planned, supported
+    phases: dict[str, list[tuple[float, float, float]]] = {}
+    try:
+        for clip in clips:
+            velocity: dict[int, np.ndarray] = {}
+            asked.clear()
+
+            def hook(d, k):
+                if wb.ref is not None:
+                    mujoco.mj_jacSubtreeCom(executor.model, d, wb._jcom, wb.pelvis)
+                    dofs = slice(wb.dadr, wb.dadr + wb.nv)
+                    velocity[k] = (wb._jcom[:, dofs] @ d.qvel[dofs])[:2].copy()
+
+            executor.hooks[:] = [hook]
+            result = executor.execute(_motion(clip), mode="none")
+            print(f"{clip}: {result.reason} after {result.simulated_s:.2f} s")
+            stance, dt = wb.stance, wb.ref.dt
+            for k, values in asked.items():
+                if k + 1 not in velocity:
+                    continue
+                e = wb.mpc.forward[k]
+                if stance[k].all():
+                    phase = "double support"
+                else:
+                    f = 0 if not stance[k, 0] else 1
+                    lift = k
+                    while lift > 0 and not stance[lift - 1, f]:
+                        lift -= 1
+                    since = (k - lift) * dt
+                    phase = "single, < 0.1 s" if since < 0.1 else ("single, 0.1-0.2 s" if since < 0.2 else "single, > 0.2 s")
+                realised = float((velocity[k + 1] - velocity[k]) @ e / dt)
+                phases.setdefault(phase, []).append((float(np.mean(values)), realised, float(wb.com_acc[k, :2] @ e)))
+    finally:
+        walk_mpc.WalkMpc.plan, wholebody.WholeBodyController._support = plan, support
+    for phase, rows in sorted(phases.items()):
+        a = np.array(rows)
+        print(f"{phase:18s} steps {len(a):4d}: asked {a[:, 0].mean():+.2f} m/s^2, realised {a[:, 1].mean():+.2f}, the "
+              f"clip's {a[:, 2].mean():+.2f}; mean |asked - realised| {np.abs(a[:, 0] - a[:, 1]).mean():.2f}")
+    if airborne:
+        print(f"controller calls with no foot on the floor while the clip stands: {np.mean(airborne):.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("reading", choices=("liftoff", "lag"))
+    parser.add_argument("reading", choices=("liftoff", "lag", "accel"))
     parser.add_argument("clips", nargs="+", help="dataset-1 clip names without the prefix (lag: the first one)")
     parser.add_argument("--set", default="", help="executor config overrides, e.g. wholebody.anchor_s=0")
     parser.add_argument("--every", type=int, default=6, help="lag: every n-th control step")
@@ -131,6 +200,8 @@ def main() -> None:
     threadpool_limits(1)
     if args.reading == "liftoff":
         liftoff(args.clips, args.set)
+    elif args.reading == "accel":
+        accel(args.clips, args.set)
     else:
         lag(args.clips[0], args.set, args.every)
 
