@@ -68,3 +68,14 @@ def test_a_plan_is_the_same_whether_its_step_was_planned_before_or_not():
             assert np.array_equal(kept.zmp, fresh.zmp)
             assert kept.shift.keys() == fresh.shift.keys()
             assert all(np.array_equal(kept.shift[f], fresh.shift[f]) for f in kept.shift)
+
+
+def test_an_edited_schedule_is_planned_afresh_once_announced():
+    """Push recovery edits the stance flags in place and says so (schedule_changed): the kept step is dropped."""
+    mpc, corners = _walk()
+    state = (np.array([0.0, 0.0, 0.9]), np.zeros(3), np.array([True, False]), [corners[0, 0], None])
+    assert mpc.plan(0, *state) is not None
+    mpc.stance[10:40, 0] = False  # a 0.5 s flight: no plan over it
+    mpc.stance[:, 1] = False
+    mpc.schedule_changed()
+    assert mpc.plan(0, *state) is None

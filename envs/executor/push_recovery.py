@@ -125,6 +125,8 @@ class PushRecovery:
             wb.stance[step.start:step.stop, step.foot] = False
             wb.flat[step.start:step.stop, step.foot] = False
             wb.planner.schedule_changed()
+            if wb.mpc is not None:
+                wb.mpc.schedule_changed()
 
     def _swing_steps(self) -> int:
         return max(2, int(round(self.config.swing_s / self.dt)))
