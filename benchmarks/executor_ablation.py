@@ -42,6 +42,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     # the legs' sagittal hinges at their full QP weight around steps too (shipped at 0.1 there since 2026-12-03)
     "no-stepping-joint-weights": {"wholebody.joint_weight_stepping": "{}"},
     "no-balance-anchor": {"wholebody.anchor_s": "0"},  # balance targets stay the clip's, not where the feet stand
+    "no-centre-of-pressure-task": {"wholebody.weight_centre_of_pressure": "0"},  # the MPC's ZMP only as an acceleration
 }
 RUNS = ("run", "dash", "kick", "punch", "slash")
 

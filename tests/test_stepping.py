@@ -198,14 +198,15 @@ def test_a_toe_dipping_through_the_floor_does_not_lift_the_other_foot_with_a_flo
 
 
 def test_a_walk_is_walked_to_its_end_only_with_the_legs_yielding_around_steps(bandai_root, executor):
-    """``walk-right_normal_001``: with the legs' sagittal hinges at weight 0.1 around the clip's steps (shipped,
-    ``wholebody.joint_weight_stepping``) the body walks it to the end; at weight 1 the solve slows the body at each
-    landing and it loses the clip (2.1 s, 0.4 m behind; RESULTS.md, the legs yield to the balance tasks)."""
+    """``walk-left_chimpira_001``: with the legs' sagittal hinges at weight 0.1 around the clip's steps (shipped,
+    ``wholebody.joint_weight_stepping``) the body walks it to the end; at weight 1 the solve slows the body at the
+    landings and it loses the clip (2.2 s; RESULTS.md, the legs yield to the balance tasks). Since the centre of
+    pressure task ``walk-right_normal_001``, the walk this test read first, is walked at weight 1 as well."""
     from envs.executor import TrackingExecutor, load_executor_config
     from envs.io.bvh import read_bvh
     from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-right_normal_001.bvh"),
+    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_chimpira_001.bvh"),
                       JointMap.bandai()).motion
     assert executor.config.wholebody.joint_weight_stepping  # the shipped configuration
     walked = executor.execute(motion, mode="none")
@@ -213,4 +214,25 @@ def test_a_walk_is_walked_to_its_end_only_with_the_legs_yielding_around_steps(ba
     cfg = load_executor_config()
     stiff = TrackingExecutor(dataclasses.replace(cfg, wholebody=dataclasses.replace(cfg.wholebody, joint_weight_stepping={})))
     lost = stiff.execute(motion, mode="none")
+    assert not lost.success and lost.reason == "tracking_lost"
+
+
+def test_a_walk_is_walked_to_its_end_only_with_the_feet_pushing_where_the_mpc_plans(bandai_root, executor):
+    """``walk-left_active_001``: with the contact forces' centre of pressure held at the walking MPC's ZMP (shipped,
+    ``wholebody.weight_centre_of_pressure``) the body walks it to the end; with the ZMP only as a centre-of-mass
+    acceleration the QP turns the trunk instead, the body falls behind at the lift-offs and loses the clip at ~1.7 s
+    (RESULTS.md, the feet push where the MPC plans)."""
+    from envs.executor import TrackingExecutor, load_executor_config
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_active_001.bvh"),
+                      JointMap.bandai()).motion
+    assert executor.config.wholebody.weight_centre_of_pressure > 0  # the shipped configuration
+    walked = executor.execute(motion, mode="none")
+    assert walked.success, (walked.reason, walked.failed_at_s)
+    cfg = load_executor_config()
+    acceleration_only = TrackingExecutor(dataclasses.replace(
+        cfg, wholebody=dataclasses.replace(cfg.wholebody, weight_centre_of_pressure=0.0)))
+    lost = acceleration_only.execute(motion, mode="none")
     assert not lost.success and lost.reason == "tracking_lost"

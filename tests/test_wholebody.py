@@ -265,3 +265,11 @@ def test_stepping_joint_weights_name_hinges_without_their_side_and_refuse_unknow
         WholeBodyGains(joint_weight_stepping={"knee_x": 0.0})
     shipped = load_executor_config().wholebody.joint_weight_stepping
     assert shipped and all(name.endswith("_x") for name in shipped)  # the legs' sagittal hinges (configs/executor.yaml)
+
+
+def test_the_centre_of_pressure_weight_is_shipped_on_and_refused_below_zero():
+    from envs.executor.wholebody_gains import WholeBodyGains
+
+    assert load_executor_config().wholebody.weight_centre_of_pressure > 0  # configs/executor.yaml
+    with pytest.raises(ValueError, match="weight_centre_of_pressure must be >= 0"):
+        WholeBodyGains(weight_centre_of_pressure=-1.0)

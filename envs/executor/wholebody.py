@@ -26,7 +26,9 @@ centre-of-mass target itself may carry a planned offset that keeps the reference
 default) plans the centre of pressure and the landings from the body's own state. Around the clip's steps
 the legs' sagittal hinges weigh less (``joint_weight_stepping``): their PD targets, 100 rad/s^2 and more
 at landings and push-offs, otherwise outweighed the centre-of-mass task and the solve slowed a body it was
-asked to speed up (RESULTS.md).
+asked to speed up (RESULTS.md). There, too, the contact forces' centre of pressure is held at the MPC's
+(``weight_centre_of_pressure``), so that the plan's acceleration comes from where the feet push, not from
+turning the trunk.
 """
 from __future__ import annotations
 
@@ -268,7 +270,7 @@ class WholeBodyController:
         bias = d.qfrc_bias[a0:a0 + nv] - d.qfrc_passive[a0:a0 + nv]
 
         # Contact points of stance feet: each pyramid edge's generalized force is one column.
-        edges, jac_c, vel_c = [], [], []
+        edges, jac_c, vel_c, points_c, pyramids = [], [], [], [], []
         if d.ncon:
             g1, g2 = d.contact.geom1, d.contact.geom2
             on_foot2 = self._slot_of[g2] >= 0
@@ -283,6 +285,8 @@ class WholeBodyController:
                 jac = self._jp[:, a0:a0 + nv].copy()
                 pyramid = normal + g.friction * (self._edge_signs.T @ frame[1:])  # (4, 3): n + mu t1, n - mu t1, n + mu t2, ...
                 edges.append(jac.T @ pyramid.T)  # the four edges' generalized forces
+                points_c.append(points[i])
+                pyramids.append(pyramid)
                 jac_c.append(jac)
                 vel_c.append(jac @ qd)
         n_f = 4 * len(edges)
@@ -317,6 +321,14 @@ class WholeBodyController:
             self.planner.planned_shift = {} if plan is None else plan.shift
             if plan is not None:  # the pendulum's acceleration over the planned centre of pressure
                 a_com[:2] = self.planner.omega[k] ** 2 * (com[:2] - plan.zmp)
+                if n_f and g.weight_centre_of_pressure > 0 and self._clip_steps[k]:
+                    # ... and, around the clip's steps, the contact forces' own centre of pressure there: their
+                    # moment about it has no horizontal part. Without it the QP reached the acceleration by turning
+                    # the trunk instead of by where the feet push, and the body fell behind the clip at each
+                    # lift-off (RESULTS.md). Standing, and for push recovery's own steps, the QP keeps its freedom
+                    arm = np.repeat(np.array(points_c) - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
+                    moment = np.cross(arm, np.concatenate(pyramids))[:, :2]  # (n_f, 2) per unit edge force
+                    hessian[nv:, nv:] += g.weight_centre_of_pressure * (moment @ moment.T)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
             if not self.support[f]:

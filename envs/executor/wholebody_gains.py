@@ -28,6 +28,7 @@ class WholeBodyGains:
     weight_root_position: float = 0.1
     weight_foot: float = 300.0
     weight_contact: float = 100.0
+    weight_centre_of_pressure: float = 0.0  # 1/(N m)^2: the contact forces' moment about the walking MPC's ZMP
     weight_dynamics: float = 1e4
     force_regularization: float = 1e-4
     friction: float = 0.7  # friction-pyramid slope, below the floor's 1.0 for a margin
@@ -47,6 +48,8 @@ class WholeBodyGains:
         bad = {k: v for k, v in self.joint_weight_stepping.items() if not v > 0}
         if bad:
             raise ValueError(f"joint_weight_stepping must be positive, got {bad}")
+        if not self.weight_centre_of_pressure >= 0:
+            raise ValueError(f"weight_centre_of_pressure must be >= 0 (0: off), got {self.weight_centre_of_pressure}")
 
     def hinge_weights(self, names: list[str]) -> np.ndarray:
         """(len(names),) each hinge's weight in ``joint_weight_stepping``; an entry naming no hinge is an error (a
