@@ -19,9 +19,12 @@ def _variants() -> dict[str, dict[str, str]]:
     return module.VARIANTS
 
 
-@pytest.mark.parametrize("name", sorted(_variants()))
+VARIANTS = _variants()
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_each_variant_builds_an_executor_that_differs_from_the_shipped_one(name):
     base = load_executor_config()
-    config = apply_overrides(base, _variants()[name], f"variant {name}")
+    config = apply_overrides(base, VARIANTS[name], f"variant {name}")
     assert (config == base) == (name == "shipped")
     TrackingExecutor(config)  # the controller accepts it (e.g. the stepping weights' hinge names)

@@ -113,6 +113,17 @@ class WalkMpc:
         for j, here in enumerate(sources):
             if len(here) == 1 and here[0][0] == "land" and here[0][1] < m:
                 single[j] = here[0][1]
+        # The Hessian and the constraint rows are the same along both axes; the clip's soles and centre of mass not.
+        nv, edged = n + m, np.flatnonzero(has_edges)
+        hess = np.zeros((nv, nv))
+        hess[:n, :n] += tracking
+        hess[edged, edged] += cfg.weight_zmp
+        hess[n:, n:] += cfg.weight_shift * np.eye(m)
+        # Per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift.
+        rows = np.zeros((2 * n, nv))
+        rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
+        for j in np.flatnonzero(single >= 0):
+            rows[j, n + single[j]] = rows[n + j, n + single[j]] = -1.0
         e_f = self.forward[k]
         axes = []
         for e in (e_f, np.array((-e_f[1], e_f[0]))):
@@ -124,16 +135,6 @@ class WalkMpc:
                     if kind == "land":
                         f = landings[idx][1]
                         land_lo[j], land_hi[j] = min(land_lo[j], ahead_lo[j, f]), max(land_hi[j], ahead_hi[j, f])
-            nv = n + m
-            hess = np.zeros((nv, nv))
-            hess[:n, :n] += tracking
-            hess[np.flatnonzero(has_edges), np.flatnonzero(has_edges)] += cfg.weight_zmp
-            hess[n:, n:] += cfg.weight_shift * np.eye(m)
-            # Per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift.
-            rows = np.zeros((2 * n, nv))
-            rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
-            for j in np.flatnonzero(single >= 0):
-                rows[j, n + single[j]] = rows[n + j, n + single[j]] = -1.0
             axes.append(_Axis(e=e, c_ref=self.com[steps[1:]] @ e, v_ref=self.com_vel[steps[1:]] @ e, hess=hess,
                               rows=rows, land_lo=land_lo, land_hi=land_hi))
         return _Layout(landings=landings, m=m, powers=np.array(powers[1:]), gain=gain, now_feet=now_feet,
