@@ -1,5 +1,6 @@
 """The online walking MPC (envs/executor/walk_mpc.py): centre of pressure on the soles, landings moved to catch."""
 import numpy as np
+import pytest
 
 from envs.executor.walk_mpc import WalkMpc, WalkMpcConfig
 
@@ -79,3 +80,22 @@ def test_an_edited_schedule_is_planned_afresh_once_announced():
     mpc.stance[:, 1] = False
     mpc.schedule_changed()
     assert mpc.plan(0, *state) is None
+
+
+def test_before_a_flight_the_plan_runs_to_its_take_off_when_enough_is_left():
+    """A run's flight in the horizon: with ``min_horizon_s`` the pendulum is planned up to the take-off (the landing
+    after the flight gets no shift); too close to the take-off, or with it at 0, no plan (as across a flight)."""
+    def plan(take_off: int, min_horizon_s: float):
+        mpc, corners = _walk(land=45, lift=take_off)
+        mpc.config = WalkMpcConfig(enabled=True, min_horizon_s=min_horizon_s)
+        sole = corners[0, 0]
+        return mpc.plan(0, np.array([0.0, 0.05, 0.9]), np.array([0.5, 0.0, 0.0]), np.array([True, False]),
+                        [sole, None]), sole
+
+    truncated, sole = plan(24, 0.2)  # 0.4 s on the left foot, then 0.35 s in the air
+    assert truncated is not None and 1 not in truncated.shift
+    assert sole[:, 0].min() + 0.02 - 1e-6 <= truncated.zmp[0] <= sole[:, 0].max() - 0.02 + 1e-6
+    assert plan(24, 0.0)[0] is None
+    assert plan(9, 0.2)[0] is None  # 0.15 s left before the take-off
+    with pytest.raises(ValueError, match="min_horizon_s must be >= 0"):
+        WalkMpcConfig(min_horizon_s=-0.1)

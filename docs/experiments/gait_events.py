@@ -8,11 +8,15 @@ behind"):
   each foot stands against the clip's same foot, and the walking MPC's landing shifts;
 - `accel`: the centre-of-mass acceleration along the heading the walking MPC asks for (omega^2 (c - zmp)) against
   the one the body realises over the next control step, by gait phase, and the share of controller calls with no
-  foot on the floor while the clip stands.
+  foot on the floor while the clip stands;
+- `flights`: no simulation; per clip (globs allowed) the clip's flights in the controller's schedule (no foot standing
+  for longer than `stepping.mpc.max_gap_s`) and the share of its steps with a foot standing where the walking MPC
+  makes no plan (a flight in its horizon), with a summary by content.
 
     PYTHONPATH=. python docs/experiments/gait_events.py liftoff walk_normal_001 walk_proud_001 walk_sad_001
     PYTHONPATH=. python docs/experiments/gait_events.py lag walk_proud_001 --set wholebody.anchor_s=0
     PYTHONPATH=. python docs/experiments/gait_events.py accel walk_proud_001 walk_normal_001 walk_sad_001
+    PYTHONPATH=. python docs/experiments/gait_events.py flights 'walk*' --set stepping.mpc.min_horizon_s=0
 
 `--set` takes executor config overrides (`section.key=value`, comma-separated; envs.config.apply_overrides).
 """
@@ -188,9 +192,33 @@ def accel(clips: list[str], overrides: str) -> None:
         print(f"controller calls with no foot on the floor while the clip stands: {np.mean(airborne):.1%}")
 
 
+def flights(patterns: list[str], overrides: str) -> None:
+    from envs.executor.stepping import _runs
+    from envs.io.bandai import bandai_root
+
+    executor = _executor(overrides)
+    wb, cfg = executor.wholebody, executor.config.stepping.mpc
+    folder = bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data"
+    clips = sorted({p.stem.removeprefix("dataset-1_") for pattern in patterns for p in folder.glob(f"dataset-1_{pattern}.bvh")})
+    by_content: dict[str, list[float]] = {}
+    for clip in clips:
+        planted, stance = executor.planted(executor.reference(_motion(clip)))
+        wb.prepare(planted, stance, executor.com_plan(planted, stance).offset if executor.config.com_plan.enabled else None)
+        schedule, dt = wb.stance, planted.dt
+        gaps = [(a * dt, (b - a) * dt) for a, b in _runs(~schedule.any(axis=1), True) if (b - a) * dt > cfg.max_gap_s + 1e-9]
+        standing = np.flatnonzero(schedule.any(axis=1))
+        unplanned = float(np.mean([wb.mpc._supports(k, schedule[k]) is None for k in standing])) if len(standing) else 0.0
+        by_content.setdefault(clip.split("_")[0], []).append(unplanned)
+        shown = ", ".join(f"{t:.2f} s +{g:.2f}" for t, g in gaps[:4]) + (" ..." if len(gaps) > 4 else "")
+        print(f"{clip:30s} flights {len(gaps):2d}  standing steps without a plan {unplanned:6.1%}  {shown}")
+    for content, shares in sorted(by_content.items()):
+        print(f"{content:12s} {len(shares):3d} clips: standing steps without a plan {np.mean(shares):.1%}, "
+              f"clips with any {np.mean(np.array(shares) > 0):.0%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("reading", choices=("liftoff", "lag", "accel"))
+    parser.add_argument("reading", choices=("liftoff", "lag", "accel", "flights"))
     parser.add_argument("clips", nargs="+", help="dataset-1 clip names without the prefix (lag: the first one)")
     parser.add_argument("--set", default="", help="executor config overrides, e.g. wholebody.anchor_s=0")
     parser.add_argument("--every", type=int, default=6, help="lag: every n-th control step")
@@ -202,6 +230,8 @@ def main() -> None:
         liftoff(args.clips, args.set)
     elif args.reading == "accel":
         accel(args.clips, args.set)
+    elif args.reading == "flights":
+        flights(args.clips, args.set)
     else:
         lag(args.clips[0], args.set, args.every)
 

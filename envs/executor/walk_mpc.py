@@ -7,8 +7,9 @@ placement"): the centre of mass follows the clip's (position and velocity), the 
 at each moment of the clip's contact schedule (the soles standing now where they really are; the ones that land
 later where the clip lands them, moved by their shift), and shifts cost. The whole-body QP then asks for the
 pendulum's acceleration ``omega^2 (c - z_0)`` of the centre of mass instead of a PD towards the clip's, and the
-swing foot lands where the plan moved it. Where the horizon holds a moment on no foot (a run's flight) the plan
-is not made and the controller keeps its usual targets.
+swing foot lands where the plan moved it. Where the horizon holds a moment on no foot (a run's flight, a skip) the
+plan runs up to the take-off if at least ``min_horizon_s`` is left before it (the landing after it is not planned),
+and otherwise is not made: the controller keeps its usual targets.
 
 Axes are the clip's heading at the current step (a turn within the horizon is ignored); a moment on two soles is
 bounded by the box around both, at their nominal spots (a landing's shift counts where it stands alone).
@@ -35,6 +36,13 @@ class WalkMpcConfig:
     margin: float = 0.02  # m inside the soles' box
     max_landings: int = 2
     max_gap_s: float = 0.1  # s without a standing sole in the schedule that is bridged, not a flight
+    # A flight in the horizon (longer than max_gap_s): plan up to its take-off when at least this long remains,
+    # else (and always when 0) no plan while the flight is in the horizon
+    min_horizon_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.min_horizon_s >= 0:
+            raise ValueError(f"stepping.mpc.min_horizon_s must be >= 0 s (0: no plan across a flight), got {self.min_horizon_s}")
 
 
 @dataclass
@@ -77,7 +85,7 @@ class WalkMpc:
             if x is None:
                 return None
             zmp += x[0] * axis.e
-            shifts += np.outer(x[self.n:], axis.e)
+            shifts += np.outer(x[layout.n:], axis.e)
         shift: dict[int, np.ndarray] = {}
         for i in range(layout.m):
             shift.setdefault(layout.landings[i][1], shifts[i])  # a foot's next landing
@@ -100,9 +108,9 @@ class WalkMpc:
         if found is None:
             return None
         steps, landings, sources = found
-        cfg, n = self.config, self.n
+        cfg, n = self.config, len(sources)
         m = min(len(landings), cfg.max_landings)  # the first landings get a shift; later ones stand put
-        powers, gain, tracking = self._pendulum(float(self.omega[k]))
+        powers, gain, tracking = self._pendulum(float(self.omega[k]), n)
         # per horizon step: the feet standing now among its soles, whether it has any, and the one landed sole
         # whose shift moves its bounds. On two soles none moves them: two soles' box is wider than their hull where
         # one stands beside and ahead of the other, so a landing moved outwards would buy support that is not there
@@ -137,7 +145,7 @@ class WalkMpc:
                         land_lo[j], land_hi[j] = min(land_lo[j], ahead_lo[j, f]), max(land_hi[j], ahead_hi[j, f])
             axes.append(_Axis(e=e, c_ref=self.com[steps[1:]] @ e, v_ref=self.com_vel[steps[1:]] @ e, hess=hess,
                               rows=rows, land_lo=land_lo, land_hi=land_hi))
-        return _Layout(landings=landings, m=m, powers=np.array(powers[1:]), gain=gain, now_feet=now_feet,
+        return _Layout(n=n, landings=landings, m=m, powers=np.array(powers[1:]), gain=gain, now_feet=now_feet,
                        has_edges=has_edges, axes=axes)
 
     def _supports(self, k: int, support: np.ndarray):
@@ -177,18 +185,23 @@ class WalkMpc:
             while end < len(sources) and not sources[end]:
                 end += 1
             if end - j > gap:
-                return None
+                # a flight: the pendulum is planned up to its take-off if enough of the horizon is left before it
+                if cfg.min_horizon_s <= 0 or j < max(2, int(round(cfg.min_horizon_s / cfg.step_s))):
+                    return None
+                steps, sources = steps[:j + 1], sources[:j]
+                landings = [landing for landing in landings if landing[0] <= steps[-1]]  # sorted: a prefix
+                break
             bridge = sources[j - 1] + (sources[end] if end < len(sources) else [])
             for i in range(j, end):
                 sources[i] = bridge
             j = end
         return steps, landings, sources
 
-    def _pendulum(self, w: float) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    def _pendulum(self, w: float, n: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
         """A^j (j = 0..n) of the pendulum over one ZMP interval, (n, 2, n) the response of states 1..n to the
         ZMPs: x_j = A^j x0 + sum_i A^(j-1-i) B z_i (c'' = w^2 (c - z), z constant over each interval), and the
         (n, n) Hessian of the tracking cost in the ZMPs (the same along both axes)."""
-        n, t = self.n, self.config.step_s
+        t = self.config.step_s
         ch, sh = np.cosh(w * t), np.sinh(w * t)
         a = np.array([[ch, sh / w], [w * sh, ch]])
         b = np.array([1.0 - ch, -w * sh])
@@ -205,7 +218,7 @@ class WalkMpc:
     def _axis(self, axis: "_Axis", layout: "_Layout", com: np.ndarray, com_vel: np.ndarray,
               sole_now: list) -> np.ndarray | None:
         """The QP along unit axis ``axis.e``: [z_0 .. z_n-1, shift_0 .. shift_m-1], or None if DAQP fails."""
-        cfg, n, m, e = self.config, self.n, layout.m, axis.e
+        cfg, n, m, e = self.config, layout.n, layout.m, axis.e
         x0 = np.array((com[:2] @ e, com_vel[:2] @ e))
         free = layout.powers @ x0  # (n, 2): the states without a ZMP
         gp, gv = layout.gain[:, 0, :], layout.gain[:, 1, :]
@@ -246,6 +259,7 @@ class _Axis:
 @dataclass
 class _Layout:
     """What the MPC's QPs share at one reference step (WalkMpc._layout)."""
+    n: int  # ZMP intervals planned (fewer than the horizon's before a flight)
     landings: list
     m: int
     powers: np.ndarray  # (n, 2, 2) A^1 .. A^n
