@@ -70,6 +70,27 @@ def test_a_rolling_foot_stands_but_is_not_held_flat():
     assert flat[:10, 0].all() and not flat[10:, 0].any()
 
 
+def test_around_steps_a_sole_rising_onto_its_toes_is_let_go_of_flat_at_flat_height():
+    """The heel 1.5 cm up while the other foot swings: with ``flat_height`` 1 cm no longer held flat (it may push
+    off); with the default (contact_height, 2 cm) still flat. Both feet standing still: flat either way."""
+    n = 60
+    heights, xs = np.zeros((n, 2)), np.zeros((n, 2))
+    heights[20:40, 1] = 0.08 * np.sin(np.linspace(0, np.pi, 20))  # the right foot steps 0.4 m in 1/3 s
+    xs[20:40, 1] = np.linspace(0.0, 0.4, 20)
+    xs[40:, 1] = 0.4
+    corners = _corners(heights, xs)
+    corners[15:30, 0, :4, 2] = 0.015  # the left heel box 1.5 cm up: rising onto its toes
+    still = _corners(np.zeros((n, 2)), np.zeros((n, 2)))
+    still[15:30, 0, :4, 2] = 0.015
+    for c in (corners, still):
+        assert contact_schedule(c, DT, SteppingConfig(enabled=True)).flat[15:30, 0].all()
+    strict = SteppingConfig(enabled=True, flat_height=0.01)
+    stepping = contact_schedule(corners, DT, strict)
+    assert stepping.stance[15:30, 0].all() and not stepping.flat[15:30, 0].any()
+    assert stepping.flat[:15, 0].all() and stepping.flat[30:, 0].all()
+    assert contact_schedule(still, DT, strict).flat[15:30, 0].all()  # no step near: held flat
+
+
 def _planner(stance: np.ndarray, **config) -> StepPlanner:
     n = len(stance)
     feet = np.zeros((n, 2, 3))
@@ -198,15 +219,15 @@ def test_a_toe_dipping_through_the_floor_does_not_lift_the_other_foot_with_a_flo
 
 
 def test_a_walk_is_walked_to_its_end_only_with_the_legs_yielding_around_steps(bandai_root, executor):
-    """``walk-left_chimpira_001``: with the legs' sagittal hinges at weight 0.1 around the clip's steps (shipped,
+    """``walk_active_001``: with the legs' sagittal hinges at weight 0.1 around the clip's steps (shipped,
     ``wholebody.joint_weight_stepping``) the body walks it to the end; at weight 1 the solve slows the body at the
-    landings and it loses the clip (2.2 s; RESULTS.md, the legs yield to the balance tasks). Since the centre of
-    pressure task ``walk-right_normal_001``, the walk this test read first, is walked at weight 1 as well."""
+    landings and it loses the clip (1.6 s; RESULTS.md, the legs yield to the balance tasks). The walks this test
+    read before (``walk-right_normal_001``, then ``walk-left_chimpira_001``) are now walked at weight 1 as well."""
     from envs.executor import TrackingExecutor, load_executor_config
     from envs.io.bvh import read_bvh
     from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_chimpira_001.bvh"),
+    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk_active_001.bvh"),
                       JointMap.bandai()).motion
     assert executor.config.wholebody.joint_weight_stepping  # the shipped configuration
     walked = executor.execute(motion, mode="none")
@@ -218,15 +239,16 @@ def test_a_walk_is_walked_to_its_end_only_with_the_legs_yielding_around_steps(ba
 
 
 def test_a_walk_is_walked_to_its_end_only_with_the_feet_pushing_where_the_mpc_plans(bandai_root, executor):
-    """``walk-left_active_001``: with the contact forces' centre of pressure held at the walking MPC's ZMP (shipped,
+    """``walk-left_chimpira_001``: with the contact forces' centre of pressure held at the walking MPC's ZMP (shipped,
     ``wholebody.weight_centre_of_pressure``) the body walks it to the end; with the ZMP only as a centre-of-mass
-    acceleration the QP turns the trunk instead, the body falls behind at the lift-offs and loses the clip at ~1.7 s
-    (RESULTS.md, the feet push where the MPC plans)."""
+    acceleration the QP turns the trunk instead, the body falls behind at the lift-offs and loses the clip at ~1.9 s
+    (RESULTS.md, the feet push where the MPC plans). ``walk-left_active_001``, read before, is lost either way since
+    the rear foot lets go of the floor at 1 cm (``stepping.flat_height``)."""
     from envs.executor import TrackingExecutor, load_executor_config
     from envs.io.bvh import read_bvh
     from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_active_001.bvh"),
+    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_chimpira_001.bvh"),
                       JointMap.bandai()).motion
     assert executor.config.wholebody.weight_centre_of_pressure > 0  # the shipped configuration
     walked = executor.execute(motion, mode="none")
@@ -235,4 +257,24 @@ def test_a_walk_is_walked_to_its_end_only_with_the_feet_pushing_where_the_mpc_pl
     acceleration_only = TrackingExecutor(dataclasses.replace(
         cfg, wholebody=dataclasses.replace(cfg.wholebody, weight_centre_of_pressure=0.0)))
     lost = acceleration_only.execute(motion, mode="none")
+    assert not lost.success and lost.reason == "tracking_lost"
+
+
+def test_a_walk_is_walked_to_its_end_only_with_the_rear_foot_let_go_of_at_flat_height(bandai_root, executor):
+    """``walk-left_giant_001``: with a stance sole held flat around steps only while a heel corner is within 1 cm
+    (shipped, ``stepping.flat_height``) the body walks it to the end; held flat up to contact_height (2 cm) the rear
+    foot cannot rise onto its toes and push off, and the body loses the clip at ~1.8 s (RESULTS.md, the rear foot
+    lets go of the floor)."""
+    from envs.executor import TrackingExecutor, load_executor_config
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_giant_001.bvh"),
+                      JointMap.bandai()).motion
+    assert 0 < executor.config.stepping.flat_height < executor.config.stepping.contact_height  # shipped
+    walked = executor.execute(motion, mode="none")
+    assert walked.success, (walked.reason, walked.failed_at_s)
+    cfg = load_executor_config()
+    held_flat = TrackingExecutor(dataclasses.replace(cfg, stepping=dataclasses.replace(cfg.stepping, flat_height=0.0)))
+    lost = held_flat.execute(motion, mode="none")
     assert not lost.success and lost.reason == "tracking_lost"

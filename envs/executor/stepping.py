@@ -49,6 +49,7 @@ class SteppingConfig:
     enabled: bool = False  # configs/executor.yaml decides
     solve_hz: float = 240.0  # the QP's rate while a foot swings or lands (wholebody.solve_hz while both stand)
     contact_height: float = 0.02  # m above the frame's lowest sole corner (and the floor) a corner counts as down
+    flat_height: float = 0.0  # m: around steps a standing foot is flat while a heel corner is this low (0: contact_height)
     max_gap: float = 0.1  # m: a corner higher than this above the floor is never down (flight)
     max_speed: float = 0.5  # m/s: a down corner moving faster on the floor plane is sliding through, not standing
     min_stance_s: float = 0.08  # s: a stance shorter than this inside a swing is a blip (the foot swings on)
@@ -98,8 +99,9 @@ def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> 
     """Per step and foot, from the reference's sole corners (N, 2, 8, 3: per foot the heel box's four
     bottom corners, then the toe box's): ``stance`` when some corner is down (within ``contact_height`` of
     the frame's lowest corner and below ``max_gap``) and slower than ``max_speed`` on the floor plane; a
-    rolling foot (heel off, toes down) stands. ``flat`` when its heel corners are down as well: only then
-    is the sole held flat on the floor; a rolling foot keeps its contact points still instead."""
+    rolling foot (heel off, toes down) stands. ``flat`` when its heel corners are down as well (around the clip's
+    steps: a heel corner within ``flat_height``): only then is the sole held flat on the floor; a rolling foot
+    keeps its contact points still instead."""
     z = corners[..., 2]
     lowest = floor_level(z.reshape(len(z), -1).min(axis=1), dt, config.floor_window_s)[:, None, None]
     down = (z < lowest + config.contact_height) & (z < config.max_gap)
@@ -107,7 +109,17 @@ def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> 
              else np.zeros(z.shape))
     still = down & (speed < config.max_speed)
     stance = clean_schedule(still.any(axis=2), dt, config.min_stance_s, config.min_swing_s)
-    flat = stance & still[:, :, :4].any(axis=2)
+    heel_down = still[:, :, :4]
+    if 0 < config.flat_height < config.contact_height:
+        # Around steps (a foot of the clip swings within 0.1 s) a sole is held flat only while a heel corner is within
+        # flat_height: held flat up to contact_height, the rear foot could not rise onto its toes and push off
+        from scipy.ndimage import maximum_filter1d
+
+        margin = int(round(0.1 / dt))
+        near_step = maximum_filter1d((~stance.all(axis=1)).astype(np.int8), 2 * margin + 1, mode="nearest").astype(bool)
+        low = z[:, :, :4] < lowest + config.flat_height
+        heel_down = heel_down & (low | ~near_step[:, None, None])
+    flat = stance & heel_down.any(axis=2)
     return ContactSchedule(stance, flat, corners, down)
 
 
