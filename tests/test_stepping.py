@@ -89,6 +89,8 @@ def test_around_steps_a_sole_rising_onto_its_toes_is_let_go_of_flat_at_flat_heig
     assert stepping.stance[15:30, 0].all() and not stepping.flat[15:30, 0].any()
     assert stepping.flat[:15, 0].all() and stepping.flat[30:, 0].all()
     assert contact_schedule(still, DT, strict).flat[15:30, 0].all()  # no step near: held flat
+    with pytest.raises(ValueError, match="flat_height must be >= 0"):
+        SteppingConfig(flat_height=-0.01)
 
 
 def _planner(stance: np.ndarray, **config) -> StepPlanner:

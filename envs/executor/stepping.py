@@ -75,6 +75,10 @@ class SteppingConfig:
     push_recovery: PushRecoveryConfig = field(default_factory=PushRecoveryConfig)  # steps the clip does not take
     mpc: WalkMpcConfig = field(default_factory=WalkMpcConfig)  # centre of pressure and landings planned online (walk_mpc.py)
 
+    def __post_init__(self) -> None:
+        if not self.flat_height >= 0:
+            raise ValueError(f"stepping.flat_height must be >= 0 m (0: contact_height), got {self.flat_height}")
+
 
 @dataclass
 class ContactSchedule:
@@ -113,14 +117,22 @@ def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> 
     if 0 < config.flat_height < config.contact_height:
         # Around steps (a foot of the clip swings within 0.1 s) a sole is held flat only while a heel corner is within
         # flat_height: held flat up to contact_height, the rear foot could not rise onto its toes and push off
-        from scipy.ndimage import maximum_filter1d
-
-        margin = int(round(0.1 / dt))
-        near_step = maximum_filter1d((~stance.all(axis=1)).astype(np.int8), 2 * margin + 1, mode="nearest").astype(bool)
         low = z[:, :, :4] < lowest + config.flat_height
-        heel_down = heel_down & (low | ~near_step[:, None, None])
+        heel_down = heel_down & (low | ~near_steps(stance, dt)[:, None, None])
     flat = stance & heel_down.any(axis=2)
     return ContactSchedule(stance, flat, corners, down)
+
+
+STEP_MARGIN_S = 0.1  # s before a lift-off and after a landing that count as around a step
+
+
+def near_steps(stance: np.ndarray, dt: float) -> np.ndarray:
+    """(N,) whether a foot swings within ``STEP_MARGIN_S`` of each step of the (N, 2) schedule: around the clip's
+    steps (the whole-body QP's fast rate and stepping weights, the flat soles' ``flat_height``)."""
+    from scipy.ndimage import maximum_filter1d
+
+    margin = int(round(STEP_MARGIN_S / dt))
+    return maximum_filter1d((~stance.all(axis=1)).astype(np.int8), 2 * margin + 1, mode="nearest").astype(bool)
 
 
 def clean_schedule(raw: np.ndarray, dt: float, min_stance_s: float, min_swing_s: float) -> np.ndarray:

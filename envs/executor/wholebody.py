@@ -38,7 +38,7 @@ from envs.executor.feasibility import sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
-from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule
+from envs.executor.stepping import STEP_MARGIN_S, StepPlanner, SteppingConfig, contact_schedule, near_steps
 from envs.executor.wholebody_gains import WholeBodyGains
 from envs.quaternion import qinv, qmul, quat_to_rotvec
 
@@ -124,13 +124,10 @@ class WholeBodyController:
         self.push = (PushRecovery(self.stepping.push_recovery, ref.dt)
                      if self.stepping.enabled and self.stepping.push_recovery.enabled else None)
         self.support = stance[0].copy()
-        self._rate_margin = int(round(0.1 / ref.dt))  # the fast rate from 0.1 s before a lift-off to 0.1 s after a landing
+        self._rate_margin = int(round(STEP_MARGIN_S / ref.dt))  # the fast rate from 0.1 s before a lift-off to 0.1 s after a landing
         # The clip's own steps over the same window, before push recovery edits the schedule: a step of its own keeps
         # the legs' full weights (with the stepping weights the 50 N s push test's step lost the clip)
-        from scipy.ndimage import maximum_filter1d
-
-        self._clip_steps = maximum_filter1d((~stance.all(axis=1)).astype(np.int8), 2 * self._rate_margin + 1,
-                                            mode="nearest").astype(bool)
+        self._clip_steps = near_steps(stance, ref.dt)
 
     def scratch(self):
         """An MjData of this model for kinematics off the simulation (made once)."""
