@@ -113,7 +113,7 @@ class PushRecovery:
 
     def react(self, wb, d, k: int, capture: np.ndarray) -> None:
         """Whether to step now, for the whole-body controller ``wb`` in state ``d``; a step edits its
-        schedule for the swing (the foot swings; the planner reads the same arrays)."""
+        schedule for the swing (``wb.swing``)."""
         from envs.executor.feasibility import sole_corners
 
         if not self._may_start(k, wb.stance, wb.support):  # before the soles: most control steps stop here
@@ -122,11 +122,7 @@ class PushRecovery:
         soles = np.array([sole_corners(wb.model, d, (g[f], g[f + 2]))[:, :2] for f in range(2)])
         step = self.maybe_step(k, wb.stance, wb.support, capture, soles, d.geom_xpos[g[:2]], wb.planner.omega[k])
         if step is not None:
-            wb.stance[step.start:step.stop, step.foot] = False
-            wb.flat[step.start:step.stop, step.foot] = False
-            wb.planner.schedule_changed()
-            if wb.mpc is not None:
-                wb.mpc.schedule_changed()
+            wb.swing(step.foot, step.start, step.stop)
 
     def _swing_steps(self) -> int:
         return max(2, int(round(self.config.swing_s / self.dt)))

@@ -129,6 +129,15 @@ class WholeBodyController:
         # the legs' full weights (with the stepping weights the 50 N s push test's step lost the clip)
         self._clip_steps = near_steps(stance, ref.dt)
 
+    def swing(self, foot: int, start: int, stop: int) -> None:
+        """The schedule edited in place: ``foot`` swings over reference steps [start, stop) (a step of push
+        recovery); the planner and the walking MPC, which read the same arrays, drop what they derived from it."""
+        self.stance[start:stop, foot] = False
+        self.flat[start:stop, foot] = False
+        self.planner.schedule_changed()
+        if self.mpc is not None:
+            self.mpc.schedule_changed()
+
     def scratch(self):
         """An MjData of this model for kinematics off the simulation (made once)."""
         import mujoco
