@@ -45,6 +45,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "no-centre-of-pressure-task": {"wholebody.weight_centre_of_pressure": "0"},  # the MPC's ZMP only as an acceleration
     "no-mpc-before-flight": {"stepping.mpc.min_horizon_s": "0"},  # no MPC while a flight is in its horizon
     "flat-foot-to-2cm": {"stepping.flat_height": "0"},  # a stance sole held flat until its heel is 2 cm up (not 1 cm)
+    "late-landing-kept-still": {"stepping.landing_follows_clip": "false"},  # a late foot goes straight down where aimed
 }
 RUNS = ("run", "dash", "kick", "punch", "slash")
 

@@ -233,7 +233,7 @@ class WholeBodyController:
         if reactive:  # a step of its own (push_recovery.py); a late landing then continues from its target
             w = self.planner.omega[k]
             target, velocity = self.push.swing_target(k, com[:2] + com_vel[:2] / w, w)
-            self.planner.last_target[f] = target
+            self.planner.aimed(k, f, target)
         else:
             target, velocity = self.planner.swing_target(k, f, com, com_vel, anchor)
         acc = cfg.kp_swing * (target - d.geom_xpos[geom]) + cfg.kd_swing * (velocity - jp @ qd)
