@@ -193,8 +193,8 @@ class StepPlanner:
         self.foot_acc = np.gradient(self.foot_vel, dt, axis=0) if len(feet) > 1 else np.zeros_like(feet)
         self.omega = np.sqrt(GRAVITY / np.maximum(com[:, 2], 0.3))
         self.offset = np.zeros((2, 2))  # per foot, its xy offset from the reference where it last stood
-        self.last_target = feet[0].copy()  # per foot, the last swing target (a late landing keeps its spot)
-        self.last_clip = feet[0].copy()  # per foot, the clip's heel box when that target was set
+        self.last_target = feet[0].copy()  # per foot, the last swing target (a late landing continues from it)
+        self.aimed_at = np.zeros(2, dtype=int)  # per foot, the reference step that target was set at
         self.last_support = stance[0].copy()  # per foot, whether it supported at the last control step
         self.planned_shift: dict[int, np.ndarray] = {}  # foot -> (2,) its next landing's shift from the clip's, by the walking MPC
         # Where the clip stands on both feet from quiet_s before to quiet_s after: not a walk's double support.
@@ -255,8 +255,10 @@ class StepPlanner:
                 # ... moving on as the clip's heel box has since the last aim, at its horizontal velocity. Kept at the
                 # spot with no horizontal velocity, a late foot stopped in the air: in a backward step (toes first,
                 # the heel box rolling back by up to a foot's length) it landed 6-13 cm short, and in forward walks it
-                # braked at each late landing. Dataset-2's 571 walks 292 -> 342 walked to the end (RESULTS.md)
-                target[:2] += self.feet[k, f, :2] - self.last_clip[f, :2]
+                # braked at each late landing. Dataset-2's 571 walks 292 -> 342 walked to the end (RESULTS.md). A foot
+                # that left the floor while the clip stands on it goes back to where the clip's foot is now, plus the
+                # offset it was last aimed with.
+                target[:2] += self.feet[k, f, :2] - self.feet[self.aimed_at[f], f, :2]
                 return target, np.array([*self.foot_vel[k, f, :2], -cfg.landing_speed])
             return target, np.array([0.0, 0.0, -cfg.landing_speed])
         s = self.phases.progress(k, f)
@@ -282,7 +284,7 @@ class StepPlanner:
 
     def aimed(self, k: int, f: int, target: np.ndarray) -> None:
         """A swinging foot ``f`` was sent to ``target`` at step ``k`` (a late landing continues from there)."""
-        self.last_target[f], self.last_clip[f] = target, self.feet[k, f]
+        self.last_target[f], self.aimed_at[f] = target, k
 
     def swing_acceleration(self, k: int, f: int) -> np.ndarray:
         """The clip's foot acceleration (feed-forward of the swing task; zero once the clip has landed it)."""
