@@ -265,7 +265,7 @@ class StepPlanner:
         if f in self.planned_shift:  # the walking MPC's landing: from where this foot lifted off, to its shift
             target = self.feet[k, f].copy()
             target[:2] += (1.0 - s) * self.offset[f] + s * self.planned_shift[f]
-            target[2] -= cfg.landing_depth * min(max((s - 0.8) / 0.2, 0.0), 1.0)
+            target[2] -= self.landing_sink(s)
             self.aimed(k, f, target)
             return target, self.foot_vel[k, f]
         o = 1 - f
@@ -278,9 +278,13 @@ class StepPlanner:
             error *= cfg.max_adjust / norm
         target = self.feet[k, f].copy()
         target[:2] += shift + cfg.capture_gain * s * error
-        target[2] -= cfg.landing_depth * min(max((s - 0.8) / 0.2, 0.0), 1.0)
+        target[2] -= self.landing_sink(s)
         self.aimed(k, f, target)
         return target, self.foot_vel[k, f]
+
+    def landing_sink(self, s: float) -> float:
+        """m the swing target sinks below the clip's foot at swing progress ``s`` (ramps over the last fifth)."""
+        return self.config.landing_depth * min(max((s - 0.8) / 0.2, 0.0), 1.0)
 
     def aimed(self, k: int, f: int, target: np.ndarray) -> None:
         """A swinging foot ``f`` was sent to ``target`` at step ``k`` (a late landing continues from there)."""
