@@ -7,7 +7,7 @@ behind"):
 - `lag`: along one walk, the body's centre of mass against the clip's along the heading, the balance anchor, where
   each foot stands against the clip's same foot, and the walking MPC's landing shifts;
 - `accel`: the centre-of-mass acceleration along the heading the walking MPC asks for (omega^2 (c - zmp)) against
-  the one the body realises over the next control step, by gait phase, and the share of controller calls with no
+  the one the whole-body QP solves for and the one the body realises over the next control step, by gait phase, and the share of controller calls with no
   foot on the floor while the clip stands;
 - `flights`: no simulation; per clip (globs allowed) the clip's flights in the controller's schedule (no foot standing
   for longer than `stepping.mpc.max_gap_s`) and the share of its steps with a foot standing where the walking MPC
@@ -16,6 +16,7 @@ behind"):
     PYTHONPATH=. python docs/experiments/gait_events.py liftoff walk_normal_001 walk_proud_001 walk_sad_001
     PYTHONPATH=. python docs/experiments/gait_events.py lag walk_proud_001 --set wholebody.anchor_s=0
     PYTHONPATH=. python docs/experiments/gait_events.py accel walk_proud_001 walk_normal_001 walk_sad_001
+    PYTHONPATH=. python docs/experiments/gait_events.py accel path/to/dataset-2_walk_active_012.bvh
     PYTHONPATH=. python docs/experiments/gait_events.py flights 'walk*' --set stepping.mpc.min_horizon_s=0
 
 `--set` takes executor config overrides (`section.key=value`, comma-separated; envs.config.apply_overrides).
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -42,7 +44,8 @@ def _motion(clip: str):
     from envs.io.bvh import read_bvh
     from envs.retarget import JointMap, retarget
 
-    path = bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data" / f"dataset-1_{clip}.bvh"
+    path = (Path(clip) if clip.endswith(".bvh")  # a file (dataset-2's, say), else a dataset-1 clip by name
+            else bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data" / f"dataset-1_{clip}.bvh")
     return retarget(read_bvh(path), JointMap.bandai()).motion
 
 
@@ -155,6 +158,7 @@ def accel(clips: list[str], overrides: str) -> None:
     try:
         for clip in clips:
             velocity: dict[int, np.ndarray] = {}
+            solved: dict[int, np.ndarray] = {}  # before control step k: what the last solve (at k - 1) planned
             asked.clear()
 
             def hook(d, k):
@@ -162,6 +166,8 @@ def accel(clips: list[str], overrides: str) -> None:
                     mujoco.mj_jacSubtreeCom(executor.model, d, wb._jcom, wb.pelvis)
                     dofs = slice(wb.dadr, wb.dadr + wb.nv)
                     velocity[k] = (wb._jcom[:, dofs] @ d.qvel[dofs])[:2].copy()
+                    if getattr(wb, "planned_qacc", None) is not None:
+                        solved[k] = (wb._jcom[:, dofs] @ wb.planned_qacc)[:2].copy()
 
             executor.hooks[:] = [hook]
             result = executor.execute(_motion(clip), mode="none")
@@ -181,13 +187,16 @@ def accel(clips: list[str], overrides: str) -> None:
                     since = (k - lift) * dt
                     phase = "single, < 0.1 s" if since < 0.1 else ("single, 0.1-0.2 s" if since < 0.2 else "single, > 0.2 s")
                 realised = float((velocity[k + 1] - velocity[k]) @ e / dt)
-                phases.setdefault(phase, []).append((float(np.mean(values)), realised, float(wb.com_acc[k, :2] @ e)))
+                planned = float(solved[k + 1] @ e) if k + 1 in solved else np.nan
+                phases.setdefault(phase, []).append((float(np.mean(values)), realised, float(wb.com_acc[k, :2] @ e),
+                                                     planned))
     finally:
         walk_mpc.WalkMpc.plan, wholebody.WholeBodyController._support = plan, support
     for phase, rows in sorted(phases.items()):
         a = np.array(rows)
-        print(f"{phase:18s} steps {len(a):4d}: asked {a[:, 0].mean():+.2f} m/s^2, realised {a[:, 1].mean():+.2f}, the "
-              f"clip's {a[:, 2].mean():+.2f}; mean |asked - realised| {np.abs(a[:, 0] - a[:, 1]).mean():.2f}")
+        print(f"{phase:18s} steps {len(a):4d}: asked {a[:, 0].mean():+.2f} m/s^2, solved for by the QP "
+              f"{np.nanmean(a[:, 3]):+.2f}, realised {a[:, 1].mean():+.2f}, the clip's {a[:, 2].mean():+.2f}; "
+              f"mean |asked - realised| {np.abs(a[:, 0] - a[:, 1]).mean():.2f}")
     if airborne:
         print(f"controller calls with no foot on the floor while the clip stands: {np.mean(airborne):.1%}")
 
