@@ -99,3 +99,15 @@ def test_before_a_flight_the_plan_runs_to_its_take_off_when_enough_is_left():
     assert plan(9, 0.2)[0] is None  # 0.15 s left before the take-off
     with pytest.raises(ValueError, match="min_horizon_s must be >= 0"):
         WalkMpcConfig(min_horizon_s=-0.1)
+
+
+@pytest.mark.parametrize("max_shift", [0.3, 0.45])
+def test_a_landing_moves_as_far_as_max_shift_for_a_body_far_behind_and_no_further(max_shift):
+    """configs/executor.yaml ships 0.45 m: at 0.3 m the landings of walks falling behind their clip sat at the bound."""
+    mpc, corners = _walk()
+    mpc.config = WalkMpcConfig(enabled=True, max_shift=max_shift)
+    for x, v in ((-0.1, -0.6), (-0.3, -1.0)):
+        plan = mpc.plan(0, np.array([x, 0.0, 0.9]), np.array([v, 0.0, 0.0]), np.array([True, False]),
+                        [corners[0, 0], None])
+        assert plan.shift[1][0] == pytest.approx(-max_shift, abs=1e-3)
+        assert np.abs(plan.shift[1]).max() <= max_shift + 1e-9
