@@ -7,8 +7,8 @@ behind"):
 - `lag`: along one walk, the body's centre of mass against the clip's along the heading, the balance anchor, where
   each foot stands against the clip's same foot, and the walking MPC's landing shifts;
 - `accel`: the centre-of-mass acceleration along the heading the walking MPC asks for (omega^2 (c - zmp)) against
-  the one the whole-body QP solves for and the one the body realises over the next control step, by gait phase, and the share of controller calls with no
-  foot on the floor while the clip stands;
+  the one the whole-body QP solves for and the one the body realises over the next control step, by gait phase,
+  and the share of controller calls with no foot on the floor while the clip stands;
 - `flights`: no simulation; per clip (globs allowed) the clip's flights in the controller's schedule (no foot standing
   for longer than `stepping.mpc.max_gap_s`) and the share of its steps with a foot standing where the walking MPC
   makes no plan (a flight in its horizon), with a summary by content.
