@@ -93,6 +93,14 @@ def test_around_steps_a_sole_rising_onto_its_toes_is_let_go_of_flat_at_flat_heig
         SteppingConfig(flat_height=-0.01)
 
 
+def _dataset1_clip(bandai_root, name: str):
+    """Dataset-1's clip ``name`` (e.g. ``walk_normal_001``) retargeted to the body."""
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    return retarget(read_bvh(bandai_root / "dataset-1" / "data" / f"dataset-1_{name}.bvh"), JointMap.bandai()).motion
+
+
 def _planner(stance: np.ndarray, **config) -> StepPlanner:
     n = len(stance)
     feet = np.zeros((n, 2, 3))
@@ -175,11 +183,8 @@ def test_a_real_walk_is_walked_to_its_end_unassisted_and_not_without_stepping(ba
     half. (Until 2026-12-03 this was ``walk_not-confident_002``, walked by the controller without the MPC and
     not with it; ``walk_normal_001`` the reverse: RESULTS.md, the walking MPC.)"""
     from envs.executor import TrackingExecutor, load_executor_config
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk_normal_001.bvh"),
-                      JointMap.bandai()).motion
+    motion = _dataset1_clip(bandai_root, "walk_normal_001")
     assert executor.config.stepping.enabled  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     travel = np.linalg.norm(walked.positions[-1, 0, [0, 2]] - walked.positions[0, 0, [0, 2]])
@@ -240,11 +245,8 @@ def test_a_walk_is_walked_to_its_end_only_with_the_legs_yielding_around_steps(ba
     read before (``walk-right_normal_001``, ``walk-left_chimpira_001``) are now walked at weight 1 as well, and
     ``walk_active_001`` is lost either way since late landings follow the clip."""
     from envs.executor import TrackingExecutor, load_executor_config
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_masculinity_001.bvh"),
-                      JointMap.bandai()).motion
+    motion = _dataset1_clip(bandai_root, "walk-left_masculinity_001")
     assert executor.config.wholebody.joint_weight_stepping  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
@@ -261,11 +263,8 @@ def test_a_walk_is_walked_to_its_end_only_with_the_feet_pushing_where_the_mpc_pl
     (RESULTS.md, the feet push where the MPC plans). ``walk-left_active_001``, read before, is lost either way since
     the rear foot lets go of the floor at 1 cm (``stepping.flat_height``)."""
     from envs.executor import TrackingExecutor, load_executor_config
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_chimpira_001.bvh"),
-                      JointMap.bandai()).motion
+    motion = _dataset1_clip(bandai_root, "walk-left_chimpira_001")
     assert executor.config.wholebody.weight_centre_of_pressure > 0  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
@@ -282,11 +281,8 @@ def test_a_walk_is_walked_to_its_end_only_with_the_rear_foot_let_go_of_at_flat_h
     foot cannot rise onto its toes and push off, and the body loses the clip at ~1.8 s (RESULTS.md, the rear foot
     lets go of the floor)."""
     from envs.executor import TrackingExecutor, load_executor_config
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-left_giant_001.bvh"),
-                      JointMap.bandai()).motion
+    motion = _dataset1_clip(bandai_root, "walk-left_giant_001")
     assert 0 < executor.config.stepping.flat_height < executor.config.stepping.contact_height  # shipped
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
@@ -302,11 +298,8 @@ def test_a_backward_walk_is_walked_to_its_end_only_with_late_landings_following_
     end; sent straight down where it was aimed, the foot lands short and the body loses the clip at ~1.2 s (RESULTS.md,
     late landings follow the clip)."""
     from envs.executor import TrackingExecutor, load_executor_config
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk-back_musical_001.bvh"),
-                      JointMap.bandai()).motion
+    motion = _dataset1_clip(bandai_root, "walk-back_musical_001")
     assert executor.config.stepping.landing_follows_clip  # shipped
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
