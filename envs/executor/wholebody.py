@@ -239,11 +239,12 @@ class WholeBodyController:
         acc = cfg.kp_swing * (target - d.geom_xpos[geom]) + cfg.kd_swing * (velocity - jp @ qd)
         if cfg.swing_feedforward and not reactive:
             acc = acc + self.planner.swing_acceleration(k, f)
-        task(jp.copy(), acc, cfg.weight_swing)
+        weight = cfg.push_recovery.weight_swing if reactive else cfg.weight_swing
+        task(jp.copy(), acc, weight)
         level = self.planner.level_weight(k, f)  # its orientation is otherwise the joints' (the clip's)
         if level > 0:
             tilt = _tilt(d.geom_xmat[geom])
-            task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * cfg.weight_swing)
+            task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * weight)
 
     def control(self, d, k: int) -> np.ndarray:
         """Actuator set-points for reference step ``k`` from the state after ``mj_step1``."""
