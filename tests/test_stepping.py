@@ -255,8 +255,8 @@ def test_a_toe_dipping_through_the_floor_does_not_lift_the_other_foot_with_a_flo
 def test_a_walk_is_walked_to_its_end_only_with_the_legs_yielding_around_steps(bandai_root, executor):
     """``walk-left_angry_001``: with the legs' sagittal hinges at weight 0.1 around the clip's steps (shipped,
     ``wholebody.joint_weight_stepping``) the body walks it to the end; at weight 1 the solve slows the body at the
-    landings and it loses the clip (1.7 s; RESULTS.md, the legs yield to the balance tasks). With that weight 1, 17
-    of the 36 dataset-1 walks walked are lost. ``walk-left_masculinity_001``, read before, is lost either way since
+    landings and it loses the clip (1.7 s; RESULTS.md, the legs yield to the balance tasks). With that weight 1, 14
+    of the 33 dataset-1 walks walked are lost. ``walk-left_masculinity_001``, read before, is lost either way since
     the clip's swings weigh 100 instead of 1000 (RESULTS.md, the swing foot yields to the centre of mass)."""
     from envs.executor import TrackingExecutor, load_executor_config
 
@@ -271,14 +271,14 @@ def test_a_walk_is_walked_to_its_end_only_with_the_legs_yielding_around_steps(ba
 
 
 def test_a_walk_is_walked_to_its_end_only_with_the_feet_pushing_where_the_mpc_plans(bandai_root, executor):
-    """``walk-left_tired_001``: with the contact forces' centre of pressure held at the walking MPC's ZMP (shipped,
+    """``walk-back_childish_001``: with the contact forces' centre of pressure held at the walking MPC's ZMP (shipped,
     ``wholebody.weight_centre_of_pressure``) the body walks it to the end; with the ZMP only as a centre-of-mass
-    acceleration the QP turns the trunk instead, the body falls behind at the lift-offs and loses the clip at ~2.2 s
-    (RESULTS.md, the feet push where the MPC plans); 22 of the 36 dataset-1 walks walked are lost so.
+    acceleration the QP turns the trunk instead, the body falls behind at the lift-offs and loses the clip at ~3.4 s
+    (RESULTS.md, the feet push where the MPC plans); 18 of the 33 dataset-1 walks walked are lost so.
     ``walk-left_chimpira_001``, read before, is lost either way since the clip's swings weigh 100 instead of 1000."""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk-left_tired_001")
+    motion = _dataset1_clip(bandai_root, "walk-back_childish_001")
     assert executor.config.wholebody.weight_centre_of_pressure > 0  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
@@ -293,7 +293,7 @@ def test_a_walk_is_walked_to_its_end_only_with_the_rear_foot_let_go_of_at_flat_h
     """``walk-right_childish_001``: with a stance sole held flat around steps only while a heel corner is within 1 cm
     (shipped, ``stepping.flat_height``) the body walks it to the end; held flat up to contact_height (2 cm) the rear
     foot cannot rise onto its toes and push off, and the body loses the clip at ~3.6 s (RESULTS.md, the rear foot
-    lets go of the floor); 8 of the 36 dataset-1 walks walked are lost so. ``walk-left_giant_001``, read before, is
+    lets go of the floor); 6 of the 33 dataset-1 walks walked are lost so. ``walk-left_giant_001``, read before, is
     lost either way since the clip's swings weigh 100 instead of 1000."""
     from envs.executor import TrackingExecutor, load_executor_config
 

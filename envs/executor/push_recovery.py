@@ -41,7 +41,6 @@ class PushRecoveryConfig:
     settle_s: float = 0.15  # s both feet stand after a landing before another step may start
     max_steps: int = 1  # steps per clip (a second catch step, tried, made things worse: RESULTS.md)
     stance_legs: bool = True  # after a step, the legs track angles solved for the feet where they stand
-    weight_swing: float = 1000.0  # the stepping foot's task weight (the clip's own swings: stepping.weight_swing)
 
 
 @dataclass

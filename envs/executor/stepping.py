@@ -57,6 +57,7 @@ class SteppingConfig:
     kp_swing: float = 400.0  # 1/s^2 on the swing foot's position error
     kd_swing: float = 40.0  # 1/s on its velocity error
     weight_swing: float = 100.0  # the clip's swing foot, against the centre of mass (100) and a joint (1)
+    weight_swing_off_clip_steps: float = 1000.0  # a foot lifted away from the clip's steps (push recovery's, rocking)
     drift_correction: float = 0.3  # share of the stance foot's offset from the reference removed by a step
     capture_gain: float = 1.0  # landing spot shift per metre of capture-point error
     max_adjust: float = 0.3  # m, largest capture-point shift of a landing spot
@@ -219,8 +220,7 @@ class StepPlanner:
         # treated as a late landing, sent straight down at landing_speed, and threw the body over (a still
         # pose pushed sideways by 30 N s). Held in a walk's double support as well, walks fell (dataset-1
         # walking 10.7 % -> 8.0 %; for every stance foot 1.3 %); with the quiet window walking is unchanged
-        # and standing gestures gained (RESULTS.md). Since the clip's swings weigh 100 instead of 1000 it
-        # changes no dataset-1 clip and not that push.
+        # and standing gestures gain (RESULTS.md).
         held = self.last_support & (self.quiet[k] and planned.all())
         out = planned & (in_contact | held)
         if self.config.wait_for_landing:
