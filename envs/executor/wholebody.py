@@ -241,7 +241,7 @@ class WholeBodyController:
             acc = acc + self.planner.swing_acceleration(k, f)
         # The clip's own swings yield to the centre of mass (its acceleration is what a walk lacks); a foot lifted
         # away from them (push recovery's step and its late landing, a foot rocking off the floor) keeps the heavy
-        # weight that brings it down where aimed: at 100 the still pose no longer survived the forward pushes
+        # weight that brings it down where aimed: at 100 there, the push sweep lost pushes it survives (RESULTS.md)
         weight = cfg.weight_swing if self._clip_steps[k] else cfg.weight_swing_off_clip_steps
         task(jp.copy(), acc, weight)
         level = self.planner.level_weight(k, f)  # its orientation is otherwise the joints' (the clip's)
