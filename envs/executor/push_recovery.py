@@ -41,6 +41,7 @@ class PushRecoveryConfig:
     settle_s: float = 0.15  # s both feet stand after a landing before another step may start
     max_steps: int = 1  # steps per clip (a second catch step, tried, made things worse: RESULTS.md)
     stance_legs: bool = True  # after a step, the legs track angles solved for the feet where they stand
+    mpc_after_step: bool = False  # the walking MPC keeps planning the centre of mass after the step (clip standing)
 
 
 @dataclass
