@@ -112,6 +112,10 @@ class PushRecovery:
         s = self.step
         return s if s is not None and s.foot == f and s.start <= k < s.stop else None
 
+    def has_stepped(self, k: int) -> bool:
+        """Whether a step of its own has started by reference step ``k`` (the last one, while it lasts and after)."""
+        return self.step is not None and k >= self.step.start
+
     def react(self, wb, d, k: int, capture: np.ndarray) -> None:
         """Whether to step now, for the whole-body controller ``wb`` in state ``d``; a step edits its
         schedule for the swing (``wb.swing``)."""

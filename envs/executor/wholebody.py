@@ -326,7 +326,7 @@ class WholeBodyController:
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
         # After push recovery's step, while the clip stands, the centre of mass follows the clip again rather than the
         # walking MPC's pendulum plan: with the plan, fore/aft pushes survived fell from 10 to 6 of 24 (RESULTS.md)
-        after_push_step = self.push is not None and self.push.step is not None and k >= self.push.step.start
+        after_push_step = self.push is not None and self.push.has_stepped(k)
         follow_clip = (after_push_step and not self._clip_steps[k]
                        and not self.stepping.push_recovery.mpc_after_step)
         if self.mpc is not None and not follow_clip:
