@@ -7,8 +7,14 @@ behind"):
 - `lag`: along one walk, the body's centre of mass against the clip's along the heading, the balance anchor, where
   each foot stands against the clip's same foot, and the walking MPC's landing shifts;
 - `accel`: the centre-of-mass acceleration along the heading the walking MPC asks for (omega^2 (c - zmp)) against
-  the one the whole-body QP solves for and the one the body realises over the next control step, by gait phase,
-  and the share of controller calls with no foot on the floor while the clip stands;
+  the one the whole-body QP solves for and the one the body realises over the next control step, by gait phase of
+  the clip's schedule (double support; single support by the time since the lift-off; flight: no foot standing in
+  it, where the MPC plans from a foot touching the floor), and the share of controller calls with no foot on the
+  floor while the clip stands;
+- `torques`: the legs' sagittal hinges (hip_x, knee_x, ankle_x) by gait phase and by leg (standing or swinging in
+  the clip): the share of control steps at their actuator's force limit and the mean |torque| applied against the
+  one the last whole-body solve asked for; and in single support the standing knee's angle and the pelvis's height
+  against the planted clip's;
 - `flights`: no simulation; per clip (globs allowed) the clip's flights in the controller's schedule (no foot standing
   for longer than `stepping.mpc.max_gap_s`) and the share of its steps with a foot standing where the walking MPC
   makes no plan (a flight in its horizon), with a summary by content.
@@ -17,6 +23,7 @@ behind"):
     PYTHONPATH=. python docs/experiments/gait_events.py lag walk_proud_001 --set wholebody.anchor_s=0
     PYTHONPATH=. python docs/experiments/gait_events.py accel walk_proud_001 walk_normal_001 walk_sad_001
     PYTHONPATH=. python docs/experiments/gait_events.py accel path/to/dataset-2_walk_active_012.bvh
+    PYTHONPATH=. python docs/experiments/gait_events.py torques path/to/dataset-2_walk_active_001.bvh
     PYTHONPATH=. python docs/experiments/gait_events.py flights 'walk*' --set stepping.mpc.min_horizon_s=0
 
 `--set` takes executor config overrides (`section.key=value`, comma-separated; envs.config.apply_overrides).
@@ -177,15 +184,7 @@ def accel(clips: list[str], overrides: str) -> None:
                 if k + 1 not in velocity:
                     continue
                 e = wb.mpc.forward[k]
-                if stance[k].all():
-                    phase = "double support"
-                else:
-                    f = 0 if not stance[k, 0] else 1
-                    lift = k
-                    while lift > 0 and not stance[lift - 1, f]:
-                        lift -= 1
-                    since = (k - lift) * dt
-                    phase = "single, < 0.1 s" if since < 0.1 else ("single, 0.1-0.2 s" if since < 0.2 else "single, > 0.2 s")
+                phase = _phase(stance, k, dt)
                 realised = float((velocity[k + 1] - velocity[k]) @ e / dt)
                 planned = float(solved[k + 1] @ e) if k + 1 in solved else np.nan
                 phases.setdefault(phase, []).append((float(np.mean(values)), realised, float(wb.com_acc[k, :2] @ e),
@@ -199,6 +198,64 @@ def accel(clips: list[str], overrides: str) -> None:
               f"mean |asked - realised| {np.abs(a[:, 0] - a[:, 1]).mean():.2f}")
     if airborne:
         print(f"controller calls with no foot on the floor while the clip stands: {np.mean(airborne):.1%}")
+
+
+def _phase(stance: np.ndarray, k: int, dt: float) -> str:
+    """The clip's gait phase at step k: double support, flight, or single support by the time since the lift-off."""
+    if stance[k].all():
+        return "double support"
+    if not stance[k].any():
+        return "flight"
+    f = 0 if not stance[k, 0] else 1
+    lift = k
+    while lift > 0 and not stance[lift - 1, f]:
+        lift -= 1
+    since = (k - lift) * dt
+    return "single, < 0.1 s" if since < 0.1 else ("single, 0.1-0.2 s" if since < 0.2 else "single, > 0.2 s")
+
+
+def torques(clips: list[str], overrides: str) -> None:
+    executor = _executor(overrides)
+    wb, model = executor.wholebody, executor.model
+    names = [model.actuator(i).name for i in range(model.nu)]
+    limit = model.actuator_forcerange[:, 1]
+    hinges = ("hip_x", "knee_x", "ankle_x")
+    column = {(side, h): names.index(f"{'lr'[side]}_{h}") for side in range(2) for h in hinges}
+    # the hinges' qpos within the humanoid's, for the standing knee against the clip's (the free root's 7 first)
+    knee_q = [int(model.jnt_qposadr[model.actuator_trnid[column[(side, "knee_x")], 0]]) - wb.qadr for side in range(2)]
+    table: dict[tuple[str, str, str], list[float]] = {}
+    posture: list[tuple[float, float, float, float]] = []
+    for clip in clips:
+        log: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+
+        def hook(d, k):
+            if wb.ref is not None and k > 0 and getattr(wb, "_tau", None) is not None:
+                log.append((k - 1, d.actuator_force.copy(), wb._tau.copy(), d.qpos[wb.qadr:wb.qadr + wb.ref.qpos.shape[1]].copy()))
+
+        executor.hooks[:] = [hook]
+        result = executor.execute(_motion(clip), mode="none")
+        print(f"{clip}: {result.reason} after {result.simulated_s:.2f} s")
+        stance, dt, ref = wb.stance, wb.ref.dt, wb.ref
+        for k, force, tau, q in log:
+            phase = _phase(stance, k, dt)
+            for side in range(2):
+                role = "standing" if stance[k, side] else "swinging"
+                for h in hinges:
+                    i = column[(side, h)]
+                    # the actuators are the hinges in order: the solve's torque of hinge i is tau[i]
+                    table.setdefault((phase, role, h), []).append(
+                        (float(abs(force[i]) >= 0.999 * limit[i]), abs(force[i]), abs(tau[i])))
+            if stance[k].sum() == 1:
+                side = 0 if stance[k, 0] else 1
+                posture.append((np.degrees(q[knee_q[side]]), np.degrees(ref.qpos[k, knee_q[side]]), q[2], ref.qpos[k, 2]))
+    for (phase, role, h), rows in sorted(table.items()):
+        a = np.array(rows)
+        print(f"{phase:18s} {role:9s} {h:8s} steps {len(a):4d}: at the force limit {a[:, 0].mean():6.1%}, mean |torque| "
+              f"applied {a[:, 1].mean():6.1f} N m, solved for {a[:, 2].mean():6.1f}")
+    if posture:
+        p = np.array(posture)
+        print(f"single support, {len(p)} steps: standing knee {p[:, 0].mean():.1f} deg (the clip's {p[:, 1].mean():.1f}), "
+              f"pelvis {p[:, 2].mean():.3f} m high (the clip's {p[:, 3].mean():.3f})")
 
 
 def flights(patterns: list[str], overrides: str) -> None:
@@ -227,7 +284,7 @@ def flights(patterns: list[str], overrides: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("reading", choices=("liftoff", "lag", "accel", "flights"))
+    parser.add_argument("reading", choices=("liftoff", "lag", "accel", "torques", "flights"))
     parser.add_argument("clips", nargs="+", help="dataset-1 clip names without the prefix (lag: the first one)")
     parser.add_argument("--set", default="", help="executor config overrides, e.g. wholebody.anchor_s=0")
     parser.add_argument("--every", type=int, default=6, help="lag: every n-th control step")
@@ -239,6 +296,8 @@ def main() -> None:
         liftoff(args.clips, args.set)
     elif args.reading == "accel":
         accel(args.clips, args.set)
+    elif args.reading == "torques":
+        torques(args.clips, args.set)
     elif args.reading == "flights":
         flights(args.clips, args.set)
     else:
