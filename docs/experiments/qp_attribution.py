@@ -3,7 +3,8 @@
 
 In late single support (more than 0.2 s after the clip lifts a foot) the walking MPC asks the centre of mass for
 one acceleration and the whole-body QP solves for another. This re-solves each recorded QP with one task's terms
-scaled by 0.1 (and the centre of mass's by 10) and prints the mean acceleration along the clip's heading: a task
+scaled by 0.1 (and the centre of mass's by 10, and by 1,000: about what the
+standing foot's contacts allow at all) and prints the mean acceleration along the clip's heading: a task
 whose smaller weight raises it is one the acceleration was traded for. The terms are recorded by an instrumented
 copy of `WholeBodyController.control` (its source with each task's Hessian and gradient terms logged under a
 name); the simulation itself runs the shipped arithmetic (the instrumented method solves the same QP).
@@ -13,7 +14,8 @@ name); the simulation itself runs the shipped arithmetic (the instrumented metho
 
 Terms: `com`, `root position` / `root orientation` (the pelvis's PD rows), `legs' sagittal hinges` (those under 1
 in `joint_weight_stepping`) and each other hinge group by name (`hinges spine2`, ...), `stance feet`, `swing feet`,
-`swing soles level`, `contact points still`, `centre of pressure` (the MPC's).
+`swing soles level`, `contact points still`, `centre of pressure` (the MPC's), `contact forces small` (their
+regularization).
 """
 from __future__ import annotations
 
@@ -51,6 +53,11 @@ CONTROL_EDITS = [
 """, """                    hessian[nv:, nv:] += g.weight_centre_of_pressure * (moment @ moment.T)
                     self.term_log.append(("centre of pressure", np.s_[nv:], g.weight_centre_of_pressure * (moment @ moment.T),
                                           np.zeros(n_f)))
+"""),
+    ("""            hessian[forces, forces] += g.force_regularization
+""", """            hessian[forces, forces] += g.force_regularization
+            self.term_log.append(("contact forces small", np.s_[nv:], np.diag(np.full(n_f, g.force_regularization)),
+                                  np.zeros(n_f)))
 """),
     ("task(jcom, a_com, self._com_weight)", "task(jcom, a_com, self._com_weight, 'com')"),
     ("task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot)",
@@ -148,8 +155,8 @@ def main() -> None:
 
             found = {"asked by the MPC": asked[k], "solved (shipped weights)": along(hessian, gradient)}
             for name, (h, g) in _terms(self, len(gradient)).items():
-                scale = 10.0 if name == "com" else 0.1
-                found[f"{name} x{scale:g}"] = along(hessian + (scale - 1.0) * h, gradient + (scale - 1.0) * g)
+                for scale in ((10.0, 1000.0) if name == "com" else (0.1,)):  # x1000: what the contacts allow at all
+                    found[f"{name} x{scale:g}"] = along(hessian + (scale - 1.0) * h, gradient + (scale - 1.0) * g)
             for name, value in found.items():
                 rows.setdefault(name, []).append(value)
         return out
