@@ -16,19 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from gait_events import _motion  # noqa: E402  (the clip retargeted as the executor reads it)
 
 WALKING_PREFIX = "walk"  # walk, walk-back, walk-left, walk-right, walk-turn-left, walk-turn-right
 
 
 def clip_speed(path: Path) -> float:
     """m/s: the retargeted pelvis's path length over the floor divided by the clip's duration."""
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
-
-    motion = retarget(read_bvh(path), JointMap.bandai()).motion
+    motion = _motion(str(path))
     floor = np.asarray(motion.positions)[:, 0][:, [0, 2]]  # Y up: the pelvis over the floor plane
     duration = (len(floor) - 1) / motion.fps
     return float(np.linalg.norm(np.diff(floor, axis=0), axis=1).sum() / duration) if duration > 0 else 0.0
