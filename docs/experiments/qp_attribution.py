@@ -89,10 +89,20 @@ def _instrument() -> None:
         setattr(cls, method, namespace["Instrumented"].__dict__[method])
 
 
-def _terms(wb, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The logged terms as full-size (Hessian, gradient) per name; the joints' diagonal split by hinge group."""
+def _hinge_groups(wb) -> list[str]:
+    """Per hinge of the humanoid, its name without side and axis (``spine2``, ``knee``)."""
     import mujoco
 
+    names = []
+    for i in range(6, wb.nv):
+        joint = mujoco.mj_id2name(wb.model, mujoco.mjtObj.mjOBJ_JOINT, int(wb.model.dof_jntid[wb.dadr + i]))
+        names.append((joint[2:] if joint[:2] in ("l_", "r_") else joint).rsplit("_", 1)[0])
+    return names
+
+
+def _terms(wb, n: int, hinges: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The logged terms as full-size (Hessian, gradient) per name; the joints' diagonal split by hinge group
+    (``hinges``: _hinge_groups)."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def add(name, rows, h, g):
@@ -108,9 +118,7 @@ def _terms(wb, n: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         weights, nv = np.diag(h), len(g)
         groups: dict[str, list[int]] = {"root position": [0, 1, 2], "root orientation": [3, 4, 5]}
         for i in range(6, nv):
-            joint = mujoco.mj_id2name(wb.model, mujoco.mjtObj.mjOBJ_JOINT, int(wb.model.dof_jntid[wb.dadr + i]))
-            unsided = joint[2:] if joint[:2] in ("l_", "r_") else joint
-            group = "legs' sagittal hinges" if weights[i] < 0.5 else f"hinges {unsided.rsplit('_', 1)[0]}"
+            group = "legs' sagittal hinges" if weights[i] < 0.5 else f"hinges {hinges[i - 6]}"
             groups.setdefault(group, []).append(i)
         for group, idx in groups.items():
             hessian, gradient = np.zeros((n, n)), np.zeros(n)
@@ -132,6 +140,7 @@ def main() -> None:
     threadpool_limits(1)
     _instrument()
     executor = _executor(args.set)
+    hinges = _hinge_groups(executor.wholebody)  # once: the joints' names are the model's
     asked: dict[int, float] = {}
     plan = walk_mpc.WalkMpc.plan
     control = wholebody.WholeBodyController.control
@@ -154,7 +163,7 @@ def main() -> None:
                 return float((jcom @ solve_qp(h, g, nv, limits)[:nv])[:2] @ e)
 
             found = {"asked by the MPC": asked[k], "solved (shipped weights)": along(hessian, gradient)}
-            for name, (h, g) in _terms(self, len(gradient)).items():
+            for name, (h, g) in _terms(self, len(gradient), hinges).items():
                 for scale in ((10.0, 1000.0) if name == "com" else (0.1,)):  # x1000: what the contacts allow at all
                     found[f"{name} x{scale:g}"] = along(hessian + (scale - 1.0) * h, gradient + (scale - 1.0) * g)
             for name, value in found.items():
