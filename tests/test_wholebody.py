@@ -273,3 +273,30 @@ def test_the_centre_of_pressure_weight_is_shipped_on_and_refused_below_zero():
     assert load_executor_config().wholebody.weight_centre_of_pressure > 0  # configs/executor.yaml
     with pytest.raises(ValueError, match="weight_centre_of_pressure must be >= 0"):
         WholeBodyGains(weight_centre_of_pressure=-1.0)
+
+
+def test_a_rolling_stance_foot_bends_its_toes_instead_of_floating(executor, bandai_root):
+    """``stance.roll_toes``: at push-off the clip's heel rises; levelled at the ankle's height the whole sole floated
+    off the floor (walk_normal_001: 10.6 % of stance steps more than 2 cm up). Rolling, it stays down and bends its
+    toes, and the schedule has a foot standing throughout (shipped off: RESULTS.md, "The float at push-off")."""
+    from envs.executor import TrackingExecutor
+    from envs.executor.stance import stance_sole_heights
+    from envs.executor.stepping import contact_schedule
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk_normal_001.bvh"), JointMap.bandai()).motion
+    config = load_executor_config()
+    rolling = TrackingExecutor(dataclasses.replace(config, stance=dataclasses.replace(config.stance, roll_toes=True)))
+    lifted, toes = {}, {}
+    for name, ex in (("levelled", executor), ("rolling", rolling)):
+        planted, stance = ex.planted(ex.reference(motion))
+        heights = stance_sole_heights(ex.model, ex.qadr, ex.foot_geoms, planted, stance)
+        lifted[name] = float((heights > config.stance.contact_height).mean())
+        cols = [7 + ex.spec.joint_names.index(f"{ex.spec.prefix}{side}_foot_x") for side in "lr"]
+        toes[name] = float(np.abs(planted.qpos[:, cols]).max())
+        if name == "rolling":
+            schedule = contact_schedule(ex.wholebody._feet(planted)[1], planted.dt, config.stepping).stance
+            assert schedule.any(axis=1).mean() > 0.99, "a foot stands at every step of a walk"
+    assert lifted["levelled"] > 0.05 and lifted["rolling"] < 0.01, lifted
+    assert toes["rolling"] > np.radians(10) > toes["levelled"], toes  # the toes bend at push-off instead

@@ -9,7 +9,9 @@ is in stance; a damped least-squares IK on its two ankle hinges levels its sole 
 go to zero (the toe box flat with the foot); then the clip is lowered or raised so its lowest sole
 corner touches the floor at every step. Changes fade in and out over ``blend_s`` so stance changes
 do not jerk the reference. (Also putting the higher stance sole down by hip and knee IK was tried:
-42 vs 45 of 63 standing gestures tracked, so the legs are left as the clip has them.)
+42 vs 45 of 63 standing gestures tracked, so the legs are left as the clip has them.) With ``roll_toes`` a foot
+on its toes (heel up at push-off) keeps the clip's pitch and bends its toes instead of being levelled off the floor;
+it is off: the shipped controller tracks worse with it (RESULTS.md, "The float at push-off is the stance planter's").
 """
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ class StanceConfig:
     ik_iterations: int = 4
     ik_damping: float = 1e-3
     floor_window_s: float = 0.0  # s: stance and grounding read against the running median of the lowest corner (0: per frame)
+    # A stance foot that levelling would lift more than contact_height off the floor is rolling (heel up, on its toes):
+    # its toe hinges then level the toe box and the ankle keeps the clip's pitch (false: every stance sole levelled)
+    roll_toes: bool = False
 
 
 class StancePlanter:
@@ -82,34 +87,79 @@ class StancePlanter:
         cfg, model, g = self.config, self.model, self.foot_geoms
         flags = self.stance(ref)
         qpos = ref.qpos.copy()
+        rolling = np.zeros(flags.shape, dtype=bool)
         if cfg.level_soles:
             weight = np.clip(1.5 * gaussian_filter1d(flags.astype(float), max(cfg.blend_s / ref.dt, 1e-6), axis=0,
                                                      mode="nearest"), 0.0, 1.0)
             for k, f in zip(*np.nonzero(weight >= 0.01)):
                 w, cols = weight[k, f], self.ik_cols[f]
+                if cfg.roll_toes and self._rolling(qpos[k], f):
+                    rolling[k, f], toes = True, self.toe_cols[f]
+                    solved = self._level_toes(qpos[k], f)
+                    qpos[k, toes] += w * (solved[toes] - qpos[k, toes])
+                    continue
                 qpos[k, self.toe_cols[f]] *= 1.0 - w
                 solved = self._level_foot(qpos[k], f)
                 qpos[k, cols] += w * (solved[cols] - qpos[k, cols])
         # Then the lowest sole corner goes onto the floor (the clip was grounded by its lowest frame only).
+        # With rolling feet, a frame's flat stance soles decide (a heel box pitched onto its front edge dips through the
+        # floor by a centimetre or two at push-off; fast walks push off for half their stance and raised the clip).
+        flat = flags & ~rolling if cfg.roll_toes else np.zeros(flags.shape, dtype=bool)
         lowest = np.zeros(len(qpos))
         for k in range(len(qpos)):
             self._pose(qpos[k])
-            lowest[k] = sole_corners(model, self.data, g)[:, 2].min()
+            corners = sole_corners(model, self.data, g)[:, 2].reshape(4, 4)  # left heel, right heel, left toes, right toes
+            feet = [f for f in range(2) if flat[k, f]]
+            lowest[k] = corners[[i for f in feet for i in (f, f + 2)]].min() if feet else corners.min()
         lowest = floor_level(lowest, ref.dt, cfg.floor_window_s)
         qpos[:, 2] -= gaussian_filter1d(lowest, max(cfg.ground_smooth_s / ref.dt, 1e-6), mode="nearest")
         planted = reference_from_qpos(model, self.data, self.spec, qpos, ref.dt, self.body_ids)
         return planted, flags
 
+    def _foot_lowest(self, q: np.ndarray, f: int) -> float:
+        self._pose(q)
+        return float(sole_corners(self.model, self.data, (self.foot_geoms[f], self.foot_geoms[f + 2]))[:, 2].min())
+
+    def _rolling(self, q: np.ndarray, f: int) -> bool:
+        """Whether foot ``f`` stands on its toes in pose ``q``: levelling its sole (toes straight) would lift the sole's
+        lowest corner more than ``contact_height``. A heel rising at push-off levelled at the ankle's height floated
+        the whole sole 2-5 cm above the floor (dataset-2's fast walks), and the schedule read that as no foot standing."""
+        flat = q.copy()
+        flat[self.toe_cols[f]] = 0.0
+        flat = self._level_foot(flat, f)
+        return self._foot_lowest(flat, f) > self._foot_lowest(q, f) + self.config.contact_height
+
+    def _level_toes(self, q: np.ndarray, f: int) -> np.ndarray:
+        """``q`` with foot ``f``'s toe box level, by its toe hinges' pitch and roll (the toes bend, the heel stays up)."""
+        toes = self.toe_cols[f]
+        return self._level(q, self.foot_geoms[f + 2], [toes[0], toes[2]])
+
     def _level_foot(self, q: np.ndarray, f: int) -> np.ndarray:
-        """``q`` with foot ``f``'s sole level, by its two ankle hinges (damped Gauss-Newton, finite differences)."""
-        g, cols = self.foot_geoms[f], self.ik_cols[f]
+        """``q`` with foot ``f``'s sole level, by its two ankle hinges."""
+        return self._level(q, self.foot_geoms[f], self.ik_cols[f])
+
+    def _level(self, q: np.ndarray, geom: int, cols: list[int]) -> np.ndarray:
+        """``q`` with box ``geom`` level (its z axis vertical) by the hinges ``cols`` (damped Gauss-Newton, finite
+        differences)."""
 
         def residual(x: np.ndarray) -> np.ndarray:
             self._pose(x)
-            return self.data.geom_xmat[g].reshape(3, 3)[:2, 2].copy()  # level: the box's z axis vertical
+            return self.data.geom_xmat[geom].reshape(3, 3)[:2, 2].copy()
 
         return damped_gauss_newton(residual, q, cols, self.limits[cols, 0], self.limits[cols, 1],
                                    self.config.ik_iterations, self.config.ik_damping)
+
+
+def stance_sole_heights(model, qadr: int, foot_geoms: list[int], ref: Reference, flags: np.ndarray) -> np.ndarray:
+    """(stance steps,) the height above the floor of the lowest sole corner of each foot ``flags`` (N, 2) has standing."""
+    import mujoco
+
+    data, out = mujoco.MjData(model), []
+    for k, f in zip(*np.nonzero(flags)):
+        data.qpos[qadr:qadr + ref.qpos.shape[1]] = ref.qpos[k]
+        mujoco.mj_kinematics(model, data)
+        out.append(sole_corners(model, data, (foot_geoms[f], foot_geoms[f + 2]))[:, 2].min())
+    return np.array(out)
 
 
 def floor_level(lowest: np.ndarray, dt: float, window_s: float) -> np.ndarray:
