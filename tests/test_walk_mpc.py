@@ -111,3 +111,25 @@ def test_a_landing_moves_as_far_as_max_shift_for_a_body_far_behind_and_no_furthe
                         [corners[0, 0], None])
         assert plan.shift[1][0] == pytest.approx(-max_shift, abs=1e-3)
         assert np.abs(plan.shift[1]).max() <= max_shift + 1e-9
+
+
+def test_a_rolling_standing_foot_bounds_the_centre_of_pressure_where_it_touches():
+    """A rear foot on its toes (heel corners 5 cm up): with ``touching_height`` the ZMP stays on the toes' edge, where
+    contact forces can act; bounded by the whole sole it goes back under the heel in the air."""
+    import dataclasses
+
+    rolling = np.zeros((8, 3))
+    rolling[:, 1] = np.tile([-0.04, 0.04], 4) + 0.1
+    rolling[:4, 0] = [-0.05, -0.05, 0.10, 0.10]  # the heel box: its rear edge up
+    rolling[:4, 2] = [0.05, 0.05, 0.0, 0.0]
+    rolling[4:, 0] = [0.10, 0.10, 0.16, 0.16]  # the toe box, flat on the floor
+    behind = (np.array([-0.1, 0.1, 0.9]), np.array([-0.3, 0.0, 0.0]))  # the body falls back over its heel
+    zmp = {}
+    for height in (0.0, 0.02):
+        mpc, _ = _walk()
+        mpc.config = dataclasses.replace(mpc.config, touching_height=height)
+        zmp[height] = mpc.plan(0, *behind, np.array([True, False]), [rolling, None]).zmp
+    assert zmp[0.0][0] < 0.05  # under the raised heel
+    assert 0.10 + 0.02 - 1e-6 <= zmp[0.02][0] <= 0.16 - 0.02 + 1e-6  # on the touching edge, within the margin
+    with pytest.raises(ValueError, match="touching_height"):
+        WalkMpcConfig(touching_height=-0.01)

@@ -4,8 +4,8 @@ Each control step, per horizontal axis of the clip's heading, a small QP over th
 (Kajita et al. 2003) picks a piecewise-constant centre of pressure (ZMP) over the next ``horizon_s`` and a shift
 of each landing in that horizon (Herdt et al. 2010, "Online walking motion generation with automatic footstep
 placement"): the centre of mass follows the clip's (position and velocity), the ZMP stays on the soles that stand
-at each moment of the clip's contact schedule (the soles standing now where they really are; the ones that land
-later where the clip lands them, moved by their shift), and shifts cost. The whole-body QP then asks for the
+at each moment of the clip's contact schedule (the soles standing now where they really are and touch the floor; the
+ones that land later where the clip lands them, moved by their shift), and shifts cost. The whole-body QP then asks for the
 pendulum's acceleration ``omega^2 (c - z_0)`` of the centre of mass instead of a PD towards the clip's, and the
 swing foot lands where the plan moved it. Where the horizon holds a moment on no foot (a run's flight, a skip) the
 plan runs up to the take-off if at least ``min_horizon_s`` is left before it (the landing after it is not planned),
@@ -39,10 +39,16 @@ class WalkMpcConfig:
     # A flight in the horizon (longer than max_gap_s): plan up to its take-off when at least this long remains,
     # else (and always when 0) no plan while the flight is in the horizon
     min_horizon_s: float = 0.0
+    # m: a standing foot bounds the ZMP by its sole corners within this of its lowest corner, where it touches (0: by
+    # all eight corners). A rear foot rolling onto its toes touches with its front edge; bounded by the whole sole, the
+    # plan could put the ZMP under a heel in the air, where no contact force can act
+    touching_height: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.min_horizon_s >= 0:
             raise ValueError(f"stepping.mpc.min_horizon_s must be >= 0 s (0: no plan across a flight), got {self.min_horizon_s}")
+        if not self.touching_height >= 0:
+            raise ValueError(f"stepping.mpc.touching_height must be >= 0 m (0: the whole sole), got {self.touching_height}")
 
 
 @dataclass
@@ -79,6 +85,8 @@ class WalkMpc:
         layout = self._layout(k, support)
         if layout is None:
             return None
+        if self.config.touching_height > 0:
+            sole_now = [None if s is None else s[s[:, 2] < s[:, 2].min() + self.config.touching_height] for s in sole_now]
         zmp, shifts = np.zeros(2), np.zeros((layout.m, 2))
         for axis in layout.axes:
             x = self._axis(axis, layout, com, com_vel, sole_now)
