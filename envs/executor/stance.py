@@ -118,7 +118,7 @@ class StancePlanter:
 
     def _foot_lowest(self, q: np.ndarray, f: int) -> float:
         self._pose(q)
-        return float(sole_corners(self.model, self.data, (self.foot_geoms[f], self.foot_geoms[f + 2]))[:, 2].min())
+        return _foot_lowest(self.model, self.data, self.foot_geoms, f)
 
     def _rolling(self, q: np.ndarray, f: int) -> bool:
         """Whether foot ``f`` stands on its toes in pose ``q``: levelling its sole (toes straight) would lift the sole's
@@ -158,8 +158,13 @@ def stance_sole_heights(model, qadr: int, foot_geoms: list[int], ref: Reference,
     for k, f in zip(*np.nonzero(flags)):
         data.qpos[qadr:qadr + ref.qpos.shape[1]] = ref.qpos[k]
         mujoco.mj_kinematics(model, data)
-        out.append(sole_corners(model, data, (foot_geoms[f], foot_geoms[f + 2]))[:, 2].min())
+        out.append(_foot_lowest(model, data, foot_geoms, f))
     return np.array(out)
+
+
+def _foot_lowest(model, data, foot_geoms: list[int], f: int) -> float:
+    """Height of foot ``f``'s lowest sole corner (heel box and toes) in ``data``'s current kinematics."""
+    return float(sole_corners(model, data, (foot_geoms[f], foot_geoms[f + 2]))[:, 2].min())
 
 
 def floor_level(lowest: np.ndarray, dt: float, window_s: float) -> np.ndarray:
