@@ -1,7 +1,7 @@
 """Which whole-body tasks hold back the centre of mass's acceleration along the heading (issue 18; RESULTS.md,
 "Fast walks are the ones lost").
 
-In late single support (more than 0.2 s after the clip lifts a foot) the walking MPC asks the centre of mass for
+In late single support (more than 0.2 s after the clip lifts a foot; `--phase` reads another) the walking MPC asks the centre of mass for
 one acceleration and the whole-body QP solves for another. This re-solves each recorded QP with one task's terms
 scaled by 0.1 (and the centre of mass's by 10, and by 1,000: about what the
 standing foot's contacts allow at all) and prints the mean acceleration along the clip's heading: a task
@@ -11,6 +11,7 @@ name); the simulation itself runs the shipped arithmetic (the instrumented metho
 
     PYTHONPATH=. python docs/experiments/qp_attribution.py path/to/dataset-2_walk_active_001.bvh ...
     PYTHONPATH=. python docs/experiments/qp_attribution.py walk_proud_001 --set wholebody.weight_com=300
+    PYTHONPATH=. python docs/experiments/qp_attribution.py path/to/clip.bvh --phase 'double support' --set stance.roll_toes=true
 
 Terms: `com`, `root position` / `root orientation` (the pelvis's PD rows), `legs' sagittal hinges` (those under 1
 in `joint_weight_stepping`) and each other hinge group by name (`hinges spine2`, ...), `stance feet`, `swing feet`,
@@ -131,6 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clips", nargs="+", help="dataset-1 clip names without the prefix, or BVH files")
     parser.add_argument("--set", default="", help="executor config overrides, e.g. wholebody.weight_com=300")
+    parser.add_argument("--phase", default="single, > 0.2 s", choices=("single, > 0.2 s", "double support", "flight"),
+                        help="the clip's gait phase read (gait_events._phase)")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
@@ -155,7 +158,7 @@ def main() -> None:
     def attributed(self, d, k):
         asked.pop(k, None)
         out = control(self, d, k)
-        if k in asked and _phase(self.stance, k, self.ref.dt) == "single, > 0.2 s":
+        if k in asked and _phase(self.stance, k, self.ref.dt) == args.phase:
             hessian, gradient, nv, limits, jcom = self.qp_record
             e = self.mpc.forward[k]
 
@@ -175,8 +178,8 @@ def main() -> None:
         result = executor.execute(_motion(clip), mode="none")
         print(f"{clip}: {result.reason} after {result.simulated_s:.2f} s")
     if not rows:
-        raise SystemExit("qp_attribution: no control step in late single support with a plan")
-    print(f"late single support, {len(rows['asked by the MPC'])} controller calls: centre-of-mass acceleration along the "
+        raise SystemExit(f"qp_attribution: no control step in the phase {args.phase!r} with a plan")
+    print(f"{args.phase}, {len(rows['asked by the MPC'])} controller calls: centre-of-mass acceleration along the "
           f"clip's heading (m/s^2), mean / median")
     for name, values in rows.items():
         print(f"  {name:34s} {np.mean(values):+.2f} / {np.median(values):+.2f}")
