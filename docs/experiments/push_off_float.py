@@ -10,8 +10,8 @@ No simulation. Per clip: the share of the planted reference's control steps wher
     PYTHONPATH=. python docs/experiments/push_off_float.py path/to/dataset-2_walk_active_006.bvh walk_normal_001
     PYTHONPATH=. python docs/experiments/push_off_float.py path/to/dataset-2/*.bvh --every 12 --set stance.roll_toes=true
 
-Clips are BVH paths or dataset-1 clip names without the prefix (globs allowed: 'walk*'). `--set` takes executor config overrides
-(`section.key=value`, comma-separated).
+Clips are BVH paths or dataset-1 clip names without the prefix (globs allowed: 'walk*'). `--set` takes executor
+config overrides (`section.key=value`, comma-separated).
 """
 from __future__ import annotations
 
@@ -28,15 +28,13 @@ from gait_events import _executor, _motion  # noqa: E402  (a sibling script, not
 
 def read_clip(executor, clip: str) -> dict:
     from envs.executor.stance import stance_sole_heights
-    from envs.executor.stepping import contact_schedule, floor_level
+    from envs.executor.stepping import contact_schedule
 
     planted, stance = executor.planted(executor.reference(_motion(clip)))
     cfg, dt = executor.config.stepping, planted.dt
     _, corners = executor.wholebody._feet(planted)
     schedule = contact_schedule(corners, dt, cfg)
-    z = corners[..., 2]
-    floor = floor_level(z.reshape(len(z), -1).min(axis=1), dt, cfg.floor_window_s)[:, None, None]
-    down = (z < floor + cfg.contact_height) & (z < cfg.max_gap)
+    down = schedule.down  # the corners low enough, as the schedule read them
     speed = np.linalg.norm(np.gradient(corners[..., :2], dt, axis=0), axis=-1)
     still = down & (speed < cfg.max_speed)
     none = ~schedule.stance.any(axis=1)

@@ -1,9 +1,9 @@
 """Which whole-body tasks hold back the centre of mass's acceleration along the heading (issue 18; RESULTS.md,
 "Fast walks are the ones lost").
 
-In late single support (more than 0.2 s after the clip lifts a foot; `--phase` reads another) the walking MPC asks the centre of mass for
-one acceleration and the whole-body QP solves for another. This re-solves each recorded QP with one task's terms
-scaled by 0.1 (and the centre of mass's by 10, and by 1,000: about what the
+In late single support (more than 0.2 s after the clip lifts a foot; `--phase` reads another) the walking MPC asks
+the centre of mass for one acceleration and the whole-body QP solves for another. This re-solves each recorded QP
+with one task's terms scaled by 0.1 (and the centre of mass's by 10, and by 1,000: about what the
 standing foot's contacts allow at all) and prints the mean acceleration along the clip's heading: a task
 whose smaller weight raises it is one the acceleration was traded for. The terms are recorded by an instrumented
 copy of `WholeBodyController.control` (its source with each task's Hessian and gradient terms logged under a

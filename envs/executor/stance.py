@@ -116,7 +116,8 @@ class StancePlanter:
         planted = reference_from_qpos(model, self.data, self.spec, qpos, ref.dt, self.body_ids)
         return planted, flags
 
-    def _foot_lowest(self, q: np.ndarray, f: int) -> float:
+    def _lowest_in(self, q: np.ndarray, f: int) -> float:
+        """Height of foot ``f``'s lowest sole corner in pose ``q``."""
         self._pose(q)
         return _foot_lowest(self.model, self.data, self.foot_geoms, f)
 
@@ -127,7 +128,7 @@ class StancePlanter:
         flat = q.copy()
         flat[self.toe_cols[f]] = 0.0
         flat = self._level_foot(flat, f)
-        return self._foot_lowest(flat, f) > self._foot_lowest(q, f) + self.config.contact_height
+        return self._lowest_in(flat, f) > self._lowest_in(q, f) + self.config.contact_height
 
     def _level_toes(self, q: np.ndarray, f: int) -> np.ndarray:
         """``q`` with foot ``f``'s toe box level, by its toe hinges' pitch and roll (the toes bend, the heel stays up)."""

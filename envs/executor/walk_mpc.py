@@ -7,9 +7,9 @@ placement"): the centre of mass follows the clip's (position and velocity), the 
 at each moment of the clip's contact schedule (the soles standing now where they really are and touch the floor;
 the ones that land later where the clip lands them, moved by their shift), and shifts cost. The whole-body QP then
 asks for the pendulum's acceleration ``omega^2 (c - z_0)`` of the centre of mass instead of a PD towards the
-clip's, and the swing foot lands where the plan moved it. Where the horizon holds a moment on no foot (a run's flight, a skip) the
-plan runs up to the take-off if at least ``min_horizon_s`` is left before it (the landing after it is not planned),
-and otherwise is not made: the controller keeps its usual targets.
+clip's, and the swing foot lands where the plan moved it. Where the horizon holds a moment on no foot (a run's
+flight, a skip) the plan runs up to the take-off if at least ``min_horizon_s`` is left before it (the landing after
+it is not planned), and otherwise is not made: the controller keeps its usual targets.
 
 Axes are the clip's heading at the current step (a turn within the horizon is ignored); a moment on two soles is
 bounded by the box around both, at their nominal spots (a landing's shift counts where it stands alone).
