@@ -140,18 +140,19 @@ def lag(clip: str, overrides: str, every: int) -> None:
 def accel(clips: list[str], overrides: str) -> None:
     import mujoco
 
-    from envs.executor import walk_mpc, wholebody
+    from envs.executor import wholebody
 
     executor = _executor(overrides)
     wb = executor.wholebody
     asked: dict[int, list[float]] = {}
     airborne: list[bool] = []  # per controller call while the clip stands: no foot geom touches the floor
-    plan, support = walk_mpc.WalkMpc.plan, wholebody.WholeBodyController._support
+    plan, support = wholebody.WholeBodyController._mpc_plan, wholebody.WholeBodyController._support
 
-    def planned(self, k, com, com_vel, standing, soles):
-        result = plan(self, k, com, com_vel, standing, soles)
+    def planned(self, d, k, com, com_vel):  # the plan in force at every solve (made once per reference step or not)
+        result = plan(self, d, k, com, com_vel)
         if result is not None:
-            asked.setdefault(k, []).append(float((self.omega[k] ** 2 * (com[:2] - result.zmp)) @ self.forward[k]))
+            mpc = self.mpc
+            asked.setdefault(k, []).append(float((mpc.omega[k] ** 2 * (com[:2] - result.zmp)) @ mpc.forward[k]))
         return result
 
     def supported(self, d, k):
@@ -160,7 +161,7 @@ def accel(clips: list[str], overrides: str) -> None:
             airborne.append(not (touching[:2] | touching[2:]).any())
         return support(self, d, k)
 
-    walk_mpc.WalkMpc.plan, wholebody.WholeBodyController._support = planned, supported
+    wholebody.WholeBodyController._mpc_plan, wholebody.WholeBodyController._support = planned, supported
     phases: dict[str, list[tuple[float, float, float]]] = {}
     try:
         for clip in clips:
@@ -190,7 +191,7 @@ def accel(clips: list[str], overrides: str) -> None:
                 phases.setdefault(phase, []).append((float(np.mean(values)), realised, float(wb.com_acc[k, :2] @ e),
                                                      planned))
     finally:
-        walk_mpc.WalkMpc.plan, wholebody.WholeBodyController._support = plan, support
+        wholebody.WholeBodyController._mpc_plan, wholebody.WholeBodyController._support = plan, support
     for phase, rows in sorted(phases.items()):
         a = np.array(rows)
         print(f"{phase:18s} steps {len(a):4d}: asked {a[:, 0].mean():+.2f} m/s^2, solved for by the QP "

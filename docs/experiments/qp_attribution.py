@@ -137,7 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
-    from envs.executor import walk_mpc, wholebody
+    from envs.executor import wholebody
     from envs.executor.qp import solve_qp
 
     threadpool_limits(1)
@@ -145,14 +145,14 @@ def main() -> None:
     executor = _executor(args.set)
     hinges = _hinge_groups(executor.wholebody)  # once: the joints' names are the model's
     asked: dict[int, float] = {}
-    plan = walk_mpc.WalkMpc.plan
+    plan = wholebody.WholeBodyController._mpc_plan
     control = wholebody.WholeBodyController.control
     rows: dict[str, list[float]] = {}
 
-    def planned(self, k, com, com_vel, standing, soles):
-        result = plan(self, k, com, com_vel, standing, soles)
+    def planned(self, d, k, com, com_vel):  # the plan in force at every solve (made once per reference step or not)
+        result = plan(self, d, k, com, com_vel)
         if result is not None:
-            asked[k] = float((self.omega[k] ** 2 * (com[:2] - result.zmp)) @ self.forward[k])
+            asked[k] = float((self.mpc.omega[k] ** 2 * (com[:2] - result.zmp)) @ self.mpc.forward[k])
         return result
 
     def attributed(self, d, k):
@@ -173,7 +173,7 @@ def main() -> None:
                 rows.setdefault(name, []).append(value)
         return out
 
-    walk_mpc.WalkMpc.plan, wholebody.WholeBodyController.control = planned, attributed
+    wholebody.WholeBodyController._mpc_plan, wholebody.WholeBodyController.control = planned, attributed
     for clip in args.clips:
         result = executor.execute(_motion(clip), mode="none")
         print(f"{clip}: {result.reason} after {result.simulated_s:.2f} s")

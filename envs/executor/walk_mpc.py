@@ -43,6 +43,10 @@ class WalkMpcConfig:
     # all eight corners). A rear foot rolling onto its toes touches with its front edge; bounded by the whole sole, the
     # plan could put the ZMP under a heel in the air, where no contact force can act
     touching_height: float = 0.0
+    # The controller plans once per reference step (60 Hz) and keeps that plan's centre of pressure and landings for
+    # the step's physics steps, asking each of them for omega^2 (c - z) with its own centre of mass (false: a new plan
+    # at every physics step the QP runs, 240 Hz around steps). The whole-body QP stays at its rate
+    once_per_reference_step: bool = False
 
     def __post_init__(self) -> None:
         if not self.min_horizon_s >= 0:

@@ -121,6 +121,7 @@ class WholeBodyController:
             forward = np.stack((np.cos(yaw), np.sin(yaw)), axis=1)
             self.mpc = WalkMpc(self.stepping.mpc, stance, corners, self.com, self.com_vel, self.planner.omega,
                                forward, ref.dt)
+        self._mpc_last: tuple | None = None  # ((k, support), plan) of the last walking-MPC plan (_mpc_plan)
         self.push = (PushRecovery(self.stepping.push_recovery, ref.dt)
                      if self.stepping.enabled and self.stepping.push_recovery.enabled else None)
         self.support = stance[0].copy()
@@ -137,6 +138,7 @@ class WholeBodyController:
         self.planner.schedule_changed()
         if self.mpc is not None:
             self.mpc.schedule_changed()
+        self._mpc_last = None
 
     def scratch(self):
         """An MjData of this model for kinematics off the simulation (made once)."""
@@ -249,6 +251,20 @@ class WholeBodyController:
             tilt = _tilt(d.geom_xmat[geom])
             task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * weight)
 
+    def _mpc_plan(self, d, k: int, com: np.ndarray, com_vel: np.ndarray):
+        """The walking MPC's plan now (None where it makes none); with ``once_per_reference_step`` the one made
+        at this reference step's first solve while the same feet support (a step's own plan: same figures, a
+        quarter of the MPC's cost; RESULTS.md)."""
+        key = (k, bool(self.support[0]), bool(self.support[1]))
+        if self.stepping.mpc.once_per_reference_step and self._mpc_last is not None and self._mpc_last[0] == key:
+            return self._mpc_last[1]
+        m = self.model
+        soles = [sole_corners(m, d, (self.foot_geoms[f], self.foot_geoms[f + 2])) if self.support[f] else None
+                 for f in range(2)]
+        plan = self.mpc.plan(k, com, com_vel, self.support, soles)
+        self._mpc_last = (key, plan)
+        return plan
+
     def control(self, d, k: int) -> np.ndarray:
         """Actuator set-points for reference step ``k`` from the state after ``mj_step1``."""
         import mujoco
@@ -330,9 +346,7 @@ class WholeBodyController:
         follow_clip = (after_push_step and not self._clip_steps[k]
                        and not self.stepping.push_recovery.mpc_after_step)
         if self.mpc is not None and not follow_clip:
-            soles = [sole_corners(m, d, (self.foot_geoms[f], self.foot_geoms[f + 2])) if self.support[f] else None
-                     for f in range(2)]
-            plan = self.mpc.plan(k, com, com_vel, self.support, soles)
+            plan = self._mpc_plan(d, k, com, com_vel)
             self.planner.planned_shift = {} if plan is None else plan.shift
             if plan is not None:  # the pendulum's acceleration over the planned centre of pressure
                 a_com[:2] = self.planner.omega[k] ** 2 * (com[:2] - plan.zmp)
