@@ -356,7 +356,7 @@ class WholeBodyController:
                     # the trunk instead of by where the feet push, and the body fell behind the clip at each
                     # lift-off (RESULTS.md). Standing, and for push recovery's own steps, the QP keeps its freedom
                     arm = np.repeat(np.array(points_c) - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
-                    moment = np.cross(arm, np.concatenate(pyramids))[:, :2]  # (n_f, 2) per unit edge force
+                    moment = _horizontal_moment(arm, np.concatenate(pyramids))  # (n_f, 2) per unit edge force
                     hessian[nv:, nv:] += g.weight_centre_of_pressure * (moment @ moment.T)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
@@ -404,3 +404,9 @@ def _tilt(xmat: np.ndarray) -> np.ndarray:
     the sine of its tilt; written out because np.cross costs ~45 us a call, ~7 % of a walk's time."""
     return np.array((xmat[5], -xmat[2], 0.0))
 
+
+def _horizontal_moment(arm: np.ndarray, force: np.ndarray) -> np.ndarray:
+    """(n, 2): the x and y parts of arm x force per row, as np.cross computes them (the same products and
+    differences: the same figures) without its ~60 us of dispatch a call (5 % of a walk's time)."""
+    return np.stack((arm[:, 1] * force[:, 2] - arm[:, 2] * force[:, 1],
+                     arm[:, 2] * force[:, 0] - arm[:, 0] * force[:, 2]), axis=1)
