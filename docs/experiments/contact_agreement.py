@@ -5,10 +5,14 @@ Labels (`--labels`):
 - `body`: the feet's MuJoCo contacts with the floor while the body tracks the clip unassisted (mode none), read
   after each control step;
 - `residual`: the same while it tracks with root assistance (mode residual);
-- `height`: some sole corner of the planted reference below `--height` m (no simulation).
+- `height`: some sole corner of the planted reference below `--height` m (no simulation);
+- `hml3d`: HumanML3D's foot contacts of the clip itself (its ankle or toe joint moving less than sqrt(0.002) m per
+  frame at 20 fps, the rule of its 263-d features, `envs/motion/features.py`), each control step reading the clip
+  frame it falls in (no simulation).
 
     PYTHONPATH=. python docs/experiments/contact_agreement.py walk_not-confident_002 --labels body --show
     PYTHONPATH=. python docs/experiments/contact_agreement.py 'walk_*' --labels residual
+    PYTHONPATH=. python docs/experiments/contact_agreement.py 'walk*' --labels hml3d
 
 Prints one JSON line per clip (agreement, and with `body`/`residual` the agreement with the labels shifted 1..8
 steps later: a body that lands late) and a JSON summary. `--show` draws both as S/. strings per foot.
@@ -26,7 +30,7 @@ import numpy as np
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("pattern", help="dataset-1 clip name or glob without the prefix, e.g. 'walk_*'")
-    parser.add_argument("--labels", choices=("body", "residual", "height"), default="body")
+    parser.add_argument("--labels", choices=("body", "residual", "height", "hml3d"), default="body")
     parser.add_argument("--height", type=float, default=0.01, help="m, for --labels height")
     parser.add_argument("--show", action="store_true")
     args = parser.parse_args()
@@ -53,6 +57,8 @@ def main() -> None:
         row: dict = {"clip": path.stem.removeprefix("dataset-1_")}
         if args.labels == "height":
             labels = corners[..., 2].min(axis=2) < args.height
+        elif args.labels == "hml3d":
+            labels = _hml3d_contacts(motion, len(schedule), planted.dt)
         else:
             seen: list[np.ndarray] = []
             on_floor = executor.wholebody.foot_geoms_on_floor  # heels, then toes: what the controller reads
@@ -79,6 +85,22 @@ def main() -> None:
                 print(f"{side:5s} labels   ", "".join("S" if x else "." for x in labels[:, f]))
     print(json.dumps({"clips": len(agreements), "labels": args.labels, "agreement_pct_median": round(float(np.median(agreements)), 1),
                       "agreement_pct_min": float(np.min(agreements)), "agreement_pct_max": float(np.max(agreements))}))
+
+
+def _hml3d_contacts(motion, steps: int, dt: float) -> np.ndarray:
+    """(steps, 2) HumanML3D's foot contacts of ``motion`` (left, right) at each control step of ``dt``: a foot is in
+    contact over a frame when its ankle or toe joint moves less than the features' threshold then (resampled to
+    20 fps first, the rate the threshold is set for)."""
+    from envs.motion.features import CONTACT_VELOCITY_THRESHOLD, FOOT_JOINTS_LEFT, FOOT_JOINTS_RIGHT
+
+    t = np.arange(0.0, motion.duration + 1e-9, 1.0 / 20.0)
+    frames = np.arange(motion.num_frames) / motion.fps
+    pos = np.stack([np.stack([np.interp(t, frames, motion.positions[:, j, a]) for a in range(3)], axis=-1)
+                    for j in range(motion.positions.shape[1])], axis=1)
+    still = np.sum((pos[1:] - pos[:-1]) ** 2, axis=-1) < CONTACT_VELOCITY_THRESHOLD  # (T-1, J)
+    per_frame = np.stack([still[:, list(FOOT_JOINTS_LEFT)].any(axis=1), still[:, list(FOOT_JOINTS_RIGHT)].any(axis=1)], axis=1)
+    index = np.minimum((np.arange(steps) * dt * 20.0).astype(int), len(per_frame) - 1)
+    return per_frame[index]
 
 
 if __name__ == "__main__":

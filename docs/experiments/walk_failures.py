@@ -2,7 +2,9 @@
 
 For each clip: the reason and time of failure and, at the last simulated frame against the clip's frame then, the
 lean of three segments from vertical (pelvis -> neck, pelvis -> spine1, spine3 -> neck), the thighs' lean, the
-pelvis height, the heading difference, and the pelvis's distance from the clip's (along the clip's path: + ahead).
+pelvis height, the heading difference, the pelvis's distance from the clip's (along the clip's path: + ahead; across
+it: + to the left) and which way the body left the clip (``lost``: behind, ahead or sideways, by the larger of the two;
+counted over the clips lost in the summary's ``lost_by_direction``).
 Overrides of the executor config (`--stepping`, `--wholebody`, `--stance`, as Python dicts) and a QP joint weight for the torso
 hinges (`--torso-weight`) make the variants of RESULTS.md ("Read at the moment of failure").
 
@@ -11,8 +13,9 @@ hinges (`--torso-weight`) make the variants of RESULTS.md ("Read at the moment o
     PYTHONPATH=. python docs/experiments/walk_failures.py 'walk*' --every 3 --torso-weight 30 \\
         --stepping "{'capture_gain': 1.5, 'max_adjust': 0.4}"
     PYTHONPATH=. python docs/experiments/walk_failures.py run --every 1 --per-clip
+    PYTHONPATH=. python docs/experiments/walk_failures.py 'walk*' --dir path/to/dataset-2/data --every 4
 
-Reads `$L2EMG_BANDAI_ROOT/dataset-1/data`. Prints one JSON summary (clips, tracked to the end, mean survival,
+Reads `$L2EMG_BANDAI_ROOT/dataset-1/data` (`--dir`: another folder of Bandai BVH files). Prints one JSON summary (clips, tracked to the end, mean survival,
 reasons) and with `--per-clip` one JSON line per clip before it. Deterministic: the same figures on a busy machine.
 """
 from __future__ import annotations
@@ -59,7 +62,17 @@ def read_failure(result, motion) -> dict:
             "heading_diff_deg": round((_heading(body, J["l_hip"], J["r_hip"]) - _heading(clip, J["l_hip"], J["r_hip"])
                                        + 180.0) % 360.0 - 180.0, 1),
             "pelvis_distance_m": round(float(np.linalg.norm(error)), 3),
-            "pelvis_along_path_m": round(float(error @ path), 3)}
+            "pelvis_along_path_m": round(float(error @ path), 3),
+            "pelvis_across_path_m": round(float(error @ np.array((-path[1], path[0]))), 3),
+            "lost": _direction(float(error @ path), float(error @ np.array((-path[1], path[0])))) if n else None}
+
+
+def _direction(along: float, across: float) -> str:
+    """Which way the body left the clip: ``behind`` / ``ahead`` along the clip's path or ``sideways``, by the
+    larger of the pelvis's two horizontal errors (``along``: + ahead)."""
+    if abs(across) > abs(along):
+        return "sideways"
+    return "ahead" if along > 0 else "behind"
 
 
 def _override(config, changes: dict):
@@ -94,6 +107,7 @@ def main() -> None:
     parser.add_argument("--physics-hz", type=float, default=240.0, help="the physics rate (1 / the humanoid's timestep)")
     parser.add_argument("--torque-scale", type=float, default=1.0, help="every actuator's torque limit times this")
     parser.add_argument("--per-clip", action="store_true", help="also one JSON line per clip")
+    parser.add_argument("--dir", default=None, help="read the BVH files of this folder (any Bandai dataset's) instead of dataset-1's")
     args = parser.parse_args()
 
     from threadpoolctl import threadpool_limits
@@ -104,8 +118,8 @@ def main() -> None:
     from envs.retarget import JointMap, retarget
 
     threadpool_limits(1)
-    root = Path(os.environ.get("L2EMG_BANDAI_ROOT", "")) / "dataset-1" / "data"
-    files = sorted(root.glob(f"dataset-1_{args.pattern}_*.bvh"))[args.offset::args.every]
+    root = Path(args.dir) if args.dir else Path(os.environ.get("L2EMG_BANDAI_ROOT", "")) / "dataset-1" / "data"
+    files = sorted(root.glob(f"dataset-*_{args.pattern}_*.bvh"))[args.offset::args.every]
     if not files:
         raise SystemExit(f"no dataset-1 clip matches {args.pattern!r} under {root} (set L2EMG_BANDAI_ROOT)")
     cfg = load_executor_config()
@@ -140,7 +154,9 @@ def main() -> None:
     print(json.dumps({"clips": len(rows), "tracked_to_the_end": sum(r["reason"] == "ok" for r in rows),
                       "mean_survival_s": round(float(np.mean([r["survived_s"] for r in rows])), 2),
                       "mean_share_survived": round(float(np.mean([r["survived_s"] / r["duration_s"] for r in rows])), 3),
-                      "reasons": {k: sum(r["reason"] == k for r in rows) for k in sorted({r["reason"] for r in rows})}}))
+                      "reasons": {k: sum(r["reason"] == k for r in rows) for k in sorted({r["reason"] for r in rows})},
+                      "lost_by_direction": {k: sum(r["reason"] != "ok" and r.get("lost") == k for r in rows)
+                                            for k in ("behind", "ahead", "sideways")}}))
 
 
 if __name__ == "__main__":
