@@ -39,6 +39,7 @@ from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
 from envs.executor.stepping import STEP_MARGIN_S, StepPlanner, SteppingConfig, contact_schedule, near_steps
+from envs.executor.walk_mpc import MpcPlan
 from envs.executor.wholebody_gains import WholeBodyGains
 from envs.quaternion import qinv, qmul, quat_to_rotvec
 
@@ -251,10 +252,10 @@ class WholeBodyController:
             tilt = _tilt(d.geom_xmat[geom])
             task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * weight)
 
-    def _mpc_plan(self, d, k: int, com: np.ndarray, com_vel: np.ndarray):
+    def _mpc_plan(self, d, k: int, com: np.ndarray, com_vel: np.ndarray) -> MpcPlan | None:
         """The walking MPC's plan now (None where it makes none); with ``once_per_reference_step`` the one made
-        at this reference step's first solve while the same feet support (a step's own plan: same figures, a
-        quarter of the MPC's cost; RESULTS.md)."""
+        at this reference step's first solve while the same feet support (tracking no different on dataset-1 and
+        dataset-2, at a quarter of the MPC's cost; RESULTS.md, "The walking MPC once per reference step")."""
         key = (k, bool(self.support[0]), bool(self.support[1]))
         if self.stepping.mpc.once_per_reference_step and self._mpc_last is not None and self._mpc_last[0] == key:
             return self._mpc_last[1]
