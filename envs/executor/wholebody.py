@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs.executor.cross import horizontal_moment, tilt_axis
 from envs.executor.feasibility import sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
@@ -249,7 +250,7 @@ class WholeBodyController:
         task(jp.copy(), acc, weight)
         level = self.planner.level_weight(k, f)  # its orientation is otherwise the joints' (the clip's)
         if level > 0:
-            tilt = _tilt(d.geom_xmat[geom])
+            tilt = tilt_axis(d.geom_xmat[geom])
             task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * weight)
 
     def _mpc_plan(self, d, k: int, com: np.ndarray, com_vel: np.ndarray) -> MpcPlan | None:
@@ -259,9 +260,7 @@ class WholeBodyController:
         key = (k, bool(self.support[0]), bool(self.support[1]))
         if self.stepping.mpc.once_per_reference_step and self._mpc_last is not None and self._mpc_last[0] == key:
             return self._mpc_last[1]
-        m = self.model
-        soles = [sole_corners(m, d, (self.foot_geoms[f], self.foot_geoms[f + 2])) if self.support[f] else None
-                 for f in range(2)]
+        soles = [sole_corners(self.model, d, self.foot_geoms[f::2]) if self.support[f] else None for f in range(2)]
         plan = self.mpc.plan(k, com, com_vel, self.support, soles)
         self._mpc_last = (key, plan)
         return plan
@@ -357,7 +356,7 @@ class WholeBodyController:
                     # the trunk instead of by where the feet push, and the body fell behind the clip at each
                     # lift-off (RESULTS.md). Standing, and for push recovery's own steps, the QP keeps its freedom
                     arm = np.repeat(np.array(points_c) - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
-                    moment = _horizontal_moment(arm, np.concatenate(pyramids))  # (n_f, 2) per unit edge force
+                    moment = horizontal_moment(arm, np.concatenate(pyramids))  # (n_f, 2) per unit edge force
                     hessian[nv:, nv:] += g.weight_centre_of_pressure * (moment @ moment.T)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
@@ -373,7 +372,7 @@ class WholeBodyController:
             mujoco.mj_jac(m, d, self._jp, self._jr, d.geom_xpos[geom], self.heel_body[f])
             jp, jr = self._jp[:, a0:a0 + nv], self._jr[:, a0:a0 + nv]
             height = (m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2]
-            tilt = _tilt(d.geom_xmat[geom])
+            tilt = tilt_axis(d.geom_xmat[geom])
             lin = -g.kd_foot * (jp @ qd) + np.array([0.0, 0.0, g.kp_foot_height * height])
             ang = g.kp_foot_flat * tilt - g.kd_foot * (jr @ qd)
             task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot)
@@ -398,16 +397,3 @@ class WholeBodyController:
             self._solved_at, self._q0, self._qd0, self._acc = d.time, q[7:].copy(), qd[6:].copy(), x[6:nv].copy()
             self._inertia = np.diag(mass)[6:].copy()
         return self.hold(d)  # at the solve itself the PD towards the plan is zero: the set-point of tau
-
-
-def _tilt(xmat: np.ndarray) -> np.ndarray:
-    """z x e_z for a geom's z axis (column 2 of its row-major rotation): the axis to turn it level about, its length
-    the sine of its tilt; written out because np.cross costs ~45 us a call, ~7 % of a walk's time."""
-    return np.array((xmat[5], -xmat[2], 0.0))
-
-
-def _horizontal_moment(arm: np.ndarray, force: np.ndarray) -> np.ndarray:
-    """(n, 2): the x and y parts of arm x force per row, as np.cross computes them (the same products and
-    differences: the same figures) without its ~60 us of dispatch a call (5 % of a walk's time)."""
-    return np.stack((arm[:, 1] * force[:, 2] - arm[:, 2] * force[:, 1],
-                     arm[:, 2] * force[:, 0] - arm[:, 0] * force[:, 2]), axis=1)
