@@ -90,16 +90,15 @@ def main() -> None:
 def _hml3d_contacts(motion, steps: int, dt: float) -> np.ndarray:
     """(steps, 2) HumanML3D's foot contacts of ``motion`` (left, right) at each control step of ``dt``: a foot is in
     contact over a frame when its ankle or toe joint moves less than the features' threshold then (resampled to
-    20 fps first, the rate the threshold is set for)."""
-    from envs.motion.features import CONTACT_VELOCITY_THRESHOLD, FOOT_JOINTS_LEFT, FOOT_JOINTS_RIGHT
+    20 fps first, the rate the threshold is set for; ``envs.motion.features.foot_contacts``)."""
+    from envs.motion.features import foot_contacts
+    from envs.skeleton import FOOT_JOINTS_LEFT, FOOT_JOINTS_RIGHT
+    from envs.motion.motion import CANONICAL_FPS
 
-    t = np.arange(0.0, motion.duration + 1e-9, 1.0 / 20.0)
-    frames = np.arange(motion.num_frames) / motion.fps
-    pos = np.stack([np.stack([np.interp(t, frames, motion.positions[:, j, a]) for a in range(3)], axis=-1)
-                    for j in range(motion.positions.shape[1])], axis=1)
-    still = np.sum((pos[1:] - pos[:-1]) ** 2, axis=-1) < CONTACT_VELOCITY_THRESHOLD  # (T-1, J)
-    per_frame = np.stack([still[:, list(FOOT_JOINTS_LEFT)].any(axis=1), still[:, list(FOOT_JOINTS_RIGHT)].any(axis=1)], axis=1)
-    index = np.minimum((np.arange(steps) * dt * 20.0).astype(int), len(per_frame) - 1)
+    pos = motion.resample(CANONICAL_FPS).positions
+    per_frame = np.stack([foot_contacts(pos, FOOT_JOINTS_LEFT).any(axis=1),
+                          foot_contacts(pos, FOOT_JOINTS_RIGHT).any(axis=1)], axis=1)
+    index = np.minimum((np.arange(steps) * dt * CANONICAL_FPS).astype(int), len(per_frame) - 1)
     return per_frame[index]
 
 

@@ -53,6 +53,7 @@ def read_failure(result, motion) -> dict:
     path = clip[0, [0, 2]] - before
     path = path / max(float(np.linalg.norm(path)), 1e-6)
     error = body[0, [0, 2]] - clip[0, [0, 2]]
+    along, across = float(error @ path), float(error @ np.array((-path[1], path[0])))
     pair = lambda f: [round(f(body), 1), round(f(clip), 1)]  # noqa: E731 (body, clip)
     return {"lean_pelvis_neck": pair(lambda p: _lean(p, J["pelvis"], J["neck"])),
             "lean_pelvis_spine1": pair(lambda p: _lean(p, J["pelvis"], J["spine1"])),
@@ -62,9 +63,8 @@ def read_failure(result, motion) -> dict:
             "heading_diff_deg": round((_heading(body, J["l_hip"], J["r_hip"]) - _heading(clip, J["l_hip"], J["r_hip"])
                                        + 180.0) % 360.0 - 180.0, 1),
             "pelvis_distance_m": round(float(np.linalg.norm(error)), 3),
-            "pelvis_along_path_m": round(float(error @ path), 3),
-            "pelvis_across_path_m": round(float(error @ np.array((-path[1], path[0]))), 3),
-            "lost": _direction(float(error @ path), float(error @ np.array((-path[1], path[0])))) if n else None}
+            "pelvis_along_path_m": round(along, 3), "pelvis_across_path_m": round(across, 3),
+            "lost": _direction(along, across) if n else None}
 
 
 def _direction(along: float, across: float) -> str:

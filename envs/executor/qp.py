@@ -21,16 +21,22 @@ def scaled_daqp(hessian: np.ndarray, gradient: np.ndarray, rows: np.ndarray, upp
     ``lower[n:] <= rows x <= upper[n:]``, by DAQP on the problem scaled to a unit diagonal (x = s y; the task
     weights span 1e-4 to 1e4: unscaled DAQP needed 150-2,000 iterations on the whole-body QP, scaled 7-17).
     ``floor``: the smallest diagonal entry the scale reads. None if DAQP fails."""
-    import daqp
-
     n = len(gradient)
     scale = 1.0 / np.sqrt(np.maximum(np.diag(hessian), floor))
 
     def bound(v: np.ndarray) -> np.ndarray:
         return np.where(np.abs(v[:n]) >= FREE, v[:n], v[:n] / scale)
 
-    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), gradient * scale, rows * scale,
-                               np.concatenate((bound(upper), upper[n:])), np.concatenate((bound(lower), lower[n:])),
+    return _daqp_scaled(hessian, gradient, scale, rows * scale, np.concatenate((bound(upper), upper[n:])),
+                        np.concatenate((bound(lower), lower[n:])))
+
+
+def _daqp_scaled(hessian: np.ndarray, gradient: np.ndarray, scale: np.ndarray, rows: np.ndarray, upper: np.ndarray,
+                 lower: np.ndarray) -> np.ndarray | None:
+    """DAQP on the problem in y = x / ``scale``; ``rows``, ``upper`` and ``lower`` are already in y. None if it fails."""
+    import daqp
+
+    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), gradient * scale, rows, upper, lower,
                                np.zeros(len(upper), dtype=np.int32))
     return np.asarray(y) * scale if flag > 0 else None
 
@@ -59,16 +65,13 @@ def solve_qp(hessian: np.ndarray, gradient: np.ndarray, free: int,
 
 def _non_negative(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
     """min 1/2 f'Hf + g'f, f >= 0 (DAQP, scaled); NNLS on its Cholesky form if DAQP fails."""
-    import daqp
-
     m = len(gradient)
-    # scaled_daqp's arithmetic for bounds 0 <= f < FREE, written out (its bound handling costs more than the solve
-    # at these sizes): the same figures
+    # scaled_daqp with its bounds scaled by hand (0 and FREE are their own scaled values; its general bound handling
+    # costs more than the solve at these sizes): the same figures
     scale = 1.0 / np.sqrt(np.maximum(np.diag(hessian), 1e-300))
-    y, _, flag, _ = daqp.solve(hessian * np.outer(scale, scale), gradient * scale, np.zeros((0, m)), np.full(m, FREE),
-                               np.zeros(m), np.zeros(m, dtype=np.int32))
-    if flag > 0:
-        return np.asarray(y) * scale
+    forces = _daqp_scaled(hessian, gradient, scale, np.zeros((0, m)), np.full(m, FREE), np.zeros(m))
+    if forces is not None:
+        return forces
     from scipy.optimize import nnls
 
     lower = np.linalg.cholesky(hessian + 1e-12 * np.eye(m))  # H = L L': 1/2 |L'f + L^-1 g|^2 + const

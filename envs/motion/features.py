@@ -35,6 +35,13 @@ FACING_SMOOTH_SIGMA = 20.0
 CONTACT_VELOCITY_THRESHOLD = 0.002  # squared displacement per frame (m^2), as HumanML3D
 
 
+def foot_contacts(positions: np.ndarray, joints: tuple[int, ...]) -> np.ndarray:
+    """(T-1, len(joints)) HumanML3D's foot contacts: each joint moving less than CONTACT_VELOCITY_THRESHOLD (squared
+    displacement) from one frame of ``positions`` (T, J, 3; the rule is set for 20 fps) to the next."""
+    disp = np.sum((positions[1:, list(joints)] - positions[:-1, list(joints)]) ** 2, axis=-1)
+    return disp < CONTACT_VELOCITY_THRESHOLD
+
+
 def _facing_rotation(positions: np.ndarray, smooth: float = FACING_SMOOTH_SIGMA) -> np.ndarray:
     """Per-frame Y-rotation taking the body's smoothed forward direction onto +Z (HumanML3D's r_rot)."""
     r_hip, l_hip, r_sho, l_sho = FACE_JOINTS
@@ -97,13 +104,10 @@ def encode(motion: Motion, skeleton: Skeleton = SMPL22) -> np.ndarray:
 
     local_vel = qrot(r_rot_j[:-1], pos[1:] - pos[:-1]).reshape(t - 1, -1)
 
-    def contacts(ids: tuple[int, ...]) -> np.ndarray:
-        disp = np.sum((pos[1:, list(ids)] - pos[:-1, list(ids)]) ** 2, axis=-1)
-        return (disp < CONTACT_VELOCITY_THRESHOLD).astype(np.float64)
-
     feats = np.concatenate(
         [r_velocity, l_velocity, root_y, ric[:-1], rot_data[:-1], local_vel,
-         contacts(FOOT_JOINTS_LEFT), contacts(FOOT_JOINTS_RIGHT)],
+         foot_contacts(pos, FOOT_JOINTS_LEFT).astype(np.float64),
+         foot_contacts(pos, FOOT_JOINTS_RIGHT).astype(np.float64)],
         axis=-1,
     ).astype(np.float32)
     if not np.isfinite(feats).all():  # coordinates too large for float32 (or for the arithmetic on them)
