@@ -133,3 +133,53 @@ def test_a_rolling_standing_foot_bounds_the_centre_of_pressure_where_it_touches(
     assert 0.10 + 0.02 - 1e-6 <= zmp[0.02][0] <= 0.16 - 0.02 + 1e-6  # on the touching edge, within the margin
     with pytest.raises(ValueError, match="touching_height"):
         WalkMpcConfig(touching_height=-0.01)
+
+
+def _turned(sole: np.ndarray, degrees: float, about: np.ndarray) -> np.ndarray:
+    """(8, 3) sole corners turned by ``degrees`` about the vertical through ``about`` (xy)."""
+    a = np.radians(degrees)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    out = sole.copy()
+    out[:, :2] = (sole[:, :2] - about) @ rot.T + about
+    return out
+
+
+@pytest.mark.parametrize("support", ["box", "hull"])
+def test_with_hull_support_the_centre_of_pressure_stays_on_a_sole_turned_against_the_heading(support):
+    """A standing sole turned 35 degrees against the clip's heading, a body falling sideways and back: bounded by the
+    box around the sole in the heading's axes the plan puts the ZMP in the box's corner, off the sole, where no
+    contact force can act (what the walks lost sideways did: RESULTS.md); bounded by the sole's hull it stays on it."""
+    import dataclasses
+
+    from envs.executor.feasibility import hull_distance
+
+    mpc, corners = _walk()
+    mpc.config = dataclasses.replace(mpc.config, support=support)
+    sole = _turned(corners[0, 0], 35.0, np.array((0.05, 0.1)))
+    plan = mpc.plan(0, np.array([-0.05, 0.2, 0.9]), np.array([-0.3, 0.4, 0.0]), np.array([True, False]), [sole, None])
+    outside = hull_distance(sole[:, :2], plan.zmp)
+    if support == "box":
+        assert outside > 0.01
+    else:
+        assert outside <= -0.02 + 1e-6  # inside by the margin
+        assert np.abs(plan.shift[1]).max() <= 0.3 + 1e-9
+
+
+def test_hull_support_plans_as_the_box_does_on_soles_along_the_heading():
+    """A single sole square to the heading fills its box: the two bounds give the same plan (one QP or two). (Two soles
+    do not: the box around both holds more than their hull.)"""
+    import dataclasses
+
+    mpc, corners = _walk()
+    hull, _ = _walk()
+    hull.config = dataclasses.replace(hull.config, support="hull")
+    for k, com, vel in ((0, (0.1, 0.05), (0.4, 0.0)), (0, (-0.05, 0.15), (-0.2, 0.3)), (50, (0.3, -0.05), (0.5, -0.1))):
+        support = np.array([k < 45, k >= 30])
+        soles = [corners[k, f] if support[f] else None for f in range(2)]
+        state = (np.r_[com, 0.9], np.r_[vel, 0.0], support, soles)
+        a, b = mpc.plan(k, *state), hull.plan(k, *state)
+        assert np.allclose(a.zmp, b.zmp, atol=2e-3)
+        assert a.shift.keys() == b.shift.keys()
+        assert all(np.allclose(a.shift[f], b.shift[f], atol=2e-3) for f in a.shift)
+    with pytest.raises(ValueError, match="support must be"):
+        WalkMpcConfig(support="circle")

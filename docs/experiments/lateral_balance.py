@@ -3,8 +3,9 @@
 
 For each clip tracked in mode `none`, at every walking-MPC plan: the body's capture point (DCM, c + c'/omega) against
 the clip's along the lateral axis of the clip's heading, and whether the plan's centre of pressure now (its first
-interval) sits at a bound of the soles standing now (within 1 mm of their edge less the MPC's margin: the plan has no
-room left on that side). Prints per clip the share of plans at a bound (over the clip, and over the second before the
+interval) sits at the edge of the soles standing now (within 1 mm of their hull's edge less the MPC's margin, in any
+direction: the plan has no room left on that side; read so since `stepping.mpc.support: hull`, before along the
+lateral axis of the box). Prints per clip the share of plans at a bound (over the clip, and over the second before the
 lateral capture-point error first exceeds 10 cm), the times and gait phases at which that error first exceeds 5 and
 10 cm, and the largest landing shift planned in that second. Then, over all clips, where the feet touched the floor
 against where the step planner last aimed them (each foot's first contact after a time off the floor, bounces
@@ -35,6 +36,7 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     from envs.executor import walk_mpc, wholebody
+    from envs.executor.feasibility import hull_distance
 
     threadpool_limits(1)
     executor = _executor(args.set)
@@ -55,27 +57,30 @@ def main() -> None:
                 miss = d.geom_xpos[wb.foot_geoms[f], :2] - wb.planner.last_target[f][:2]
                 landed.append((float(miss @ forward), float(miss @ np.array((-forward[1], forward[0])))))
         was_on["feet"] = on
-    axis_qp, control = walk_mpc.WalkMpc._axis, wholebody.WholeBodyController.control
+    plan_of, control = walk_mpc.WalkMpc.plan, wholebody.WholeBodyController.control
 
-    def read_axis(self, axis, layout, com, com_vel, sole_now):
-        x = axis_qp(self, axis, layout, com, com_vel, sole_now)
-        k = step["k"]
-        if x is None or k in log or abs(axis.e @ self.forward[k]) > 0.5:  # the lateral axis, once per step
-            return x
-        along = [sole[:, :2] @ axis.e for sole in sole_now if sole is not None]
-        low, high = min(v.min() for v in along), max(v.max() for v in along)
-        margin = self.config.margin
+    def read_plan(self, k, com, com_vel, support, sole_now):
+        plan = plan_of(self, k, com, com_vel, support, sole_now)
+        if plan is None or k in log:  # once per reference step
+            return plan
+        forward = self.forward[k]
+        across = np.array((-forward[1], forward[0]))
+        height = self.config.touching_height
+        points = np.concatenate([sole[sole[:, 2] < sole[:, 2].min() + height][:, :2] if height > 0 else sole[:, :2]
+                                 for sole in sole_now if sole is not None])
         w = self.omega[k]
-        error = (com[:2] + com_vel[:2] / w - self.com[k] - self.com_vel[k] / w) @ axis.e
-        at_bound = x[0] <= low + margin + AT_BOUND_M or x[0] >= high - margin - AT_BOUND_M
-        log[k] = (float(error), bool(at_bound), float(np.abs(x[layout.n:]).max()) if layout.m else 0.0)
-        return x
+        error = (com[:2] + com_vel[:2] / w - self.com[k] - self.com_vel[k] / w) @ across
+        # at the edge of the soles standing now, less the margin (the box's corner counts for `support: box`)
+        at_bound = hull_distance(points, plan.zmp) >= -self.config.margin - AT_BOUND_M
+        shifts = [np.abs(v).max() for v in plan.shift.values()]
+        log[k] = (float(error), bool(at_bound), float(max(shifts)) if shifts else 0.0)
+        return plan
 
     def stepped(self, d, k):
         step["k"] = k
         return control(self, d, k)
 
-    walk_mpc.WalkMpc._axis, wholebody.WholeBodyController.control = read_axis, stepped
+    walk_mpc.WalkMpc.plan, wholebody.WholeBodyController.control = read_plan, stepped
     executor.hooks[:] = [touch_downs]
     try:
         for clip in args.clips:
@@ -96,14 +101,14 @@ def main() -> None:
             k5, k10 = first(0.05), first(0.10)
             before = [k for k in steps if k10 is not None and k10 - round(1.0 / dt) <= k < k10]
             when = lambda k: "never" if k is None else f"{k * dt:.2f} s ({_phase(wb.stance, k, dt)})"  # noqa: E731
-            line = (f"{clip}: {result.reason} after {result.simulated_s:.2f} s; lateral centre of pressure at a bound in "
+            line = (f"{clip}: {result.reason} after {result.simulated_s:.2f} s; centre of pressure at the soles' edge in "
                     f"{bound.mean():.0%} of plans; capture-point error > 5 cm at {when(k5)}, > 10 cm at {when(k10)}")
             if before:
                 line += (f"; the second before: at a bound in {np.mean([log[k][1] for k in before]):.0%}, largest "
                          f"landing shift {max(log[k][2] for k in before):.2f} m")
             print(line, flush=True)
     finally:
-        walk_mpc.WalkMpc._axis, wholebody.WholeBodyController.control = axis_qp, control
+        walk_mpc.WalkMpc.plan, wholebody.WholeBodyController.control = plan_of, control
         executor.hooks[:] = []
     if landed:
         miss = np.abs(np.array(landed))

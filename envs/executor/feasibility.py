@@ -90,7 +90,8 @@ def hull_edges(hull: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def convex_hull(points: np.ndarray) -> np.ndarray:
     """Counter-clockwise hull (Andrew's monotone chain)."""
-    pts = sorted(map(tuple, np.round(points, 9)))
+    pts = np.round(np.asarray(points, dtype=float), 9)
+    pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))].tolist()  # by x, then y (plain floats: the loop below is Python)
     if len(pts) < 3:
         return np.array(pts)
 
@@ -103,7 +104,7 @@ def convex_hull(points: np.ndarray) -> np.ndarray:
             out.append(q)
         return out
 
-    lower, upper = half(pts), half(reversed(pts))
+    lower, upper = half(pts), half(pts[::-1])
     return np.array(lower[:-1] + upper[:-1])
 
 
