@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.executor.feasibility import convex_hull
+
 
 @dataclass(frozen=True)
 class PushRecoveryConfig:
@@ -56,7 +58,7 @@ class ReactiveStep:
 def outside_distance(point: np.ndarray, polygon: np.ndarray) -> tuple[float, np.ndarray]:
     """How far a 2-D ``point`` lies outside the convex hull of ``polygon`` (M, 2) points (< 0 inside: minus
     the distance to the nearest edge) and the nearest point of that hull's boundary."""
-    hull = _convex_hull(polygon)
+    hull = convex_hull(polygon)
     if len(hull) < 3:
         nearest = polygon[np.argmin(np.linalg.norm(polygon - point, axis=1))]
         return float(np.linalg.norm(point - nearest)), nearest
@@ -71,28 +73,6 @@ def outside_distance(point: np.ndarray, polygon: np.ndarray) -> tuple[float, np.
         if dist < best:
             best, nearest = dist, candidate
     return (-best if inside else best), nearest
-
-
-def _cross(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a[0] * b[1] - a[1] * b[0])
-
-
-def _convex_hull(points: np.ndarray) -> np.ndarray:
-    """Counter-clockwise hull (Andrew's monotone chain) of (M, 2) points."""
-    pts = np.unique(np.round(points, 9), axis=0)
-    if len(pts) < 3:
-        return pts
-
-    def half(seq):
-        out: list = []
-        for p in seq:
-            while len(out) >= 2 and _cross(out[-1] - out[-2], p - out[-2]) <= 0:
-                out.pop()
-            out.append(p)
-        return out
-
-    lower, upper = half(pts), half(pts[::-1])
-    return np.array(lower[:-1] + upper[:-1])
 
 
 class PushRecovery:
