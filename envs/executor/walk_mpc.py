@@ -85,7 +85,7 @@ class WalkMpc:
         self.n = max(2, int(round(config.horizon_s / config.step_s)))
         self.stride = max(1, int(round(config.step_s / dt)))
         self._last: tuple | None = None  # (key, layout) of the last reference step planned (_layout)
-        self._footprints: dict[tuple[int, int], np.ndarray] = {}  # (landing step, foot) -> its sole's corners (hull)
+        self._footprints: dict[tuple[int, int], np.ndarray] = {}  # (landing step, foot) -> its footprint's hull
 
     def schedule_changed(self) -> None:
         """The stance flags were edited in place (a step of push recovery): what was planned from them is dropped."""
@@ -106,18 +106,19 @@ class WalkMpc:
             return None
         if self.config.touching_height > 0:
             sole_now = [None if s is None else s[s[:, 2] < s[:, 2].min() + self.config.touching_height] for s in sole_now]
-        zmp, shifts = np.zeros(2), np.zeros((layout.m, 2))
         if self.config.support == "hull":
             found = self._coupled(layout, com, com_vel, sole_now)
             if found is None:
                 return None
             zmp, shifts = found
-        for axis in layout.axes if self.config.support == "box" else ():
-            x = self._axis(axis, layout, com, com_vel, sole_now)
-            if x is None:
-                return None
-            zmp += x[0] * axis.e
-            shifts += np.outer(x[layout.n:], axis.e)
+        else:
+            zmp, shifts = np.zeros(2), np.zeros((layout.m, 2))
+            for axis in layout.axes:
+                x = self._axis(axis, layout, com, com_vel, sole_now)
+                if x is None:
+                    return None
+                zmp += x[0] * axis.e
+                shifts += np.outer(x[layout.n:], axis.e)
         shift: dict[int, np.ndarray] = {}
         for i in range(layout.m):
             shift.setdefault(layout.landings[i][1], shifts[i])  # a foot's next landing
@@ -159,22 +160,26 @@ class WalkMpc:
         hess[:n, :n] += tracking
         hess[edged, edged] += cfg.weight_zmp
         hess[n:, n:] += cfg.weight_shift * np.eye(m)
-        # Per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift.
-        rows = np.zeros((2 * n, nv))
-        rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
-        for j in np.flatnonzero(single >= 0):
-            rows[j, n + single[j]] = rows[n + j, n + single[j]] = -1.0
+        box = cfg.support == "box"  # the hull's rows are built per plan (_coupled): the box's are the same every plan
+        rows = None
+        if box:  # per horizon step two rows, z >= lo and z <= hi; on one landed sole, z - its shift
+            rows = np.zeros((2 * n, nv))
+            rows[np.arange(n), np.arange(n)] = rows[n + np.arange(n), np.arange(n)] = 1.0
+            for j in np.flatnonzero(single >= 0):
+                rows[j, n + single[j]] = rows[n + j, n + single[j]] = -1.0
         e_f = self.forward[k]
         axes = []
         for e in (e_f, np.array((-e_f[1], e_f[0]))):
-            along = self.corners[steps[:-1]] @ e  # (n, 2, 8): the clip's soles along e at every horizon step
-            ahead_lo, ahead_hi = along.min(axis=2), along.max(axis=2)
-            land_lo, land_hi = np.full(n, np.inf), np.full(n, -np.inf)
-            for j, here in enumerate(sources):
-                for kind, idx in here:
-                    if kind == "land":
-                        f = landings[idx][1]
-                        land_lo[j], land_hi[j] = min(land_lo[j], ahead_lo[j, f]), max(land_hi[j], ahead_hi[j, f])
+            land_lo = land_hi = None
+            if box:
+                along = self.corners[steps[:-1]] @ e  # (n, 2, 8): the clip's soles along e at every horizon step
+                ahead_lo, ahead_hi = along.min(axis=2), along.max(axis=2)
+                land_lo, land_hi = np.full(n, np.inf), np.full(n, -np.inf)
+                for j, here in enumerate(sources):
+                    for kind, idx in here:
+                        if kind == "land":
+                            f = landings[idx][1]
+                            land_lo[j], land_hi[j] = min(land_lo[j], ahead_lo[j, f]), max(land_hi[j], ahead_hi[j, f])
             axes.append(_Axis(e=e, c_ref=self.com[steps[1:]] @ e, v_ref=self.com_vel[steps[1:]] @ e, hess=hess,
                               rows=rows, land_lo=land_lo, land_hi=land_hi))
         return _Layout(n=n, landings=landings, m=m, powers=np.array(powers[1:]), gain=gain, now_feet=now_feet,
@@ -348,9 +353,9 @@ class _Axis:
     c_ref: np.ndarray
     v_ref: np.ndarray
     hess: np.ndarray
-    rows: np.ndarray
-    land_lo: np.ndarray
-    land_hi: np.ndarray
+    rows: np.ndarray | None  # None with support: hull (its rows are built per plan)
+    land_lo: np.ndarray | None
+    land_hi: np.ndarray | None
 
 
 @dataclass
