@@ -35,14 +35,13 @@ def main() -> None:
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
-    from envs.executor import walk_mpc, wholebody
+    from envs.executor import walk_mpc
     from envs.executor.feasibility import hull_distance
 
     threadpool_limits(1)
     executor = _executor(args.set)
     wb = executor.wholebody
     log: dict[int, tuple[float, bool, float]] = {}  # reference step -> (lateral DCM error, at a bound, largest shift)
-    step = {"k": 0}
     landed: list[tuple[float, float]] = []  # per touch-down: landed minus aimed, along and across the heading
     was_on = {"feet": None}
 
@@ -57,7 +56,7 @@ def main() -> None:
                 miss = d.geom_xpos[wb.foot_geoms[f], :2] - wb.planner.last_target[f][:2]
                 landed.append((float(miss @ forward), float(miss @ np.array((-forward[1], forward[0])))))
         was_on["feet"] = on
-    plan_of, control = walk_mpc.WalkMpc.plan, wholebody.WholeBodyController.control
+    plan_of = walk_mpc.WalkMpc.plan
 
     def read_plan(self, k, com, com_vel, support, sole_now):
         plan = plan_of(self, k, com, com_vel, support, sole_now)
@@ -65,9 +64,7 @@ def main() -> None:
             return plan
         forward = self.forward[k]
         across = np.array((-forward[1], forward[0]))
-        height = self.config.touching_height
-        points = np.concatenate([sole[sole[:, 2] < sole[:, 2].min() + height][:, :2] if height > 0 else sole[:, :2]
-                                 for sole in sole_now if sole is not None])
+        points = np.concatenate([self.touching(sole)[:, :2] for sole in sole_now if sole is not None])
         w = self.omega[k]
         error = (com[:2] + com_vel[:2] / w - self.com[k] - self.com_vel[k] / w) @ across
         # at the edge of the soles standing now, less the margin (the box's corner counts for `support: box`)
@@ -76,11 +73,7 @@ def main() -> None:
         log[k] = (float(error), bool(at_bound), float(max(shifts)) if shifts else 0.0)
         return plan
 
-    def stepped(self, d, k):
-        step["k"] = k
-        return control(self, d, k)
-
-    walk_mpc.WalkMpc.plan, wholebody.WholeBodyController.control = read_plan, stepped
+    walk_mpc.WalkMpc.plan = read_plan
     executor.hooks[:] = [touch_downs]
     try:
         for clip in args.clips:
@@ -108,7 +101,7 @@ def main() -> None:
                          f"landing shift {max(log[k][2] for k in before):.2f} m")
             print(line, flush=True)
     finally:
-        walk_mpc.WalkMpc.plan, wholebody.WholeBodyController.control = plan_of, control
+        walk_mpc.WalkMpc.plan = plan_of
         executor.hooks[:] = []
     if landed:
         miss = np.abs(np.array(landed))

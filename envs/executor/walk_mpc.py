@@ -104,8 +104,7 @@ class WalkMpc:
         layout = self._layout(k, support)
         if layout is None:
             return None
-        if self.config.touching_height > 0:
-            sole_now = [None if s is None else s[s[:, 2] < s[:, 2].min() + self.config.touching_height] for s in sole_now]
+        sole_now = [None if s is None else self.touching(s) for s in sole_now]
         if self.config.support == "hull":
             found = self._coupled(layout, com, com_vel, sole_now)
             if found is None:
@@ -123,6 +122,11 @@ class WalkMpc:
         for i in range(layout.m):
             shift.setdefault(layout.landings[i][1], shifts[i])  # a foot's next landing
         return MpcPlan(zmp=zmp, shift=shift)
+
+    def touching(self, sole: np.ndarray) -> np.ndarray:
+        """The corners of a standing sole (8, 3) that bound the ZMP: within ``touching_height`` of its lowest (all at 0)."""
+        height = self.config.touching_height
+        return sole[sole[:, 2] < sole[:, 2].min() + height] if height > 0 else sole
 
     def _layout(self, k: int, support: np.ndarray) -> "_Layout | None":
         """What the QPs at reference step ``k`` share whatever the body's state: the horizon's supports, the
