@@ -75,14 +75,10 @@ class TextEncoder:
         return out
 
     def load_cache(self, path: str | Path) -> None:
-        path = Path(path)
-        if path.with_suffix(".json").is_file() and path.is_file():
-            from safetensors.numpy import load_file
-
-            texts = json.loads(path.with_suffix(".json").read_text())
-            emb = load_file(str(path))["embeddings"]
-            if len(texts) == len(emb):
-                self._memo.update(zip(texts, emb))
+        try:
+            self._memo.update(read_embeddings(path))
+        except (FileNotFoundError, ValueError):  # no cache yet, or another one: computed afresh
+            pass
 
     def save_cache(self, path: str | Path) -> None:
         from safetensors.numpy import save
@@ -95,23 +91,29 @@ class TextEncoder:
         atomic_write_text(path.with_suffix(".json"), json.dumps(texts))
 
 
+def read_embeddings(path: str | Path) -> dict[str, np.ndarray]:
+    """text -> (384,) float32 embedding from a file ``TextEncoder.save_cache`` wrote; errors name the file."""
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    names = path.with_suffix(".json")
+    if not (path.is_file() and names.is_file()):
+        raise FileNotFoundError(f"{path}: embedding file or its texts ({names.name}) missing")
+    texts = json.loads(names.read_text())
+    emb = load_file(str(path))["embeddings"]
+    if emb.shape != (len(texts), EMBED_DIM):
+        raise ValueError(f"{path}: embeddings {emb.shape} for {len(texts)} texts (expected ({len(texts)}, {EMBED_DIM}))")
+    return dict(zip(texts, emb.astype(np.float32)))
+
+
 class EmbeddingFile:
     """Sentence embeddings read from a file ``TextEncoder.save_cache`` wrote (safetensors, texts in the JSON beside it),
     for a machine without the MiniLM package: a lent GPU machine receives at most 64 MiB with the repository and the
     package is 88 MB. Only the texts in the file can be encoded; any other is an error, never a made-up vector."""
 
     def __init__(self, path: str | Path) -> None:
-        from safetensors.numpy import load_file
-
         self.path = Path(path)
-        names = self.path.with_suffix(".json")
-        if not (self.path.is_file() and names.is_file()):
-            raise FileNotFoundError(f"{self.path}: embedding file or its texts ({names.name}) missing")
-        texts = json.loads(names.read_text())
-        emb = load_file(str(self.path))["embeddings"]
-        if emb.shape != (len(texts), EMBED_DIM):
-            raise ValueError(f"{self.path}: embeddings {emb.shape} for {len(texts)} texts (expected ({len(texts)}, {EMBED_DIM}))")
-        self._rows = dict(zip(texts, emb.astype(np.float32)))
+        self._rows = read_embeddings(self.path)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(N, 384) float32 embeddings of texts the file holds."""

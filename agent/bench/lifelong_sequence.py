@@ -13,9 +13,9 @@ from agent.recipes.benchmark_assets import LifelongAssets
 from feedback.lifelong import LifelongMatrix
 from policies.backbone.corpus import TokenCorpus, TokenSample
 from policies.esmoe.config import ESMoEConfig
-from policies.torch_utils import pick_device
 from policies.esmoe.learner import ContinualLearner
 from policies.esmoe.trainer import learn_scenario
+from policies.torch_utils import pick_device
 
 
 def scenario_orders(scenarios: list[str], n: int, seed: int = 0, first: list[str] | None = None) -> list[list[str]]:
