@@ -76,8 +76,11 @@ def _print_summary(s: dict) -> None:
     if s.get("targets"):
         print("targets (report.md explains the readings):")
         for t in s["targets"]:
-            reading = f"{t['loop']} %" if "phase" in t else f"loop {t['loop']:+.1f}" + (
-                ", paired " + " / ".join(f"{p:+.1f}" for p in t["paired"]) if t.get("paired") else "")
+            if t["loop"] is None:  # nothing to read (no expert landed, so no "after")
+                reading = "no reading"
+            else:
+                reading = f"{t['loop']} %" if "phase" in t else f"loop {t['loop']:+.1f}" + (
+                    ", paired " + " / ".join(f"{p:+.1f}" for p in t["paired"]) if t.get("paired") else "")
             print(f"  {'met    ' if t['met'] else 'NOT met'} {t['target']}: {reading}")
     if s.get("resumed"):
         print(f"resumed at step {s['resumed']['at_step']} (serving {s['resumed']['serving']})")
