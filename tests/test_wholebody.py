@@ -300,3 +300,41 @@ def test_a_rolling_stance_foot_bends_its_toes_instead_of_floating(executor, band
             assert schedule.any(axis=1).mean() > 0.99, "a foot stands at every step of a walk"
     assert lifted["levelled"] > 0.05 and lifted["rolling"] < 0.01, lifted
     assert toes["rolling"] > np.radians(10) > toes["levelled"], toes  # the toes bend at push-off instead
+
+
+def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, pose):
+    """The vectorised contact columns equal J' e per contact and edge, and only standing feet's contacts count."""
+    import mujoco
+
+    from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
+
+    ex = executor
+    planted, _ = ex.planted(ex.reference(still_motion(pose, 10)))
+    mujoco.mj_resetData(ex.model, ex.data)
+    ex.reset_to(planted)
+    d = ex.data
+    for _ in range(20):  # settle onto the floor
+        mujoco.mj_step(ex.model, d)
+    mujoco.mj_step1(ex.model, d)
+    slots = foot_slots(ex.model.ngeom, ex.foot_geoms)
+    assert geoms_on_floor(ex.model, d, slots)[:2].all()  # both heels down
+    nv, buffer = ex.model.nv, np.zeros((3, ex.model.nv))
+    both = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv, buffer)
+    left = stance_contacts(ex.model, d, slots, np.array([True, False]), 0.7, 0, nv, buffer)
+    assert both.count > left.count > 0
+    assert stance_contacts(ex.model, d, slots, np.array([False, False]), 0.7, 0, nv, buffer).count == 0
+    bodies = {int(ex.model.geom_bodyid[g]) for g in ex.foot_geoms}
+    for j in range(both.count):
+        # the point's Jacobian on the foot body it lies on (mj_jac on each foot body: one matches)
+        candidates = []
+        for body in bodies:
+            jac = np.zeros((3, nv))
+            mujoco.mj_jac(ex.model, d, jac, None, both.points[j], body)
+            candidates.append(np.allclose(both.jacobians[j], jac))
+        assert sum(candidates) >= 1
+        normal = both.pyramids[j].mean(axis=0)  # the edges' mean is the contact normal (the tangents cancel)
+        assert normal[2] > 0.9  # pushes up on the foot
+        tangents = both.pyramids[j] - normal
+        assert np.allclose(np.linalg.norm(tangents, axis=1), 0.7)  # friction times a unit tangent
+        for e in range(4):
+            assert np.allclose(both.generalized[:, 4 * j + e], both.jacobians[j].T @ both.pyramids[j, e])

@@ -108,15 +108,15 @@ def convex_hull(points: np.ndarray) -> np.ndarray:
     return np.array(lower[:-1] + upper[:-1])
 
 
+_CORNER_SIGNS = np.array([[-1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [1.0, -1.0, -1.0], [1.0, 1.0, -1.0]])
+
+
 def sole_corners(model, data, geoms) -> np.ndarray:
     """World positions (4 per box geom) of the bottom corners of the given box geoms, after mj_kinematics."""
-    out = []
-    for g in geoms:
-        rot, size = data.geom_xmat[g].reshape(3, 3), model.geom_size[g]
-        for sx in (-1.0, 1.0):
-            for sy in (-1.0, 1.0):
-                out.append(data.geom_xpos[g] + rot @ (size[:3] * np.array([sx, sy, -1.0])))
-    return np.array(out)
+    geoms = list(geoms)
+    rot = data.geom_xmat[geoms].reshape(-1, 3, 3)
+    local = model.geom_size[geoms][:, None, :3] * _CORNER_SIGNS  # (G, 4, 3) in each box's frame
+    return (data.geom_xpos[geoms][:, None, :] + local @ rot.transpose(0, 2, 1)).reshape(-1, 3)
 
 
 def sole_points(model, data, geoms: list[int], contact_height: float, max_gap: float = 0.1) -> np.ndarray:

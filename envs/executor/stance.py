@@ -57,8 +57,10 @@ class StancePlanter:
         self.ik_cols = [[col[f"{p}{s}_ankle_x"], col[f"{p}{s}_ankle_z"]] for s in ("l", "r")]
         self.toe_cols = [[col[f"{p}{s}_foot_{a}"] for a in "xyz"] for s in ("l", "r")]
         self.limits = np.full((7 + len(names), 2), [-np.inf, np.inf])
+        self.joint_of = np.full(7 + len(names), -1)  # the MuJoCo joint id of each hinge's qpos column
         for n, c in col.items():
-            self.limits[c] = model.jnt_range[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n)]
+            self.joint_of[c] = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n)
+            self.limits[c] = model.jnt_range[self.joint_of[c]]
 
     def _pose(self, q: np.ndarray) -> None:
         import mujoco
@@ -140,15 +142,20 @@ class StancePlanter:
         return self._level(q, self.foot_geoms[f], self.ik_cols[f])
 
     def _level(self, q: np.ndarray, geom: int, cols: list[int]) -> np.ndarray:
-        """``q`` with box ``geom`` level (its z axis vertical) by the hinges ``cols`` (damped Gauss-Newton, finite
-        differences)."""
+        """``q`` with box ``geom`` level (its z axis vertical) by the hinges ``cols`` (damped Gauss-Newton)."""
+        joints = self.joint_of[cols]
 
         def residual(x: np.ndarray) -> np.ndarray:
             self._pose(x)
             return self.data.geom_xmat[geom].reshape(3, 3)[:2, 2].copy()
 
+        def jacobian(_x: np.ndarray) -> np.ndarray:
+            # in the pose residual() just set: turning hinge j moves the box's z axis by (axis_j x z) per radian
+            z, axes = self.data.geom_xmat[geom].reshape(3, 3)[:, 2], self.data.xaxis[joints]
+            return np.array((axes[:, 1] * z[2] - axes[:, 2] * z[1], axes[:, 2] * z[0] - axes[:, 0] * z[2]))  # (axis x z)[:2]
+
         return damped_gauss_newton(residual, q, cols, self.limits[cols, 0], self.limits[cols, 1],
-                                   self.config.ik_iterations, self.config.ik_damping)
+                                   self.config.ik_iterations, self.config.ik_damping, jacobian)
 
 
 def stance_sole_heights(model, qadr: int, foot_geoms: list[int], ref: Reference, flags: np.ndarray) -> np.ndarray:
@@ -181,19 +188,25 @@ def floor_level(lowest: np.ndarray, dt: float, window_s: float) -> np.ndarray:
 
 
 def damped_gauss_newton(residual, q: np.ndarray, cols, lo: np.ndarray, hi: np.ndarray, iterations: int,
-                        damping: float) -> np.ndarray:
-    """``q`` with its entries ``cols`` moved to drive ``residual(q)`` to zero (within 1e-4): damped Gauss-Newton
-    on a finite-difference Jacobian, each step clipped to [``lo``, ``hi``] (the joints' ranges)."""
+                        damping: float, jacobian=None) -> np.ndarray:
+    """``q`` with its entries ``cols`` moved to drive ``residual(q)`` to zero (within 1e-4): damped Gauss-Newton,
+    each step clipped to [``lo``, ``hi``] (the joints' ranges). ``jacobian(x)``, called right after ``residual(x)``,
+    gives d residual / d x[cols]; without it, finite differences."""
     x = q.copy()
     for _ in range(iterations):
         e = residual(x)
         if np.abs(e).max() < 1e-4:
             break
-        jac = np.zeros((len(e), len(cols)))
-        for i, c in enumerate(cols):
-            x2 = x.copy()
-            x2[c] += 1e-4
-            jac[:, i] = (residual(x2) - e) / 1e-4
-        step = np.linalg.solve(jac.T @ jac + damping * np.eye(len(cols)), -jac.T @ e)
+        if jacobian is not None:
+            jac = jacobian(x)
+        else:
+            jac = np.zeros((len(e), len(cols)))
+            for i, c in enumerate(cols):
+                x2 = x.copy()
+                x2[c] += 1e-4
+                jac[:, i] = (residual(x2) - e) / 1e-4
+        normal = jac.T @ jac
+        normal[np.diag_indices(len(cols))] += damping
+        step = np.linalg.solve(normal, -jac.T @ e)
         x[cols] = np.clip(x[cols] + step, lo, hi)
     return x

@@ -86,11 +86,14 @@ class WalkMpc:
         self.stride = max(1, int(round(config.step_s / dt)))
         self._last: tuple | None = None  # (key, layout) of the last reference step planned (_layout)
         self._footprints: dict[tuple[int, int], np.ndarray] = {}  # (landing step, foot) -> its footprint's hull
+        # (its landings' (step, foot)) -> the world polygon of soles the clip lands (_polygon): the same for every plan
+        self._landed: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def schedule_changed(self) -> None:
         """The stance flags were edited in place (a step of push recovery): what was planned from them is dropped."""
         self._last = None
         self._footprints.clear()
+        self._landed.clear()
 
     def _next(self, k: int, f: int, value: bool) -> int:
         """The first reference step >= k where foot f's stance flag is ``value`` (N if never)."""
@@ -286,15 +289,16 @@ class WalkMpc:
                 continue
             key = tuple(here)
             if key not in polygons:
-                points = [sole_now[idx][:, :2] if kind == "now" else self._footprint(*layout.landings[idx][:2])
-                          for kind, idx in here]
-                hull = _hull(np.concatenate(points) @ frame.T)
-                _, normals = hull_edges(hull)
-                offset = np.einsum("ij,ij->i", normals, hull)
-                # inside by the margin, or by less on a sole too narrow for it (a convex set holds a disc of a third
-                # of its least width)
-                width = offset - (normals @ hull.T).min(axis=1)
-                polygons[key] = (normals, offset - min(cfg.margin, 0.3 * float(width.min())), hull.mean(axis=0))
+                if any(kind == "now" for kind, _ in here):
+                    normals, offset, centre = self._polygon([sole_now[idx][:, :2] if kind == "now"
+                                                             else self._footprint(*layout.landings[idx][:2])
+                                                             for kind, idx in here])
+                else:  # only soles the clip lands: their polygon is the same in every plan that sees them
+                    landed = tuple(layout.landings[idx][:2] for _, idx in here)
+                    if landed not in self._landed:
+                        self._landed[landed] = self._polygon([self._footprint(*ids) for ids in landed])
+                    normals, offset, centre = self._landed[landed]
+                polygons[key] = (normals @ frame.T, offset, frame @ centre)  # in the plan's (along, across) frame
             blocks.append((i, polygons[key]))
         count = sum(len(poly[0]) for _, poly in blocks)
         rows, inside = np.zeros((count, 2 * nv)), np.zeros(count)
@@ -316,6 +320,15 @@ class WalkMpc:
         zmp = frame.T @ np.array((x[0], x[nv]))
         shifts = np.stack((x[n:nv], x[nv + n:]), axis=1) @ frame
         return zmp, shifts
+
+    def _polygon(self, points: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The world polygon around the soles' corners ``points``: outward normals, offsets inside by the margin, centre."""
+        hull = _hull(np.concatenate(points))
+        _, normals = hull_edges(hull)
+        offset = np.einsum("ij,ij->i", normals, hull)
+        width = offset - (normals @ hull.T).min(axis=1)  # inside by the margin, or by less on a sole too narrow (a
+        # convex set holds a disc of a third of its least width)
+        return normals, offset - min(self.config.margin, 0.3 * float(width.min())), hull.mean(axis=0)
 
     def _footprint(self, land: int, foot: int) -> np.ndarray:
         """World xy hull of the clip's sole corners of ``foot`` over its stance from ``land`` (kept per landing)."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
 from envs.executor.feasibility import sole_corners
 from envs.executor.reference import Reference
@@ -42,7 +43,6 @@ from envs.executor.qp import solve_qp
 from envs.executor.stepping import STEP_MARGIN_S, StepPlanner, SteppingConfig, contact_schedule, near_steps
 from envs.executor.walk_mpc import MpcPlan
 from envs.executor.wholebody_gains import WholeBodyGains
-from envs.quaternion import qinv, qmul, quat_to_rotvec
 
 
 class WholeBodyController:
@@ -61,16 +61,13 @@ class WholeBodyController:
         self.kp, self.kv = kp, kv
         self.pelvis = pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
-        self.slot_of_geom = {g: i for i, g in enumerate(foot_geoms)}  # left heel, right heel, left toes, right toes
-        self._slot_of = np.full(model.ngeom + 1, -1)  # the same per geom id (-1: not a foot; the last entry for id -1)
-        self._slot_of[foot_geoms] = np.arange(len(foot_geoms))
-        # the pyramid's edges t1, -t1, t2, -t2 (rows: tangent 1, tangent 2; columns: the four edges)
-        self._edge_signs = np.array([[1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])
+        self._slot_of = foot_slots(model.ngeom, foot_geoms)
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
         self._jp = np.zeros((3, model.nv))
         self._jr = np.zeros((3, model.nv))
         self._jcom = np.zeros((3, model.nv))
+        self._rotvec = np.zeros(3)
         w = np.ones(nv)
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
         self._joint_weight = w
@@ -215,14 +212,7 @@ class WholeBodyController:
 
     def foot_geoms_on_floor(self, d) -> np.ndarray:
         """(4,) whether each foot geom touches the floor: left heel, right heel, left toes, right toes."""
-        touching = np.zeros(4, dtype=bool)
-        body = self.model.geom_bodyid
-        for i in range(d.ncon):
-            c = d.contact[i]
-            for geom, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
-                if geom in self.slot_of_geom and body[other] == 0:  # against the world (the floor), not a limb
-                    touching[self.slot_of_geom[geom]] = True
-        return touching
+        return geoms_on_floor(self.model, d, self._slot_of)
 
     def _swing_task(self, task, d, k: int, f: int, com: np.ndarray, com_vel: np.ndarray, anchor: np.ndarray,
                     qd: np.ndarray) -> None:
@@ -289,54 +279,38 @@ class WholeBodyController:
                 a_des[6 + cols] = g.kp_joint * (legs[7 + cols] - q[7 + cols]) - g.kd_joint * qd[6 + cols]
                 a_des[2] += g.kp_root_position * (legs[2] - ref.qpos[k, 2])  # the pelvis at the height they reach
         a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] + anchor - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
-        a_des[3:6] += (g.kp_root_orientation * quat_to_rotvec(qmul(qinv(q[3:7]), ref.qpos[k, 3:7]))
-                       + g.kd_root_orientation * (ref.qvel[k, 3:6] - qd[3:6]))
+        mujoco.mju_subQuat(self._rotvec, ref.qpos[k, 3:7], q[3:7])  # rotvec of q^-1 q_ref (envs.quaternion's, in C)
+        a_des[3:6] += g.kp_root_orientation * self._rotvec + g.kd_root_orientation * (ref.qvel[k, 3:6] - qd[3:6])
         mujoco.mj_fullM(m, d, self._mass)
         mass = self._mass[a0:a0 + nv, a0:a0 + nv]
         bias = d.qfrc_bias[a0:a0 + nv] - d.qfrc_passive[a0:a0 + nv]
 
-        # Contact points of stance feet: each pyramid edge's generalized force is one column.
-        edges, jac_c, vel_c, points_c, pyramids = [], [], [], [], []
-        if d.ncon:
-            g1, g2 = d.contact.geom1, d.contact.geom2
-            on_foot2 = self._slot_of[g2] >= 0
-            geoms = np.where(on_foot2, g2, np.where(self._slot_of[g1] >= 0, g1, -1))
-            used = np.flatnonzero((geoms >= 0) & self.support[self._slot_of[geoms] % 2])
-            frames, points = d.contact.frame, d.contact.pos
-            for i in used:
-                frame = frames[i].reshape(3, 3)
-                # The frame's normal points from geom1 to geom2: towards the foot when the foot is geom2.
-                normal = frame[0] if on_foot2[i] else -frame[0]
-                mujoco.mj_jac(m, d, self._jp, None, points[i], m.geom_bodyid[geoms[i]])
-                jac = self._jp[:, a0:a0 + nv].copy()
-                pyramid = normal + g.friction * (self._edge_signs.T @ frame[1:])  # (4, 3): n + mu t1, n - mu t1, n + mu t2, ...
-                edges.append(jac.T @ pyramid.T)  # the four edges' generalized forces
-                points_c.append(points[i])
-                pyramids.append(pyramid)
-                jac_c.append(jac)
-                vel_c.append(jac @ qd)
-        n_f = 4 * len(edges)
+        contacts = stance_contacts(m, d, self._slot_of, self.support, g.friction, a0, nv, self._jp)
+        n_c, generalized = contacts.count, contacts.generalized
+        n_f = 4 * n_c
         n = nv + n_f
         # The tasks go straight into the QP's Hessian and gradient: a task J x = t of weight w adds w J'J and
         # -w J't (qp.py). All but the equations of motion and the force regularization act on accelerations.
         hessian, gradient = np.zeros((n, n)), np.zeros(n)
         h_acc, g_acc = hessian[:nv, :nv], gradient[:nv]  # views
 
+        rows, targets, weights = [], [], []  # the acceleration tasks, summed into the Hessian in one product below
+
         def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray) -> None:
-            weighted = matrix.T * weight  # (nv, m), a weight per row of the task or one for all
-            h_acc[...] += weighted @ matrix
-            g_acc[...] -= weighted @ target
+            rows.append(matrix)
+            targets.append(target)
+            weights.append(np.broadcast_to(weight, len(target)))  # a weight per row of the task or one for all
 
         # around the clip's steps the legs' sagittal hinges yield to the balance tasks (joint_weight_stepping)
         jw = self._joint_weight_stepping if self.planner is not None and self._clip_steps[k] else self._joint_weight
         h_acc[np.diag_indices(nv)] += jw  # every joint's (and the pelvis's) PD: identity rows
         g_acc -= jw * a_des
-        generalized = np.hstack(edges) if n_f else np.zeros((nv, 0))
         dyn = np.hstack((mass[:6], -generalized[:6]))  # the floating base's equations of motion, nearly hard
         hessian += g.weight_dynamics * (dyn.T @ dyn)
         gradient += g.weight_dynamics * (dyn.T @ bias[:6])
         if n_f:
-            task(np.vstack(jac_c), -g.contact_damping * np.concatenate(vel_c), g.weight_contact)
+            jac_rows = contacts.jacobians.reshape(3 * n_c, nv)
+            task(jac_rows, -g.contact_damping * (jac_rows @ qd), g.weight_contact)
             forces = np.arange(nv, n)
             hessian[forces, forces] += g.force_regularization
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
@@ -355,8 +329,8 @@ class WholeBodyController:
                     # moment about it has no horizontal part. Without it the QP reached the acceleration by turning
                     # the trunk instead of by where the feet push, and the body fell behind the clip at each
                     # lift-off (RESULTS.md). Standing, and for push recovery's own steps, the QP keeps its freedom
-                    arm = np.repeat(np.array(points_c) - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
-                    moment = horizontal_moment(arm, np.concatenate(pyramids))  # (n_f, 2) per unit edge force
+                    arm = np.repeat(contacts.points - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
+                    moment = horizontal_moment(arm, contacts.pyramids.reshape(4 * n_c, 3))  # (n_f, 2) per unit edge force
                     hessian[nv:, nv:] += g.weight_centre_of_pressure * (moment @ moment.T)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
@@ -376,6 +350,10 @@ class WholeBodyController:
             lin = -g.kd_foot * (jp @ qd) + np.array([0.0, 0.0, g.kp_foot_height * height])
             ang = g.kp_foot_flat * tilt - g.kd_foot * (jr @ qd)
             task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot)
+        stacked = np.vstack(rows)
+        weighted = stacked.T * np.concatenate(weights)  # (nv, rows)
+        h_acc += weighted @ stacked
+        g_acc -= weighted @ np.concatenate(targets)
         limits = None
         if g.torque_limits and self.torque_limit is not None:
             # tau = M qacc + bias - G f (+ the implicit damping term) within the actuators' force range
