@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import GRAVITY, convex_hull, hull_distance, sole_corners
+from envs.executor.feasibility import GRAVITY, convex_hull, distance_outside, sole_corners
 from envs.executor.reference import Reference
 from envs.quaternion import qrot
 
@@ -133,7 +133,7 @@ def _moment_outside(support: np.ndarray, f: np.ndarray, m: np.ndarray, push: flo
     zmp = np.array([-m[1] / push, m[0] / push])
     hull = convex_hull(support)
     if len(hull) >= 3:
-        d = hull_distance(hull, zmp)
+        d = distance_outside(hull, zmp)
     else:  # a sole on one edge: the distance to that segment (or point)
         a, b = hull[0], hull[-1]
         t = np.clip(np.dot(zmp - a, b - a) / max(np.dot(b - a, b - a), 1e-12), 0.0, 1.0)

@@ -68,7 +68,11 @@ def reference_zmp(ref: Reference, total_mass: float, smooth_s: float = 0.0) -> n
 
 def hull_distance(points: np.ndarray, p: np.ndarray) -> float:
     """Signed distance of ``p`` outside the convex hull of 2-D ``points`` (<= 0 inside)."""
-    hull = convex_hull(points)
+    return distance_outside(convex_hull(points), p)
+
+
+def distance_outside(hull: np.ndarray, p: np.ndarray) -> float:
+    """Signed distance of ``p`` outside a counter-clockwise ``hull`` (``convex_hull``'s; <= 0 inside, inf without area)."""
     if len(hull) < 3:
         return float("inf")
     edges, normals = hull_edges(hull)
