@@ -284,3 +284,20 @@ def test_closing_the_local_backend_stops_a_running_learner_between_steps():
     assert time.perf_counter() - t < 10 and not any(th.name == "learner" and th.is_alive() for th in threading.enumerate())
     outcome = backend.poll_learning()
     assert outcome.status == "error" and "TrainingCancelled" in outcome.error and 0 < len(steps_done) < 100_000
+
+
+def test_the_report_gives_physical_verdicts_per_scenario_with_their_reasons():
+    from agent.episodes.report import _physical_markdown, physical_verdicts
+
+    rows = [dict(_row(s, "sports", False), physical_ok=False, sim_reason=reason)
+            for s, reason in enumerate(["fell", "fell", "tracking_lost", "ok", "floating_reference"])]
+    rows += [dict(_row(5 + s, "daily_life", True), sim_reason="ok") for s in range(3)]
+    rows.append(dict(_row(8, "daily_life", False), physical_ok=False, sim_reason="unstable"))
+    v = physical_verdicts(rows)
+    assert v["sports"] == {"n": 5, "physical_ok": 0.0,
+                           "failures": {"fell": 2, "tracking_lost": 1, "imprecise": 1, "floating_reference": 1}}
+    assert v["daily_life"] == {"n": 4, "physical_ok": 75.0, "failures": {"unstable": 1}}
+    table = "\n".join(_physical_markdown({"physical": v, "executor_mode": "none"}))
+    assert "executor mode `none`" in table and "Nothing but the floor holds the body up" in table
+    assert "| sports | 5 | 0.0 | 2 | 1 | 0 | 1 | floating_reference 1 |" in table
+    assert "| daily_life | 4 | 75.0 | 0 | 0 | 1 | 0 | 0 |" in table

@@ -3,6 +3,7 @@ with plots: success per scenario over time with the expert events, and the exper
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,25 @@ def _compare(before: list[dict], after: list[dict]) -> dict:
     b, a = _rates(before), _rates(after)
     return {"before": b, "after": a,
             "change_points": {k: round(a[k] - b[k], 1) for k in JUDGES} if a["n"] and b["n"] else None}
+
+
+# The simulation's own reasons, in the report's columns (others, e.g. a refused reference or implausible assistance in
+# residual mode, go under "other"); "imprecise": tracked to the end, further from the motion than the judge allows
+SIM_REASONS = ("fell", "tracking_lost", "unstable", "imprecise")
+
+
+def physical_verdicts(rows: list[dict]) -> dict:
+    """Per scenario, over the served interactions (not the paired replays): the share judged physically ok and why
+    the others were not: the simulation's reason, or ``imprecise`` where it ran to the end but the physical judge's
+    tracking bound was exceeded."""
+    out = {}
+    for sc in dict.fromkeys(r["scenario"] for r in rows):
+        mine = [r for r in rows if r["scenario"] == sc]
+        reasons = Counter("imprecise" if (r.get("sim_reason") or "ok") == "ok" else r["sim_reason"]
+                          for r in mine if not r["physical_ok"])
+        out[sc] = {"n": len(mine), "physical_ok": round(100 * (len(mine) - sum(reasons.values())) / len(mine), 1),
+                   "failures": dict(reasons.most_common())}
+    return out
 
 
 def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline: list[dict]) -> dict:
@@ -64,7 +84,7 @@ def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline:
     summary = {"episode": ep.name, "interactions": len(rows) + len(replays), "replayed": len(replays), "scenarios": per,
                "paired": paired, "paired_after": paired_after,
                "phases": {name: _rates([r for r in rows if r.get("phase") == name]) for name in dict.fromkeys(r.get("phase") for r in rows)},
-               "known_pooled": known_pooled,
+               "known_pooled": known_pooled, "physical": physical_verdicts(rows),
                "new_scenarios": new, "events": events, "experts": timeline,
                "latency_ms": {"idle": stage_percentiles(idle), "while_training": stage_percentiles(training)}}
     summary["targets"] = check_targets(ep, summary)
@@ -102,6 +122,7 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
     if kp["change_points"]:
         L += ["", f"Known scenarios pooled: success {kp['before']['success']} % -> {kp['after']['success']} % "
                   f"({kp['change_points']['success']:+.1f} points; n {kp['before']['n']} -> {kp['after']['n']})."]
+    L += _physical_markdown(summary)
     for key, title, text in (
             ("paired", "### Paired: the same requests before and after the landing",
              "The last requests of each scenario served before the first expert landed, re-served afterwards with the "
@@ -138,6 +159,27 @@ def write_report(out: Path, ep: EpisodeConfig, rows: list[dict], events: list[di
             L.append(f"- {label}: [{Path(v['path']).name}]({Path(v['path']).name}) (step {v['step']}, success {v['success']}): \"{v['text']}\"")
     atomic_write_text(out / "report.md", "\n".join(L) + "\n")
     return out / "report.md"
+
+
+def _physical_markdown(summary: dict) -> list[str]:
+    """The physical judge per scenario with the reasons it failed, and what the executor mode means for them."""
+    physical = summary.get("physical") or {}
+    if not physical:
+        return []
+    mode = summary.get("executor_mode")
+    meaning = {"none": "Nothing but the floor holds the body up, so a motion the body cannot balance or step fails here",
+               "residual": "A soft weld pulls the root towards the motion, so the body cannot fall: a failure here is an "
+                           "implausible amount of assistance, a refused reference or imprecise tracking",
+               "full": "The root follows the motion exactly: only the joints are simulated"}.get(mode, "")
+    L = ["", f"### Physical verdicts per scenario (executor mode `{mode or 'unknown'}`)", "",
+         f"Over the served interactions (not the paired replays). {meaning + '.' if meaning else ''} "
+         "*imprecise*: simulated to the end, but further from the motion than the physical judge allows.", "",
+         "| scenario | n | physically ok (%) | " + " | ".join(SIM_REASONS) + " | other |", "|---" * (len(SIM_REASONS) + 4) + "|"]
+    for sc, v in physical.items():
+        other = {k: c for k, c in v["failures"].items() if k not in SIM_REASONS}
+        L.append(f"| {sc} | {v['n']} | {v['physical_ok']} | " + " | ".join(str(v["failures"].get(k, 0)) for k in SIM_REASONS)
+                 + f" | {', '.join(f'{k} {c}' for k, c in other.items()) or 0} |")
+    return L
 
 
 def _plot(out: Path, rows: list[dict], events: list[dict], window: int = 16) -> list[str]:

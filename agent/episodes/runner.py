@@ -111,7 +111,7 @@ def _run_locked(ep: EpisodeConfig, runs: Path, out: Path, backend: str, runtime:
     summary = summarise(ep, rows, loop.state.events, timeline)
     summary.update(store=counts, seconds={"bootstrap": round(t_boot, 1), "startup": round(t_start - t_boot, 1),
                                           "episode": round(t_loop, 1)}, peak_rss_mb=round(rss.peak_mb, 1), backend=backend,
-                   overrides=dict(overrides or {}), resumed=logs.resumed)
+                   overrides=dict(overrides or {}), resumed=logs.resumed, executor_mode=runtime.executor.mode)
     if render if render is not None else ep.render_examples:
         summary["videos"] = _render_before_after(rows, assets, runtime, out)
     summary["seconds"]["total"] = round(time.perf_counter() - t0, 1)
