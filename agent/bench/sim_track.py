@@ -1,6 +1,7 @@
-"""`l2emg sim track --dataset1|--dir`: the physics executor on every clip of Bandai dataset-1 or of any BVH
-folder, with success per content (when file names carry it, as Bandai's do), failure reasons and the
-reference's feasibility (can the floor support it at all?)."""
+"""`l2emg sim track --dataset1|--dir|--synth-all`: the physics executor on every clip of Bandai dataset-1, of any BVH
+folder or of the procedural source, with success per content (when file names carry it, as Bandai's do; the
+procedural source's scenario/family), failure reasons and the reference's feasibility (can the floor support it
+at all?)."""
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -53,6 +54,12 @@ def _success_rate(rows: list[dict]) -> float | None:
     return round(sum(r["success"] for r in rows) / len(rows), 4) if rows else None
 
 
+def _median_mpjpe(rows: list[dict]) -> float | None:
+    """Median root-relative MPJPE of the clips that have one (a refused reference has none), else None."""
+    values = [r["metrics"]["mpjpe_root_rel_mm"] for r in rows if r["metrics"]["mpjpe_root_rel_mm"] is not None]
+    return round(statistics.median(values), 1) if values else None
+
+
 def _split_by_feasibility(rows: list[dict]) -> dict:
     """Success rates apart for references the floor can support (ZMP inside the soles) and the rest."""
     out = {}
@@ -96,12 +103,39 @@ def track_folder(folder: str | Path, mode: str | None, workers: int = 2, joint_m
 
 
 def track_files(files: list[str], mode: str | None, workers: int = 2, joint_map: str | None = None) -> dict:
+    return _track_jobs(_track_file, [(f, mode, joint_map) for f in files], mode, workers)
+
+
+def track_synth(scenarios: list[str] | None, mode: str | None, workers: int = 2, emotions: list[str] | None = None) -> dict:
+    """The procedural source's own clips (the demo's data): every family of ``scenarios`` (default: all of
+    configs/synth.yaml) in every emotion (or ``emotions``), variation 0; content ``scenario/family``."""
+    from envs.synth import SynthSource, load_synth_config
+
+    families = load_synth_config().scenarios
+    scenarios = scenarios or list(families)
+    unknown = sorted(set(scenarios) - set(families))
+    if unknown:
+        raise ValueError(f"unknown scenarios {unknown}; configs/synth.yaml has {sorted(families)}")
+    emotions = emotions or SynthSource().emotions
+    jobs = [(s, f, e, mode) for s in scenarios for f in families[s] for e in emotions]
+    return _track_jobs(_track_synth, jobs, mode, workers)
+
+
+def _track_synth(args: tuple[str, str, str, str | None]) -> dict:
+    from envs.synth import SynthSource
+
+    scenario, family, emotion, mode = args
+    row, _ = track_motion(SynthSource().generate(scenario, family, emotion, 0).motion, mode)
+    row["clip"], row["content"] = f"{scenario}/{family}/{emotion}", f"{scenario}/{family}"
+    return row
+
+
+def _track_jobs(work, jobs: list[tuple], mode: str | None, workers: int) -> dict:
     from tqdm import tqdm
 
     t0 = time.perf_counter()
     with mp.get_context("fork").Pool(max(1, workers), initializer=_one_thread) as pool:
-        rows = list(tqdm(pool.imap(_track_file, [(f, mode, joint_map) for f in files]), total=len(files), desc="sim track",
-                         unit="clip"))
+        rows = list(tqdm(pool.imap(work, jobs), total=len(jobs), desc="sim track", unit="clip"))
     return _report(rows, mode, t0)
 
 
@@ -118,9 +152,11 @@ def _report(rows: list[dict], mode: str | None, t0: float) -> dict:
         "standing_gesture_success_rate": _success_rate(standing),  # None without such clips (not 0)
         "success_rate_per_content": {c: round(sum(r["success"] for r in v) / len(v), 3) for c, v in sorted(by_content.items())},
         "clips_per_content": {c: len(v) for c, v in sorted(by_content.items())},
+        # references the floor can support at all (their ZMP within the soles), per content
+        "feasible_references_per_content": {c: sum(r["reference"]["feasible"] for r in v) for c, v in sorted(by_content.items())},
         "walking_success_rate": _success_rate([r for r in rows if r["content"] in WALKING]),
         "mpjpe_root_rel_mm_median": round(statistics.median(rel), 2) if rel else None,
-        "mpjpe_root_rel_mm_median_per_content": {c: round(statistics.median([r["metrics"]["mpjpe_root_rel_mm"] for r in v]), 1) for c, v in sorted(by_content.items())},
+        "mpjpe_root_rel_mm_median_per_content": {c: _median_mpjpe(v) for c, v in sorted(by_content.items())},
         # the simulation's three, then any other (implausible_assistance in residual mode, refused references)
         "failure_reasons": {k: sum(r["reason"] == k for r in rows)
                             for k in ("fell", "tracking_lost", "unstable", *sorted({r["reason"] for r in rows} - {"ok", "fell", "tracking_lost", "unstable"}))},
