@@ -299,7 +299,7 @@ class WholeBodyController:
         def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray) -> None:
             rows.append(matrix)
             targets.append(target)
-            weights.append(np.broadcast_to(weight, len(target)))  # a weight per row of the task or one for all
+            weights.append(weight if isinstance(weight, np.ndarray) else np.full(len(target), weight))  # per row, or one for all
 
         # around the clip's steps the legs' sagittal hinges yield to the balance tasks (joint_weight_stepping)
         jw = self._joint_weight_stepping if self.planner is not None and self._clip_steps[k] else self._joint_weight
