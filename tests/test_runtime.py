@@ -293,7 +293,9 @@ def test_the_report_gives_physical_verdicts_per_scenario_with_their_reasons():
             for s, reason in enumerate(["fell", "fell", "tracking_lost", "ok", "floating_reference"])]
     rows += [dict(_row(5 + s, "daily_life", True), sim_reason="ok") for s in range(3)]
     rows.append(dict(_row(8, "daily_life", False), physical_ok=False, sim_reason="unstable"))
+    rows.append(dict(_row(9, "dance", False), physical_ok=False))  # a row that does not say why
     v = physical_verdicts(rows)
+    assert v["dance"]["failures"] == {"unknown": 1}
     assert v["sports"] == {"n": 5, "physical_ok": 0.0,
                            "failures": {"fell": 2, "tracking_lost": 1, "imprecise": 1, "floating_reference": 1}}
     assert v["daily_life"] == {"n": 4, "physical_ok": 75.0, "failures": {"unstable": 1}}

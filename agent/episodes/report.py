@@ -40,11 +40,18 @@ def physical_verdicts(rows: list[dict]) -> dict:
     out = {}
     for sc in dict.fromkeys(r["scenario"] for r in rows):
         mine = [r for r in rows if r["scenario"] == sc]
-        reasons = Counter("imprecise" if (r.get("sim_reason") or "ok") == "ok" else r["sim_reason"]
-                          for r in mine if not r["physical_ok"])
+        reasons = Counter(_physical_reason(r.get("sim_reason")) for r in mine if not r["physical_ok"])
         out[sc] = {"n": len(mine), "physical_ok": round(100 * (len(mine) - sum(reasons.values())) / len(mine), 1),
                    "failures": dict(reasons.most_common())}
     return out
+
+
+def _physical_reason(sim_reason: str | None) -> str:
+    """Why a physically failed interaction failed: the simulation's reason, ``imprecise`` when the simulation ran to the
+    end ("ok"), ``unknown`` when the row does not say (a store written before the reason was kept)."""
+    if sim_reason is None:
+        return "unknown"
+    return "imprecise" if sim_reason == "ok" else sim_reason
 
 
 def summarise(ep: EpisodeConfig, rows: list[dict], events: list[dict], timeline: list[dict]) -> dict:
