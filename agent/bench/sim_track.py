@@ -54,10 +54,10 @@ def _success_rate(rows: list[dict]) -> float | None:
     return round(sum(r["success"] for r in rows) / len(rows), 4) if rows else None
 
 
-def _median_mpjpe(rows: list[dict]) -> float | None:
+def _median_mpjpe(rows: list[dict], digits: int = 1) -> float | None:
     """Median root-relative MPJPE of the clips that have one (a refused reference has none), else None."""
     values = [r["metrics"]["mpjpe_root_rel_mm"] for r in rows if r["metrics"]["mpjpe_root_rel_mm"] is not None]
-    return round(statistics.median(values), 1) if values else None
+    return round(statistics.median(values), digits) if values else None
 
 
 def _split_by_feasibility(rows: list[dict]) -> dict:
@@ -144,7 +144,6 @@ def _report(rows: list[dict], mode: str | None, t0: float) -> dict:
     for r in rows:
         by_content[r["content"]].append(r)
     standing = [r for r in rows if r["content"] in STANDING_CONTENTS]
-    rel = [r["metrics"]["mpjpe_root_rel_mm"] for r in rows if r["metrics"]["mpjpe_root_rel_mm"] is not None]
     return {
         "mode": rows[0]["mode"] if rows else mode,
         "clips": len(rows),
@@ -155,7 +154,7 @@ def _report(rows: list[dict], mode: str | None, t0: float) -> dict:
         # references the floor can support at all (their ZMP within the soles), per content
         "feasible_references_per_content": {c: sum(r["reference"]["feasible"] for r in v) for c, v in sorted(by_content.items())},
         "walking_success_rate": _success_rate([r for r in rows if r["content"] in WALKING]),
-        "mpjpe_root_rel_mm_median": round(statistics.median(rel), 2) if rel else None,
+        "mpjpe_root_rel_mm_median": _median_mpjpe(rows, 2),
         "mpjpe_root_rel_mm_median_per_content": {c: _median_mpjpe(v) for c, v in sorted(by_content.items())},
         # the simulation's three, then any other (implausible_assistance in residual mode, refused references)
         "failure_reasons": {k: sum(r["reason"] == k for r in rows)
