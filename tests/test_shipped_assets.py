@@ -47,7 +47,12 @@ def test_export_makes_every_path_relative(tmp_path: Path) -> None:
     (base / "generator-a" / "x" / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": f"{base}/backbone-a"}))
     (base / "generator-a" / "README.md").write_text(f"base_model: {base}/backbone-a\n")
     (base / "backbone-a").mkdir()
+    from policies.esmoe.store import _file_hashes, verify_files
+
+    (base / "generator-a" / "manifest.json").write_text(json.dumps({"files": _file_hashes(base / "generator-a")}))
     out = export_shipped("toy", tmp_path / "runs", ["generator-a", "backbone-a"], "abc", {}, out_root=tmp_path / "assets")
+    # the checkpoint's digests follow the paths made relative: the shipped generator loads (it did not, 2026-12-04)
+    verify_files(out / "generator-a", json.loads((out / "generator-a" / "manifest.json").read_text()))
     cfg = json.loads((out / "generator-a" / "x" / "adapter_config.json").read_text())
     assert cfg["base_model_name_or_path"] == "../../backbone-a"
     assert (out / "generator-a" / "README.md").read_text() == "base_model: ../backbone-a\n"

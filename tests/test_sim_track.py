@@ -21,6 +21,16 @@ def test_the_procedural_sources_clips_are_reported_per_scenario_and_family():
         track_synth(["no_such_scenario"], "none", workers=1)
 
 
+def test_several_variations_of_the_procedural_source_are_tracked_as_distinct_clips():
+    from agent.bench.sim_track import track_synth
+
+    report = track_synth(["shows"], "residual", workers=1, emotions=["sad"], variations=2)
+    assert report["clips"] == 8 and set(report["clips_per_content"].values()) == {2}
+    assert {r["clip"] for r in report["per_clip"]} >= {"shows/clap/sad/0", "shows/clap/sad/1"}
+    with pytest.raises(ValueError, match="variations"):
+        track_synth(["shows"], "none", workers=1, variations=0)
+
+
 def test_sim_track_synth_all_on_the_command_line(capsys):
     assert main(["sim", "track", "--synth-all", "shows", "--mode", "residual", "--workers", "1", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

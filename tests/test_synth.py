@@ -79,8 +79,76 @@ def test_physically_sane(synth, scenario):
 
 
 def test_gait_speed_is_human(synth):
-    for emotion, lo, hi in (("sad", 0.3, 1.1), ("neutral", 0.8, 1.5), ("energetic", 1.2, 2.4)):
+    """The planted feet carry the body (no skating), so speed is what the stance legs give: a slow, short-
+    stepped sad walk (0.25 m/s) up to a brisk energetic one; the old path-driven walk skated to 0.3-2 m/s."""
+    speeds = {}
+    for emotion, lo, hi in (("sad", 0.15, 1.1), ("neutral", 0.5, 1.5), ("energetic", 0.9, 2.4)):
         p = synth.generate("daily_life", "walk", emotion, 0).motion.positions
         root = p[:, 0, [0, 2]]
-        v = np.linalg.norm(root[-1] - root[0]) / (len(p) / 20)
-        assert lo < v < hi, (emotion, v)
+        speeds[emotion] = np.linalg.norm(root[-1] - root[0]) / (len(p) / 20)
+        assert lo < speeds[emotion] < hi, (emotion, speeds[emotion])
+    assert speeds["sad"] < speeds["neutral"] < speeds["energetic"]
+
+
+FLIGHT = ("jump", "star_jump", "spin_jump")
+
+
+@pytest.mark.parametrize("scenario", ["daily_life", "sports", "dance", "shows", "game", "animation", "instrument_play", "acrobatics"])
+def test_feet_on_the_floor_do_not_slide(synth, scenario):
+    """A foot on the floor stays put (95th percentile of its speed while down, heel or toe, whichever is
+    stiller: a rolling foot keeps one of them). Before plant_feet, synth-8's walks slid at up to 7 m/s."""
+    for family in synth.config.scenarios[scenario]:
+        if family in FLIGHT:
+            continue
+        for emotion in ("sad", "angry", "energetic"):
+            p = synth.generate(scenario, family, emotion, 0).motion.positions
+            for side in "lr":
+                ankle, toe = J[f"{side}_ankle"], J[f"{side}_foot"]
+                height = np.minimum(p[:, ankle, 1] - 0.085, p[:, toe, 1] - 0.03)
+                down = (height[1:] < 0.003) & (height[:-1] < 0.003)
+                speed = np.linalg.norm(np.diff(p[:, [ankle, toe]][:, :, [0, 2]], axis=0), axis=-1).min(axis=1) * 20
+                if down.any():
+                    assert np.percentile(speed[down], 95) < 0.3, (family, emotion, side)
+
+
+def test_plant_feet_moves_the_body_by_its_stance_foot():
+    """A stance foot swept back under a still root: the root goes forward by exactly that much, the foot stays."""
+    from envs.synth.rig import plant_feet
+
+    p = np.zeros((5, 22, 3))
+    p[:, :, 1] = 1.0  # everything in the air ...
+    p[:, J["l_ankle"], 1], p[:, J["l_foot"], 1] = 0.085, 0.03  # ... but the left foot, flat on the floor
+    p[:, J["l_ankle"], 2] = p[:, J["l_foot"], 2] = -0.1 * np.arange(5)  # and swept back 10 cm a frame
+    shift = plant_feet(p, 0.01)
+    assert np.allclose(shift[:, 1], 0.1 * np.arange(5)) and np.allclose(shift[:, 0], 0.0)
+    p[:, [J["l_ankle"], J["l_foot"]], 1] += 0.5  # lifted: nothing holds the body, it keeps its path
+    assert np.allclose(plant_feet(p, 0.01), 0.0)
+
+
+def test_a_swinging_foot_clears_the_floor_and_standing_feet_are_flat():
+    from envs.synth.rig import AngleRig, clear_swing_foot, level_soles, sole_height
+    from envs.skeleton import SMPL22, euler_to_local_rotations
+
+    rig = AngleRig(1, 20.0)
+    rig.leg("l", flex=0.0, knee=4.0)
+    rig.leg("r", flex=-20.0, knee=4.0)  # the stance leg inclined behind: the straight left leg is longer
+    angles = rig.angles.copy()
+
+    def heights(a):
+        pos = SMPL22.forward(euler_to_local_rotations(a), np.zeros((1, 3)))
+        return sole_height(pos, "l")[0], sole_height(pos, "r")[0], pos
+
+    left, right, _ = heights(angles)
+    assert left < right  # the swing foot would be the one on the floor
+    clear_swing_foot(angles, "l", np.array([0.05]))
+    left, right, _ = heights(angles)
+    assert left - right == pytest.approx(0.05, abs=2e-3)
+    level = np.zeros_like(rig.angles)
+    level[:, [J["l_knee"], J["r_knee"]], 0] = 30.0  # bent knees tip the feet onto their toes
+    before = heights(level)[2]
+    assert before[0, J["r_foot"], 1] - before[0, J["r_ankle"], 1] < SMPL22.offsets[J["l_foot"], 1] - 0.05
+    level_soles(level, 0.03)
+    _, _, pos = heights(level)
+    for side in "lr":
+        foot = pos[0, J[f"{side}_foot"]] - pos[0, J[f"{side}_ankle"]]
+        assert foot[1] == pytest.approx(SMPL22.offsets[J["l_foot"], 1], abs=2e-3)  # heel and toe level again

@@ -106,9 +106,13 @@ def track_files(files: list[str], mode: str | None, workers: int = 2, joint_map:
     return _track_jobs(_track_file, [(f, mode, joint_map) for f in files], mode, workers)
 
 
-def track_synth(scenarios: list[str] | None, mode: str | None, workers: int = 2, emotions: list[str] | None = None) -> dict:
+def track_synth(scenarios: list[str] | None, mode: str | None, workers: int = 2, emotions: list[str] | None = None,
+                variations: int = 1) -> dict:
     """The procedural source's own clips (the demo's data): every family of ``scenarios`` (default: all of
-    configs/synth.yaml) in every emotion (or ``emotions``), variation 0; content ``scenario/family``."""
+    configs/synth.yaml) in every emotion (or ``emotions``), variations 0..``variations``-1; content
+    ``scenario/family``, clip ``scenario/family/emotion`` (``/variation`` when there are several)."""
+    if variations < 1:
+        raise ValueError(f"variations must be >= 1, got {variations}")
     from envs.synth import SynthSource, load_synth_config
 
     families = load_synth_config().scenarios
@@ -117,16 +121,18 @@ def track_synth(scenarios: list[str] | None, mode: str | None, workers: int = 2,
     if unknown:
         raise ValueError(f"unknown scenarios {unknown}; configs/synth.yaml has {sorted(families)}")
     emotions = emotions or SynthSource().emotions
-    jobs = [(s, f, e, mode) for s in scenarios for f in families[s] for e in emotions]
+    jobs = [(s, f, e, v, mode, variations > 1) for s in scenarios for f in families[s] for e in emotions
+            for v in range(variations)]
     return _track_jobs(_track_synth, jobs, mode, workers)
 
 
-def _track_synth(args: tuple[str, str, str, str | None]) -> dict:
+def _track_synth(args: tuple[str, str, str, int, str | None, bool]) -> dict:
     from envs.synth import SynthSource
 
-    scenario, family, emotion, mode = args
-    row, _ = track_motion(SynthSource().generate(scenario, family, emotion, 0).motion, mode)
-    row["clip"], row["content"] = f"{scenario}/{family}/{emotion}", f"{scenario}/{family}"
+    scenario, family, emotion, variation, mode, name_variation = args
+    row, _ = track_motion(SynthSource().generate(scenario, family, emotion, variation).motion, mode)
+    row["clip"] = f"{scenario}/{family}/{emotion}" + (f"/{variation}" if name_variation else "")
+    row["content"] = f"{scenario}/{family}"
     return row
 
 

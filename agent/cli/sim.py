@@ -15,8 +15,10 @@ def add_parser(sub) -> None:
     src.add_argument("--dir", help="every BVH in a folder (with --joint-map for other skeletons); per content when "
                                    "file names carry it (dataset-N_CONTENT_STYLE_ID.bvh)")
     src.add_argument("--synth-all", nargs="?", const="", metavar="SCENARIOS",
-                     help="every family and emotion of the procedural source (variation 0), per scenario/family; "
-                          "optionally only these comma-separated scenarios")
+                     help="every family and emotion of the procedural source (variation 0, or --variations), per "
+                          "scenario/family; optionally only these comma-separated scenarios")
+    track.add_argument("--variations", type=int, default=1, metavar="N",
+                       help="with --synth-all: variations 0..N-1 of each family and emotion (default 1)")
     track.add_argument("--root", help="Bandai-Namco data root")
     track.add_argument("--mode", choices=["none", "residual", "full"], default=None, help="root assistance (default: config)")
     track.add_argument("--render", help="write an MP4 of the simulated motion (one clip only)")
@@ -38,7 +40,8 @@ def cmd_sim_track(args: argparse.Namespace) -> int:
     from agent.bench.sim_track import track_dataset1, track_folder, track_motion, track_synth
 
     if args.synth_all is not None:
-        report = track_synth([s for s in args.synth_all.split(",") if s], args.mode, args.workers)
+        report = track_synth([s for s in args.synth_all.split(",") if s], args.mode, args.workers,
+                             variations=args.variations)
     elif args.dataset1:
         report = track_dataset1(args.root, args.mode, args.workers)
     elif args.dir:

@@ -38,6 +38,10 @@ class SynthConfig:
     duration_s: tuple[float, float] = (3.0, 6.0)
     variations_per_family_emotion: int = 8
     jitter: Jitter = field(default_factory=Jitter)
+    plant_tolerance_m: float | None = None  # feet within this of the floor do not slide (rig.plant_feet); None: off
+    swing_clearance_m: float | None = None  # a gait's swing foot this far above the stance foot (rig.clear_swing_foot)
+    leg_smoothing_s: float | None = None  # Gaussian width over the joints that carry the body (rig.AngleRig.build)
+    level_reach_m: float | None = None  # feet this close to the floor are turned flat at the ankle (rig.level_soles)
 
     def __post_init__(self) -> None:
         lo, hi = self.duration_s
@@ -45,6 +49,8 @@ class SynthConfig:
             raise ValueError(f"duration_s must be 0 < min <= max, got {self.duration_s}")
         if self.fps <= 0 or self.variations_per_family_emotion < 1:
             raise ValueError("fps must be positive and variations_per_family_emotion >= 1")
+        if self.plant_tolerance_m is not None and self.plant_tolerance_m <= 0:
+            raise ValueError(f"plant_tolerance_m must be positive (or null: off), got {self.plant_tolerance_m}")
 
 
 def load_synth_config(path: str | Path | None = None) -> SynthConfig:

@@ -12,9 +12,10 @@ from typing import Callable
 import numpy as np
 
 from envs.synth.cues import EmotionCues
+from envs.synth.gait import cartoon_walk, run, sneak, tiptoe, walk
 from envs.synth.rig import AngleRig
 
-LEG_LENGTH = 0.80  # hip to ankle of the SMPL template (m); converts hip swing into stride speed
+WEIGHT_SHIFT_DEG = 7.0  # hip roll that carries the pelvis 10 cm sideways, over one foot
 
 
 class Drive:
@@ -50,53 +51,6 @@ class Drive:
         """0 -> 1 over ``seconds`` (scaled by tempo), smooth, then held."""
         x = np.clip(self.clock * self.tempo / max(seconds, 1e-3), 0, 1)
         return x * x * (3 - 2 * x)
-
-
-def _stride_speed(d: Drive, freq: float, hip_amp_deg: float) -> float:
-    """Mean root speed of a gait: two steps of 2 L sin(A) per cycle, so the stance foot does not drift."""
-    return 4 * LEG_LENGTH * np.sin(np.deg2rad(hip_amp_deg)) * freq * d.tempo
-
-
-def _gait(r: AngleRig, d: Drive, freq: float, hip: float, knee: float, arm: float, direction: float = 0.0,
-          lean: float = 0.0, crouch: float = 0.0, turn_deg_s: float = 0.0, travel: bool = True) -> None:
-    a = d.amp
-    hip_amp = hip * a
-    for side, off in (("l", 0.0), ("r", np.pi)):
-        swing = d.wave(freq, off)
-        lift = d.pulse(freq, off + np.pi / 2)
-        r.leg(side, flex=hip_amp * swing + crouch, knee=knee * a * lift + 2 * crouch + 4 + 6 * d.cue.bounce * lift,
-              ankle=-crouch * 0.6 + 6 * d.cue.bounce * d.pulse(freq, off - np.pi / 2))
-        r.arm(side, flex=-arm * a * swing, abd=8 * d.cue.arm_spread, elbow=15 + 12 * a * lift)
-    r.spine(flex=lean, twist=5 * a * d.wave(freq))
-    r.heading += turn_deg_s * d.tempo * d.clock
-    if travel:
-        r.advance(_stride_speed(d, freq, hip_amp), direction)
-
-
-def walk(r, d):
-    _gait(r, d, 0.9, hip=22, knee=35, arm=18)
-
-
-def run(r, d):
-    _gait(r, d, 1.4, hip=35, knee=70, arm=35, lean=8)
-    r.arm("l", elbow=60); r.arm("r", elbow=60)
-
-
-def cartoon_walk(r, d):
-    _gait(r, d, 1.0, hip=30, knee=55, arm=40)
-    r.head(roll=10 * d.amp * d.wave(1.0))
-
-
-def sneak(r, d):
-    _gait(r, d, 0.6, hip=16, knee=30, arm=8, crouch=25, lean=15)
-    r.arm("l", flex=30, elbow=70); r.arm("r", flex=30, elbow=70)
-
-
-def tiptoe(r, d):
-    _gait(r, d, 1.1, hip=12, knee=20, arm=10)
-    for side in "lr":
-        r.leg(side, ankle=25)
-        r.arm(side, abd=35 * d.cue.arm_spread, elbow=60)
 
 
 def step_touch(r, d):
@@ -176,30 +130,47 @@ def clap(r, d):
     r.head(pitch=-5 * c)
 
 
+def _split_stance(r: AngleRig) -> None:
+    """Left foot 23 cm ahead of the right, both soles flat on the floor (a fighter's or thrower's stance)."""
+    r.leg("l", flex=20, knee=30, ankle=-10); r.leg("r", flex=-10, knee=5, ankle=-15)
+
+
+def _weight_on(r: AngleRig, side: str, share) -> None:
+    """Shift the pelvis over one foot, both feet staying where they are (the hips turn like a parallelogram):
+    a leg can only leave the floor once the body is over the other."""
+    r.leg(side, abd=-WEIGHT_SHIFT_DEG * np.asarray(share))
+    r.leg("r" if side == "l" else "l", abd=WEIGHT_SHIFT_DEG * np.asarray(share))
+
+
 def punch(r, d):
     for side, off in (("l", 0.0), ("r", np.pi)):
         hit = d.pulse(1.0, off)
         r.arm(side, flex=30 + 55 * d.amp * hit, abd=10 * d.cue.arm_spread, elbow=110 * (1 - hit) + 5)
     r.spine(twist=18 * d.amp * d.wave(1.0), flex=6)
-    r.leg("l", flex=15, knee=20); r.leg("r", flex=-10, knee=15)
+    _split_stance(r)
 
 
 def kick(r, d):
     side = d.rng.choice(["l", "r"])
-    k = d.pulse(0.6)
+    stance = "r" if side == "l" else "l"
+    k = np.clip(d.smooth(0.6), 0, None) ** 0.7  # smooth: the whole body swings with the leg
+    _weight_on(r, stance, d.ramp(0.5))
     r.leg(side, flex=75 * d.amp * k, knee=70 * (1 - k) * (k > 0.05))
-    r.leg("r" if side == "l" else "l", knee=10)
+    r.leg(stance, knee=10)
     r.spine(flex=-10 * k)
     for s in "lr":
         r.arm(s, abd=35 * d.cue.arm_spread, elbow=40)
 
 
 def squat(r, d):
-    q = d.pulse(0.5, -np.pi / 2) * d.amp
+    # The whole body goes down and up (smooth: its mass cannot snap). The feet stay planted, so the hips go
+    # back; the pelvis tips forward and the arms reach out to keep the centre of mass over the feet.
+    q = np.clip(d.smooth(0.5, -np.pi / 2), 0, None) * d.amp
+    r.add("pelvis", x=35 * q)
     for side in "lr":
-        r.leg(side, flex=80 * q, knee=110 * q, ankle=-25 * q)
-        r.arm(side, flex=70 * q, abd=10, elbow=10)
-    r.spine(flex=25 * q)
+        r.leg(side, flex=115 * q, knee=110 * q, ankle=-30 * q)  # thighs 80 deg up in the world
+        r.arm(side, flex=80 * q, abd=10, elbow=10)
+    r.spine(flex=10 * q)
 
 
 def sway(r, d):
@@ -207,7 +178,7 @@ def sway(r, d):
     r.spine(lateral=10 * d.amp * s, twist=6 * d.amp * d.wave(0.6, 1.0))
     r.path[:, 0] += 0.06 * d.amp * s
     for side, sg in (("l", 1), ("r", -1)):
-        r.leg(side, abd=4 * sg * s, knee=10 + 12 * d.pulse(1.2, 0 if sg > 0 else np.pi))
+        r.leg(side, abd=4 * sg * s, knee=10 + 12 * d.pulse(1.2))  # both knees bounce: the feet stay down
         r.arm(side, abd=50 * d.cue.arm_spread + 20 * d.amp * sg * s, elbow=45)
     r.head(roll=-6 * s)
 
@@ -269,7 +240,7 @@ def throw(r, d):
     sg = 1 if side == "l" else -1
     r.arm(side, flex=60 * d.amp * wind + 60, abd=60 * d.cue.arm_spread, elbow=70 * np.clip(-wind, 0, None) + 10)
     r.spine(twist=sg * 25 * d.amp * wind, flex=10 * np.clip(wind, 0, None))
-    r.leg("l", flex=20, knee=15); r.leg("r", flex=-10, knee=10)
+    _split_stance(r)
 
 
 def stretch(r, d):
@@ -323,6 +294,7 @@ def piano(r, d):
 def balance(r, d):
     up = d.ramp(1.0)
     side = d.rng.choice(["l", "r"])
+    _weight_on(r, "r" if side == "l" else "l", d.ramp(0.5))
     r.leg(side, flex=60 * up * d.amp, knee=80 * up)
     r.leg("r" if side == "l" else "l", knee=5)
     for s in "lr":
@@ -330,7 +302,7 @@ def balance(r, d):
 
 
 def backbend(r, d):
-    b = d.pulse(0.3, -np.pi / 2) * d.amp
+    b = np.clip(d.smooth(0.3, -np.pi / 2), 0, None) * d.amp  # smooth: the planted body follows the bend
     r.spine(flex=-40 * b)
     r.head(pitch=-30 * b)
     for side in "lr":

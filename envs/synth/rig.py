@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 
 from envs.motion.motion import Motion
 from envs.quaternion import qfrom_axis_angle, qmul
@@ -10,6 +11,7 @@ from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, SMPL22, euler_to_local_ro
 J = JOINT_INDEX
 _SPINE = (("spine1", 0.3), ("spine2", 0.35), ("spine3", 0.35))
 _LIMITS = joint_limits_deg()
+_CARRYING = [J[j] for j in ("pelvis", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle", "l_foot", "r_foot")]
 # Fastest joint rotation the rig lets through (deg/s); human gestures stay well below it, while
 # abrupt (angry) motion keeps its sharp starts and stops.
 MAX_ANGULAR_SPEED = 900.0
@@ -30,6 +32,7 @@ class AngleRig:
         self.heading = np.zeros(num_frames)  # degrees about +Y
         self.path = np.zeros((num_frames, 2))  # root x, z (m)
         self.lift = np.zeros(num_frames)  # height above the grounded pose (flight phases)
+        self.swing: dict[str, np.ndarray] = {}  # side -> swing clearance share in [0, 1] (gaits), see build
 
     @property
     def n(self) -> int:
@@ -71,11 +74,27 @@ class AngleRig:
         self.path[:, 0] += np.concatenate([[0.0], np.cumsum((step * np.sin(yaw))[:-1])])
         self.path[:, 1] += np.concatenate([[0.0], np.cumsum((step * np.cos(yaw))[:-1])])
 
-    def build(self, yaw0_deg: float = 0.0) -> tuple[Motion, float]:
-        """Clamp to joint limits, pose by FK, put the lowest foot on the floor; returns (motion, clamp share)."""
+    def build(self, yaw0_deg: float = 0.0, plant_tolerance_m: float | None = None,
+              swing_clearance_m: float | None = None, leg_smoothing_s: float | None = None,
+              level_reach_m: float | None = None) -> tuple[Motion, float]:
+        """Clamp to joint limits, pose by FK, put the lowest foot on the floor; returns (motion, clamp share).
+
+        With ``leg_smoothing_s``, the joints that carry the body (pelvis, hips, knees, ankles) are smoothed by a
+        Gaussian of that width: an emotion's sharpness squares off their waves too, and a planted body whose
+        legs snap is thrown up and down (synth-8's step_touch: ZMP 1.5 m outside the feet). Arms, trunk and
+        head keep it. With ``swing_clearance_m``, a swinging foot (``self.swing``) is kept that far above the other
+        foot times its swing share (:func:`clear_swing_foot`); with ``level_reach_m``, feet on the floor stand flat
+        (:func:`level_soles`); with ``plant_tolerance_m``, they do not slide (:func:`plant_feet`)."""
         clamped = np.clip(self.angles, _LIMITS[None, :, :, 0], _LIMITS[None, :, :, 1])
         clamp_share = float(np.mean(np.abs(clamped - self.angles) > 1e-6))
         clamped = _limit_rate(clamped, MAX_ANGULAR_SPEED / self.fps)
+        if leg_smoothing_s:
+            clamped[:, _CARRYING] = gaussian_filter1d(clamped[:, _CARRYING], leg_smoothing_s * self.fps, axis=0, mode="nearest")
+        if swing_clearance_m is not None:
+            for side, share in self.swing.items():
+                clear_swing_foot(clamped, side, swing_clearance_m * np.asarray(share))
+        if level_reach_m is not None:
+            level_soles(clamped, level_reach_m)
         local = euler_to_local_rotations(clamped)
         heading = qfrom_axis_angle(np.array([0.0, 1.0, 0.0]), np.deg2rad(self.heading + yaw0_deg))
         local[:, 0] = qmul(heading, local[:, 0])
@@ -89,7 +108,95 @@ class AngleRig:
         clearance = np.array([FOOT_CLEARANCE[k] for k in feet])
         ground = np.max(clearance[None] - pos[:, feet, 1], axis=1)
         pos[..., 1] += (ground + self.lift)[:, None]
+        if plant_tolerance_m is not None:
+            pos[..., [0, 2]] += plant_feet(pos, plant_tolerance_m)[:, None]
         return Motion(pos, local, self.fps), clamp_share
+
+
+def sole_height(positions: np.ndarray, side: str) -> np.ndarray:
+    """Height of a foot's lowest sole point above the floor line of a flat foot (..., from ankle and toe)."""
+    ankle, toe = J[f"{side}_ankle"], J[f"{side}_foot"]
+    return np.minimum(positions[..., ankle, 1] - FOOT_CLEARANCE[ankle], positions[..., toe, 1] - FOOT_CLEARANCE[toe])
+
+
+def clear_swing_foot(angles: np.ndarray, side: str, clearance_m: np.ndarray, iterations: int = 12) -> None:
+    """Bend the knee of a swinging leg (in place, degrees) until its sole is ``clearance_m`` (T,) above the other.
+
+    Hip swing alone does not lift a foot: a leg passing under the body is longer, vertically, than the
+    stance leg inclined behind it, so synth-8's swing foot met the floor mid-swing and its stance foot was
+    dragged. A bisection per frame over the extra knee flexion (0 to the knee's limit) finds the least
+    bend that clears; frames that already clear are left as they are."""
+    knee = J[f"{side}_knee"]
+    other = "r" if side == "l" else "l"
+    room = np.clip(_LIMITS[knee, 0, 1] - angles[:, knee, 0], 0.0, None)
+
+    def gap(extra: np.ndarray) -> np.ndarray:
+        a = angles.copy()
+        a[:, knee, 0] += extra
+        pos = SMPL22.forward(euler_to_local_rotations(a), np.zeros((len(a), 3)))
+        return sole_height(pos, side) - sole_height(pos, other) - clearance_m
+
+    short = (clearance_m > 0) & (gap(np.zeros(len(angles))) < 0)
+    if not short.any():
+        return
+    lo, hi = np.zeros(len(angles)), np.where(short, room, 0.0)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        ok = gap(mid) >= 0
+        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+    angles[:, knee, 0] += hi
+
+
+_REST_FOOT_PITCH = np.arctan2(SMPL22.offsets[J["l_foot"], 1], np.hypot(SMPL22.offsets[J["l_foot"], 0], SMPL22.offsets[J["l_foot"], 2]))
+
+
+def level_soles(angles: np.ndarray, reach_m: float, iterations: int = 2) -> None:
+    """Turn the ankles (in place, degrees) so that feet on the floor stand flat, heel and toes down.
+
+    A bent knee tips the foot onto its toes unless the ankle flexes back; synth-8's sway and dances stood
+    with their heels 6 cm up, which a contact schedule reads as a step. A foot within ``reach_m`` of the
+    lowest one is levelled in proportion to how close it is (1 on the floor, 0 at ``reach_m``), so that a
+    swing foot keeps its own pitch and touch-downs do not snap."""
+    for _ in range(iterations):
+        pos = SMPL22.forward(euler_to_local_rotations(angles), np.zeros((len(angles), 3)))
+        heights = {side: sole_height(pos, side) for side in "lr"}
+        lowest = np.minimum(heights["l"], heights["r"])
+        for side in "lr":
+            ankle, toe = J[f"{side}_ankle"], J[f"{side}_foot"]
+            foot = pos[:, toe] - pos[:, ankle]
+            pitch = np.arctan2(foot[:, 1], np.hypot(foot[:, 0], foot[:, 2]))
+            weight = np.clip(1.0 - (heights[side] - lowest) / reach_m, 0.0, 1.0)
+            angles[:, ankle, 0] = np.clip(angles[:, ankle, 0] + weight * np.rad2deg(pitch - _REST_FOOT_PITCH),
+                                          *_LIMITS[ankle, 0])
+
+
+def plant_feet(positions: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Root shift (T, 2), x and z, that stops the feet on the floor from sliding: the body moves by its feet.
+
+    The angle tracks move the legs; where the root path and the legs disagree, a foot on the floor slides
+    (synth-8's walk slid its stance foot up to 0.3 m/s and its squat both feet 13 cm forward: no floor can
+    carry that). Each frame, the horizontal displacement of the feet on the floor is cancelled by moving the
+    whole body the other way, so the root's travel is what the stance legs' motion gives. A foot counts as
+    on the floor by its height above the flat-foot clearance, fully at 0 and fading out at ``tolerance_m``
+    (a weight, so that touch-down and lift-off do not jerk the root); the cancelled share is the weight's,
+    at most 1. Its contact point is the lower of ankle and toe (heel to toe roll). Airborne frames keep
+    the authored path."""
+    feet = {side: (J[f"{side}_ankle"], J[f"{side}_foot"]) for side in "lr"}
+    on_floor = {side: np.clip(1.0 - sole_height(positions, side) / tolerance_m, 0.0, 1.0) for side in feet}
+    shift = np.zeros((len(positions), 2))
+    for t in range(1, len(positions)):
+        moved, weight = np.zeros(2), 0.0
+        for side, (ankle, toe) in feet.items():
+            # only a foot on the floor in both frames was held by it (a landing foot's last swing is not)
+            w = float(min(on_floor[side][t - 1], on_floor[side][t]))
+            if w > 0:
+                above = [positions[t, j, 1] - FOOT_CLEARANCE[j] for j in (ankle, toe)]
+                j = ankle if above[0] <= above[1] else toe
+                moved += w * (positions[t, j, [0, 2]] - positions[t - 1, j, [0, 2]])
+                weight += w
+        # a foot half on the floor holds the body half: no normalising a light touch into a full plant
+        shift[t] = shift[t - 1] - moved / max(weight, 1.0)
+    return shift
 
 
 def _limit_rate(angles: np.ndarray, max_step: float) -> np.ndarray:
