@@ -2,16 +2,14 @@
 families built on it. The planted feet move the body (rig.plant_feet), so the cycle decides its speed."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from envs.synth.drive import Drive
 from envs.synth.rig import AngleRig
 
-if TYPE_CHECKING:
-    from envs.synth.families import Drive
-
 LEG_LENGTH = 0.80  # hip to ankle of the SMPL template (m); converts hip swing into stride speed
+
+
 def _stride_speed(d: Drive, freq: float, hip_amp_deg: float) -> float:
     """Mean root speed of a gait: two steps of 2 L sin(A) per cycle, so the stance foot does not drift."""
     return 4 * LEG_LENGTH * np.sin(np.deg2rad(hip_amp_deg)) * freq * d.tempo

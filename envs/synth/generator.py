@@ -9,7 +9,8 @@ import numpy as np
 
 from envs.motion.motion import Motion
 from envs.synth.cues import SynthConfig, load_synth_config
-from envs.synth.families import FAMILIES, Drive, apply_posture
+from envs.synth.drive import Drive
+from envs.synth.families import FAMILIES, apply_posture
 from envs.synth.rig import AngleRig
 
 
