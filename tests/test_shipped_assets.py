@@ -98,3 +98,19 @@ def test_bootstrap_never_pretrains_on_a_later_phase_scenario() -> None:
     manifest = shipped_manifest("synth-8")
     if manifest is not None:  # the shipped backbone is named after what it has not seen
         assert "backbone-tiny-without-dance" in manifest["models"]
+
+
+def test_models_of_another_dataset_build_are_named_not_silently_reused(tmp_path: Path, caplog) -> None:
+    """After an update changes the procedural source, the runs folder's old models are still used (never replaced
+    behind the user's back), but the bootstrap says they belong to another build, or that it cannot tell."""
+    from agent.recipes.bootstrap import check_build, record_build
+
+    base = tmp_path / "runs" / "synth-8"
+    base.mkdir(parents=True)
+    assert not check_build(base, "synth-8", "new") and "do not record which build" in caplog.text
+    caplog.clear()
+    record_build(base, "synth-8", "old")
+    assert not check_build(base, "synth-8", "new") and "another build of synth-8 (fingerprint old != new" in caplog.text
+    caplog.clear()
+    record_build(base, "synth-8", "new")
+    assert check_build(base, "synth-8", "new") and not caplog.text

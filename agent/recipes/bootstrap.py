@@ -5,6 +5,7 @@ introduces (so that they are genuinely unseen: the tiny one pre-trained here, or
 the motion vocabulary), and an ES-MoE generator with one expert per first-phase scenario."""
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -36,6 +37,9 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
     backbone_dir = base / (f"backbone-{slug}-without-{'+'.join(later)}" if config.pretrain_on == "all_but_later" and later
                            else f"backbone-{slug}-{tag}")
     generator_name = f"generator-{tag}" if tiny else f"generator-{tag}-{slug}"
+    fresh = not (base / "tokenizer").exists()
+    if not fresh:
+        check_build(base, ds_cfg.name, manifest["fingerprint"])
     if config.shipped_assets:
         from agent.recipes.shipped import install_shipped
 
@@ -64,9 +68,36 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
             backbone_dir = warmed_up(request.backbone, backbone_dir, episode=(request, config), runs=str(runs),
                                      cache=cache, progress=progress)
         _bootstrap_generator(Path(ds_dir), base / "tokenizer", backbone_dir, generator, known, later, config, progress)
+    if fresh:
+        record_build(base, ds_cfg.name, manifest["fingerprint"])
     log.info("bootstrap: assets ready in %.0f s (%s)", time.perf_counter() - t0, base)
     return RuntimeAssets(ds_cfg.name, str(ds_dir), str(base / "tokenizer"), str(base / "evaluator"), str(base / "emotion"),
                          str(perception), str(backbone_dir), str(generator), known)
+
+
+BUILD = "BUILD.json"  # runs/<dataset>/: which build of the dataset its models were trained on (or shipped for)
+
+
+def record_build(base: Path, dataset: str, fingerprint: str) -> None:
+    from envs.atomic import atomic_write_text
+
+    atomic_write_text(base / BUILD, json.dumps({"dataset": dataset, "fingerprint": fingerprint}, indent=2) + "\n")
+
+
+def check_build(base: Path, dataset: str, fingerprint: str) -> bool:
+    """Whether the models already in ``base`` were made for this build of ``dataset``; a warning when not, or when
+    unknown. They are used as they are either way (a user's own models are never replaced behind their back), but
+    models of an older procedural source, after an update, would silently judge and generate the old motions."""
+    path = base / BUILD
+    recorded = json.loads(path.read_text()).get("fingerprint") if path.is_file() else None
+    if recorded == fingerprint:
+        return True
+    why = (f"were trained on another build of {dataset} (fingerprint {recorded} != {fingerprint}: its config, texts or "
+           "the code that makes it changed)" if recorded else
+           f"do not record which build of {dataset} they were trained on (a runs folder from before 2026-12-04)")
+    log.warning("bootstrap: the models in %s %s; using them as they are. To install or train models for this build, "
+                "delete %s (or run with another --runs)", base, why, base)
+    return False
 
 
 def _bootstrap_generator(ds_dir: Path, tokenizer_dir: Path, backbone_dir: Path, out: Path, known: tuple[str, ...],
