@@ -152,3 +152,16 @@ def test_a_swinging_foot_clears_the_floor_and_standing_feet_are_flat():
     for side in "lr":
         foot = pos[0, J[f"{side}_foot"]] - pos[0, J[f"{side}_ankle"]]
         assert foot[1] == pytest.approx(SMPL22.offsets[J["l_foot"], 1], abs=2e-3)  # heel and toe level again
+
+
+def test_the_physical_rules_of_the_source_reject_non_positive_settings():
+    import dataclasses
+
+    from envs.synth.cues import load_synth_config
+
+    base = load_synth_config()
+    for name in ("plant_tolerance_m", "swing_clearance_m", "leg_smoothing_s", "level_reach_m"):
+        assert getattr(base, name) > 0  # all on in configs/synth.yaml
+        with pytest.raises(ValueError, match=name):
+            dataclasses.replace(base, **{name: 0.0})
+        dataclasses.replace(base, **{name: None})  # null: the rule is off

@@ -49,8 +49,10 @@ class SynthConfig:
             raise ValueError(f"duration_s must be 0 < min <= max, got {self.duration_s}")
         if self.fps <= 0 or self.variations_per_family_emotion < 1:
             raise ValueError("fps must be positive and variations_per_family_emotion >= 1")
-        if self.plant_tolerance_m is not None and self.plant_tolerance_m <= 0:
-            raise ValueError(f"plant_tolerance_m must be positive (or null: off), got {self.plant_tolerance_m}")
+        for name in ("plant_tolerance_m", "swing_clearance_m", "leg_smoothing_s", "level_reach_m"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive (or null: off), got {value}")
 
 
 def load_synth_config(path: str | Path | None = None) -> SynthConfig:

@@ -47,7 +47,8 @@ def _gait(r: AngleRig, d: Drive, freq: float, hip: float, knee: float, arm: floa
         r.leg(side, flex=hip_amp * swing + crouch, abd=-STANCE_ADDUCTION_DEG * carry,
               knee=knee * a * lift + 2 * crouch + 4 + 6 * d.cue.bounce * lift,
               ankle=-crouch * 0.6 + 6 * d.cue.bounce * push)
-        r.arm(side, flex=-arm * a * d.wave(freq, off), abd=8 * d.cue.arm_spread, elbow=15 + 12 * a * d.pulse(freq, off + np.pi / 2))
+        r.arm(side, flex=-arm * a * d.wave(freq, off), abd=8 * d.cue.arm_spread,
+              elbow=15 + 12 * a * d.pulse(freq, off + np.pi / 2))
         r.swing[side] = lift  # the swing foot clears the floor from lift-off to touch-down
     r.spine(flex=lean, twist=5 * a * d.wave(freq))
     r.heading += turn_deg_s * d.tempo * d.clock

@@ -65,9 +65,9 @@ class SynthSource:
         drive = Drive(rig.t, cue, rng, tempo, amp)
         FAMILIES[family](rig, drive)
         apply_posture(rig, drive)
-        motion, clamp_share = rig.build(yaw0_deg=rng.uniform(-180, 180), plant_tolerance_m=cfg.plant_tolerance_m,
-                                            swing_clearance_m=cfg.swing_clearance_m, leg_smoothing_s=cfg.leg_smoothing_s,
-                                            level_reach_m=cfg.level_reach_m)
+        motion, clamp_share = rig.build(
+            yaw0_deg=rng.uniform(-180, 180), plant_tolerance_m=cfg.plant_tolerance_m, swing_clearance_m=cfg.swing_clearance_m,
+            leg_smoothing_s=cfg.leg_smoothing_s, level_reach_m=cfg.level_reach_m)
         return SynthClip(clip_id, scenario, family, emotion, variation, motion, clamp_share)
 
     def __iter__(self) -> Iterator[SynthClip]:

@@ -89,7 +89,8 @@ class AngleRig:
         clamp_share = float(np.mean(np.abs(clamped - self.angles) > 1e-6))
         clamped = _limit_rate(clamped, MAX_ANGULAR_SPEED / self.fps)
         if leg_smoothing_s:
-            clamped[:, _CARRYING] = gaussian_filter1d(clamped[:, _CARRYING], leg_smoothing_s * self.fps, axis=0, mode="nearest")
+            clamped[:, _CARRYING] = gaussian_filter1d(clamped[:, _CARRYING], leg_smoothing_s * self.fps, axis=0,
+                                                      mode="nearest")
         if swing_clearance_m is not None:
             for side, share in self.swing.items():
                 clear_swing_foot(clamped, side, swing_clearance_m * np.asarray(share))
@@ -147,7 +148,8 @@ def clear_swing_foot(angles: np.ndarray, side: str, clearance_m: np.ndarray, ite
     angles[:, knee, 0] += hi
 
 
-_REST_FOOT_PITCH = np.arctan2(SMPL22.offsets[J["l_foot"], 1], np.hypot(SMPL22.offsets[J["l_foot"], 0], SMPL22.offsets[J["l_foot"], 2]))
+_FOOT = SMPL22.offsets[J["l_foot"]]  # ankle to toe at rest
+_REST_FOOT_PITCH = np.arctan2(_FOOT[1], np.hypot(_FOOT[0], _FOOT[2]))
 
 
 def level_soles(angles: np.ndarray, reach_m: float, iterations: int = 2) -> None:
@@ -156,7 +158,7 @@ def level_soles(angles: np.ndarray, reach_m: float, iterations: int = 2) -> None
     A bent knee tips the foot onto its toes unless the ankle flexes back; synth-8's sway and dances stood
     with their heels 6 cm up, which a contact schedule reads as a step. A foot within ``reach_m`` of the
     lowest one is levelled in proportion to how close it is (1 on the floor, 0 at ``reach_m``), so that a
-    swing foot keeps its own pitch and touch-downs do not snap."""
+    swing foot keeps its own pitch and a foot coming down turns flat gradually."""
     for _ in range(iterations):
         pos = SMPL22.forward(euler_to_local_rotations(angles), np.zeros((len(angles), 3)))
         heights = {side: sole_height(pos, side) for side in "lr"}
@@ -181,22 +183,18 @@ def plant_feet(positions: np.ndarray, tolerance_m: float) -> np.ndarray:
     (a weight, so that touch-down and lift-off do not jerk the root); the cancelled share is the weight's,
     at most 1. Its contact point is the lower of ankle and toe (heel to toe roll). Airborne frames keep
     the authored path."""
-    feet = {side: (J[f"{side}_ankle"], J[f"{side}_foot"]) for side in "lr"}
-    on_floor = {side: np.clip(1.0 - sole_height(positions, side) / tolerance_m, 0.0, 1.0) for side in feet}
-    shift = np.zeros((len(positions), 2))
-    for t in range(1, len(positions)):
-        moved, weight = np.zeros(2), 0.0
-        for side, (ankle, toe) in feet.items():
-            # only a foot on the floor in both frames was held by it (a landing foot's last swing is not)
-            w = float(min(on_floor[side][t - 1], on_floor[side][t]))
-            if w > 0:
-                above = [positions[t, j, 1] - FOOT_CLEARANCE[j] for j in (ankle, toe)]
-                j = ankle if above[0] <= above[1] else toe
-                moved += w * (positions[t, j, [0, 2]] - positions[t - 1, j, [0, 2]])
-                weight += w
-        # a foot half on the floor holds the body half: no normalising a light touch into a full plant
-        shift[t] = shift[t - 1] - moved / max(weight, 1.0)
-    return shift
+    moved, weight = np.zeros((len(positions) - 1, 2)), np.zeros(len(positions) - 1)
+    for side in "lr":
+        ankle, toe = J[f"{side}_ankle"], J[f"{side}_foot"]
+        on_floor = np.clip(1.0 - sole_height(positions, side) / tolerance_m, 0.0, 1.0)
+        w = np.minimum(on_floor[:-1], on_floor[1:])  # only a foot down in both frames held the body (not a landing one)
+        heel_lower = (positions[1:, ankle, 1] - FOOT_CLEARANCE[ankle]) <= (positions[1:, toe, 1] - FOOT_CLEARANCE[toe])
+        heel_step, toe_step = (np.diff(positions[:, j][:, [0, 2]], axis=0) for j in (ankle, toe))
+        step = np.where(heel_lower[:, None], heel_step, toe_step)  # the contact point: the lower of heel and toe
+        moved += w[:, None] * step
+        weight += w
+    # a foot half on the floor holds the body half: no normalising a light touch into a full plant
+    return np.concatenate([np.zeros((1, 2)), 0.0 - np.cumsum(moved / np.maximum(weight, 1.0)[:, None], axis=0)])
 
 
 def _limit_rate(angles: np.ndarray, max_step: float) -> np.ndarray:
