@@ -86,10 +86,9 @@ def export_shipped(dataset: str, runs: Path, models: list[str], fingerprint: str
         shutil.copytree(base / d, out / d, ignore=shutil.ignore_patterns("*.tmp.*"))
         for prefix in dict.fromkeys((str(base.resolve()), str(base.absolute()), str(base))):
             relative_paths(out / d, prefix, out)
-        if (out / d / "manifest.json").is_file():  # an ES-MoE checkpoint lists its files' digests: the rewrite is ours
-            from policies.esmoe.store import rehash_files
+        from policies.esmoe.store import rehash_files
 
-            rehash_files(out / d)
+        rehash_files(out / d)  # an ES-MoE checkpoint lists its files' digests: the rewrite above is ours
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip():
         commit += "-dirty"

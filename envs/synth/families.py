@@ -13,7 +13,7 @@ import numpy as np
 
 from envs.synth.drive import Drive
 from envs.synth.gait import cartoon_walk, run, sneak, tiptoe, walk
-from envs.synth.rig import AngleRig
+from envs.synth.rig import AngleRig, other_side
 
 WEIGHT_SHIFT_DEG = 7.0  # hip roll that carries the pelvis 10 cm sideways, over one foot
 
@@ -31,7 +31,7 @@ def wave(r, d):
     side = d.rng.choice(["l", "r"])
     up = d.ramp(0.6)
     r.arm(side, flex=20 * up, abd=(120 * d.cue.arm_spread) * up, elbow=70 * up + 20 * d.amp * d.wave(1.8) * up)
-    other = "r" if side == "l" else "l"
+    other = other_side(side)
     r.arm(other, abd=8, elbow=15)
     r.head(yaw=(10 if side == "l" else -10))
 
@@ -77,7 +77,7 @@ def present(r, d):
     r.arm(side, abd=(75 * d.cue.arm_spread) * out, front=45 * out, elbow=20)
     r.spine(twist=(-15 if side == "l" else 15) * out * d.amp)
     r.head(yaw=(25 if side == "l" else -25) * out)
-    r.arm("r" if side == "l" else "l", abd=8, elbow=20)
+    r.arm(other_side(side), abd=8, elbow=20)
 
 
 def point(r, d):
@@ -85,7 +85,7 @@ def point(r, d):
     out = d.pulse(0.4)
     r.arm(side, flex=85 * out * d.amp, abd=15 * d.cue.arm_spread, elbow=5)
     r.spine(flex=8 * out, twist=(10 if side == "l" else -10) * out)
-    r.arm("r" if side == "l" else "l", abd=8, elbow=15)
+    r.arm(other_side(side), abd=8, elbow=15)
 
 
 def clap(r, d):
@@ -104,7 +104,7 @@ def _weight_on(r: AngleRig, side: str, share) -> None:
     """Shift the pelvis over one foot, both feet staying where they are (the hips turn like a parallelogram):
     a leg can only leave the floor once the body is over the other."""
     r.leg(side, abd=-WEIGHT_SHIFT_DEG * np.asarray(share))
-    r.leg("r" if side == "l" else "l", abd=WEIGHT_SHIFT_DEG * np.asarray(share))
+    r.leg(other_side(side), abd=WEIGHT_SHIFT_DEG * np.asarray(share))
 
 
 def punch(r, d):
@@ -117,7 +117,7 @@ def punch(r, d):
 
 def kick(r, d):
     side = d.rng.choice(["l", "r"])
-    stance = "r" if side == "l" else "l"
+    stance = other_side(side)
     k = np.clip(d.smooth(0.6), 0, None) ** 0.7  # smooth: the whole body swings with the leg
     _weight_on(r, stance, d.ramp(0.5))
     r.leg(side, flex=75 * d.amp * k, knee=70 * (1 - k) * (k > 0.05))
@@ -259,9 +259,9 @@ def piano(r, d):
 def balance(r, d):
     up = d.ramp(1.0)
     side = d.rng.choice(["l", "r"])
-    _weight_on(r, "r" if side == "l" else "l", d.ramp(0.5))
+    _weight_on(r, other_side(side), d.ramp(0.5))
     r.leg(side, flex=60 * up * d.amp, knee=80 * up)
-    r.leg("r" if side == "l" else "l", knee=5)
+    r.leg(other_side(side), knee=5)
     for s in "lr":
         r.arm(s, abd=(90 * d.cue.arm_spread) * up + 8 * d.wave(0.4), elbow=10)
 

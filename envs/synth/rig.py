@@ -17,6 +17,10 @@ _CARRYING = [J[j] for j in ("pelvis", "l_hip", "r_hip", "l_knee", "r_knee", "l_a
 MAX_ANGULAR_SPEED = 900.0
 
 
+def other_side(side: str) -> str:
+    return "r" if side == "l" else "l"
+
+
 def side_sign(side: str) -> float:
     """+1 for the left limb, -1 for the right (mirroring negates Y and Z rotations)."""
     return 1.0 if side == "l" else -1.0
@@ -105,9 +109,7 @@ class AngleRig:
         root = np.zeros((self.n, 3))
         root[:, 0], root[:, 2] = rot_path[:, 0], rot_path[:, 1]
         pos = SMPL22.forward(local, root)
-        feet = list(FOOT_CLEARANCE)
-        clearance = np.array([FOOT_CLEARANCE[k] for k in feet])
-        ground = np.max(clearance[None] - pos[:, feet, 1], axis=1)
+        ground = -np.minimum(sole_height(pos, "l"), sole_height(pos, "r"))  # the lowest foot onto the floor
         pos[..., 1] += (ground + self.lift)[:, None]
         if plant_tolerance_m is not None:
             pos[..., [0, 2]] += plant_feet(pos, plant_tolerance_m)[:, None]
@@ -128,7 +130,7 @@ def clear_swing_foot(angles: np.ndarray, side: str, clearance_m: np.ndarray, ite
     dragged. A bisection per frame over the extra knee flexion (0 to the knee's limit) finds the least
     bend that clears; frames that already clear are left as they are."""
     knee = J[f"{side}_knee"]
-    other = "r" if side == "l" else "l"
+    other = other_side(side)
     room = np.clip(_LIMITS[knee, 0, 1] - angles[:, knee, 0], 0.0, None)
 
     def gap(extra: np.ndarray) -> np.ndarray:

@@ -83,11 +83,12 @@ def verify_files(directory: str | Path, manifest: dict) -> None:
 
 def rehash_files(directory: str | Path) -> None:
     """Record anew the digests of a checkpoint whose files were rewritten on purpose (the shipped assets' export
-    makes their paths relative), so that ``verify_files`` still tells that from damage. No-op without a list."""
+    makes their paths relative), so that ``verify_files`` still tells that from damage. No-op for a folder that is
+    not such a checkpoint (no manifest, or one without a file list)."""
     from envs.atomic import atomic_write_text
 
     path = Path(directory) / MANIFEST
-    manifest = json.loads(path.read_text())
+    manifest = json.loads(path.read_text()) if path.is_file() else {}
     if manifest.get("files") is not None:
         manifest["files"] = _file_hashes(Path(directory))
         atomic_write_text(path, json.dumps(manifest, indent=2))
