@@ -28,9 +28,8 @@ def test_resample_30_to_20_keeps_trajectory(walk_motion):
     assert np.abs(m30.positions[::3] - walk_motion.positions[::2][: len(m30.positions[::3])]).max() < 1e-9
     back = m30.resample(20.0)
     n = min(back.num_frames, walk_motion.num_frames)
-    # Linear interpolation misses most where the motion is fastest: the synthetic walk's landing foot moves up
-    # to 0.3 m in its touch-down frame (RESULTS.md, the planted-feet source), where the round trip is 4.3 cm off.
-    assert np.abs(back.positions[:n] - walk_motion.positions[:n]).max() < 0.05
+    # Linear interpolation misses most where the motion is fastest, the swing foot's: 2.4 cm on this walk.
+    assert np.abs(back.positions[:n] - walk_motion.positions[:n]).max() < 0.03
     assert back.duration == pytest.approx(walk_motion.duration, abs=0.1)
 
 

@@ -39,7 +39,7 @@ class SynthConfig:
     variations_per_family_emotion: int = 8
     jitter: Jitter = field(default_factory=Jitter)
     plant_tolerance_m: float | None = None  # feet within this of the floor do not slide (rig.plant_feet); None: off
-    swing_clearance_m: float | None = None  # a gait's swing foot this far above the stance foot (rig.clear_swing_foot)
+    swing_clearance_m: float | None = None  # gaits place their feet (footwork.place_feet), the swing foot this high
     leg_smoothing_s: float | None = None  # Gaussian width over the joints that carry the body (rig.AngleRig.build)
     level_reach_m: float | None = None  # feet this close to the floor are turned flat at the ankle (rig.level_soles)
 

@@ -7,6 +7,7 @@ from scipy.ndimage import gaussian_filter1d
 from envs.motion.motion import Motion
 from envs.quaternion import qfrom_axis_angle, qmul
 from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, SMPL22, euler_to_local_rotations, joint_limits_deg
+from envs.synth.footwork import FootPlan, place_feet
 
 J = JOINT_INDEX
 _SPINE = (("spine1", 0.3), ("spine2", 0.35), ("spine3", 0.35))
@@ -36,7 +37,7 @@ class AngleRig:
         self.heading = np.zeros(num_frames)  # degrees about +Y
         self.path = np.zeros((num_frames, 2))  # root x, z (m)
         self.lift = np.zeros(num_frames)  # height above the grounded pose (flight phases)
-        self.swing: dict[str, np.ndarray] = {}  # side -> swing clearance share in [0, 1] (gaits), see build
+        self.feet: dict[str, FootPlan] = {}  # side -> where a gait puts that ankle (envs/synth/footwork.py), see build
 
     @property
     def n(self) -> int:
@@ -86,8 +87,8 @@ class AngleRig:
         With ``leg_smoothing_s``, the joints that carry the body (pelvis, hips, knees, ankles) are smoothed by a
         Gaussian of that width: an emotion's sharpness squares off their waves too, and a planted body whose
         legs snap is thrown up and down (synth-8's step_touch: ZMP 1.5 m outside the feet). Arms, trunk and
-        head keep it. With ``swing_clearance_m``, a swinging foot (``self.swing``) is kept that far above the other
-        foot times its swing share (:func:`clear_swing_foot`); with ``level_reach_m``, feet on the floor stand flat
+        head keep it. With ``swing_clearance_m``, a gait's legs are solved for its foot plans (``self.feet``,
+        :func:`~envs.synth.footwork.place_feet`), the swing foot at least that high at mid-swing; with ``level_reach_m``, feet on the floor stand flat
         (:func:`level_soles`); with ``plant_tolerance_m``, they do not slide (:func:`plant_feet`)."""
         clamped = np.clip(self.angles, _LIMITS[None, :, :, 0], _LIMITS[None, :, :, 1])
         clamp_share = float(np.mean(np.abs(clamped - self.angles) > 1e-6))
@@ -95,9 +96,8 @@ class AngleRig:
         if leg_smoothing_s:
             clamped[:, _CARRYING] = gaussian_filter1d(clamped[:, _CARRYING], leg_smoothing_s * self.fps, axis=0,
                                                       mode="nearest")
-        if swing_clearance_m is not None:
-            for side, share in self.swing.items():
-                clear_swing_foot(clamped, side, swing_clearance_m * np.asarray(share))
+        if swing_clearance_m is not None and self.feet:
+            place_feet(clamped, self.feet, swing_clearance_m, smooth_frames=(leg_smoothing_s or 0.0) * self.fps)
         if level_reach_m is not None:
             level_soles(clamped, level_reach_m)
         local = euler_to_local_rotations(clamped)
@@ -120,34 +120,6 @@ def sole_height(positions: np.ndarray, side: str) -> np.ndarray:
     """Height of a foot's lowest sole point above the floor line of a flat foot (..., from ankle and toe)."""
     ankle, toe = J[f"{side}_ankle"], J[f"{side}_foot"]
     return np.minimum(positions[..., ankle, 1] - FOOT_CLEARANCE[ankle], positions[..., toe, 1] - FOOT_CLEARANCE[toe])
-
-
-def clear_swing_foot(angles: np.ndarray, side: str, clearance_m: np.ndarray, iterations: int = 12) -> None:
-    """Bend the knee of a swinging leg (in place, degrees) until its sole is ``clearance_m`` (T,) above the other.
-
-    Hip swing alone does not lift a foot: a leg passing under the body is longer, vertically, than the
-    stance leg inclined behind it, so synth-8's swing foot met the floor mid-swing and its stance foot was
-    dragged. A bisection per frame over the extra knee flexion (0 to the knee's limit) finds the least
-    bend that clears; frames that already clear are left as they are."""
-    knee = J[f"{side}_knee"]
-    other = other_side(side)
-    room = np.clip(_LIMITS[knee, 0, 1] - angles[:, knee, 0], 0.0, None)
-
-    def gap(extra: np.ndarray) -> np.ndarray:
-        a = angles.copy()
-        a[:, knee, 0] += extra
-        pos = SMPL22.forward(euler_to_local_rotations(a), np.zeros((len(a), 3)))
-        return sole_height(pos, side) - sole_height(pos, other) - clearance_m
-
-    short = (clearance_m > 0) & (gap(np.zeros(len(angles))) < 0)
-    if not short.any():
-        return
-    lo, hi = np.zeros(len(angles)), np.where(short, room, 0.0)
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        ok = gap(mid) >= 0
-        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
-    angles[:, knee, 0] += hi
 
 
 _FOOT = SMPL22.offsets[J["l_foot"]]  # ankle to toe at rest
