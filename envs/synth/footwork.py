@@ -18,10 +18,18 @@ from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 from envs.skeleton import JOINT_INDEX, SMPL22, euler_to_local_rotations, joint_limits_deg
 
 J = JOINT_INDEX
+
+
+def pose_at_origin(angles: np.ndarray) -> np.ndarray:
+    """Joint positions (T, 22, 3) of Euler angle tracks (T, 22, 3), degrees, with the root at the origin."""
+    return SMPL22.forward(euler_to_local_rotations(angles), np.zeros((len(angles), 3)))
+
+
 _LIMITS = joint_limits_deg()
-_REST = SMPL22.forward(euler_to_local_rotations(np.zeros((1, 22, 3))), np.zeros((1, 3)))[0]
-_LEG = {side: float(np.linalg.norm(_REST[J[f"{side}_ankle"]] - _REST[J[f"{side}_hip"]])) for side in "lr"}  # straight
-_SOLVED = (("hip", 0), ("hip", 2), ("knee", 0))  # flexion, abduction, knee: three angles for the ankle's three coordinates
+_REST = pose_at_origin(np.zeros((1, 22, 3)))[0]
+_LEG = {side: float(np.linalg.norm(_REST[J[f"{side}_ankle"]] - _REST[J[f"{side}_hip"]]))  # hip to ankle, straight
+        for side in "lr"}
+_SOLVED = (("hip", 0), ("hip", 2), ("knee", 0))  # flexion, abduction, knee: three angles, the ankle's three coordinates
 _MIN_KNEE_DEG = 1.0  # a straight knee is the solve's singular point, and bent backwards is the wrong branch
 _FULL_REACH = 0.995  # of the straight leg: where a target lies farther from the hip, the ankle goes as far as it can
 
@@ -39,10 +47,6 @@ class FootPlan:
     on_floor: np.ndarray
     clearance_m: float | np.ndarray
     reach: float
-
-
-def _positions(angles: np.ndarray) -> np.ndarray:
-    return SMPL22.forward(euler_to_local_rotations(angles), np.zeros((len(angles), 3)))
 
 
 def floor_level(positions: np.ndarray, plans: dict[str, FootPlan], smooth_frames: float) -> np.ndarray:
@@ -78,7 +82,7 @@ def place_feet(angles: np.ndarray, plans: dict[str, FootPlan], min_clearance_m: 
     Gauss-Newton per frame with a finite-difference Jacobian: the three angles move the ankle in three directions,
     and one forward kinematics per angle serves both legs at once. The angles already there (the angle gait) start
     the solve, which keeps the knee on its forward-bending branch; joint limits hold after every step."""
-    positions = _positions(angles)
+    positions = pose_at_origin(angles)
     floor = floor_level(positions, plans, smooth_frames)
     targets = {}
     for side, plan in plans.items():
@@ -95,7 +99,7 @@ def place_feet(angles: np.ndarray, plans: dict[str, FootPlan], min_clearance_m: 
             moved = angles.copy()
             for side in plans:
                 moved[:, J[f"{side}_{joint}"], axis] += step_deg
-            shifted = _positions(moved)
+            shifted = pose_at_origin(moved)
             for side in plans:
                 jacobian[side][:, :, k] = (shifted[:, J[f"{side}_ankle"]] - positions[:, J[f"{side}_ankle"]]) / step_deg
         for side in plans:
@@ -105,6 +109,6 @@ def place_feet(angles: np.ndarray, plans: dict[str, FootPlan], min_clearance_m: 
                 j = J[f"{side}_{joint}"]
                 low = max(_LIMITS[j, axis, 0], _MIN_KNEE_DEG) if joint == "knee" else _LIMITS[j, axis, 0]
                 angles[:, j, axis] = np.clip(angles[:, j, axis] + delta[:, k], low, _LIMITS[j, axis, 1])
-        positions = _positions(angles)
+        positions = pose_at_origin(angles)
         error = {side: positions[:, J[f"{side}_ankle"]] - targets[side] for side in plans}
     return float(max(np.abs(e).max() for e in error.values()))

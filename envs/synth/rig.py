@@ -7,7 +7,7 @@ from scipy.ndimage import gaussian_filter1d
 from envs.motion.motion import Motion
 from envs.quaternion import qfrom_axis_angle, qmul
 from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, SMPL22, euler_to_local_rotations, joint_limits_deg
-from envs.synth.footwork import FootPlan, place_feet
+from envs.synth.footwork import FootPlan, place_feet, pose_at_origin
 
 J = JOINT_INDEX
 _SPINE = (("spine1", 0.3), ("spine2", 0.35), ("spine3", 0.35))
@@ -88,8 +88,9 @@ class AngleRig:
         Gaussian of that width: an emotion's sharpness squares off their waves too, and a planted body whose
         legs snap is thrown up and down (synth-8's step_touch: ZMP 1.5 m outside the feet). Arms, trunk and
         head keep it. With ``swing_clearance_m``, a gait's legs are solved for its foot plans (``self.feet``,
-        :func:`~envs.synth.footwork.place_feet`), the swing foot at least that high at mid-swing; with ``level_reach_m``, feet on the floor stand flat
-        (:func:`level_soles`); with ``plant_tolerance_m``, they do not slide (:func:`plant_feet`)."""
+        :func:`~envs.synth.footwork.place_feet`), the swing foot at least that high at mid-swing; with
+        ``level_reach_m``, feet on the floor stand flat (:func:`level_soles`); with ``plant_tolerance_m``, they do not
+        slide (:func:`plant_feet`)."""
         clamped = np.clip(self.angles, _LIMITS[None, :, :, 0], _LIMITS[None, :, :, 1])
         clamp_share = float(np.mean(np.abs(clamped - self.angles) > 1e-6))
         clamped = _limit_rate(clamped, MAX_ANGULAR_SPEED / self.fps)
@@ -134,7 +135,7 @@ def level_soles(angles: np.ndarray, reach_m: float, iterations: int = 2) -> None
     lowest one is levelled in proportion to how close it is (1 on the floor, 0 at ``reach_m``), so that a
     swing foot keeps its own pitch and a foot coming down turns flat gradually."""
     for _ in range(iterations):
-        pos = SMPL22.forward(euler_to_local_rotations(angles), np.zeros((len(angles), 3)))
+        pos = pose_at_origin(angles)
         heights = {side: sole_height(pos, side) for side in "lr"}
         lowest = np.minimum(heights["l"], heights["r"])
         for side in "lr":
