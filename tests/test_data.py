@@ -136,3 +136,23 @@ def test_prepare_uses_a_built_cache_without_the_raw_data(tmp_path, fake_root, mo
     assert again == out and manifest2 == manifest and not rebuilt
     with pytest.raises(FileNotFoundError, match="L2EMG_BANDAI_ROOT"):
         prepare(dataclasses.replace(cfg, name="never-built"), tmp_path, None, progress=False)
+
+
+def test_a_change_to_the_procedural_source_code_is_a_new_build(tmp_path, monkeypatch):
+    """The cache of a synthetic dataset is keyed by the code that writes its motions, not only by its settings: the
+    shipped synth-8 models were once about to be retrained on the previous source's cached clips."""
+    import shutil
+    from pathlib import Path
+
+    import envs.synth
+    from policies.data.builder import fingerprint
+
+    config = load_dataset_config("synth-8")
+    before = fingerprint(config, None)
+    copy = tmp_path / "synth"
+    shutil.copytree(Path(envs.synth.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(envs.synth, "__file__", str(copy / "__init__.py"))
+    assert fingerprint(config, None) == before  # the same code, wherever it lies
+    with open(copy / "gait.py", "a") as f:
+        f.write("\nSTANCE_SHARE = 0.5\n")
+    assert fingerprint(config, None) != before

@@ -168,6 +168,30 @@ def test_gaits_land_without_a_snap(synth):
             assert np.percentile(acceleration, 95) < 15.0, (family, emotion)
 
 
+def test_bouncing_knees_keep_the_body_over_its_feet(synth):
+    """A knee bent alone swings the shank back, and planted feet then carry the pelvis ahead of them: synth-8's sway,
+    step_touch and arm_wave stood 14-22 cm off their feet (the reference's ZMP outside the soles). rig.bend turns hip
+    and ankle by half the knee's angle."""
+    from envs.skeleton import SMPL22, euler_to_local_rotations
+    from envs.synth.rig import AngleRig
+
+    def pelvis_ahead_of_ankle(rig):
+        pos = SMPL22.forward(euler_to_local_rotations(rig.angles), np.zeros((1, 3)))[0]
+        return pos[J["pelvis"], 2] - pos[J["l_ankle"], 2]
+
+    rest, bent, knee_only = AngleRig(1, 20.0), AngleRig(1, 20.0), AngleRig(1, 20.0)
+    bent.bend("l", 40.0)
+    knee_only.leg("l", knee=40.0)
+    assert pelvis_ahead_of_ankle(bent) == pytest.approx(pelvis_ahead_of_ankle(rest), abs=0.01)
+    assert pelvis_ahead_of_ankle(knee_only) - pelvis_ahead_of_ankle(rest) > 0.2
+    for family in ("sway", "step_touch", "arm_wave"):
+        for emotion in ("happy", "sad", "angry"):
+            p = synth.generate("dance", family, emotion, 0).motion.positions
+            feet = 0.5 * (p[:, J["l_ankle"]] + p[:, J["r_ankle"]])
+            # 4.7 cm is the rest pose's own (the ankle sits behind the hip), the rest the dance's sway
+            assert np.linalg.norm((p[:, 0] - feet)[:, [0, 2]], axis=-1).max() < 0.11, (family, emotion)
+
+
 def test_standing_feet_are_turned_flat():
     from envs.skeleton import SMPL22, euler_to_local_rotations
     from envs.synth.rig import level_soles

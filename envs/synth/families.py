@@ -22,7 +22,8 @@ def step_touch(r, d):
     side_sway = d.smooth(0.8)
     r.path[:, 0] += 0.18 * d.amp * side_sway
     for side, s in (("l", 1), ("r", -1)):
-        r.leg(side, abd=10 * d.amp * np.clip(s * side_sway, 0, None), knee=10 + 15 * d.pulse(1.6))
+        r.leg(side, abd=10 * d.amp * np.clip(s * side_sway, 0, None))
+        r.bend(side, 10 + 15 * d.pulse(1.6))
         r.arm(side, flex=40 * d.amp * d.pulse(0.8, 0 if s > 0 else np.pi), abd=30 * d.cue.arm_spread, elbow=50)
     r.spine(lateral=6 * d.amp * side_sway)
 
@@ -40,7 +41,7 @@ def arm_wave(r, d):
     for side, off in (("l", 0.0), ("r", 1.2)):
         r.arm(side, abd=90 * d.cue.arm_spread + 25 * d.amp * d.wave(0.7, off), elbow=30 + 30 * d.amp * d.pulse(0.7, off + 1))
     r.spine(lateral=8 * d.amp * d.wave(0.7))
-    r.leg("l", knee=8 + 10 * d.pulse(1.4)); r.leg("r", knee=8 + 10 * d.pulse(1.4, np.pi))
+    r.bend("l", 8 + 10 * d.pulse(1.4)); r.bend("r", 8 + 10 * d.pulse(1.4, np.pi))
 
 
 def bow(r, d):
@@ -121,7 +122,8 @@ def kick(r, d):
     k = np.clip(d.smooth(0.6), 0, None) ** 0.7  # smooth: the whole body swings with the leg
     _weight_on(r, stance, d.ramp(0.5))
     r.leg(side, flex=75 * d.amp * k, knee=70 * (1 - k) * (k > 0.05))
-    r.leg(stance, knee=10)
+    for leg in "lr":
+        r.bend(leg, 10)  # both knees soft: the kicking foot comes back to the floor level with the other
     r.spine(flex=-10 * k)
     for s in "lr":
         r.arm(s, abd=35 * d.cue.arm_spread, elbow=40)
@@ -143,7 +145,8 @@ def sway(r, d):
     r.spine(lateral=10 * d.amp * s, twist=6 * d.amp * d.wave(0.6, 1.0))
     r.path[:, 0] += 0.06 * d.amp * s
     for side, sg in (("l", 1), ("r", -1)):
-        r.leg(side, abd=4 * sg * s, knee=10 + 12 * d.pulse(1.2))  # both knees bounce: the feet stay down
+        r.leg(side, abd=4 * sg * s)
+        r.bend(side, 10 + 12 * d.pulse(1.2))  # both knees bounce: the feet stay down
         r.arm(side, abd=50 * d.cue.arm_spread + 20 * d.amp * sg * s, elbow=45)
     r.head(roll=-6 * s)
 
@@ -152,6 +155,7 @@ def spin(r, d):
     r.heading += 360 * 0.35 * d.tempo * d.clock
     for side in "lr":
         r.arm(side, abd=80 * d.cue.arm_spread, elbow=20)
+        # the knee alone, not rig.bend: bent over the feet while the heading turns, spin tracked 0 of 24 (18 so)
         r.leg(side, knee=10 + 15 * d.pulse(1.4, 0 if side == "l" else np.pi), ankle=10)
 
 
@@ -194,7 +198,8 @@ def dodge(r, d):
     s = d.smooth(0.6)
     r.path[:, 0] += 0.35 * d.amp * s
     for side, sg in (("l", 1), ("r", -1)):
-        r.leg(side, abd=18 * d.amp * np.clip(sg * s, 0, None), knee=25 + 25 * np.clip(-sg * s, 0, None))
+        r.leg(side, abd=18 * d.amp * np.clip(sg * s, 0, None))
+        r.bend(side, 25 + 25 * np.clip(-sg * s, 0, None))
         r.arm(side, flex=40, abd=25 * d.cue.arm_spread, elbow=80)
     r.spine(flex=15, lateral=-12 * d.amp * s)
 
@@ -261,7 +266,7 @@ def balance(r, d):
     side = d.rng.choice(["l", "r"])
     _weight_on(r, other_side(side), d.ramp(0.5))
     r.leg(side, flex=60 * up * d.amp, knee=80 * up)
-    r.leg(other_side(side), knee=5)
+    r.bend(other_side(side), 5)
     for s in "lr":
         r.arm(s, abd=(90 * d.cue.arm_spread) * up + 8 * d.wave(0.4), elbow=10)
 

@@ -60,6 +60,16 @@ class AngleRig:
         self.add(f"{side}_knee", x=knee)
         self.add(f"{side}_ankle", x=ankle)
 
+    def bend(self, side: str, knee=0.0) -> None:
+        """Knee flexion with the hip and the ankle turning half as much, so that the ankle stays under the hip.
+
+        A knee bent alone swings the shank back: a planted foot then carries the pelvis ahead of it (rig.plant_feet),
+        and synth-8's knee bounces (sway, step_touch) put the body 14-22 cm in front of its feet, the reference's
+        ZMP off the soles. Thigh and shank are nearly equally long (0.38, 0.40 m), so half the knee's angle at hip
+        and ankle keeps the pelvis above the feet as it goes down."""
+        knee = np.asarray(knee)
+        self.leg(side, flex=0.5 * knee, knee=knee, ankle=-0.5 * knee)
+
     def spine(self, flex=0.0, twist=0.0, lateral=0.0) -> None:
         for name, w in _SPINE:
             self.add(name, x=w * np.asarray(flex), y=w * np.asarray(twist), z=w * np.asarray(lateral))

@@ -98,11 +98,17 @@ def _synth_count(config: DatasetConfig) -> int:
 
 
 def fingerprint(config: DatasetConfig, root: Path | None) -> str:
-    """Identity of a build: config, code version, and the source files' names, sizes and times."""
+    """Identity of a build: config, code version, and the source files' names, sizes and times; for the procedural
+    source its settings and its code (envs/synth/*.py), which is what writes the motions: a change there made a
+    new synth-8 with the cache's old clips otherwise."""
     h = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
     h.update(f"v{CACHE_VERSION}".encode())
     if config.source == "synthetic":
         h.update((config_dir() / "synth.yaml").read_bytes())
+        import envs.synth
+
+        for path in sorted(Path(envs.synth.__file__).parent.glob("*.py")):
+            h.update(path.name.encode() + path.read_bytes())
     if root is not None:
         for name in config.datasets:
             folder = root / name
