@@ -126,8 +126,7 @@ def test_plant_feet_moves_the_body_by_its_stance_foot():
 
 
 def test_planned_feet_stand_on_one_floor_and_the_swing_foot_clears_it():
-    from envs.skeleton import SMPL22, euler_to_local_rotations
-    from envs.synth.footwork import FootPlan, place_feet
+    from envs.synth.footwork import FootPlan, place_feet, pose_at_origin
 
     def plan(forward, lift, on_floor):
         return FootPlan(forward=np.array(forward), lateral=np.zeros(2), lift=np.array(lift),
@@ -140,10 +139,10 @@ def test_planned_feet_stand_on_one_floor_and_the_swing_foot_clears_it():
     plans = {"l": plan([0.25, 0.0], [0.0, 1.0], [True, False]), "r": plan([-0.2, 0.0], [0.0, 0.0], [True, True])}
     error = place_feet(angles, plans, min_clearance_m=0.05, smooth_frames=0.0)
     assert error < 1e-3
-    pos = SMPL22.forward(euler_to_local_rotations(angles), np.zeros((2, 3)))
+    pos = pose_at_origin(angles)
     ankle = {side: pos[:, J[f"{side}_ankle"]] for side in "lr"}
     assert ankle["l"][0, 1] == pytest.approx(ankle["r"][0, 1], abs=1e-3)  # one floor under both feet
-    rest = SMPL22.forward(euler_to_local_rotations(np.zeros((1, 22, 3))), np.zeros((1, 3)))[0]
+    rest = pose_at_origin(np.zeros((1, 22, 3)))[0]
     for side in "lr":
         assert ankle[side][0, 2] - rest[J[f"{side}_ankle"], 2] == pytest.approx(plans[side].forward[0], abs=1e-3)
     assert ankle["l"][1, 1] - ankle["r"][1, 1] == pytest.approx(0.10, abs=1e-3)  # 5 cm at least + the knee's 5 cm
@@ -172,11 +171,11 @@ def test_bouncing_knees_keep_the_body_over_its_feet(synth):
     """A knee bent alone swings the shank back, and planted feet then carry the pelvis ahead of them: synth-8's sway,
     step_touch and arm_wave stood 14-22 cm off their feet (the reference's ZMP outside the soles). rig.bend turns hip
     and ankle by half the knee's angle."""
-    from envs.skeleton import SMPL22, euler_to_local_rotations
+    from envs.synth.footwork import pose_at_origin
     from envs.synth.rig import AngleRig
 
     def pelvis_ahead_of_ankle(rig):
-        pos = SMPL22.forward(euler_to_local_rotations(rig.angles), np.zeros((1, 3)))[0]
+        pos = pose_at_origin(rig.angles)[0]
         return pos[J["pelvis"], 2] - pos[J["l_ankle"], 2]
 
     rest, bent, knee_only = AngleRig(1, 20.0), AngleRig(1, 20.0), AngleRig(1, 20.0)
@@ -193,15 +192,16 @@ def test_bouncing_knees_keep_the_body_over_its_feet(synth):
 
 
 def test_standing_feet_are_turned_flat():
-    from envs.skeleton import SMPL22, euler_to_local_rotations
+    from envs.skeleton import SMPL22
+    from envs.synth.footwork import pose_at_origin
     from envs.synth.rig import level_soles
 
     level = np.zeros((1, 22, 3))
     level[:, [J["l_knee"], J["r_knee"]], 0] = 30.0  # bent knees tip the feet onto their toes
-    before = SMPL22.forward(euler_to_local_rotations(level), np.zeros((1, 3)))
+    before = pose_at_origin(level)
     assert before[0, J["r_foot"], 1] - before[0, J["r_ankle"], 1] < SMPL22.offsets[J["l_foot"], 1] - 0.05
     level_soles(level, 0.03)
-    pos = SMPL22.forward(euler_to_local_rotations(level), np.zeros((1, 3)))
+    pos = pose_at_origin(level)
     for side in "lr":
         foot = pos[0, J[f"{side}_foot"]] - pos[0, J[f"{side}_ankle"]]
         assert foot[1] == pytest.approx(SMPL22.offsets[J["l_foot"], 1], abs=2e-3)  # heel and toe level again

@@ -107,8 +107,8 @@ def fingerprint(config: DatasetConfig, root: Path | None) -> str:
         h.update((config_dir() / "synth.yaml").read_bytes())
         import envs.synth
 
-        for path in sorted(Path(envs.synth.__file__).parent.glob("*.py")):
-            h.update(path.name.encode() + path.read_bytes())
+        for path in sorted(Path(envs.synth.__file__).parent.glob("*.py")):  # the bytes, as a checkout with CRLF too
+            h.update(path.name.encode() + path.read_bytes().replace(b"\r\n", b"\n"))
     if root is not None:
         for name in config.datasets:
             folder = root / name
