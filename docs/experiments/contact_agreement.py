@@ -8,11 +8,14 @@ Labels (`--labels`):
 - `height`: some sole corner of the planted reference below `--height` m (no simulation);
 - `hml3d`: HumanML3D's foot contacts of the clip itself (its ankle or toe joint moving less than sqrt(0.002) m per
   frame at 20 fps, the rule of its 263-d features, `envs/motion/features.py`), each control step reading the clip
-  frame it falls in (no simulation).
+  frame it falls in (no simulation);
+- `plan`: with `--synth`, the foot contacts the procedural gait was built with (`FootPlan.on_floor`, synth-8's feet
+  are placed first: a clean walk whose contacts are known), each control step reading its clip frame.
 
     PYTHONPATH=. python docs/experiments/contact_agreement.py walk_not-confident_002 --labels body --show
     PYTHONPATH=. python docs/experiments/contact_agreement.py 'walk_*' --labels residual
     PYTHONPATH=. python docs/experiments/contact_agreement.py 'walk*' --labels hml3d
+    PYTHONPATH=. python docs/experiments/contact_agreement.py --synth daily_life/walk --labels plan
 
 Prints one JSON line per clip (agreement, and with `body`/`residual` the agreement with the labels shifted 1..8
 steps later: a body that lands late) and a JSON summary. `--show` draws both as S/. strings per foot.
@@ -29,8 +32,10 @@ import numpy as np
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("pattern", help="dataset-1 clip name or glob without the prefix, e.g. 'walk_*'")
-    parser.add_argument("--labels", choices=("body", "residual", "height", "hml3d"), default="body")
+    parser.add_argument("pattern", nargs="?", help="dataset-1 clip name or glob without the prefix, e.g. 'walk_*'")
+    parser.add_argument("--synth", metavar="SCENARIO/FAMILY",
+                        help="instead: synth-8's clips of this family, every emotion, variations 0-2")
+    parser.add_argument("--labels", choices=("body", "residual", "height", "hml3d", "plan"), default="body")
     parser.add_argument("--height", type=float, default=0.01, help="m, for --labels height")
     parser.add_argument("--show", action="store_true")
     args = parser.parse_args()
@@ -39,26 +44,27 @@ def main() -> None:
 
     from envs.executor import TrackingExecutor
     from envs.executor.stepping import contact_schedule
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
 
     threadpool_limits(1)
-    root = Path(os.environ.get("L2EMG_BANDAI_ROOT", "")) / "dataset-1" / "data"
-    files = sorted(root.glob(f"dataset-1_{args.pattern}.bvh"))
-    if not files:
-        raise SystemExit(f"no dataset-1 clip matches {args.pattern!r} under {root} (set L2EMG_BANDAI_ROOT)")
+    if (args.pattern is None) == (args.synth is None):
+        raise SystemExit("give a dataset-1 clip pattern or --synth SCENARIO/FAMILY (one of them)")
+    if args.labels == "plan" and not args.synth:
+        raise SystemExit("--labels plan needs --synth: only procedural clips know the contacts they were made with")
     executor = TrackingExecutor()
     agreements = []
-    for path in files:
-        motion = retarget(read_bvh(path), JointMap.bandai()).motion
+    for name, motion, planned in _clips(args):
         planted, _ = executor.planted(executor.reference(motion))
         _, corners = executor.wholebody._feet(planted)  # the corners the schedule is read from
         schedule = contact_schedule(corners, planted.dt, executor.config.stepping).stance
-        row: dict = {"clip": path.stem.removeprefix("dataset-1_")}
+        row: dict = {"clip": name}
+        frame = np.minimum((np.arange(len(schedule)) * planted.dt * motion.fps + 1e-9).astype(int),
+                           motion.num_frames - 1)  # the clip frame each control step falls in
         if args.labels == "height":
             labels = corners[..., 2].min(axis=2) < args.height
         elif args.labels == "hml3d":
             labels = _hml3d_contacts(motion, len(schedule), planted.dt)
+        elif args.labels == "plan":
+            labels = planned[frame]
         else:
             seen: list[np.ndarray] = []
             on_floor = executor.wholebody.foot_geoms_on_floor  # heels, then toes: what the controller reads
@@ -85,6 +91,41 @@ def main() -> None:
                 print(f"{side:5s} labels   ", "".join("S" if x else "." for x in labels[:, f]))
     print(json.dumps({"clips": len(agreements), "labels": args.labels, "agreement_pct_median": round(float(np.median(agreements)), 1),
                       "agreement_pct_min": float(np.min(agreements)), "agreement_pct_max": float(np.max(agreements))}))
+
+
+def _clips(args: argparse.Namespace):
+    """(name, motion, planned contacts (frames, 2) or None) per clip the arguments select."""
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    if args.synth:
+        from envs.synth import SynthSource
+        from envs.synth.rig import AngleRig
+
+        scenario, family = args.synth.split("/")
+        planned: dict[str, np.ndarray] = {}
+        build = AngleRig.build
+
+        def keep_plan(rig, *a, **k):  # the gait's foot plans, read as the clip is built
+            planned.update({side: plan.on_floor.copy() for side, plan in rig.feet.items()})
+            return build(rig, *a, **k)
+
+        AngleRig.build = keep_plan
+        source = SynthSource()
+        for emotion in source.emotions:
+            for variation in range(3):
+                planned.clear()
+                clip = source.generate(scenario, family, emotion, variation)
+                if not planned:
+                    raise SystemExit(f"synth family {family!r} places no feet (not a gait): it has no planned contacts")
+                yield clip.clip_id, clip.motion, np.stack([planned["l"], planned["r"]], axis=1)
+        return
+    root = Path(os.environ.get("L2EMG_BANDAI_ROOT", "")) / "dataset-1" / "data"
+    files = sorted(root.glob(f"dataset-1_{args.pattern}.bvh"))
+    if not files:
+        raise SystemExit(f"no dataset-1 clip matches {args.pattern!r} under {root} (set L2EMG_BANDAI_ROOT)")
+    for path in files:
+        yield path.stem.removeprefix("dataset-1_"), retarget(read_bvh(path), JointMap.bandai()).motion, None
 
 
 def _hml3d_contacts(motion, steps: int, dt: float) -> np.ndarray:
