@@ -42,6 +42,7 @@ class SynthConfig:
     swing_clearance_m: float | None = None  # gaits place their feet (footwork.place_feet), the swing foot this high
     leg_smoothing_s: float | None = None  # Gaussian width over the joints that carry the body (rig.AngleRig.build)
     level_reach_m: float | None = None  # feet this close to the floor are turned flat at the ankle (rig.level_soles)
+    balance_margin_m: float | None = None  # standing families lean until their ZMP is this far inside the feet (balance.py)
 
     def __post_init__(self) -> None:
         lo, hi = self.duration_s
@@ -49,7 +50,7 @@ class SynthConfig:
             raise ValueError(f"duration_s must be 0 < min <= max, got {self.duration_s}")
         if self.fps <= 0 or self.variations_per_family_emotion < 1:
             raise ValueError("fps must be positive and variations_per_family_emotion >= 1")
-        for name in ("plant_tolerance_m", "swing_clearance_m", "leg_smoothing_s", "level_reach_m"):
+        for name in ("plant_tolerance_m", "swing_clearance_m", "leg_smoothing_s", "level_reach_m", "balance_margin_m"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive (or null: off), got {value}")

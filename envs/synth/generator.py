@@ -67,7 +67,7 @@ class SynthSource:
         apply_posture(rig, drive)
         motion, clamp_share = rig.build(
             yaw0_deg=rng.uniform(-180, 180), plant_tolerance_m=cfg.plant_tolerance_m, swing_clearance_m=cfg.swing_clearance_m,
-            leg_smoothing_s=cfg.leg_smoothing_s, level_reach_m=cfg.level_reach_m)
+            leg_smoothing_s=cfg.leg_smoothing_s, level_reach_m=cfg.level_reach_m, balance_margin_m=cfg.balance_margin_m)
         return SynthClip(clip_id, scenario, family, emotion, variation, motion, clamp_share)
 
     def __iter__(self) -> Iterator[SynthClip]:

@@ -7,6 +7,7 @@ from scipy.ndimage import gaussian_filter1d
 from envs.motion.motion import Motion
 from envs.quaternion import qfrom_axis_angle, qmul
 from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, SMPL22, euler_to_local_rotations, joint_limits_deg
+from envs.synth.balance import balance_shift
 from envs.synth.footwork import FootPlan, place_feet, pose_at_origin
 
 J = JOINT_INDEX
@@ -16,6 +17,9 @@ _CARRYING = [J[j] for j in ("pelvis", "l_hip", "r_hip", "l_knee", "r_knee", "l_a
 # Fastest joint rotation the rig lets through (deg/s); human gestures stay well below it, while
 # abrupt (angry) motion keeps its sharp starts and stops.
 MAX_ANGULAR_SPEED = 900.0
+BALANCE_ROUNDS = 3  # lean, level the feet, re-read the ZMP (envs/synth/balance.py)
+LEG_M = 0.8  # hip to ankle
+HIP_SHIFT_GAIN = 0.8  # centre of mass moved per metre the hips carry the pelvis sideways (the legs move less)
 
 
 def other_side(side: str) -> str:
@@ -91,7 +95,7 @@ class AngleRig:
 
     def build(self, yaw0_deg: float = 0.0, plant_tolerance_m: float | None = None,
               swing_clearance_m: float | None = None, leg_smoothing_s: float | None = None,
-              level_reach_m: float | None = None) -> tuple[Motion, float]:
+              level_reach_m: float | None = None, balance_margin_m: float | None = None) -> tuple[Motion, float]:
         """Clamp to joint limits, pose by FK, put the lowest foot on the floor; returns (motion, clamp share).
 
         With ``leg_smoothing_s``, the joints that carry the body (pelvis, hips, knees, ankles) are smoothed by a
@@ -100,7 +104,8 @@ class AngleRig:
         head keep it. With ``swing_clearance_m``, a gait's legs are solved for its foot plans (``self.feet``,
         :func:`~envs.synth.footwork.place_feet`), the swing foot at least that high at mid-swing; with
         ``level_reach_m``, feet on the floor stand flat (:func:`level_soles`); with ``plant_tolerance_m``, they do not
-        slide (:func:`plant_feet`)."""
+        slide (:func:`plant_feet`); with ``balance_margin_m``, a family that neither places its feet nor turns leans
+        until its ZMP is that far inside them (:meth:`_balance`; a spin leaning as it turns slid its feet)."""
         clamped = np.clip(self.angles, _LIMITS[None, :, :, 0], _LIMITS[None, :, :, 1])
         clamp_share = float(np.mean(np.abs(clamped - self.angles) > 1e-6))
         clamped = _limit_rate(clamped, MAX_ANGULAR_SPEED / self.fps)
@@ -111,6 +116,32 @@ class AngleRig:
             place_feet(clamped, self.feet, swing_clearance_m, smooth_frames=(leg_smoothing_s or 0.0) * self.fps)
         if level_reach_m is not None:
             level_soles(clamped, level_reach_m)
+        if balance_margin_m is not None and not self.feet and np.ptp(self.heading) == 0:
+            self._balance(clamped, balance_margin_m, plant_tolerance_m, level_reach_m)
+        pos, local = self._posed(clamped, yaw0_deg, plant_tolerance_m)
+        return Motion(pos, local, self.fps), clamp_share
+
+    def _balance(self, clamped: np.ndarray, margin_m: float, plant_tolerance_m: float | None,
+                 level_reach_m: float | None) -> None:
+        """Lean the body (angles in place) until its ZMP is ``margin_m`` inside its feet (envs/synth/balance.py):
+        forward, the whole body about the ankles; sideways, both hips roll the same way, so the pelvis moves over the
+        feet and the trunk stays upright (the weight shift of families.py's _weight_on)."""
+        yaw = np.deg2rad(self.heading[0])
+        axes = np.broadcast_to(np.array([[np.sin(yaw), 0.0, np.cos(yaw)], [np.cos(yaw), 0.0, -np.sin(yaw)]]),
+                               (self.n, 2, 3))  # the body's forward and left
+        for _ in range(BALANCE_ROUNDS):  # the lean moves the feet's levelling and the ZMP's height: re-read
+            shift, com_height = balance_shift(self._posed(clamped, 0.0, plant_tolerance_m)[0], self.fps, axes, margin_m)
+            lean = shift[:, 0] / np.maximum(com_height, 0.3)
+            clamped[:, J["pelvis"], 0] += np.rad2deg(np.arcsin(np.clip(lean, -0.5, 0.5)))
+            roll = np.rad2deg(np.arcsin(np.clip(shift[:, 1] / (HIP_SHIFT_GAIN * LEG_M), -0.5, 0.5)))
+            clamped[:, [J["l_hip"], J["r_hip"]], 2] -= roll[:, None]
+            if level_reach_m is not None:
+                level_soles(clamped, level_reach_m)
+
+    def _posed(self, clamped: np.ndarray, yaw0_deg: float,
+               plant_tolerance_m: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """Joint positions (T, 22, 3) and local rotations of the angle tracks: posed, turned by ``yaw0_deg``, the
+        lowest foot on the floor, and with ``plant_tolerance_m`` the root moved by the feet on it."""
         local = euler_to_local_rotations(clamped)
         heading = qfrom_axis_angle(np.array([0.0, 1.0, 0.0]), np.deg2rad(self.heading + yaw0_deg))
         local[:, 0] = qmul(heading, local[:, 0])
@@ -124,7 +155,7 @@ class AngleRig:
         pos[..., 1] += (ground + self.lift)[:, None]
         if plant_tolerance_m is not None:
             pos[..., [0, 2]] += plant_feet(pos, plant_tolerance_m)[:, None]
-        return Motion(pos, local, self.fps), clamp_share
+        return pos, local
 
 
 def sole_height(positions: np.ndarray, side: str) -> np.ndarray:
