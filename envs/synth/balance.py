@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
 from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX
+from envs.synth.footwork import sole_height
 
 J = JOINT_INDEX
 GRAVITY = 9.81
@@ -49,7 +50,6 @@ def support_span(positions: np.ndarray, axis: np.ndarray, contact_m: float) -> t
     lo, hi = np.full(len(positions), np.inf), np.full(len(positions), -np.inf)
     for side in "lr":
         ankle, toe = positions[:, J[f"{side}_ankle"]], positions[:, J[f"{side}_foot"]]
-        height = np.minimum(ankle[:, 1] - FOOT_CLEARANCE[J[f"{side}_ankle"]], toe[:, 1] - FOOT_CLEARANCE[J[f"{side}_foot"]])
         along = toe - ankle
         along[:, 1] = 0.0
         along /= np.maximum(np.linalg.norm(along, axis=1, keepdims=True), 1e-9)
@@ -57,7 +57,7 @@ def support_span(positions: np.ndarray, axis: np.ndarray, contact_m: float) -> t
         ends = (ankle - HEEL_BACK_M * along, toe + TOE_FRONT_M * along)
         corners = np.einsum("tcj,tj->tc", np.stack([end + sign * SOLE_HALF_WIDTH_M * across for end in ends
                                                     for sign in (-1, 1)], axis=1), np.broadcast_to(axis, ankle.shape))
-        down = height < contact_m
+        down = sole_height(positions, side) < contact_m
         lo = np.where(down, np.minimum(lo, corners.min(axis=1)), lo)
         hi = np.where(down, np.maximum(hi, corners.max(axis=1)), hi)
     supported = np.isfinite(lo)

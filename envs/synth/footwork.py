@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
-from envs.skeleton import JOINT_INDEX, SMPL22, euler_to_local_rotations, joint_limits_deg
+from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, SMPL22, euler_to_local_rotations, joint_limits_deg
 
 J = JOINT_INDEX
 
@@ -23,6 +23,15 @@ J = JOINT_INDEX
 def pose_at_origin(angles: np.ndarray) -> np.ndarray:
     """Joint positions (T, 22, 3) of Euler angle tracks (T, 22, 3), degrees, with the root at the origin."""
     return SMPL22.forward(euler_to_local_rotations(angles), np.zeros((len(angles), 3)))
+
+
+LEG_LENGTH = 0.80  # hip to ankle of the SMPL template (m), a round figure: a gait's stride, the hips' weight shift
+
+
+def sole_height(positions: np.ndarray, side: str) -> np.ndarray:
+    """Height of a foot's lowest sole point above the floor line of a flat foot (..., from ankle and toe)."""
+    ankle, toe = J[f"{side}_ankle"], J[f"{side}_foot"]
+    return np.minimum(positions[..., ankle, 1] - FOOT_CLEARANCE[ankle], positions[..., toe, 1] - FOOT_CLEARANCE[toe])
 
 
 _LIMITS = joint_limits_deg()

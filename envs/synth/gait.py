@@ -5,11 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from envs.synth.drive import Drive
-from envs.synth.footwork import FootPlan
+from envs.synth.footwork import LEG_LENGTH, FootPlan  # LEG_LENGTH converts hip swing into stride
 from envs.synth.rig import AngleRig
-
-LEG_LENGTH = 0.80  # hip to ankle of the SMPL template (m); converts hip swing into stride speed
-
 
 STANCE_ADDUCTION_DEG = 5.0  # of the hip at mid-stance: the pelvis moves 7 cm over the carrying foot
 STANCE_SHARE = 0.6  # of a gait cycle a foot is on the floor (walking: about 60 %, so both are down twice for 10 %)

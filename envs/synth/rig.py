@@ -8,7 +8,7 @@ from envs.motion.motion import Motion
 from envs.quaternion import qfrom_axis_angle, qmul
 from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, SMPL22, euler_to_local_rotations, joint_limits_deg
 from envs.synth.balance import balance_shift
-from envs.synth.footwork import FootPlan, place_feet, pose_at_origin
+from envs.synth.footwork import LEG_LENGTH, FootPlan, place_feet, pose_at_origin, sole_height
 
 J = JOINT_INDEX
 _SPINE = (("spine1", 0.3), ("spine2", 0.35), ("spine3", 0.35))
@@ -18,7 +18,6 @@ _CARRYING = [J[j] for j in ("pelvis", "l_hip", "r_hip", "l_knee", "r_knee", "l_a
 # abrupt (angry) motion keeps its sharp starts and stops.
 MAX_ANGULAR_SPEED = 900.0
 BALANCE_ROUNDS = 3  # lean, level the feet, re-read the ZMP (envs/synth/balance.py)
-LEG_M = 0.8  # hip to ankle
 HIP_SHIFT_GAIN = 0.8  # centre of mass moved per metre the hips carry the pelvis sideways (the legs move less)
 
 
@@ -133,7 +132,7 @@ class AngleRig:
             shift, com_height = balance_shift(self._posed(clamped, 0.0, plant_tolerance_m)[0], self.fps, axes, margin_m)
             lean = shift[:, 0] / np.maximum(com_height, 0.3)
             clamped[:, J["pelvis"], 0] += np.rad2deg(np.arcsin(np.clip(lean, -0.5, 0.5)))
-            roll = np.rad2deg(np.arcsin(np.clip(shift[:, 1] / (HIP_SHIFT_GAIN * LEG_M), -0.5, 0.5)))
+            roll = np.rad2deg(np.arcsin(np.clip(shift[:, 1] / (HIP_SHIFT_GAIN * LEG_LENGTH), -0.5, 0.5)))
             clamped[:, [J["l_hip"], J["r_hip"]], 2] -= roll[:, None]
             if level_reach_m is not None:
                 level_soles(clamped, level_reach_m)
@@ -156,12 +155,6 @@ class AngleRig:
         if plant_tolerance_m is not None:
             pos[..., [0, 2]] += plant_feet(pos, plant_tolerance_m)[:, None]
         return pos, local
-
-
-def sole_height(positions: np.ndarray, side: str) -> np.ndarray:
-    """Height of a foot's lowest sole point above the floor line of a flat foot (..., from ankle and toe)."""
-    ankle, toe = J[f"{side}_ankle"], J[f"{side}_foot"]
-    return np.minimum(positions[..., ankle, 1] - FOOT_CLEARANCE[ankle], positions[..., toe, 1] - FOOT_CLEARANCE[toe])
 
 
 _FOOT = SMPL22.offsets[J["l_foot"]]  # ankle to toe at rest
