@@ -191,33 +191,24 @@ def test_stepping_config_round_trips_through_the_executor_yaml():
     assert dataclasses.asdict(cfg.stepping).keys() == dataclasses.asdict(SteppingConfig()).keys()
 
 
-def test_the_schedule_of_clean_walks_matches_the_foot_contacts_they_were_made_with(synth, executor, monkeypatch):
+def test_the_schedule_of_clean_walks_matches_the_foot_contacts_they_were_made_with(synth, executor):
     """synth-8's walks place their feet first (envs/synth/footwork.py), so each frame's foot contact is known: the
     gait's plan (``FootPlan.on_floor``). The schedule read from the executor's reference of the finished clip agrees
     with it on a median 95.7 % of control steps over the 24 walks (8 emotions x 3 variations; neutral 96.9 / 96.9 /
     96.3 %, the slowest, sad and tired, 92.2-94.2 %: a swing foot 3 cm up at most stays within contact_height for a
     few steps after lift-off and before landing). The body's own contacts while it walks them unassisted agree with
     the schedule on a median 93.0 % (RESULTS.md, "The contact schedule of clean walks")."""
-    from envs.synth.rig import AngleRig
-
-    planned: dict[str, np.ndarray] = {}
-    build = AngleRig.build
-
-    def keep_plan(rig: AngleRig, *args, **kwargs):
-        planned.update({side: plan.on_floor.copy() for side, plan in rig.feet.items()})
-        return build(rig, *args, **kwargs)
-
-    monkeypatch.setattr(AngleRig, "build", keep_plan)
     agreements = {}
     for emotion in synth.emotions:
         for variation in range(3):
-            motion = synth.generate("daily_life", "walk", emotion, variation).motion
+            clip = synth.generate("daily_life", "walk", emotion, variation)
+            motion = clip.motion
             planted, _ = executor.planted(executor.reference(motion))
             _, corners = executor.wholebody._feet(planted)
             stance = contact_schedule(corners, planted.dt, executor.config.stepping).stance
             frame = np.minimum((np.arange(len(stance)) * planted.dt * motion.fps + 1e-9).astype(int),
                                motion.num_frames - 1)  # the clip frame each control step falls in
-            truth = np.stack([planned["l"][frame], planned["r"][frame]], axis=1)
+            truth = clip.planned_contacts[frame]
             assert 0.5 < truth.mean() < 0.75  # a walk: each foot down about 60 % of the time
             agreements[emotion, variation] = float((stance == truth).mean())
     values = np.array(list(agreements.values()))

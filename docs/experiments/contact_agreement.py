@@ -9,8 +9,8 @@ Labels (`--labels`):
 - `hml3d`: HumanML3D's foot contacts of the clip itself (its ankle or toe joint moving less than sqrt(0.002) m per
   frame at 20 fps, the rule of its 263-d features, `envs/motion/features.py`), each control step reading the clip
   frame it falls in (no simulation);
-- `plan`: with `--synth`, the foot contacts the procedural gait was built with (`FootPlan.on_floor`, synth-8's feet
-  are placed first: a clean walk whose contacts are known), each control step reading its clip frame.
+- `plan`: with `--synth`, the foot contacts the procedural gait was built with (`SynthClip.planned_contacts`:
+  synth-8's feet are placed first, a clean walk whose contacts are known), each control step reading its clip frame.
 
     PYTHONPATH=. python docs/experiments/contact_agreement.py walk_not-confident_002 --labels body --show
     PYTHONPATH=. python docs/experiments/contact_agreement.py 'walk_*' --labels residual
@@ -100,25 +100,15 @@ def _clips(args: argparse.Namespace):
 
     if args.synth:
         from envs.synth import SynthSource
-        from envs.synth.rig import AngleRig
 
         scenario, family = args.synth.split("/")
-        planned: dict[str, np.ndarray] = {}
-        build = AngleRig.build
-
-        def keep_plan(rig, *a, **k):  # the gait's foot plans, read as the clip is built
-            planned.update({side: plan.on_floor.copy() for side, plan in rig.feet.items()})
-            return build(rig, *a, **k)
-
-        AngleRig.build = keep_plan
         source = SynthSource()
         for emotion in source.emotions:
             for variation in range(3):
-                planned.clear()
                 clip = source.generate(scenario, family, emotion, variation)
-                if not planned:
+                if clip.planned_contacts is None:
                     raise SystemExit(f"synth family {family!r} places no feet (not a gait): it has no planned contacts")
-                yield clip.clip_id, clip.motion, np.stack([planned["l"], planned["r"]], axis=1)
+                yield clip.clip_id, clip.motion, clip.planned_contacts
         return
     root = Path(os.environ.get("L2EMG_BANDAI_ROOT", "")) / "dataset-1" / "data"
     files = sorted(root.glob(f"dataset-1_{args.pattern}.bvh"))

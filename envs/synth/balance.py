@@ -105,9 +105,9 @@ def balance_shift(positions: np.ndarray, fps: float, axes: np.ndarray, margin_m:
     com = centre_of_mass(positions)
     floor = np.minimum(*(positions[:, J[f"{s}_ankle"], 1] - FOOT_CLEARANCE[J[f"{s}_ankle"]] for s in "lr"))
     com_height = com[:, 1] - np.maximum(floor, 0.0)
-    zdd = np.gradient(np.gradient(com[:, 1], dt), dt)
-    height = com_height / np.maximum(GRAVITY + zdd, 0.5 * GRAVITY)  # the cart-table factor
-    zmp = com - height[:, None] * np.gradient(np.gradient(com, dt, axis=0), dt, axis=0)
+    acc = np.gradient(np.gradient(com, dt, axis=0), dt, axis=0)
+    height = com_height / np.maximum(GRAVITY + acc[:, 1], 0.5 * GRAVITY)  # the cart-table factor
+    zmp = com - height[:, None] * acc
     shifts = []
     for a in range(axes.shape[1]):
         axis = axes[:, a]

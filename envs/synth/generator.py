@@ -23,6 +23,9 @@ class SynthClip:
     variation: int
     motion: Motion
     clamp_share: float  # share of angle samples the joint limits had to clamp
+    # (T, 2) left, right: the frames each foot was built to stand on, for gaits, which place their feet first
+    # (footwork.FootPlan.on_floor: a clean walk's known contacts); None for families that do not plan their feet
+    planned_contacts: np.ndarray | None = None
 
 
 class SynthSource:
@@ -68,7 +71,8 @@ class SynthSource:
         motion, clamp_share = rig.build(
             yaw0_deg=rng.uniform(-180, 180), plant_tolerance_m=cfg.plant_tolerance_m, swing_clearance_m=cfg.swing_clearance_m,
             leg_smoothing_s=cfg.leg_smoothing_s, level_reach_m=cfg.level_reach_m, balance_margin_m=cfg.balance_margin_m)
-        return SynthClip(clip_id, scenario, family, emotion, variation, motion, clamp_share)
+        planned = np.stack([rig.feet["l"].on_floor, rig.feet["r"].on_floor], axis=1) if rig.feet else None
+        return SynthClip(clip_id, scenario, family, emotion, variation, motion, clamp_share, planned)
 
     def __iter__(self) -> Iterator[SynthClip]:
         for key in self.keys():
