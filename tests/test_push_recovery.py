@@ -6,7 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from envs.executor.push_recovery import PushRecovery, PushRecoveryConfig, outside_distance
+from envs.executor.hull import outside_distance
+from envs.executor.push_recovery import PushRecovery, PushRecoveryConfig
 from tests.helpers import still_motion
 
 SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.5, 0.5]])

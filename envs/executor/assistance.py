@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import GRAVITY, convex_hull, distance_outside, sole_corners
+from envs.executor.feasibility import GRAVITY, distance_outside, sole_corners
+from envs.executor.hull import convex_hull
 from envs.executor.reference import Reference
 from envs.quaternion import qrot
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import GRAVITY, convex_hull, hull_edges, reference_zmp, sole_corners
+from envs.executor.feasibility import GRAVITY, reference_zmp, sole_corners
+from envs.executor.hull import convex_hull, hull_edges
 from envs.executor.reference import Reference
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import convex_hull, hull_edges
+from envs.executor.hull import convex_hull, hull_edges
 
 GRAVITY = 9.81
 

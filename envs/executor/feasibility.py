@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.executor.hull import convex_hull, hull_edges
+from envs.executor.jit import compiled
 from envs.executor.reference import Reference
 from envs.quaternion import qrot
 
@@ -84,43 +86,25 @@ def distance_outside(hull: np.ndarray, p: np.ndarray) -> float:
     return float(np.linalg.norm(hull + t[:, None] * edges - p[None], axis=1).min())
 
 
-def hull_edges(hull: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edge vectors and unit outward normals of a counter-clockwise hull (``convex_hull``'s order)."""
-    edges = np.roll(hull, -1, axis=0) - hull
-    normals = np.stack([edges[:, 1], -edges[:, 0]], 1)
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-    return edges, normals
-
-
-def convex_hull(points: np.ndarray) -> np.ndarray:
-    """Counter-clockwise hull (Andrew's monotone chain)."""
-    pts = np.round(np.asarray(points, dtype=float), 9)
-    pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))].tolist()  # by x, then y (plain floats: the loop below is Python)
-    if len(pts) < 3:
-        return np.array(pts)
-
-    def half(seq):
-        out: list = []
-        for q in seq:
-            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (q[1] - out[-2][1])
-                                     - (out[-1][1] - out[-2][1]) * (q[0] - out[-2][0])) <= 0:
-                out.pop()
-            out.append(q)
-        return out
-
-    lower, upper = half(pts), half(pts[::-1])
-    return np.array(lower[:-1] + upper[:-1])
-
-
-_CORNER_SIGNS = np.array([[-1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [1.0, -1.0, -1.0], [1.0, 1.0, -1.0]])
+@compiled
+def _box_bottoms(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """(4 G, 3) world bottom corners of box geoms ``geoms`` from MjData's geom_xpos and geom_xmat (row-major
+    rotations) and MjModel's geom_size (half sizes), in the order (-x -y), (-x +y), (+x -y), (+x +y) per box."""
+    out = np.empty((4 * len(geoms), 3))
+    for i in range(len(geoms)):
+        g = geoms[i]
+        for c in range(4):
+            lx = size[g, 0] if c >= 2 else -size[g, 0]
+            ly = size[g, 1] if c % 2 == 1 else -size[g, 1]
+            lz = -size[g, 2]
+            for r in range(3):
+                out[4 * i + c, r] = xpos[g, r] + (lx * xmat[g, 3 * r] + ly * xmat[g, 3 * r + 1] + lz * xmat[g, 3 * r + 2])
+    return out
 
 
 def sole_corners(model, data, geoms) -> np.ndarray:
     """World positions (4 per box geom) of the bottom corners of the given box geoms, after mj_kinematics."""
-    geoms = list(geoms)
-    rot = data.geom_xmat[geoms].reshape(-1, 3, 3)
-    local = model.geom_size[geoms][:, None, :3] * _CORNER_SIGNS  # (G, 4, 3) in each box's frame
-    return (data.geom_xpos[geoms][:, None, :] + local @ rot.transpose(0, 2, 1)).reshape(-1, 3)
+    return _box_bottoms(data.geom_xpos, data.geom_xmat, model.geom_size, np.asarray(geoms, dtype=np.int64))
 
 
 def sole_points(model, data, geoms: list[int], contact_height: float, max_gap: float = 0.1) -> np.ndarray:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import convex_hull
+from envs.executor.hull import outside_distance
 
 
 @dataclass(frozen=True)
@@ -53,26 +53,6 @@ class ReactiveStep:
     stop: int  # planned touch-down step
     origin: np.ndarray  # (3,) where the foot's heel box was at lift-off
     shift: np.ndarray  # (2,) horizontal displacement planned for the foot
-
-
-def outside_distance(point: np.ndarray, polygon: np.ndarray) -> tuple[float, np.ndarray]:
-    """How far a 2-D ``point`` lies outside the convex hull of ``polygon`` (M, 2) points (< 0 inside: minus
-    the distance to the nearest edge) and the nearest point of that hull's boundary."""
-    hull = convex_hull(polygon)
-    if len(hull) < 3:
-        nearest = polygon[np.argmin(np.linalg.norm(polygon - point, axis=1))]
-        return float(np.linalg.norm(point - nearest)), nearest
-    best, nearest, inside = np.inf, hull[0], True
-    for a, b in zip(hull, np.roll(hull, -1, axis=0)):
-        edge = b - a
-        if edge[0] * (point[1] - a[1]) - edge[1] * (point[0] - a[0]) < 0:  # right of a counter-clockwise edge
-            inside = False
-        t = np.clip(np.dot(point - a, edge) / max(np.dot(edge, edge), 1e-12), 0.0, 1.0)
-        candidate = a + t * edge
-        dist = float(np.linalg.norm(point - candidate))
-        if dist < best:
-            best, nearest = dist, candidate
-    return (-best if inside else best), nearest
 
 
 class PushRecovery:

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import convex_hull, hull_edges
+from envs.executor.hull import convex_hull, inner_halfplanes
+from envs.executor.pendulum import pendulum_response
 from envs.executor.qp import FREE as _FREE, scaled_daqp
 
 
@@ -150,7 +151,8 @@ class WalkMpc:
         steps, landings, sources = found
         cfg, n = self.config, len(sources)
         m = min(len(landings), cfg.max_landings)  # the first landings get a shift; later ones stand put
-        powers, gain, tracking = self._pendulum(float(self.omega[k]), n)
+        powers, gain, tracking = pendulum_response(float(self.omega[k]), cfg.step_s, n, cfg.weight_position,
+                                                   cfg.weight_velocity)
         # per horizon step: the feet standing now among its soles, whether it has any, and the one landed sole
         # whose shift moves its bounds. On two soles none moves them: two soles' box is wider than their hull where
         # one stands beside and ahead of the other, so a landing moved outwards would buy support that is not there
@@ -189,7 +191,7 @@ class WalkMpc:
                             land_lo[j], land_hi[j] = min(land_lo[j], ahead_lo[j, f]), max(land_hi[j], ahead_hi[j, f])
             axes.append(_Axis(e=e, c_ref=self.com[steps[1:]] @ e, v_ref=self.com_vel[steps[1:]] @ e, hess=hess,
                               rows=rows, land_lo=land_lo, land_hi=land_hi))
-        return _Layout(n=n, landings=landings, m=m, powers=np.array(powers[1:]), gain=gain, now_feet=now_feet,
+        return _Layout(n=n, landings=landings, m=m, powers=powers, gain=gain, now_feet=now_feet,
                        has_edges=has_edges, axes=axes, sources=sources, single=single)
 
     def _supports(self, k: int, support: np.ndarray):
@@ -241,24 +243,6 @@ class WalkMpc:
             j = end
         return steps, landings, sources
 
-    def _pendulum(self, w: float, n: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-        """A^j (j = 0..n) of the pendulum over one ZMP interval, (n, 2, n) the response of states 1..n to the
-        ZMPs: x_j = A^j x0 + sum_i A^(j-1-i) B z_i (c'' = w^2 (c - z), z constant over each interval), and the
-        (n, n) Hessian of the tracking cost in the ZMPs (the same along both axes)."""
-        t = self.config.step_s
-        ch, sh = np.cosh(w * t), np.sinh(w * t)
-        a = np.array([[ch, sh / w], [w * sh, ch]])
-        b = np.array([1.0 - ch, -w * sh])
-        powers = [np.eye(2)]
-        for _ in range(n):
-            powers.append(a @ powers[-1])
-        responses = np.array([powers[l] @ b for l in range(n)])  # A^l B
-        lag = np.subtract.outer(np.arange(n), np.arange(n))  # j - 1 - i for state j (row j - 1) and ZMP i
-        gain = np.where((lag >= 0)[:, None, :], responses[np.maximum(lag, 0)].transpose(0, 2, 1), 0.0)
-        gp, gv = gain[:, 0, :], gain[:, 1, :]
-        tracking = self.config.weight_position * gp.T @ gp + self.config.weight_velocity * gv.T @ gv
-        return powers, gain, tracking
-
     def _tracking_gradient(self, axis: "_Axis", layout: "_Layout", com: np.ndarray, com_vel: np.ndarray) -> np.ndarray:
         """The gradient of the centre of mass's tracking cost along ``axis.e`` in [z_0 .. z_n-1, shift_0 .. ]."""
         cfg, n, e = self.config, layout.n, axis.e
@@ -300,18 +284,22 @@ class WalkMpc:
                     normals, offset, centre = self._landed[landed]
                 polygons[key] = (normals @ frame.T, offset, frame @ centre)  # in the plan's (along, across) frame
             blocks.append((i, polygons[key]))
-        count = sum(len(poly[0]) for _, poly in blocks)
-        rows, inside = np.zeros((count, 2 * nv)), np.zeros(count)
-        r = 0
-        for i, (normals, offset, centre) in blocks:
-            h = slice(r, r + len(normals))
-            rows[h, i], rows[h, nv + i] = normals[:, 0], normals[:, 1]
-            if layout.single[i] >= 0:  # z - the shift of the one sole it stands on
-                rows[h, n + layout.single[i]], rows[h, nv + n + layout.single[i]] = -normals[:, 0], -normals[:, 1]
-            inside[h] = offset
-            grad[i] -= cfg.weight_zmp * centre[0]
-            grad[nv + i] -= cfg.weight_zmp * centre[1]
-            r += len(normals)
+        # The rows at once (a Python loop over the blocks cost as much as the solve): per polygon edge the normal on its
+        # horizon step's ZMP, and on a step on one landed sole minus it on that sole's shift (z - shift inside)
+        at = np.array([i for i, _ in blocks])
+        normals = np.concatenate([poly[0] for _, poly in blocks])
+        inside = np.concatenate([poly[1] for _, poly in blocks])
+        step = np.repeat(at, [len(poly[0]) for _, poly in blocks])
+        count, edge = len(step), np.arange(len(step))
+        rows = np.zeros((count, 2 * nv))
+        rows[edge, step], rows[edge, nv + step] = normals[:, 0], normals[:, 1]
+        single = layout.single[step]
+        moved = single >= 0
+        rows[edge[moved], n + single[moved]] = -normals[moved, 0]
+        rows[edge[moved], nv + n + single[moved]] = -normals[moved, 1]
+        centres = np.array([poly[2] for _, poly in blocks])
+        grad[at] -= cfg.weight_zmp * centres[:, 0]
+        grad[nv + at] -= cfg.weight_zmp * centres[:, 1]
         limit = np.concatenate((np.full(n, _FREE), np.full(m, cfg.max_shift)))
         x = scaled_daqp(hess, grad, rows, np.concatenate((limit, limit, inside)),
                         np.concatenate((-limit, -limit, np.full(count, -_FREE))))
@@ -323,12 +311,7 @@ class WalkMpc:
 
     def _polygon(self, points: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The world polygon around the soles' corners ``points``: outward normals, offsets inside by the margin, centre."""
-        hull = _hull(np.concatenate(points))
-        _, normals = hull_edges(hull)
-        offset = np.einsum("ij,ij->i", normals, hull)
-        width = offset - (normals @ hull.T).min(axis=1)  # inside by the margin, or by less on a sole too narrow (a
-        # convex set holds a disc of a third of its least width)
-        return normals, offset - min(self.config.margin, 0.3 * float(width.min())), hull.mean(axis=0)
+        return inner_halfplanes(_hull(np.concatenate(points)), self.config.margin)
 
     def _footprint(self, land: int, foot: int) -> np.ndarray:
         """World xy hull of the clip's sole corners of ``foot`` over its stance from ``land`` (kept per landing)."""

@@ -61,6 +61,7 @@ class WholeBodyController:
         self.kp, self.kv = kp, kv
         self.pelvis = pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
+        self._heel_geoms = np.array(foot_geoms[:2])
         self._slot_of = foot_slots(model.ngeom, foot_geoms)
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
@@ -172,7 +173,7 @@ class WholeBodyController:
         g = self.gains
         feet = np.nonzero(self.support & self.flat[k])[0]  # a rolling foot's heel box is not where it stands
         if g.anchor_s > 0 and len(feet):
-            shift = np.mean([d.geom_xpos[self.foot_geoms[f], :2] - self.ref_heels[k, f] for f in feet], axis=0)
+            shift = (d.geom_xpos[self._heel_geoms[feet], :2] - self.ref_heels[k, feet]).mean(axis=0)
             rate = min(1.0, self.model.opt.timestep / g.anchor_s)
             self.anchor = shift if self.anchor is None else self.anchor + rate * (shift - self.anchor)
         elif self.anchor is None:

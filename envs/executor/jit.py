@@ -1,0 +1,23 @@
+"""``compiled``: Numba's ``njit`` (cached on disk, releasing the GIL) where Numba is installed, else the plain function.
+
+The unassisted controller's small geometric and pendulum kernels (hull.py, walk_mpc.py's pendulum) are scalar loops
+over a few dozen numbers, where NumPy's per-call cost (1-10 us) is most of the time; compiled they cost ~1 us. Numba is
+a dependency; the fallback keeps the executor working, slower, where it cannot be installed.
+"""
+from __future__ import annotations
+
+try:
+    from numba import njit as _njit
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    _njit = None
+
+
+def compiled(fn):
+    """``fn`` compiled by Numba (nopython, nogil; cached on disk where a cache folder is writable), or ``fn`` itself
+    without Numba. The first compilation of the executor's kernels takes ~5 s; from the cache, well under one."""
+    if _njit is None:
+        return fn
+    try:
+        return _njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # no writable cache location (a read-only install and home): compile in each process
+        return _njit(nogil=True)(fn)
