@@ -16,27 +16,25 @@ from envs.executor.jit import compiled
 
 
 @compiled
+def _half_chain(pts: np.ndarray, reverse: bool, out: np.ndarray) -> int:
+    """One chain of Andrew's monotone chain over ``pts`` (in order, or reversed) into ``out``; its length."""
+    m, n = len(pts), 0
+    for step in range(m):
+        i = m - 1 - step if reverse else step
+        qx, qy = pts[i, 0], pts[i, 1]
+        while n >= 2 and ((out[n - 1, 0] - out[n - 2, 0]) * (qy - out[n - 2, 1])
+                          - (out[n - 1, 1] - out[n - 2, 1]) * (qx - out[n - 2, 0])) <= 0:
+            n -= 1
+        out[n, 0], out[n, 1] = qx, qy
+        n += 1
+    return n
+
+
+@compiled
 def _chain(pts: np.ndarray) -> np.ndarray:
     """The counter-clockwise hull of ``pts`` (M, 2) sorted by x, then y (M >= 3): lower chain, then upper."""
-    m = len(pts)
-    lower = np.empty((m, 2))
-    upper = np.empty((m, 2))
-    nl = 0
-    for i in range(m):
-        qx, qy = pts[i, 0], pts[i, 1]
-        while nl >= 2 and ((lower[nl - 1, 0] - lower[nl - 2, 0]) * (qy - lower[nl - 2, 1])
-                           - (lower[nl - 1, 1] - lower[nl - 2, 1]) * (qx - lower[nl - 2, 0])) <= 0:
-            nl -= 1
-        lower[nl, 0], lower[nl, 1] = qx, qy
-        nl += 1
-    nu = 0
-    for i in range(m - 1, -1, -1):
-        qx, qy = pts[i, 0], pts[i, 1]
-        while nu >= 2 and ((upper[nu - 1, 0] - upper[nu - 2, 0]) * (qy - upper[nu - 2, 1])
-                           - (upper[nu - 1, 1] - upper[nu - 2, 1]) * (qx - upper[nu - 2, 0])) <= 0:
-            nu -= 1
-        upper[nu, 0], upper[nu, 1] = qx, qy
-        nu += 1
+    lower, upper = np.empty((len(pts), 2)), np.empty((len(pts), 2))
+    nl, nu = _half_chain(pts, False, lower), _half_chain(pts, True, upper)
     out = np.empty((nl - 1 + nu - 1, 2))
     out[:nl - 1] = lower[:nl - 1]
     out[nl - 1:] = upper[:nu - 1]
