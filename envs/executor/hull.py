@@ -5,8 +5,9 @@ support, push recovery's trigger) and once per reference step of a clip; as NumP
 compiled 2-3 us. The hull's arithmetic is scalar and in the order of the Python version it replaced (Andrew's monotone
 chain on corners rounded to 1e-9 m, sorted by x then y): hulls come out bit-identical (``tests/test_hull.py`` compares
 them with a plain-Python copy); distances and normals agree to rounding (1e-17 m). With pendulum.py and the compiled
-sole corners (feasibility.py): the default `sim bench` bow 9.0x -> 12.0x real time in mode none, a synth walk 4.5x ->
-5.2x (``docs/experiments/sim_profile.py``). Without Numba the same functions run as Python.
+sole corners (feasibility.py), `l2emg sim bench --json` in mode none went from 9.7x to 12.4x real time on its bow and
+a dataset-1 walk from 5.1x to 5.7x (RESULTS.md, "Compiled geometry and pendulum kernels"; per part of the controller:
+``docs/experiments/sim_profile.py``). Without Numba the same functions run as Python.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The linear inverted pendulum over piecewise-constant ZMP intervals (Kajita et al. 2003), for the walking MPC.
 
 Compiled (jit.py): the MPC rebuilds this at every reference step with that step's ``omega`` (~100 us as NumPy calls,
-~3 us compiled). Loops in plain arithmetic; the figures match NumPy's products to rounding (``tests/test_walk_mpc.py``).
+~3 us compiled). Loops in plain arithmetic; the figures match NumPy's products to rounding (``tests/test_hull.py``).
 """
 from __future__ import annotations
 
