@@ -3,7 +3,7 @@ feasibility.sole_corners) against plain NumPy/Python versions of the same arithm
 import numpy as np
 import pytest
 
-from envs.executor.hull import convex_hull, hull_edges, inner_halfplanes, outside_distance
+from envs.executor.hull import convex_hull, distance_outside, hull_edges, inner_halfplanes, outside_distance
 from envs.executor.pendulum import pendulum_response
 
 
@@ -84,6 +84,25 @@ def test_outside_distance_is_signed_and_names_the_nearest_boundary_point():
         inside = (np.einsum("ij,ij->i", q - hull, normals) <= 0).all()
         assert (d <= 0) == inside
         assert np.linalg.norm(near - q) == pytest.approx(abs(d), abs=1e-12)
+
+
+def test_distance_outside_agrees_with_the_distance_to_the_nearest_edge_line_or_segment():
+    rng = np.random.default_rng(2)
+    for pts in list(_point_sets())[:300]:
+        hull = convex_hull(pts)
+        if len(hull) < 3:
+            assert distance_outside(hull, np.zeros(2)) == float("inf")  # no area: no support
+            continue
+        q = rng.normal(size=2) * 0.15
+        edges, normals = hull_edges(hull)
+        lines = np.einsum("ij,ij->i", q - hull, normals)
+        if lines.max() <= 0:  # inside a convex hull the nearest edge's line is the nearest boundary
+            expected = lines.max()
+        else:
+            t = np.clip(np.einsum("ij,ij->i", q - hull, edges) / np.einsum("ij,ij->i", edges, edges), 0, 1)
+            expected = np.linalg.norm(hull + t[:, None] * edges - q, axis=1).min()
+        assert distance_outside(hull, q) == pytest.approx(expected, abs=1e-12)
+        assert distance_outside(hull, q) == pytest.approx(outside_distance(q, pts)[0], abs=1e-15)
 
 
 def test_the_compiled_pendulum_matches_numpy_products():

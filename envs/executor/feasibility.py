@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.hull import convex_hull, hull_edges
+from envs.executor.hull import convex_hull, distance_outside
 from envs.executor.jit import compiled
 from envs.executor.reference import Reference
 from envs.quaternion import qrot
@@ -71,19 +71,6 @@ def reference_zmp(ref: Reference, total_mass: float, smooth_s: float = 0.0) -> n
 def hull_distance(points: np.ndarray, p: np.ndarray) -> float:
     """Signed distance of ``p`` outside the convex hull of 2-D ``points`` (<= 0 inside)."""
     return distance_outside(convex_hull(points), p)
-
-
-def distance_outside(hull: np.ndarray, p: np.ndarray) -> float:
-    """Signed distance of ``p`` outside a counter-clockwise ``hull`` (``convex_hull``'s; <= 0 inside, inf without area)."""
-    if len(hull) < 3:
-        return float("inf")
-    edges, normals = hull_edges(hull)
-    d = np.einsum("ij,ij->i", p[None] - hull, normals)
-    if d.max() <= 0:
-        return float(d.max())
-    # Outside: the distance to the nearest edge segment.
-    t = np.clip(np.einsum("ij,ij->i", p[None] - hull, edges) / np.maximum(np.einsum("ij,ij->i", edges, edges), 1e-12), 0, 1)
-    return float(np.linalg.norm(hull + t[:, None] * edges - p[None], axis=1).min())
 
 
 @compiled

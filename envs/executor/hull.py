@@ -1,7 +1,8 @@
 """Convex hulls of sole corners and a point's distance outside them, compiled with Numba.
 
 The unassisted controller asks for a hull of 8-16 sole corners several times every control step (the walking MPC's
-support, push recovery's trigger) and once per reference step of a clip; as NumPy and Python loops each cost 20-90 us,
+support, push recovery's trigger) and once per reference step of a clip; the feasibility check and residual mode's
+plausibility judge ask for a point's distance outside one (``distance_outside``); as NumPy and Python loops each cost 20-90 us,
 compiled 2-3 us. The hull's arithmetic is scalar and in the order of the Python version it replaced (Andrew's monotone
 chain on corners rounded to 1e-9 m, sorted by x then y): hulls come out bit-identical (``tests/test_hull.py`` compares
 them with a plain-Python copy); distances and normals agree to rounding (1e-17 m). With pendulum.py and the compiled
@@ -114,6 +115,14 @@ def _outside(point: np.ndarray, hull: np.ndarray) -> tuple[float, float, float]:
         if dist < best:
             best, nx, ny = dist, cx, cy
     return (-best if inside else best), nx, ny
+
+
+def distance_outside(hull: np.ndarray, p: np.ndarray) -> float:
+    """Signed distance of ``p`` outside a counter-clockwise ``hull`` (``convex_hull``'s; <= 0 inside: minus the
+    distance to the nearest edge; inf without area)."""
+    if len(hull) < 3:
+        return float("inf")
+    return float(_outside(np.asarray(p, dtype=float), hull)[0])
 
 
 def outside_distance(point: np.ndarray, polygon: np.ndarray) -> tuple[float, np.ndarray]:
