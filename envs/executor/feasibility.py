@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.hull import convex_hull, distance_outside
+from envs.executor.hull import hull_distance
 from envs.executor.jit import compiled
 from envs.executor.reference import Reference
 from envs.quaternion import qrot
@@ -66,11 +66,6 @@ def reference_zmp(ref: Reference, total_mass: float, smooth_s: float = 0.0) -> n
     out = np.stack([px, py], 1)
     out[~ok] = np.nan
     return out
-
-
-def hull_distance(points: np.ndarray, p: np.ndarray) -> float:
-    """Signed distance of ``p`` outside the convex hull of 2-D ``points`` (<= 0 inside)."""
-    return distance_outside(convex_hull(points), p)
 
 
 @compiled

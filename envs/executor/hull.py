@@ -125,6 +125,11 @@ def distance_outside(hull: np.ndarray, p: np.ndarray) -> float:
     return float(_outside(np.asarray(p, dtype=float), hull)[0])
 
 
+def hull_distance(points: np.ndarray, p: np.ndarray) -> float:
+    """Signed distance of ``p`` outside the convex hull of 2-D ``points`` (<= 0 inside, inf without area)."""
+    return distance_outside(convex_hull(points), p)
+
+
 def outside_distance(point: np.ndarray, polygon: np.ndarray) -> tuple[float, np.ndarray]:
     """How far a 2-D ``point`` lies outside the convex hull of ``polygon`` (M, 2) points (< 0 inside: minus
     the distance to the nearest edge) and the nearest point of that hull's boundary."""
