@@ -17,6 +17,10 @@ class BootstrapConfig:
     emotion_iterations: int = 200
     tokenizer_lr: float = 1.0e-3
     tokenizer_warmup: int = 50
+    # the tokenizer's foot-contact term (policies/tokenizer/foot_contact.py): its weight and, inside it, the decoded
+    # pose's (configs/tokenizer.yaml leaves both off: the bandai-4 tokenizer is trained without)
+    tokenizer_foot_contact_weight: float = 0.0
+    tokenizer_fk_pose_weight: float = 0.0
     pretrain_steps: int = 200
     expert_steps: int = 80
     batch: int = 16
@@ -28,6 +32,11 @@ class BootstrapConfig:
 
     def __post_init__(self) -> None:
         validate_literals(self, "bootstrap")
+
+    @property
+    def tokenizer_overrides(self) -> dict[str, float]:
+        """What the bootstrap's tokenizer changes in configs/tokenizer.yaml beyond its iterations and rate."""
+        return {"foot_contact_weight": self.tokenizer_foot_contact_weight, "fk_pose_weight": self.tokenizer_fk_pose_weight}
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ class TokenizerConfig:
     ema_decay: float = 0.99
     commitment: float = 0.02
     velocity_weight: float = 0.5
+    foot_contact_weight: float = 0.0  # the decoded feet held to the clip's where it stands (foot_contact.py; 0: off)
+    fk_pose_weight: float = 0.0  # ... plus, inside that term, the pose the decoded rotations make (root-relative, m)
     train: TokenizerTrainConfig = field(default_factory=TokenizerTrainConfig)
 
     @property

@@ -8,6 +8,7 @@ import numpy as np
 from envs.motion.features import RIC_SLICE, decode_positions
 from policies.checkpoint import BestKeeper
 from policies.data import L2EMGDataset
+from policies.tokenizer.foot_contact import FootContactLoss
 from policies.tokenizer.model import MotionVQVAE, TokenizerConfig
 from policies.tokenizer.tokenizer import VQTokenizer
 from policies.torch_utils import random_crops, setup_torch
@@ -69,6 +70,7 @@ def train_tokenizer(config: TokenizerConfig, dataset_dir: str | Path, out_dir: s
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / max(1, tc.warmup)))
     rng = np.random.default_rng(tc.seed)
     out_dir = Path(out_dir)
+    feet = FootContactLoss(ds.stats, pose_weight=config.fk_pose_weight) if config.foot_contact_weight > 0 else None
 
     def step():
         idx, starts = random_crops(lengths, tc.crop, tc.batch, rng)
@@ -78,7 +80,12 @@ def train_tokenizer(config: TokenizerConfig, dataset_dir: str | Path, out_dir: s
         vel = lambda f: f[:, 1:, RIC_SLICE] - f[:, :-1, RIC_SLICE]  # noqa: E731
         loss_vel = F.smooth_l1_loss(vel(recon), vel(x))
         loss = loss_rec + config.commitment * commit + config.velocity_weight * loss_vel
-        return loss, {"rec": f"{loss_rec.item():.4f}", "ppl": f"{perplexity.item():.0f}"}
+        shown = {"rec": f"{loss_rec.item():.4f}", "ppl": f"{perplexity.item():.0f}"}
+        if feet is not None:
+            loss_feet = feet(recon, x)
+            loss = loss + config.foot_contact_weight * loss_feet
+            shown["feet_mm"] = f"{1000 * loss_feet.item():.1f}"
+        return loss, shown
 
     return fit("tokenizer", model, opt, step, lambda: evaluate_tokenizer(tok, ds, "val"),
                lambda meta: tok.save(out_dir, meta),
