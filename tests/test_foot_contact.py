@@ -64,3 +64,13 @@ def test_the_pose_part_reads_the_rotations_pose_not_the_heading(spin_features):
     bent[:, 67 + 6 * 20:67 + 6 * 21] = np.array([1.0, 0.0, 0.0, 0.0, 0.0, 1.0])  # the last slot: the elbow turns, the wrist moves
     assert plain(torch.tensor(bent[None]), x).item() == 0.0  # the feet do not see it
     assert posed(torch.tensor(bent[None]), x).item() > 0.0
+
+
+def test_the_pose_weight_alone_is_refused():
+    from policies.tokenizer.model import TokenizerConfig
+
+    with pytest.raises(ValueError, match="foot_contact_weight > 0"):
+        TokenizerConfig(fk_pose_weight=1.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        TokenizerConfig(foot_contact_weight=-1.0)
+    assert TokenizerConfig(foot_contact_weight=20.0, fk_pose_weight=1.0).fk_pose_weight == 1.0

@@ -35,6 +35,13 @@ class TokenizerConfig:
     fk_pose_weight: float = 0.0  # ... plus, inside that term, the pose the decoded rotations make (root-relative, m)
     train: TokenizerTrainConfig = field(default_factory=TokenizerTrainConfig)
 
+    def __post_init__(self) -> None:
+        if self.foot_contact_weight < 0 or self.fk_pose_weight < 0:
+            raise ValueError("tokenizer.foot_contact_weight and fk_pose_weight must be >= 0, got "
+                             f"{self.foot_contact_weight} and {self.fk_pose_weight}")
+        if self.fk_pose_weight > 0 and self.foot_contact_weight == 0:
+            raise ValueError("tokenizer.fk_pose_weight acts inside the foot-contact term: set foot_contact_weight > 0 too")
+
     @property
     def downsample(self) -> int:
         return 2**self.down_t

@@ -84,7 +84,7 @@ def train_tokenizer(config: TokenizerConfig, dataset_dir: str | Path, out_dir: s
         if feet is not None:
             loss_feet = feet(recon, x)
             loss = loss + config.foot_contact_weight * loss_feet
-            shown["feet_mm"] = f"{1000 * loss_feet.item():.1f}"
+            shown["feet_mm" if feet.pose_weight == 0 else "feet_pose_mm"] = f"{1000 * loss_feet.item():.1f}"
         return loss, shown
 
     return fit("tokenizer", model, opt, step, lambda: evaluate_tokenizer(tok, ds, "val"),
