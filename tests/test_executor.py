@@ -110,3 +110,15 @@ def test_a_non_finite_state_under_the_wholebody_controller_is_a_failed_result(wa
     ex.hooks.append(poison)
     r = ex.execute(wave, mode="none")
     assert not r.success and r.reason == "unstable" and r.failed_at_s <= 0.2
+
+
+def test_unassisted_is_the_default_everywhere():
+    """Issue 18: the runtime, the demo, `sim track` and the Gymnasium envs judge motions with nothing but the
+    floor holding the body up; residual stays an explicit option."""
+    from agent.runtime.config import ExecutorSettings, load_runtime_config
+    from agent.runtime.services import ExecutorService
+    from envs.executor.config import ExecutorConfig
+
+    assert load_executor_config().mode == ExecutorConfig().mode == "none"
+    assert load_runtime_config().executor.mode == ExecutorSettings().mode == "none"
+    assert ExecutorService().mode == "none"

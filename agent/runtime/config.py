@@ -28,7 +28,7 @@ class LearnerConfig:
 
 @dataclass(frozen=True)
 class ExecutorSettings:
-    mode: Mode = "residual"
+    mode: Mode = "none"
 
     def __post_init__(self) -> None:
         validate_literals(self, "executor")

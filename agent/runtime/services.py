@@ -155,7 +155,7 @@ class ExecutorService:
     An invalid motion, a reference no body could follow (NaN, floating, sinking, teleporting: the
     executor's sanity checks) or a simulator error is a failed result, never an exception."""
 
-    def __init__(self, mode: str = "residual") -> None:
+    def __init__(self, mode: str = "none") -> None:
         from envs.executor import TrackingExecutor
 
         self.executor, self.mode = TrackingExecutor(), mode

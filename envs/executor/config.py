@@ -49,7 +49,7 @@ class FeasibilityConfig:
 @dataclass(frozen=True)
 class ExecutorConfig:
     control_hz: float = 60.0
-    mode: Mode = "residual"
+    mode: Mode = "none"
     failure: FailureConfig = field(default_factory=FailureConfig)
     balance: BalanceGains = field(default_factory=BalanceGains)
     contact_height: float = 0.02
