@@ -21,6 +21,7 @@ class BootstrapConfig:
     # pose's (configs/tokenizer.yaml leaves both off: the bandai-4 tokenizer is trained without)
     tokenizer_foot_contact_weight: float = 0.0
     tokenizer_fk_pose_weight: float = 0.0
+    tokenizer_seed: int = 0  # the tokenizer's training seed (configs/tokenizer.yaml's train.seed for the bootstrap's run)
     pretrain_steps: int = 200
     expert_steps: int = 80
     batch: int = 16

@@ -41,11 +41,11 @@ def model_kind(kind: str):
 
 
 def train_missing(kind: str, out: Path, ds_dir: Path, iterations: int | None, progress: bool, lr: float | None = None,
-                  warmup: int | None = None, overrides: dict | None = None, **extra) -> None:
+                  warmup: int | None = None, overrides: dict | None = None, seed: int | None = None, **extra) -> None:
     """Train ``kind`` (configs/<kind>.yaml) into ``out`` unless a finished checkpoint is there. ``lr``/``warmup``
     replace the config's for short runs (which then validate once, at the end); ``overrides``: other top-level
-    fields of the config replaced (the bootstrap's tokenizer terms). Training saves its best
-    checkpoint at every validation and writes ``report.json`` only at its end: a checkpoint without it is a
+    fields of the config replaced (the bootstrap's tokenizer terms); ``seed`` the training's. Training saves its
+    best checkpoint at every validation and writes ``report.json`` only at its end: a checkpoint without it is a
     training that was stopped (a benchmark part killed), trained again rather than used half-done."""
     if (out / "model.safetensors").is_file():
         if (out / "report.json").is_file():
@@ -57,5 +57,7 @@ def train_missing(kind: str, out: Path, ds_dir: Path, iterations: int | None, pr
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=lr, warmup=warmup, eval_every=iterations))
     if overrides:
         cfg = dataclasses.replace(cfg, **overrides)
+    if seed is not None:
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=seed))
     log.warning("%s: no checkpoint, training one (%s iterations)", out, iterations or "configured")
     trainer(cfg, ds_dir, out, iterations=iterations, progress=progress, **extra)

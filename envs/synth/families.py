@@ -129,10 +129,43 @@ def kick(r, d):
         r.arm(s, abd=35 * d.cue.arm_spread, elbow=40)
 
 
+THIGH_M, SHANK_M = 0.38, 0.40  # the skeleton's (rig.bend)
+# Peak downward acceleration a squat's pelvis may ask for, in the raised-cosine model of squat_pace (m/s^2).
+# At the emotions' own pace happy, angry and energetic squats dropped the pelvis 0.5 m in ~0.35 s: 9.7-13.7 m/s^2
+# measured (docs/experiments/squat_physics.py), more than g (the floor would have to pull the feet down), and 11 of
+# those 12 clips (variations 0, 1, 8, 9) lost the track unassisted, against none of the other emotions' 20 (at most
+# 6.5 m/s^2; RESULTS.md). 7.0 in the model keeps the neutral squat's pace (~6.9 in the model) and slows the faster
+# ones to it (at most 6.0 measured now).
+SQUAT_MAX_DESCENT_ACC = 7.0
+
+
+def squat_pace(amp: float, tempo: float) -> float:
+    """The share of the emotion's tempo a squat of depth ``amp`` goes at: 1, or less where its pelvis would
+    accelerate downwards faster than ``SQUAT_MAX_DESCENT_ACC``. The pelvis drops by the thighs turning 80 degrees
+    (and the shanks 30) per unit of ``amp``, as a raised cosine over a quarter of the squat's period (0.5 Hz at
+    tempo 1): a peak acceleration of drop * (2 pi f)^2 / 2 with the quarter period 1 / (4 f)."""
+    drop = THIGH_M * (1 - np.cos(np.radians(80 * amp))) + SHANK_M * (1 - np.cos(np.radians(30 * amp)))
+    freq = 0.5 * tempo
+    peak = 8 * np.pi ** 2 * freq ** 2 * drop
+    return float(min(1.0, np.sqrt(SQUAT_MAX_DESCENT_ACC / max(peak, 1e-9))))
+
+
+def squat_depth(amp: float) -> float:
+    """A squat's depth: the emotion's amplitude, but the hips (115 degrees of flexion per unit) no further than
+    their range. Beyond it the rig clamped the hips while the knees went on, and the deep squats of happy, angry
+    and energetic clips lost their balance unassisted even at a pace gravity allows (RESULTS.md)."""
+    from envs.skeleton import JOINT_INDEX, joint_limits_deg
+
+    hip_flex_max = -float(joint_limits_deg()[JOINT_INDEX["l_hip"], 0, 0])  # rig.leg: flexion is -x
+    return min(amp, hip_flex_max / 115.0)
+
+
 def squat(r, d):
-    # The whole body goes down and up (smooth: its mass cannot snap). The feet stay planted, so the hips go
-    # back; the pelvis tips forward and the arms reach out to keep the centre of mass over the feet.
-    q = np.clip(d.smooth(0.5, -np.pi / 2), 0, None) * d.amp
+    # The whole body goes down and up (smooth: its mass cannot snap), within the hips' range (squat_depth) and no
+    # faster than gravity allows (squat_pace). The feet stay planted, so the hips go back; the pelvis tips forward
+    # and the arms reach out to keep the centre of mass over the feet.
+    depth = squat_depth(d.amp)
+    q = np.clip(d.smooth(0.5 * squat_pace(depth, d.tempo), -np.pi / 2), 0, None) * depth
     r.add("pelvis", x=35 * q)
     for side in "lr":
         r.leg(side, flex=115 * q, knee=110 * q, ankle=-30 * q)  # thighs 80 deg up in the world
