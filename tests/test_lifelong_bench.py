@@ -235,12 +235,14 @@ def test_quick_benchmark_sees_seqlora_forget_and_epi_forget_less(tmp_path):
     r = run_lifelong("bandai-4", **kw)
     assert r["complete"] and set(r["table"]) == {"es-moe", "epi", "seqlora"}
     seq, epi = r["table"]["seqlora"]["FR"], r["table"]["epi"]["FR"]
-    # SeqLoRA forgets dance; EPI (frozen adapters, task identity) forgets nothing. One quick run does not
-    # separate SeqLoRA's forgetting from its noise since the tiny backbone is pre-trained on the planted-feet
-    # synth-8 (2026-12-04: FR 5.3 [-3.5, 14.0]; before, 12.3 [1.8, 21.9]), so the means are compared, not the
-    # intervals (RESULTS.md, "The procedural source made physically consistent").
+    # SeqLoRA forgets dance; EPI (frozen adapters, task identity) forgets only where its nearest-description task
+    # identity sends an old request to the new adapter. One quick run does not separate SeqLoRA's forgetting from its
+    # noise since the tiny backbone is pre-trained on the planted-feet synth-8 (2026-12-04: FR 5.3 [-3.5, 14.0];
+    # before, 12.3 [1.8, 21.9]), so the means are compared, not the intervals (RESULTS.md, "The procedural source made
+    # physically consistent"). EPI read FR 0 until the backbone retrained on the bounded squats (2026-12-05): 0.9
+    # [0.0, 2.6], one old item in 114, against SeqLoRA's 8.8.
     assert seq["mean"] > 0, f"SeqLoRA does not forget: FR {seq}"
-    assert epi["ci"][1] == 0 < seq["mean"], f"EPI does not forget less than SeqLoRA: FR {epi} vs {seq}"
+    assert epi["mean"] < seq["mean"] / 2, f"EPI does not forget less than SeqLoRA: FR {epi} vs {seq}"
     d = r["differences"]["seqlora"]["FR"]  # es-moe minus seqlora, paired on the same windows
     assert d["pairs"] == 1 and all(math.isfinite(x) for x in d["ci"]) and d["mdd"] > 0
     for cols in r["table"].values():

@@ -202,9 +202,9 @@ def test_squats_stay_in_the_hips_range_and_go_down_slower_than_gravity(synth):
     their range, and 11 of 12 lost the track unassisted (RESULTS.md). squat_pace and squat_depth bound both."""
     from scipy.ndimage import gaussian_filter1d
 
-    from envs.synth.rig import AngleRig
     from envs.synth.drive import Drive
     from envs.synth.families import squat
+    from envs.synth.rig import AngleRig
 
     for emotion in ("happy", "angry", "energetic", "neutral"):
         for variation in (0, 1):

@@ -142,8 +142,8 @@ SQUAT_MAX_DESCENT_ACC = 7.0
 def squat_pace(amp: float, tempo: float) -> float:
     """The share of the emotion's tempo a squat of depth ``amp`` goes at: 1, or less where its pelvis would
     accelerate downwards faster than ``SQUAT_MAX_DESCENT_ACC``. The pelvis drops by the thighs turning 80 degrees
-    (and the shanks 30) per unit of ``amp``, as a raised cosine over a quarter of the squat's period (0.5 Hz at
-    tempo 1): a peak acceleration of drop * (2 pi f)^2 / 2 with the quarter period 1 / (4 f)."""
+    (and the shanks 30) per unit of ``amp``, as a raised cosine over a quarter of the squat's period (f = 0.5 Hz at
+    tempo 1): over T = 1 / (4 f) a peak acceleration of drop (pi / T)^2 / 2 = 8 pi^2 f^2 drop."""
     drop = THIGH_M * (1 - np.cos(np.radians(80 * amp))) + SHANK_M * (1 - np.cos(np.radians(30 * amp)))
     freq = 0.5 * tempo
     peak = 8 * np.pi ** 2 * freq ** 2 * drop
