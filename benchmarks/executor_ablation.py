@@ -35,6 +35,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "floor-window-without-mpc": {"stepping.mpc.enabled": "false"},
     "stepping-qp-120hz": {"stepping.solve_hz": "120"},  # the QP's rate around steps (shipped 240 Hz)
     "standing-qp-240hz": {"wholebody.solve_hz": "240"},  # ... and while both feet stand (shipped 60 Hz)
+    "standing-qp-30hz": {"wholebody.solve_hz": "30"},  # every other reference step (below the reference's 60 Hz)
     "no-hold-impedance": {"wholebody.hold_impedance": "false"},  # between solves only the solved torques
     "no-implicit-damping": {"wholebody.implicit_damping": "false"},
     "torque-limits-in-qp": {"wholebody.torque_limits": "true"},
@@ -46,6 +47,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "no-mpc-before-flight": {"stepping.mpc.min_horizon_s": "0"},  # no MPC while a flight is in its horizon
     "flat-foot-to-2cm": {"stepping.flat_height": "0"},  # a stance sole held flat until its heel is 2 cm up (not 1 cm)
     "late-landing-kept-still": {"stepping.landing_follows_clip": "false"},  # a late foot goes straight down where aimed
+    "mpc-when-still": {"stepping.mpc.plan_still": "true"},  # the MPC plans also while no foot lifts or lands in its horizon
 }
 RUNS = ("run", "dash", "kick", "punch", "slash")
 

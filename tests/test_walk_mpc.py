@@ -183,3 +183,15 @@ def test_hull_support_plans_as_the_box_does_on_soles_along_the_heading():
         assert all(np.allclose(a.shift[f], b.shift[f], atol=2e-3) for f in a.shift)
     with pytest.raises(ValueError, match="support must be"):
         WalkMpcConfig(support="circle")
+
+
+def test_still_means_no_foot_lifts_or_lands_within_the_horizon():
+    """The controller skips the plan there with ``plan_still: false`` (the shipped setting)."""
+    mpc, _ = _walk()  # the right foot lands at 30, the left lifts at 45; the horizon is 1 s (60 steps)
+    assert not mpc.still(0, np.array([True, False]))  # the right foot lands within the horizon
+    assert mpc.still(50, np.array([False, True]))  # from 45 on the right stands and the left stays up to the end
+    assert not mpc.still(50, np.array([True, True]))  # the body still stands on a foot the clip has lifted
+    mpc.stance[:] = True
+    assert mpc.still(0, np.array([True, True]))
+    mpc.stance[70, 0] = False  # a lift just past the horizon
+    assert mpc.still(0, np.array([True, True])) and not mpc.still(15, np.array([True, True]))

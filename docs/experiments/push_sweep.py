@@ -6,6 +6,7 @@ falling only: the deviation limit is lifted, since a body that steps away from a
 
     PYTHONPATH=. python docs/experiments/push_sweep.py --impulses 30,40,50,60 --directions fwd,back,left,right
     PYTHONPATH=. python docs/experiments/push_sweep.py ... --no-recovery      # push recovery off
+    PYTHONPATH=. python docs/experiments/push_sweep.py ... --set wholebody.solve_hz=30   # any executor setting
     PYTHONPATH=. python docs/experiments/push_sweep.py --pose bvh:$L2EMG_BANDAI_ROOT/dataset-1/data/dataset-1_bow_normal_001.bvh
 
 Prints one JSON line per push: direction, impulse (N s), reason, time of failure, steps taken.
@@ -24,19 +25,22 @@ def main() -> None:
     parser.add_argument("--impulses", default="30,40,50,60")
     parser.add_argument("--directions", default="fwd,back,left,right")
     parser.add_argument("--no-recovery", action="store_true", help="push recovery off")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an executor setting by its dotted key, as YAML (e.g. wholebody.solve_hz=30); repeatable")
     parser.add_argument("--pose", default="synth:daily_life/wave/happy",
                         help="synth:SCENARIO/FAMILY/EMOTION, or bvh:PATH (a Bandai clip): its first frame is held")
     args = parser.parse_args()
 
     from threadpoolctl import threadpool_limits
 
+    from envs.config import apply_overrides
     from envs.executor import TrackingExecutor
     from envs.executor.config import load_executor_config
     from envs.synth import SynthSource
     from tests.helpers import still_motion
 
     threadpool_limits(1)
-    cfg = load_executor_config()
+    cfg = apply_overrides(load_executor_config(), dict(kv.split("=", 1) for kv in args.set), "--set")
     cfg = dataclasses.replace(cfg, failure=dataclasses.replace(cfg.failure, max_mean_deviation=100.0))
     if args.no_recovery:
         off = dataclasses.replace(cfg.stepping.push_recovery, enabled=False)

@@ -223,8 +223,9 @@ class TrackingExecutor:
             try:
                 if wholebody:
                     every = self.solve_every_stepping if self.wholebody.stepping_now(k) else self.solve_every
-                    for sub in range(self.substeps):
+                    for sub in range(k * self.substeps, (k + 1) * self.substeps):  # the physics step's index
                         mujoco.mj_step1(m, d)
+                        # counted over the clip, so a solve rate below the reference's (every > substeps) skips steps
                         wb = self.wholebody.control(d, k) if sub % every == 0 else self.wholebody.hold(d)
                         # np.clip's dispatch costs several times these two on 63 numbers, once per physics step;
                         # in place: control() and hold() return a new array each call

@@ -9,7 +9,8 @@ the ones that land later where the clip lands them, moved by their shift), and s
 asks for the pendulum's acceleration ``omega^2 (c - z_0)`` of the centre of mass instead of a PD towards the
 clip's, and the swing foot lands where the plan moved it. Where the horizon holds a moment on no foot (a run's
 flight, a skip) the plan runs up to the take-off if at least ``min_horizon_s`` is left before it (the landing after
-it is not planned), and otherwise is not made: the controller keeps its usual targets.
+it is not planned), and otherwise is not made: the controller keeps its usual targets. With ``plan_still: false``
+(shipped) neither is it made while no foot lifts or lands within the horizon (``still``: a standing gesture).
 
 Axes are the clip's heading at the current step (a turn within the horizon is ignored). The ZMP's bounds
 (``support``): with ``hull`` the convex hull of the soles standing at that moment, one QP over both axes; with
@@ -59,6 +60,9 @@ class WalkMpcConfig:
     # heading (toes out, a turning pelvis) fills its box only partly: a plan at the box's corner is a centre of
     # pressure no contact force can give
     support: str = "box"
+    # The controller plans also while no foot lifts or lands within the horizon (``still``: the feet standing now
+    # stand throughout, the others stay up). False: no plan there, the whole-body QP's own centre-of-mass targets
+    plan_still: bool = True
 
     def __post_init__(self) -> None:
         if self.support not in ("box", "hull"):
@@ -126,6 +130,12 @@ class WalkMpc:
         for i in range(layout.m):
             shift.setdefault(layout.landings[i][1], shifts[i])  # a foot's next landing
         return MpcPlan(zmp=zmp, shift=shift)
+
+    def still(self, k: int, support: np.ndarray) -> bool:
+        """Whether no foot lifts or lands within the horizon from reference step ``k``: the clip's schedule keeps
+        every foot of ``support`` down and every other foot up to the horizon's end."""
+        window = self.stance[k:min(k + self.n * self.stride, len(self.stance) - 1) + 1]
+        return bool((window == np.asarray(support, dtype=bool)).all())
 
     def touching(self, sole: np.ndarray) -> np.ndarray:
         """The corners of a standing sole (8, 3) that bound the ZMP: within ``touching_height`` of its lowest (all at 0)."""

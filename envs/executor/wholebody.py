@@ -251,8 +251,11 @@ class WholeBodyController:
         key = (k, bool(self.support[0]), bool(self.support[1]))
         if self.stepping.mpc.once_per_reference_step and self._mpc_last is not None and self._mpc_last[0] == key:
             return self._mpc_last[1]
-        soles = [sole_corners(self.model, d, self.foot_geoms[f::2]) if self.support[f] else None for f in range(2)]
-        plan = self.mpc.plan(k, com, com_vel, self.support, soles)
+        if not self.stepping.mpc.plan_still and self.mpc.still(k, self.support):
+            plan = None
+        else:
+            soles = [sole_corners(self.model, d, self.foot_geoms[f::2]) if self.support[f] else None for f in range(2)]
+            plan = self.mpc.plan(k, com, com_vel, self.support, soles)
         self._mpc_last = (key, plan)
         return plan
 
