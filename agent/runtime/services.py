@@ -155,10 +155,12 @@ class ExecutorService:
     An invalid motion, a reference no body could follow (NaN, floating, sinking, teleporting: the
     executor's sanity checks) or a simulator error is a failed result, never an exception."""
 
-    def __init__(self, mode: str = "none") -> None:
+    def __init__(self, mode: str | None = None) -> None:
+        """``mode``: none, residual or full (default: configs/executor.yaml's, the executor's own)."""
         from envs.executor import TrackingExecutor
 
-        self.executor, self.mode = TrackingExecutor(), mode
+        self.executor = TrackingExecutor()
+        self.mode = mode if mode is not None else self.executor.config.mode
 
     def execute(self, motion) -> Executed:
         from envs.motion.features import encode
