@@ -338,3 +338,20 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
         assert np.allclose(np.linalg.norm(tangents, axis=1), 0.7)  # friction times a unit tangent
         for e in range(4):
             assert np.allclose(both.generalized[:, 4 * j + e], both.jacobians[j].T @ both.pyramids[j, e])
+
+
+@pytest.mark.parametrize("plan_still", [False, True])
+def test_the_walking_mpc_plans_while_still_only_when_asked(pose, plan_still, monkeypatch):
+    """A pose held still: with ``stepping.mpc.plan_still: false`` (shipped) no walking-MPC plan is made at all (the
+    MPC was half the controller's time on a standing bow); with true, at every reference step as before."""
+    from envs.config import apply_overrides
+    from envs.executor import TrackingExecutor
+    from envs.executor.walk_mpc import WalkMpc
+
+    plans = []
+    inner = WalkMpc.plan
+    monkeypatch.setattr(WalkMpc, "plan", lambda self, k, *a: plans.append(k) or inner(self, k, *a))
+    cfg = apply_overrides(load_executor_config(), {"stepping.mpc.plan_still": str(plan_still).lower()}, "test")
+    result = TrackingExecutor(cfg).execute(still_motion(pose, 40), mode="none")
+    assert result.success
+    assert (len(plans) > 30) if plan_still else (plans == [])
