@@ -343,7 +343,7 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
 @pytest.mark.parametrize("plan_still", [False, True])
 def test_the_walking_mpc_plans_while_still_only_when_asked(pose, plan_still, monkeypatch):
     """A pose held still: with ``stepping.mpc.plan_still: false`` (shipped) no walking-MPC plan is made at all (the
-    MPC was half the controller's time on a standing bow); with true, at every reference step as before."""
+    MPC was two fifths of the controller's time on a standing bow); with true, at every reference step as before."""
     from envs.config import apply_overrides
     from envs.executor import TrackingExecutor
     from envs.executor.walk_mpc import WalkMpc
