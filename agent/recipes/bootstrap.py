@@ -46,7 +46,7 @@ def bootstrap_assets(request: BootstrapRequest, config: BootstrapConfig, runs: s
         install_shipped(ds_cfg.name, manifest["fingerprint"], base, ["tokenizer", "evaluator", "emotion", "perception",
                         backbone_dir.name, generator_name])
     train_missing("tokenizer", base / "tokenizer", Path(ds_dir), config.tokenizer_iterations, progress,
-                  config.tokenizer_lr, config.tokenizer_warmup, config.tokenizer_overrides, seed=config.tokenizer_seed)
+                  config.tokenizer_lr, config.tokenizer_warmup, config.tokenizer_overrides)
     train_missing("evaluator", base / "evaluator", Path(ds_dir), config.evaluator_iterations, progress)
     if not (base / "emotion" / "model.safetensors").is_file():
         from policies.tokenizer import VQTokenizer

@@ -35,9 +35,10 @@ class BootstrapConfig:
         validate_literals(self, "bootstrap")
 
     @property
-    def tokenizer_overrides(self) -> dict[str, float]:
-        """What the bootstrap's tokenizer changes in configs/tokenizer.yaml beyond its iterations and rate."""
-        return {"foot_contact_weight": self.tokenizer_foot_contact_weight, "fk_pose_weight": self.tokenizer_fk_pose_weight}
+    def tokenizer_overrides(self) -> dict[str, float | int]:
+        """What the bootstrap's tokenizer changes in configs/tokenizer.yaml beyond its iterations and rate, by dotted key."""
+        return {"foot_contact_weight": self.tokenizer_foot_contact_weight, "fk_pose_weight": self.tokenizer_fk_pose_weight,
+                "train.seed": self.tokenizer_seed}
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ one recipe the runtime bootstrap and the benchmarks share."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from pathlib import Path
 
-from envs.config import config_dir, load_config
+from envs.config import apply_overrides, config_dir, load_config
 
 log = logging.getLogger(__name__)
 QUICK_ITERATIONS = {"tokenizer": 250, "evaluator": 200, "emotion": 120}  # small models of ``--quick`` runs (CI)
@@ -41,10 +42,10 @@ def model_kind(kind: str):
 
 
 def train_missing(kind: str, out: Path, ds_dir: Path, iterations: int | None, progress: bool, lr: float | None = None,
-                  warmup: int | None = None, overrides: dict | None = None, seed: int | None = None, **extra) -> None:
+                  warmup: int | None = None, overrides: dict | None = None, **extra) -> None:
     """Train ``kind`` (configs/<kind>.yaml) into ``out`` unless a finished checkpoint is there. ``lr``/``warmup``
-    replace the config's for short runs (which then validate once, at the end); ``overrides``: other top-level
-    fields of the config replaced (the bootstrap's tokenizer terms); ``seed`` the training's. Training saves its
+    replace the config's for short runs (which then validate once, at the end); ``overrides``: other fields of
+    the config by dotted key (the bootstrap's tokenizer terms and seed), checked as ``--set`` is. Training saves its
     best checkpoint at every validation and writes ``report.json`` only at its end: a checkpoint without it is a
     training that was stopped (a benchmark part killed), trained again rather than used half-done."""
     if (out / "model.safetensors").is_file():
@@ -56,8 +57,6 @@ def train_missing(kind: str, out: Path, ds_dir: Path, iterations: int | None, pr
     if lr is not None:
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=lr, warmup=warmup, eval_every=iterations))
     if overrides:
-        cfg = dataclasses.replace(cfg, **overrides)
-    if seed is not None:
-        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=seed))
+        cfg = apply_overrides(cfg, {key: json.dumps(value) for key, value in overrides.items()}, f"{kind} overrides")
     log.warning("%s: no checkpoint, training one (%s iterations)", out, iterations or "configured")
     trainer(cfg, ds_dir, out, iterations=iterations, progress=progress, **extra)

@@ -61,7 +61,7 @@ def _episode_data(req: BootstrapRequest, boot: BootstrapConfig, runs: Path, cach
 
         install_shipped(ds_cfg.name, manifest["fingerprint"], base, ["tokenizer"])
     train_missing("tokenizer", base / "tokenizer", Path(ds_dir), boot.tokenizer_iterations, progress, boot.tokenizer_lr,
-                  boot.tokenizer_warmup, boot.tokenizer_overrides, seed=boot.tokenizer_seed)
+                  boot.tokenizer_warmup, boot.tokenizer_overrides)
     corpus = TokenCorpus.from_dataset(L2EMGDataset(ds_dir), VQTokenizer.load(base / "tokenizer"), progress=progress)
     every = {s.scenario for s in corpus.samples}
     known = set(req.known) if boot.pretrain_on == "first_phase" else every - set(req.later)
