@@ -131,7 +131,7 @@ def test_sole_corners_are_the_bottom_corners_of_the_rotated_boxes():
     import mujoco
 
     from envs.executor import TrackingExecutor
-    from envs.executor.feasibility import sole_corners
+    from envs.executor.feasibility import feet_sole_corners, sole_corners
 
     ex = TrackingExecutor()
     m, d = ex.model, ex.data
@@ -144,3 +144,7 @@ def test_sole_corners_are_the_bottom_corners_of_the_rotated_boxes():
     expected = (d.geom_xpos[geoms][:, None, :] + (m.geom_size[geoms][:, None, :3] * signs) @ rot.transpose(0, 2, 1)).reshape(-1, 3)
     np.testing.assert_allclose(sole_corners(m, d, geoms), expected, atol=1e-15)
     np.testing.assert_allclose(sole_corners(m, d, (geoms[1],)), expected[4:8], atol=1e-15)
+    # both feet in one pass: per foot its heel box's then its toe box's corners, the same numbers
+    both = feet_sole_corners(m, d, geoms)
+    for f in range(2):
+        np.testing.assert_array_equal(both[f], sole_corners(m, d, (geoms[f], geoms[f + 2])))

@@ -338,6 +338,16 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
         assert np.allclose(np.linalg.norm(tangents, axis=1), 0.7)  # friction times a unit tangent
         for e in range(4):
             assert np.allclose(both.generalized[:, 4 * j + e], both.jacobians[j].T @ both.pyramids[j, e])
+    # the humanoid's columns copied out of a whole-model buffer (a model with more than the humanoid) are the same
+    part = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv - 1, buffer)
+    np.testing.assert_array_equal(part.jacobians, both.jacobians[..., :nv - 1])
+    # the compiled floor test against the contacts read one by one
+    body, expected = ex.model.geom_bodyid, np.zeros(4, dtype=bool)
+    for c in range(d.ncon):
+        for geom, other in ((d.contact.geom1[c], d.contact.geom2[c]), (d.contact.geom2[c], d.contact.geom1[c])):
+            if slots[geom] >= 0 and body[other] == 0:
+                expected[slots[geom]] = True
+    np.testing.assert_array_equal(geoms_on_floor(ex.model, d, slots), expected)
 
 
 @pytest.mark.parametrize("plan_still", [False, True])

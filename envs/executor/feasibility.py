@@ -89,6 +89,13 @@ def sole_corners(model, data, geoms) -> np.ndarray:
     return _box_bottoms(data.geom_xpos, data.geom_xmat, model.geom_size, np.asarray(geoms, dtype=np.int64))
 
 
+def feet_sole_corners(model, data, foot_geoms) -> np.ndarray:
+    """(2, 8, 3) both feet's sole corners in one pass, after mj_kinematics: per foot (left, right) what
+    ``sole_corners`` gives for its (heel box, toe box). ``foot_geoms``: left heel, right heel, left toes, right toes."""
+    g = foot_geoms
+    return sole_corners(model, data, (g[0], g[2], g[1], g[3])).reshape(2, 8, 3)
+
+
 def sole_points(model, data, geoms: list[int], contact_height: float, max_gap: float = 0.1) -> np.ndarray:
     """World xy of the box-geom corners within ``contact_height`` of the lowest one, after mj_kinematics.
 

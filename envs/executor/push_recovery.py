@@ -79,12 +79,12 @@ class PushRecovery:
     def react(self, wb, d, k: int, capture: np.ndarray) -> None:
         """Whether to step now, for the whole-body controller ``wb`` in state ``d``; a step edits its
         schedule for the swing (``wb.swing``)."""
-        from envs.executor.feasibility import sole_corners
+        from envs.executor.feasibility import feet_sole_corners
 
         if not self._may_start(k, wb.stance, wb.support):  # before the soles: most control steps stop here
             return
         g = wb.foot_geoms
-        soles = np.array([sole_corners(wb.model, d, (g[f], g[f + 2]))[:, :2] for f in range(2)])
+        soles = feet_sole_corners(wb.model, d, g)[..., :2]
         step = self.maybe_step(k, wb.stance, wb.support, capture, soles, d.geom_xpos[g[:2]], wb.planner.omega[k])
         if step is not None:
             wb.swing(step.foot, step.start, step.stop)

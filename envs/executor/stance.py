@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import sole_corners
+from envs.executor.feasibility import feet_sole_corners, sole_corners
 from envs.executor.reference import Reference, reference_from_qpos
 from envs.humanoid import HumanoidSpec
 
@@ -75,9 +75,8 @@ class StancePlanter:
         low, heel = np.zeros((n, 2)), np.zeros((n, 2, 2))
         for k in range(n):
             self._pose(ref.qpos[k])
-            for f in range(2):
-                low[k, f] = sole_corners(self.model, self.data, (g[f], g[f + 2]))[:, 2].min()
-                heel[k, f] = self.data.geom_xpos[g[f]][:2]
+            low[k] = feet_sole_corners(self.model, self.data, g)[:, :, 2].min(axis=1)
+            heel[k] = self.data.geom_xpos[g[:2], :2]
         speed = np.linalg.norm(np.gradient(heel, ref.dt, axis=0), axis=-1) if n > 1 else np.zeros((n, 2))
         lowest = floor_level(low.min(axis=1), ref.dt, cfg.floor_window_s)[:, None]
         return (low < lowest + cfg.contact_height) & (lowest < cfg.max_gap) & (speed < cfg.max_speed)

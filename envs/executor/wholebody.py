@@ -36,7 +36,7 @@ import numpy as np
 
 from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
-from envs.executor.feasibility import sole_corners
+from envs.executor.feasibility import feet_sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
@@ -162,8 +162,7 @@ class WholeBodyController:
             mujoco.mj_kinematics(self.model, d)
             heels[k] = d.geom_xpos[g[:2]]
             if corners is not None:
-                for f in range(2):
-                    corners[k, f] = sole_corners(self.model, d, (g[f], g[f + 2]))
+                corners[k] = feet_sole_corners(self.model, d, g)
         return heels, corners
 
     def _follow_feet(self, d, k: int) -> np.ndarray:
@@ -171,9 +170,10 @@ class WholeBodyController:
         stand against the reference's: a step that lands short must not leave the centre of mass chasing
         the clip's feet."""
         g = self.gains
-        feet = np.nonzero(self.support & self.flat[k])[0]  # a rolling foot's heel box is not where it stands
-        if g.anchor_s > 0 and len(feet):
-            shift = (d.geom_xpos[self._heel_geoms[feet], :2] - self.ref_heels[k, feet]).mean(axis=0)
+        feet = self.support & self.flat[k]  # a rolling foot's heel box is not where it stands
+        if g.anchor_s > 0 and (feet[0] or feet[1]):
+            off = d.geom_xpos[self._heel_geoms, :2] - self.ref_heels[k]  # (2, 2): the mean over the feet below
+            shift = (off[0] + off[1]) / 2.0 if feet[0] and feet[1] else off[0 if feet[0] else 1]
             rate = min(1.0, self.model.opt.timestep / g.anchor_s)
             self.anchor = shift if self.anchor is None else self.anchor + rate * (shift - self.anchor)
         elif self.anchor is None:
@@ -207,9 +207,9 @@ class WholeBodyController:
         if self.planner is None:
             return self.stance[k]
         touching = self.foot_geoms_on_floor(d)
-        up = d.geom_xmat[self.foot_geoms[:2]].reshape(2, 3, 3)[:, 2, 2]  # the soles' normals' vertical part
-        return self.planner.support(k, touching[:2] | touching[2:], np.degrees(np.arccos(np.clip(up, -1.0, 1.0))),
-                                    touching[:2] & touching[2:])
+        up = d.geom_xmat[self._heel_geoms, 8]  # the soles' normals' vertical part (row-major 3x3: entry [2, 2])
+        tilt = np.degrees(np.arccos(np.minimum(np.maximum(up, -1.0), 1.0)))  # np.clip's dispatch costs more
+        return self.planner.support(k, touching[:2] | touching[2:], tilt, touching[:2] & touching[2:])
 
     def foot_geoms_on_floor(self, d) -> np.ndarray:
         """(4,) whether each foot geom touches the floor: left heel, right heel, left toes, right toes."""
@@ -254,7 +254,8 @@ class WholeBodyController:
         if not self.stepping.mpc.plan_still and self.mpc.still(k, self.support):
             plan = None
         else:
-            soles = [sole_corners(self.model, d, self.foot_geoms[f::2]) if self.support[f] else None for f in range(2)]
+            both = feet_sole_corners(self.model, d, self.foot_geoms)
+            soles = [both[f] if self.support[f] else None for f in range(2)]
             plan = self.mpc.plan(k, com, com_vel, self.support, soles)
         self._mpc_last = (key, plan)
         return plan
