@@ -176,6 +176,30 @@ def test_the_compiled_qp_solves_the_controllers_bounded_least_squares_like_bvls(
         np.testing.assert_allclose(_bounded_least_squares(a, b, free, loose), ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
 
 
+def test_the_qp_eliminates_through_a_low_rank_coupling_to_the_same_solution():
+    """Given the acceleration-force block as a rank-6 product (the controller's floating-base equations), the
+    elimination with 7 right-hand sides gives what the full block gives (bounds binding and not)."""
+    from envs.executor.qp import solve_qp
+
+    rng = np.random.default_rng(5)
+    free, forces = 69, 36
+    for trial in range(4):
+        base = rng.normal(size=(6, free)) * rng.uniform(1, 50, size=(6, 1))  # M_6
+        columns = rng.normal(size=(6, forces))  # -G_6
+        tasks = rng.normal(size=(40, free))
+        w = 1e4
+        hessian = np.zeros((free + forces, free + forces))
+        dyn = np.hstack((base, columns))
+        hessian += w * dyn.T @ dyn
+        hessian[:free, :free] += tasks.T @ tasks + np.eye(free)
+        hessian[free:, free:] += 1e-2 * np.eye(forces)
+        gradient = rng.normal(size=free + forces) * 100.0
+        full = solve_qp(hessian, gradient, free)
+        low_rank = solve_qp(hessian, gradient, free, coupling=(w * base.T, columns))
+        assert (full[free:] < 1e-9).any() and (full[free:] > 1e-6).any(), "some bounds bind, some not"
+        np.testing.assert_allclose(low_rank, full, rtol=0, atol=1e-7 * np.abs(full).max())
+
+
 def _off_the_plan_at_step_10(ex, pose) -> None:
     """``ex`` prepared on ``pose``, reset to its step 10 with the joints' velocities pushed off the plan, after
     ``mj_step1``: the state a control step starts from."""

@@ -42,8 +42,14 @@ def _daqp_scaled(hessian: np.ndarray, gradient: np.ndarray, scale: np.ndarray, r
 
 
 def solve_qp(hessian: np.ndarray, gradient: np.ndarray, free: int,
-             limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """min 1/2 x'Hx + g'x with x[free:] >= 0 and, given ``limits`` (C, lo, hi), lo <= C x <= hi."""
+             limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+             coupling: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """min 1/2 x'Hx + g'x with x[free:] >= 0 and, given ``limits`` (C, lo, hi), lo <= C x <= hi.
+
+    ``coupling`` (U, V), optional: the block ``H[:free, free:]`` as the product ``U @ V`` of a low rank r ((free, r)
+    and (r, n - free)). The elimination then solves for r + 1 right-hand sides instead of n - free + 1: the
+    controller's accelerations meet its forces only in the floating base's six equations of motion (r = 6, against
+    24-64 forces), so its Schur complement is ``H_ff - V' (U' H_aa^-1 U) V``."""
     if limits is not None:
         return _full(hessian, gradient, free, limits)
     from scipy.linalg.lapack import dpotrf, dpotrs  # LAPACK itself: scipy's cho_factor wrapper costs as much again
@@ -54,13 +60,20 @@ def solve_qp(hessian: np.ndarray, gradient: np.ndarray, free: int,
         raise np.linalg.LinAlgError(f"the whole-body QP's acceleration block is not positive definite (potrf {info})")
     if n == free:
         return -dpotrs(factor, gradient, lower=1)[0]
-    coupling = hessian[:free, free:]
-    solved = dpotrs(factor, np.column_stack((coupling, gradient[:free])), lower=1)[0]
-    per_force, at_zero = solved[:, :-1], solved[:, -1]
-    reduced = hessian[free:, free:] - coupling.T @ per_force
+    left, right = coupling if coupling is not None else (hessian[:free, free:], None)
+    solved = dpotrs(factor, np.column_stack((left, gradient[:free])), lower=1)[0]
+    per_column, at_zero = solved[:, :-1], solved[:, -1]  # H_aa^-1 U and H_aa^-1 g_a
+    if right is None:  # U = H_af itself
+        reduced = hessian[free:, free:] - left.T @ per_column
+        reduced_gradient = gradient[free:] - left.T @ at_zero
+    else:
+        core = left.T @ per_column  # (r, r)
+        reduced = hessian[free:, free:] - right.T @ (0.5 * (core + core.T)) @ right
+        reduced_gradient = gradient[free:] - right.T @ (left.T @ at_zero)
     reduced = 0.5 * (reduced + reduced.T)
-    forces = _non_negative(reduced, gradient[free:] - coupling.T @ at_zero)
-    return np.concatenate((-(at_zero + per_force @ forces), forces))
+    forces = _non_negative(reduced, reduced_gradient)
+    to_forces = forces if right is None else right @ forces
+    return np.concatenate((-(at_zero + per_column @ to_forces), forces))
 
 
 def _non_negative(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:

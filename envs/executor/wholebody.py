@@ -40,6 +40,7 @@ from envs.executor.feasibility import feet_sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
+from envs.executor.setpoints import impedance_setpoints, torque_setpoints
 from envs.executor.stepping import STEP_MARGIN_S, StepPlanner, SteppingConfig, contact_schedule, near_steps
 from envs.executor.walk_mpc import MpcPlan
 from envs.executor.wholebody_gains import WholeBodyGains
@@ -185,15 +186,12 @@ class WholeBodyController:
         ``hold_impedance`` plus the joint PD (scaled by each joint's own inertia) towards the path the solve
         planned (its state advanced by its accelerations)."""
         q, qd = d.qpos[self.qadr + 7:self.qadr + self.nv + 1], d.qvel[self.dadr + 6:self.dadr + self.nv]
-        tau = self._tau
+        # The position actuator applies kp (ctrl - q) - kv qd: this set-point makes it apply the torque now.
         if self.gains.hold_impedance:
-            t = d.time - self._solved_at
-            q_plan = self._q0 + t * self._qd0 + 0.5 * t * t * self._acc
-            qd_plan = self._qd0 + t * self._acc
             g = self.gains
-            tau = tau + self._inertia * (g.kp_joint * (q_plan - q) + g.kd_joint * (qd_plan - qd))
-        # The position actuator applies kp (ctrl - q) - kv qd: this set-point makes it apply tau now.
-        return q + (tau + self.kv * qd) / self.kp
+            return impedance_setpoints(q, qd, self._tau, d.time - self._solved_at, self._q0, self._qd0, self._acc,
+                                       self._inertia, g.kp_joint, g.kd_joint, self.kp, self.kv)
+        return torque_setpoints(q, qd, self._tau, self.kp, self.kv)
 
     def stepping_now(self, k: int) -> bool:
         """Whether a foot swings or lands at reference step ``k`` (the QP then runs at ``stepping.solve_hz``)."""
@@ -366,7 +364,8 @@ class WholeBodyController:
             if g.implicit_damping:
                 rows_tau[:, 6:nv] += np.diag(self._implicit)
             limits = (rows_tau, -self.torque_limit - bias[6:], self.torque_limit - bias[6:])
-        x = solve_qp(hessian, gradient, nv, limits)
+        # the accelerations meet the forces only in the floating base's equations: H_af = w M_6' (-G_6), rank 6
+        x = solve_qp(hessian, gradient, nv, limits, coupling=(g.weight_dynamics * mass[:6].T, -generalized[:6]))
         tau = mass @ x[:nv] + bias - generalized @ x[nv:]
         if g.implicit_damping:
             # MuJoCo's implicit integrators treat the actuators' and joints' damping as part of the mass
