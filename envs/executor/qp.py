@@ -3,10 +3,10 @@
 The controller (wholebody.py) adds its weighted tasks straight into the Hessian ``H`` and gradient ``g`` (no
 stacked least-squares matrix). The free accelerations are then eliminated: their block of ``H`` is positive
 definite (every joint has a task of its own), so with its Cholesky factor the problem reduces to one over the
-forces alone (the Schur complement), a bound-constrained QP of 4-40 variables for DAQP (Arnstrom et al. 2022)
-instead of 73-110. The optimum is the same; the accelerations follow from the forces by two triangular
-solves. With joint-torque limits (``wholebody.torque_limits``) the full problem goes to DAQP as before (without
-them if DAQP fails).
+forces alone (the Schur complement), a bound-constrained QP of 4-64 variables (block principal pivoting, nnqp.py;
+DAQP, Arnstrom et al. 2022, where that does not solve) instead of 73-133. The optimum is the same; the accelerations
+follow from the forces by two triangular solves. With joint-torque limits (``wholebody.torque_limits``) the full
+problem goes to DAQP as before (without them if DAQP fails).
 """
 from __future__ import annotations
 
@@ -77,7 +77,13 @@ def solve_qp(hessian: np.ndarray, gradient: np.ndarray, free: int,
 
 
 def _non_negative(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    """min 1/2 f'Hf + g'f, f >= 0 (DAQP, scaled); NNLS on its Cholesky form if DAQP fails."""
+    """min 1/2 f'Hf + g'f, f >= 0: block principal pivoting (nnqp.py; at the controller's sizes twice as fast as DAQP,
+    whose set-up alone cost more), DAQP (scaled) where it does not solve, NNLS on the Cholesky form if DAQP fails."""
+    from envs.executor.nnqp import non_negative_qp
+
+    forces, solved = non_negative_qp(hessian, gradient)
+    if solved:
+        return forces
     m = len(gradient)
     # scaled_daqp with its bounds scaled by hand (0 and FREE are their own scaled values; its general bound handling
     # costs more than the solve at these sizes): the same figures

@@ -80,6 +80,7 @@ class WholeBodyController:
             raise ValueError("wholebody.joint_weight_stepping needs the hinges' names")
         self.leg_dofs = None if leg_dofs is None else np.flatnonzero(leg_dofs)  # among the hinges (push recovery)
         self._com_weight = np.array([gains.weight_com, gains.weight_com, gains.weight_com_vertical])
+        self._foot_weight = np.full(6, gains.weight_foot)
         import mujoco
 
         implicit = model.opt.integrator in (mujoco.mjtIntegrator.mjINT_IMPLICIT, mujoco.mjtIntegrator.mjINT_IMPLICITFAST)
@@ -346,13 +347,16 @@ class WholeBodyController:
                 if not self.stance[k, f] or not self.flat[k, f]:
                     continue  # rolling onto its toes: its contact points stay put, its heel may rise
                 self.planner.note_stance(f, d.geom_xpos[geom], k)
-            mujoco.mj_jac(m, d, self._jp, self._jr, d.geom_xpos[geom], self.heel_body[f])
-            jp, jr = self._jp[:, a0:a0 + nv], self._jr[:, a0:a0 + nv]
-            height = (m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2]
-            tilt = tilt_axis(d.geom_xmat[geom])
-            lin = -g.kd_foot * (jp @ qd) + np.array([0.0, 0.0, g.kp_foot_height * height])
-            ang = g.kp_foot_flat * tilt - g.kd_foot * (jr @ qd)
-            task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot)
+            jac = np.empty((6, m.nv))  # rows: translation, rotation (a new one per foot: ``rows`` keeps it)
+            mujoco.mj_jac(m, d, jac[:3], jac[3:], d.geom_xpos[geom], self.heel_body[f])
+            jac = jac[:, a0:a0 + nv]
+            # held still (-kd v), its height pulled onto the floor, its sole turned level
+            target = -g.kd_foot * np.concatenate((jac[:3] @ qd, jac[3:] @ qd))
+            target[2] += g.kp_foot_height * ((m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2])
+            xmat = d.geom_xmat[geom]
+            target[3] += g.kp_foot_flat * xmat[5]  # tilt_axis: z x e_z = (xmat[5], -xmat[2], 0)
+            target[4] += g.kp_foot_flat * -xmat[2]
+            task(jac, target, self._foot_weight)
         stacked = np.vstack(rows)
         weighted = stacked.T * np.concatenate(weights)  # (nv, rows)
         h_acc += weighted @ stacked
