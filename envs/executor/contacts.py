@@ -8,8 +8,6 @@ import numpy as np
 
 from envs.executor.jit import compiled
 
-# the pyramid's edges t1, -t1, t2, -t2 (rows: tangent 1, tangent 2; columns: the four edges)
-EDGE_SIGNS = np.array([[1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]])
 
 
 @dataclass
@@ -36,22 +34,16 @@ def stance_contacts(model, d, slot_of: np.ndarray, support: np.ndarray, friction
     """The contacts of the feet ``support`` (2,) flags as standing, after ``mj_step1`` (``jac_buffer``: (3, model.nv))."""
     import mujoco
 
-    used = np.zeros(0, dtype=int)
+    n = 0
     if d.ncon:
-        g1, g2 = d.contact.geom1, d.contact.geom2
-        on_foot2 = slot_of[g2] >= 0
-        geoms = np.where(on_foot2, g2, np.where(slot_of[g1] >= 0, g1, -1))
-        used = np.flatnonzero((geoms >= 0) & support[slot_of[geoms] % 2])
-    n = len(used)
+        contact = d.contact
+        used, foot_geoms, on_foot2 = _stance_rows(contact.geom1, contact.geom2, slot_of, support)
+        n = len(used)
     if not n:
         return StanceContacts(np.zeros((0, 3)), np.zeros((0, 4, 3)), np.zeros((0, 3, nv)), np.zeros((nv, 0)))
-    points = d.contact.pos[used]
-    frames = d.contact.frame[used].reshape(n, 3, 3)
-    # The frame's normal points from geom1 to geom2: towards the foot when the foot is geom2.
-    normals = np.where(on_foot2[used, None], frames[:, 0], -frames[:, 0])
-    pyramids = normals[:, None, :] + friction * (EDGE_SIGNS.T @ frames[:, 1:])
+    points = contact.pos[used]
     jacobians = np.empty((n, 3, nv))
-    bodies = model.geom_bodyid[geoms[used]].tolist()
+    bodies = model.geom_bodyid[foot_geoms].tolist()
     if dadr == 0 and nv == model.nv:  # the humanoid is all the model has: MuJoCo writes the rows in place
         for j in range(n):
             mujoco.mj_jac(model, d, jacobians[j], None, points[j], bodies[j])
@@ -59,8 +51,54 @@ def stance_contacts(model, d, slot_of: np.ndarray, support: np.ndarray, friction
         for j in range(n):
             mujoco.mj_jac(model, d, jac_buffer, None, points[j], bodies[j])
             jacobians[j] = jac_buffer[:, dadr:dadr + nv]
-    generalized = np.matmul(jacobians.transpose(0, 2, 1), pyramids.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(nv, 4 * n)
+    pyramids, generalized = _pyramid_columns(contact.frame[used], on_foot2, jacobians, friction)
     return StanceContacts(points, pyramids, jacobians, generalized)
+
+
+@compiled
+def _stance_rows(geom1: np.ndarray, geom2: np.ndarray, slot_of: np.ndarray, support: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The contacts on a standing foot: their rows in MuJoCo's contact list, the foot geom of each and whether the
+    foot is the contact's geom2 (the other geom then geom1)."""
+    rows = np.empty(len(geom1), dtype=np.int64)
+    geoms = np.empty(len(geom1), dtype=np.int64)
+    second = np.empty(len(geom1), dtype=np.bool_)
+    n = 0
+    for i in range(len(geom1)):
+        if slot_of[geom2[i]] >= 0:
+            geom, is_second = geom2[i], True
+        elif slot_of[geom1[i]] >= 0:
+            geom, is_second = geom1[i], False
+        else:
+            continue
+        if support[slot_of[geom] % 2]:
+            rows[n], geoms[n], second[n] = i, geom, is_second
+            n += 1
+    return rows[:n], geoms[:n], second[:n]
+
+
+@compiled
+def _pyramid_columns(frames: np.ndarray, on_foot2: np.ndarray, jacobians: np.ndarray, friction: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Per contact (``frames``: (n, 9) MuJoCo's contact frames, row-major: normal, tangent 1, tangent 2) its pyramid's
+    four edges n + mu t1, n - mu t1, n + mu t2, n - mu t2 (the normal turned towards the foot: the frame's points from
+    geom1 to geom2) and each edge's generalized force J' e, one column per edge: (n, 4, 3), (nv, 4 n)."""
+    n, nv = len(frames), jacobians.shape[2]
+    pyramids = np.empty((n, 4, 3))
+    generalized = np.empty((nv, 4 * n))
+    for j in range(n):
+        sign = 1.0 if on_foot2[j] else -1.0
+        for r in range(3):
+            normal = sign * frames[j, r]
+            pyramids[j, 0, r] = normal + friction * frames[j, 3 + r]
+            pyramids[j, 1, r] = normal - friction * frames[j, 3 + r]
+            pyramids[j, 2, r] = normal + friction * frames[j, 6 + r]
+            pyramids[j, 3, r] = normal - friction * frames[j, 6 + r]
+        for c in range(nv):
+            x, y, z = jacobians[j, 0, c], jacobians[j, 1, c], jacobians[j, 2, c]
+            for e in range(4):
+                generalized[c, 4 * j + e] = x * pyramids[j, e, 0] + y * pyramids[j, e, 1] + z * pyramids[j, e, 2]
+    return pyramids, generalized
 
 
 def geoms_on_floor(model, d, slot_of: np.ndarray) -> np.ndarray:
