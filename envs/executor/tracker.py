@@ -24,6 +24,7 @@ from envs.executor.feasibility import Feasibility, reference_feasibility
 from envs.executor.reference import Reference, build_reference, validate_motion
 from envs.executor.sanity import SanityProblem, check_motion
 from envs.executor.stance import StancePlanter
+from envs.executor.step_checks import read_step
 from envs.executor.wholebody import WholeBodyController
 from envs.executor.result import ExecutionResult, PhysicsMetrics
 from envs.humanoid import HumanoidConfig, HumanoidSpec, build_model, from_mujoco, load_humanoid_config
@@ -247,9 +248,8 @@ class TrackingExecutor:
             steps_done = k + 1
             if mode == "residual":
                 wrench[k] = self._residual_wrench()
-            sim_pos[k] = xpos[self.body_ids]
-            peak = np.abs(qvel_h).max()
-            if not peak <= max_qvel or not np.isfinite(qpos_h).all():  # NaN fails the first test too
+            peak, finite, deviation = read_step(xpos, self.body_ids, sim_pos[k], qvel_h, qpos_h, ref.positions[k])
+            if not peak <= max_qvel or not finite:  # NaN fails the first test too
                 reason, fail_step = "unstable", k
                 break
             if k % check_every == 0:
@@ -261,8 +261,7 @@ class TrackingExecutor:
             if mode != "full" and (pelvis_z < fall_ratio * ref_pelvis[k] or (head_z < fall_head and ref_head[k] > 0.9)):
                 reason, fail_step = "fell", k
                 break
-            diff = sim_pos[k] - ref.positions[k]
-            if np.sqrt(np.einsum("ij,ij->i", diff, diff)).mean() > max_dev:
+            if deviation > max_dev:  # the mean distance of the joints from the reference's
                 reason, fail_step = "tracking_lost", k
                 break
         d.eq_active[self.eq_id] = 0
