@@ -85,6 +85,8 @@ class PushRecovery:
             return
         g = wb.foot_geoms
         soles = feet_sole_corners(wb.model, d, g)[..., :2]
+        if outside_distance(capture, soles.reshape(-1, 2))[0] <= self.config.trigger_margin:
+            return  # maybe_step's own test, made here first: most of the remaining control steps stop here
         step = self.maybe_step(k, wb.stance, wb.support, capture, soles, d.geom_xpos[g[:2]], wb.planner.omega[k])
         if step is not None:
             wb.swing(step.foot, step.start, step.stop)

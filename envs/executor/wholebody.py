@@ -307,16 +307,20 @@ class WholeBodyController:
 
         # around the clip's steps the legs' sagittal hinges yield to the balance tasks (joint_weight_stepping)
         jw = self._joint_weight_stepping if self.planner is not None and self._clip_steps[k] else self._joint_weight
-        h_acc[np.diag_indices(nv)] += jw  # every joint's (and the pelvis's) PD: identity rows
+        hessian.flat[:nv * (n + 1):n + 1] += jw  # every joint's (and the pelvis's) PD: identity rows
         g_acc -= jw * a_des
-        dyn = np.hstack((mass[:6], -generalized[:6]))  # the floating base's equations of motion, nearly hard
-        hessian += g.weight_dynamics * (dyn.T @ dyn)
-        gradient += g.weight_dynamics * (dyn.T @ bias[:6])
+        # The floating base's equations of motion, nearly hard: w |M_6 a - G_6 f + bias_6|^2 by blocks. The
+        # acceleration-force block w M_6' (-G_6), rank 6, goes to the solver as its two factors (qp.py).
+        mass6, forces6 = mass[:6], -generalized[:6]
+        w_mass6, w_forces6 = g.weight_dynamics * mass6, g.weight_dynamics * forces6
+        h_acc += w_mass6.T @ mass6
+        g_acc += w_mass6.T @ bias[:6]
         if n_f:
+            hessian[nv:, nv:] += w_forces6.T @ forces6
+            gradient[nv:] += w_forces6.T @ bias[:6]
             jac_rows = contacts.jacobians.reshape(3 * n_c, nv)
             task(jac_rows, -g.contact_damping * (jac_rows @ qd), g.weight_contact)
-            forces = np.arange(nv, n)
-            hessian[forces, forces] += g.force_regularization
+            hessian.flat[nv * (n + 1)::n + 1] += g.force_regularization
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
         # After push recovery's step, while the clip stands, the centre of mass follows the clip again rather than the
         # walking MPC's pendulum plan: with the plan, fore/aft pushes survived fell from 10 to 6 of 24 (RESULTS.md)
@@ -368,8 +372,9 @@ class WholeBodyController:
             if g.implicit_damping:
                 rows_tau[:, 6:nv] += np.diag(self._implicit)
             limits = (rows_tau, -self.torque_limit - bias[6:], self.torque_limit - bias[6:])
-        # the accelerations meet the forces only in the floating base's equations: H_af = w M_6' (-G_6), rank 6
-        x = solve_qp(hessian, gradient, nv, limits, coupling=(g.weight_dynamics * mass[:6].T, -generalized[:6]))
+            hessian[:nv, nv:] = w_mass6.T @ forces6  # the whole problem goes to DAQP: the coupling block written out
+            hessian[nv:, :nv] = hessian[:nv, nv:].T
+        x = solve_qp(hessian, gradient, nv, limits, coupling=(w_mass6.T, forces6))
         tau = mass @ x[:nv] + bias - generalized @ x[nv:]
         if g.implicit_damping:
             # MuJoCo's implicit integrators treat the actuators' and joints' damping as part of the mass
