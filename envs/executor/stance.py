@@ -92,16 +92,19 @@ class StancePlanter:
         if cfg.level_soles:
             weight = np.clip(1.5 * gaussian_filter1d(flags.astype(float), max(cfg.blend_s / ref.dt, 1e-6), axis=0,
                                                      mode="nearest"), 0.0, 1.0)
-            for k, f in zip(*np.nonzero(weight >= 0.01)):
-                w, cols = weight[k, f], self.ik_cols[f]
-                if cfg.roll_toes and self._rolling(qpos[k], f):
-                    rolling[k, f], toes = True, self.toe_cols[f]
-                    solved = self._level_toes(qpos[k], f)
-                    qpos[k, toes] += w * (solved[toes] - qpos[k, toes])
-                    continue
-                qpos[k, self.toe_cols[f]] *= 1.0 - w
-                solved = self._level_foot(qpos[k], f)
-                qpos[k, cols] += w * (solved[cols] - qpos[k, cols])
+            if cfg.roll_toes:
+                for k, f in zip(*np.nonzero(weight >= 0.01)):
+                    w, cols = weight[k, f], self.ik_cols[f]
+                    if self._rolling(qpos[k], f):
+                        rolling[k, f], toes = True, self.toe_cols[f]
+                        solved = self._level_toes(qpos[k], f)
+                        qpos[k, toes] += w * (solved[toes] - qpos[k, toes])
+                        continue
+                    qpos[k, self.toe_cols[f]] *= 1.0 - w
+                    solved = self._level_foot(qpos[k], f)
+                    qpos[k, cols] += w * (solved[cols] - qpos[k, cols])
+            else:
+                self._level_stance_soles(qpos, weight)
         # Then the lowest sole corner goes onto the floor (the clip was grounded by its lowest frame only).
         # With rolling feet, a frame's flat stance soles decide (a heel box pitched onto its front edge dips through the
         # floor by a centimetre or two at push-off; fast walks push off for half their stance and raised the clip).
@@ -116,6 +119,44 @@ class StancePlanter:
         qpos[:, 2] -= gaussian_filter1d(lowest, max(cfg.ground_smooth_s / ref.dt, 1e-6), mode="nearest")
         planted = reference_from_qpos(model, self.data, self.spec, qpos, ref.dt, self.body_ids)
         return planted, flags
+
+    def _level_stance_soles(self, qpos: np.ndarray, weight: np.ndarray) -> None:
+        """In place: each foot of each frame with ``weight`` (N, 2) >= 0.01 gets its toes straightened and its sole
+        levelled by that weight. Both feet of a frame are levelled in the same kinematics passes: neither foot's
+        pose depends on the other's joints, so each gets the numbers a pass of its own would give."""
+        use = weight >= 0.01
+        for f in range(2):
+            qpos[np.ix_(use[:, f], self.toe_cols[f])] *= (1.0 - weight[use[:, f], f])[:, None]
+        geoms = [self.foot_geoms[f] for f in range(2)]
+        for k in np.flatnonzero(use.any(axis=1)):
+            feet = [f for f in range(2) if use[k, f]]
+            solved = self._level_feet(qpos[k], feet, geoms)
+            for f in feet:
+                cols = self.ik_cols[f]
+                qpos[k, cols] += weight[k, f] * (solved[cols] - qpos[k, cols])
+
+    def _level_feet(self, q: np.ndarray, feet: list[int], geoms: list[int]) -> np.ndarray:
+        """``q`` with the soles of ``feet`` level by their ankle hinges: ``_level_foot`` for each, sharing each
+        iteration's kinematics."""
+        cfg, data = self.config, self.data
+        x, active = q.copy(), list(feet)
+        for _ in range(cfg.ik_iterations):
+            if not active:
+                break
+            self._pose(x)
+            still = []
+            for f in active:
+                cols = self.ik_cols[f]
+                xmat = data.geom_xmat[geoms[f]].reshape(3, 3)
+                e = xmat[:2, 2].copy()
+                if np.abs(e).max() < 1e-4:
+                    continue
+                z, axes = xmat[:, 2], data.xaxis[self.joint_of[cols]]
+                jac = np.array((axes[:, 1] * z[2] - axes[:, 2] * z[1], axes[:, 2] * z[0] - axes[:, 0] * z[2]))
+                gauss_newton_step(x, e, jac, cols, self.limits[cols, 0], self.limits[cols, 1], cfg.ik_damping)
+                still.append(f)
+            active = still
+        return x
 
     def _lowest_in(self, q: np.ndarray, f: int) -> float:
         """Height of foot ``f``'s lowest sole corner in pose ``q``."""
@@ -204,8 +245,15 @@ def damped_gauss_newton(residual, q: np.ndarray, cols, lo: np.ndarray, hi: np.nd
                 x2 = x.copy()
                 x2[c] += 1e-4
                 jac[:, i] = (residual(x2) - e) / 1e-4
-        normal = jac.T @ jac
-        normal[np.diag_indices(len(cols))] += damping
-        step = np.linalg.solve(normal, -jac.T @ e)
-        x[cols] = np.clip(x[cols] + step, lo, hi)
+        gauss_newton_step(x, e, jac, cols, lo, hi, damping)
     return x
+
+
+def gauss_newton_step(x: np.ndarray, e: np.ndarray, jac: np.ndarray, cols, lo: np.ndarray, hi: np.ndarray,
+                      damping: float) -> None:
+    """In place: ``x[cols]`` moved by the damped Gauss-Newton step for residual ``e`` with Jacobian ``jac``, clipped to
+    [``lo``, ``hi``]."""
+    normal = jac.T @ jac
+    normal[np.diag_indices(len(cols))] += damping
+    step = np.linalg.solve(normal, -jac.T @ e)
+    x[cols] = np.clip(x[cols] + step, lo, hi)
