@@ -79,7 +79,8 @@ class TrackingExecutor:
                                              self.pelvis, self.foot_geoms, self.config.wholebody,
                                              self.config.stepping, model.actuator_forcerange[self.act, 1].copy(),
                                              leg_dofs=self.upper_body == 0,
-                                             hinge_names=[n[len(prefix):] for n in self.spec.joint_names])
+                                             hinge_names=[n[len(prefix):] for n in self.spec.joint_names],
+                                             ctrl_range=(self.ctrl_lo, self.ctrl_hi))
         self._planter: StancePlanter | None = None
         self._scratch = None
 
@@ -227,10 +228,8 @@ class TrackingExecutor:
                     for sub in range(k * self.substeps, (k + 1) * self.substeps):  # the physics step's index
                         mujoco.mj_step1(m, d)
                         # counted over the clip, so a solve rate below the reference's (every > substeps) skips steps
-                        wb = self.wholebody.control(d, k) if sub % every == 0 else self.wholebody.hold(d)
-                        # np.clip's dispatch costs several times these two on 63 numbers, once per physics step;
-                        # in place: control() and hold() return a new array each call
-                        ctrl_view[act] = np.minimum(np.maximum(wb, self.ctrl_lo, out=wb), self.ctrl_hi, out=wb)
+                        # set-points within the actuators' control range (the controller clips them)
+                        ctrl_view[act] = self.wholebody.control(d, k) if sub % every == 0 else self.wholebody.hold(d)
                         if self.control_log is not None:
                             self.control_log.append(ctrl_view[act].copy())
                         mujoco.mj_step2(m, d)

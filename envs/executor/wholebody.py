@@ -52,8 +52,12 @@ class WholeBodyController:
     def __init__(self, model, qadr: int, dadr: int, nv: int, kp: np.ndarray, kv: np.ndarray,
                  pelvis: int, foot_geoms: list[int], gains: WholeBodyGains,
                  stepping: SteppingConfig | None = None, torque_limit: np.ndarray | None = None,
-                 leg_dofs: np.ndarray | None = None, hinge_names: list[str] | None = None) -> None:
+                 leg_dofs: np.ndarray | None = None, hinge_names: list[str] | None = None,
+                 ctrl_range: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.model, self.gains = model, gains
+        # the actuators' control range (lo, hi): set-points are clipped to it (unbounded without)
+        lo, hi = ctrl_range if ctrl_range is not None else (np.full(nv - 6, -np.inf), np.full(nv - 6, np.inf))
+        self._ctrl_lo, self._ctrl_hi = np.ascontiguousarray(lo, dtype=float), np.ascontiguousarray(hi, dtype=float)
         self.stepping = stepping or SteppingConfig(enabled=False)
         self.torque_limit = torque_limit  # (nv - 6,) the actuators' force limits, N m
         self.planner: StepPlanner | None = None
@@ -185,14 +189,15 @@ class WholeBodyController:
     def hold(self, d) -> np.ndarray:
         """Set-points that make the actuators apply the last solve's joint torques in the state now; with
         ``hold_impedance`` plus the joint PD (scaled by each joint's own inertia) towards the path the solve
-        planned (its state advanced by its accelerations)."""
+        planned (its state advanced by its accelerations). Clipped to the actuators' control range."""
         q, qd = d.qpos[self.qadr + 7:self.qadr + self.nv + 1], d.qvel[self.dadr + 6:self.dadr + self.nv]
         # The position actuator applies kp (ctrl - q) - kv qd: this set-point makes it apply the torque now.
         if self.gains.hold_impedance:
             g = self.gains
             return impedance_setpoints(q, qd, self._tau, d.time - self._solved_at, self._q0, self._qd0, self._acc,
-                                       self._inertia, g.kp_joint, g.kd_joint, self.kp, self.kv)
-        return torque_setpoints(q, qd, self._tau, self.kp, self.kv)
+                                       self._inertia, g.kp_joint, g.kd_joint, self.kp, self.kv, self._ctrl_lo,
+                                       self._ctrl_hi)
+        return torque_setpoints(q, qd, self._tau, self.kp, self.kv, self._ctrl_lo, self._ctrl_hi)
 
     def stepping_now(self, k: int) -> bool:
         """Whether a foot swings or lands at reference step ``k`` (the QP then runs at ``stepping.solve_hz``)."""
