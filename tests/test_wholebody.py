@@ -45,6 +45,27 @@ def test_planting_levels_stance_soles_and_grounds_them(executor, pose):
     assert planted.num_steps == ref.num_steps and np.isfinite(planted.qfrc).all()
 
 
+def test_a_planted_reference_carries_its_feet_as_a_kinematics_pass_places_them(executor, pose):
+    """The planter records the feet in its inverse-dynamics pass (envs.executor.reference.FootTrack); the centre-of-mass
+    plan and the controller read them instead of a pass of their own, and get the same numbers."""
+    import dataclasses
+
+    import mujoco
+
+    from envs.executor.feasibility import feet_sole_corners
+
+    planted, stance = executor.planted(executor.reference(still_motion(pose, 20)))
+    assert planted.feet is not None
+    d = mujoco.MjData(executor.model)
+    for k in (0, 7, planted.num_steps - 1):
+        d.qpos[executor.qadr:executor.qadr + planted.qpos.shape[1]] = planted.qpos[k]
+        mujoco.mj_kinematics(executor.model, d)
+        np.testing.assert_array_equal(planted.feet.soles[k], feet_sole_corners(executor.model, d, executor.foot_geoms))
+        np.testing.assert_array_equal(planted.feet.heels[k], d.geom_xpos[executor.foot_geoms[:2]])
+    bare = dataclasses.replace(planted, feet=None)
+    np.testing.assert_array_equal(executor.com_plan(planted, stance).offset, executor.com_plan(bare, stance).offset)
+
+
 def test_wholebody_holds_a_standing_pose_unassisted(executor, pose):
     still = still_motion(pose, 60)  # 2 s
     r = executor.execute(still, mode="none")

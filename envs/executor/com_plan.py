@@ -56,10 +56,13 @@ def support_halfplanes(model, data, qadr: int, ref: Reference, stance: np.ndarra
         if not feet:
             out.append(None)
             continue
-        data.qpos[qadr:qadr + nq] = ref.qpos[k]
-        mujoco.mj_kinematics(model, data)
-        geoms = [foot_geoms[f] for f in feet] + [foot_geoms[f + 2] for f in feet]
-        hull = convex_hull(sole_corners(model, data, geoms)[:, :2])
+        if ref.feet is not None:  # the planter's pass read them (the hull does not depend on the corners' order)
+            corners = ref.feet.soles[k, feet].reshape(-1, 3)
+        else:
+            data.qpos[qadr:qadr + nq] = ref.qpos[k]
+            mujoco.mj_kinematics(model, data)
+            corners = sole_corners(model, data, [foot_geoms[f] for f in feet] + [foot_geoms[f + 2] for f in feet])
+        hull = convex_hull(corners[:, :2])
         if len(hull) < 3:
             out.append(None)
             continue

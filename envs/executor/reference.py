@@ -12,6 +12,14 @@ from envs.skeleton import JOINT_NAMES, NUM_JOINTS, euler_order, joint_limits_deg
 
 
 @dataclass
+class FootTrack:
+    """Where a reference's feet are at each step, read in its own kinematics pass (the stance planter's)."""
+
+    heels: np.ndarray  # (N, 2, 3) the heel boxes' centres (left, right)
+    soles: np.ndarray  # (N, 2, 8, 3) each foot's sole corners: its heel box's four, then its toe box's
+
+
+@dataclass
 class Reference:
     """Reference at the control rate: qpos (N, 7 + 63), qvel (N, 6 + 63), feed-forward (N, 6 + 63)."""
 
@@ -21,6 +29,7 @@ class Reference:
     positions: np.ndarray  # (N, 22, 3) MuJoCo frame, the reference joint positions
     dt: float
     com: np.ndarray | None = None  # (N, 3) centre of mass of the reference pose
+    feet: FootTrack | None = None  # its feet, where it was built with them (planted references)
 
     @property
     def num_steps(self) -> int:
@@ -104,8 +113,10 @@ def build_reference(model, data, spec: HumanoidSpec, motion: Motion, control_hz:
 
 
 def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: float,
-                        body_ids: np.ndarray | None = None) -> Reference:
-    """A Reference from control-rate generalized positions: finite-difference velocities, inverse dynamics."""
+                        body_ids: np.ndarray | None = None, foot_geoms: list[int] | None = None) -> Reference:
+    """A Reference from control-rate generalized positions: finite-difference velocities, inverse dynamics; with
+    ``foot_geoms`` (left heel, right heel, left toes, right toes boxes) its feet too, from the same kinematics."""
+    from envs.executor.feasibility import feet_sole_corners
     import mujoco
 
     n = len(qpos)
@@ -127,6 +138,7 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
     qfrc = np.zeros_like(qvel)
     com = np.zeros((n, 3))
     positions = np.zeros((n, len(body_ids), 3))
+    feet = None if foot_geoms is None else FootTrack(np.zeros((n, 2, 3)), np.zeros((n, 2, 8, 3)))
     saved = (data.qpos.copy(), data.qvel.copy(), data.qacc.copy())
     # Inverse dynamics of the free-floating body: contact forces of an approximate reference are not
     # trusted (a millimetre of penetration means kilonewtons).
@@ -141,6 +153,9 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
         qfrc[t] = data.qfrc_inverse[dadr:dadr + nv]
         com[t] = data.subtree_com[pelvis]
         positions[t] = data.xpos[body_ids]
+        if feet is not None:  # mj_inverse ran the kinematics: the feet as mj_kinematics places them
+            feet.heels[t] = data.geom_xpos[foot_geoms[:2]]
+            feet.soles[t] = feet_sole_corners(model, data, foot_geoms)
     model.opt.disableflags = flags
     data.qpos[:], data.qvel[:], data.qacc[:] = saved
-    return Reference(qpos, qvel, qfrc, positions, dt, com)
+    return Reference(qpos, qvel, qfrc, positions, dt, com, feet)

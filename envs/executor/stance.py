@@ -117,7 +117,7 @@ class StancePlanter:
             lowest[k] = corners[[i for f in feet for i in (f, f + 2)]].min() if feet else corners.min()
         lowest = floor_level(lowest, ref.dt, cfg.floor_window_s)
         qpos[:, 2] -= gaussian_filter1d(lowest, max(cfg.ground_smooth_s / ref.dt, 1e-6), mode="nearest")
-        planted = reference_from_qpos(model, self.data, self.spec, qpos, ref.dt, self.body_ids)
+        planted = reference_from_qpos(model, self.data, self.spec, qpos, ref.dt, self.body_ids, g)
         return planted, flags
 
     def _level_stance_soles(self, qpos: np.ndarray, weight: np.ndarray) -> None:

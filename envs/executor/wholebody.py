@@ -156,9 +156,12 @@ class WholeBodyController:
 
     def _feet(self, ref: Reference) -> tuple[np.ndarray, np.ndarray | None]:
         """Along the reference, in one kinematics pass: (N, 2, 3) world positions of the two heel boxes and,
-        with stepping, (N, 2, 8, 3) each foot's sole corners (heel box, then toe box) for its contact schedule."""
+        with stepping, (N, 2, 8, 3) each foot's sole corners (heel box, then toe box) for its contact schedule.
+        A planted reference brings them (the planter's pass): copies of those."""
         import mujoco
 
+        if ref.feet is not None:
+            return ref.feet.heels.copy(), ref.feet.soles.copy() if self.stepping.enabled else None
         g, d = self.foot_geoms, self.scratch()
         heels = np.zeros((ref.num_steps, 2, 3))
         corners = np.zeros((ref.num_steps, 2, 8, 3)) if self.stepping.enabled else None
