@@ -74,7 +74,8 @@ def bench_executor(motion: Motion, repeats: int = 3) -> dict:
 
 
 def bench_memory(seconds: float = 10.0) -> dict:
-    """RSS of a fresh process holding one executor after tracking a ``seconds`` long clip."""
+    """RSS of a fresh process holding one executor after tracking a ``seconds`` long clip in the executor's default
+    mode (``none``: the whole-body controller, its compiled kernels loaded)."""
     code = f"""
 import json, os, psutil
 from envs.synth import SynthSource
@@ -90,9 +91,11 @@ pos = np.concatenate([m.positions + i * step for i in range(reps)])[: int({secon
 rot = np.concatenate([m.rotations] * reps)[: int({seconds} * m.fps)]
 clip = Motion(pos, rot, m.fps)
 before = psutil.Process().memory_info().rss
-r = TrackingExecutor().execute(clip, mode='full')
+ex = TrackingExecutor()
+r = ex.execute(clip)
 print(json.dumps({{"rss_mb": psutil.Process().memory_info().rss / 2**20, "before_executor_mb": before / 2**20,
-                   "clip_s": clip.duration, "ok": r.success, "reason": r.reason, "simulated_s": r.simulated_s}}))
+                   "mode": ex.config.mode, "clip_s": clip.duration, "ok": r.success, "reason": r.reason,
+                   "simulated_s": r.simulated_s}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout.strip().splitlines()[-1])
