@@ -56,7 +56,7 @@ def support_halfplanes(model, data, qadr: int, ref: Reference, stance: np.ndarra
         if not feet:
             out.append(None)
             continue
-        if ref.feet is not None:  # the planter's pass read them (the hull does not depend on the corners' order)
+        if ref.feet is not None:  # read in the pass that built the reference (the hull does not depend on their order)
             corners = ref.feet.soles[k, feet].reshape(-1, 3)
         else:
             data.qpos[qadr:qadr + nq] = ref.qpos[k]

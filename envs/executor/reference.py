@@ -13,7 +13,7 @@ from envs.skeleton import JOINT_NAMES, NUM_JOINTS, euler_order, joint_limits_deg
 
 @dataclass
 class FootTrack:
-    """Where a reference's feet are at each step, read in its own kinematics pass (the stance planter's)."""
+    """Where a reference's feet are at each step, read in the pass that built it (reference_from_qpos)."""
 
     heels: np.ndarray  # (N, 2, 3) the heel boxes' centres (left, right)
     soles: np.ndarray  # (N, 2, 8, 3) each foot's sole corners: its heel box's four, then its toe box's
@@ -29,7 +29,7 @@ class Reference:
     positions: np.ndarray  # (N, 22, 3) MuJoCo frame, the reference joint positions
     dt: float
     com: np.ndarray | None = None  # (N, 3) centre of mass of the reference pose
-    feet: FootTrack | None = None  # its feet, where it was built with them (planted references)
+    feet: FootTrack | None = None  # its feet, where it was built with the foot geoms (the executor does)
 
     @property
     def num_steps(self) -> int:
@@ -88,8 +88,9 @@ def _wrap(a: np.ndarray) -> np.ndarray:
 
 
 def build_reference(model, data, spec: HumanoidSpec, motion: Motion, control_hz: float,
-                    body_ids: np.ndarray | None = None) -> Reference:
-    """Express ``motion`` in MuJoCo at the control rate and run inverse dynamics on it.
+                    body_ids: np.ndarray | None = None, foot_geoms: list[int] | None = None) -> Reference:
+    """Express ``motion`` in MuJoCo at the control rate and run inverse dynamics on it (``foot_geoms``: see
+    ``reference_from_qpos``).
 
     Joint angles are solved at the motion's own rate and interpolated linearly (they are unwrapped);
     the root orientation is slerped. Reference joint positions come from MuJoCo's kinematics of the
@@ -109,7 +110,7 @@ def build_reference(model, data, spec: HumanoidSpec, motion: Motion, control_hz:
     quat_src = quat_to_mujoco(motion.rotations[:, 0])
     quat = slerp(quat_src[i0], quat_src[i1], w)
     qpos = np.concatenate([root, quat, angles], axis=1)
-    return reference_from_qpos(model, data, spec, qpos, dt, body_ids)
+    return reference_from_qpos(model, data, spec, qpos, dt, body_ids, foot_geoms)
 
 
 def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: float,

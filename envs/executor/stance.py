@@ -72,11 +72,14 @@ class StancePlanter:
         """(N, 2) stance flags (left, right) of the reference."""
         cfg, g = self.config, self.foot_geoms
         n = ref.num_steps
-        low, heel = np.zeros((n, 2)), np.zeros((n, 2, 2))
-        for k in range(n):
-            self._pose(ref.qpos[k])
-            low[k] = feet_sole_corners(self.model, self.data, g)[:, :, 2].min(axis=1)
-            heel[k] = self.data.geom_xpos[g[:2], :2]
+        if ref.feet is not None:  # read in the reference's own pass
+            low, heel = ref.feet.soles[..., 2].min(axis=2), ref.feet.heels[..., :2]
+        else:
+            low, heel = np.zeros((n, 2)), np.zeros((n, 2, 2))
+            for k in range(n):
+                self._pose(ref.qpos[k])
+                low[k] = feet_sole_corners(self.model, self.data, g)[:, :, 2].min(axis=1)
+                heel[k] = self.data.geom_xpos[g[:2], :2]
         speed = np.linalg.norm(np.gradient(heel, ref.dt, axis=0), axis=-1) if n > 1 else np.zeros((n, 2))
         lowest = floor_level(low.min(axis=1), ref.dt, cfg.floor_window_s)[:, None]
         return (low < lowest + cfg.contact_height) & (lowest < cfg.max_gap) & (speed < cfg.max_speed)

@@ -88,7 +88,7 @@ class TrackingExecutor:
         """The control-rate reference; the clip is first shifted so its lowest foot rests on the floor."""
         motion = Motion(motion.positions + np.array([0.0, ground_offset(motion.positions), 0.0]), motion.rotations, motion.fps)
         return build_reference(self.model, self.data, self.spec, motion,
-                               1.0 / (self.substeps * self.model.opt.timestep), self.body_ids)
+                               1.0 / (self.substeps * self.model.opt.timestep), self.body_ids, self.foot_geoms)
 
     def feasibility(self, ref: Reference) -> Feasibility:
         """Where the reference's zero-moment point lies against the soles it stands on (see feasibility.py)."""

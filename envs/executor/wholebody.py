@@ -157,7 +157,7 @@ class WholeBodyController:
     def _feet(self, ref: Reference) -> tuple[np.ndarray, np.ndarray | None]:
         """Along the reference, in one kinematics pass: (N, 2, 3) world positions of the two heel boxes and,
         with stepping, (N, 2, 8, 3) each foot's sole corners (heel box, then toe box) for its contact schedule.
-        A planted reference brings them (the planter's pass): copies of those."""
+        A reference built with its feet (Reference.feet) brings them: copies of those."""
         import mujoco
 
         if ref.feet is not None:
