@@ -3,7 +3,8 @@ feasibility.sole_corners) against plain NumPy/Python versions of the same arithm
 import numpy as np
 import pytest
 
-from envs.executor.hull import convex_hull, distance_outside, hull_edges, inner_halfplanes, outside_distance
+from envs.executor.hull import (convex_hull, distance_outside, hull_edges, inner_halfplanes, outside_distance,
+                                points_outside)
 from envs.executor.pendulum import pendulum_response
 
 
@@ -92,6 +93,7 @@ def test_distance_outside_agrees_with_the_distance_to_the_nearest_edge_line_or_s
         hull = convex_hull(pts)
         if len(hull) < 3:
             assert distance_outside(hull, np.zeros(2)) == float("inf")  # no area: no support
+            assert points_outside(np.zeros(2), np.ascontiguousarray(pts, dtype=float)) == float("inf")
             continue
         q = rng.normal(size=2) * 0.15
         edges, normals = hull_edges(hull)
@@ -103,6 +105,7 @@ def test_distance_outside_agrees_with_the_distance_to_the_nearest_edge_line_or_s
             expected = np.linalg.norm(hull + t[:, None] * edges - q, axis=1).min()
         assert distance_outside(hull, q) == pytest.approx(expected, abs=1e-12)
         assert distance_outside(hull, q) == pytest.approx(outside_distance(q, pts)[0], abs=1e-15)
+        assert points_outside(q, np.ascontiguousarray(pts)) == outside_distance(q, pts)[0]  # compiled, one call
 
 
 def test_the_compiled_pendulum_matches_numpy_products():

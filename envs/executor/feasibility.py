@@ -69,7 +69,7 @@ def reference_zmp(ref: Reference, total_mass: float, smooth_s: float = 0.0) -> n
 
 
 @compiled
-def _box_bottoms(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+def box_bottom_corners(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     """(4 G, 3) world bottom corners of box geoms ``geoms`` from MjData's geom_xpos and geom_xmat (row-major
     rotations) and MjModel's geom_size (half sizes), in the order (-x -y), (-x +y), (+x -y), (+x +y) per box."""
     out = np.empty((4 * len(geoms), 3))
@@ -86,7 +86,7 @@ def _box_bottoms(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np
 
 def sole_corners(model, data, geoms) -> np.ndarray:
     """World positions (4 per box geom) of the bottom corners of the given box geoms, after mj_kinematics."""
-    return _box_bottoms(data.geom_xpos, data.geom_xmat, model.geom_size, np.asarray(geoms, dtype=np.int64))
+    return box_bottom_corners(data.geom_xpos, data.geom_xmat, model.geom_size, np.asarray(geoms, dtype=np.int64))
 
 
 def feet_sole_corners(model, data, foot_geoms) -> np.ndarray:

@@ -117,6 +117,19 @@ def _outside(point: np.ndarray, hull: np.ndarray) -> tuple[float, float, float]:
     return (-best if inside else best), nx, ny
 
 
+@compiled
+def points_outside(point: np.ndarray, points: np.ndarray) -> float:
+    """``outside_distance(point, points)[0]`` in one compiled call for (M, 2) ``points`` spanning an area; +inf where
+    their hull has fewer than three vertices (``outside_distance`` then measures to the nearest point)."""
+    pts = _sorted_rounded(points)
+    if len(pts) < 3:
+        return np.inf
+    hull = _chain(pts)
+    if len(hull) < 3:
+        return np.inf
+    return _outside(point, hull)[0]
+
+
 def distance_outside(hull: np.ndarray, p: np.ndarray) -> float:
     """Signed distance of ``p`` outside a counter-clockwise ``hull`` (``convex_hull``'s; <= 0 inside: minus the
     distance to the nearest edge; inf without area)."""

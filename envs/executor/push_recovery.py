@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.hull import outside_distance
+from envs.executor.feasibility import box_bottom_corners, feet_sole_corners
+from envs.executor.hull import outside_distance, points_outside
+from envs.executor.jit import compiled
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,13 @@ class PushRecovery:
     def react(self, wb, d, k: int, capture: np.ndarray) -> None:
         """Whether to step now, for the whole-body controller ``wb`` in state ``d``; a step edits its
         schedule for the swing (``wb.swing``)."""
-        from envs.executor.feasibility import feet_sole_corners
-
         if not self._may_start(k, wb.stance, wb.support):  # before the soles: most control steps stop here
             return
         g = wb.foot_geoms
+        # maybe_step's own test, made here first in one compiled pass: most of the remaining control steps stop here
+        if _capture_outside(d.geom_xpos, d.geom_xmat, wb.model.geom_size, wb.sole_geoms, capture) <= self.config.trigger_margin:
+            return
         soles = feet_sole_corners(wb.model, d, g)[..., :2]
-        if outside_distance(capture, soles.reshape(-1, 2))[0] <= self.config.trigger_margin:
-            return  # maybe_step's own test, made here first: most of the remaining control steps stop here
         step = self.maybe_step(k, wb.stance, wb.support, capture, soles, d.geom_xpos[g[:2]], wb.planner.omega[k])
         if step is not None:
             wb.swing(step.foot, step.start, step.stop)
@@ -251,3 +252,13 @@ def legs_for_stance(model, data, qadr: int, q: np.ndarray, leg_cols: np.ndarray,
         return np.array(out)
 
     return damped_gauss_newton(residual, q, leg_cols, lo[leg_cols], hi[leg_cols], iterations, damping)
+
+
+
+@compiled
+def _capture_outside(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray, capture: np.ndarray
+                     ) -> float:
+    """How far ``capture`` lies outside both soles' corners (``geoms``: the four box geoms in feet_sole_corners' order,
+    left heel, left toes, right heel, right toes): maybe_step's test in one compiled pass (+inf without area: the
+    caller then leaves the test to maybe_step)."""
+    return points_outside(capture, np.ascontiguousarray(box_bottom_corners(xpos, xmat, size, geoms)[:, :2]))

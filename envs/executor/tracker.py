@@ -226,13 +226,19 @@ class TrackingExecutor:
                 if wholebody:
                     every = self.solve_every_stepping if self.wholebody.stepping_now(k) else self.solve_every
                     for sub in range(k * self.substeps, (k + 1) * self.substeps):  # the physics step's index
-                        mujoco.mj_step1(m, d)
-                        # counted over the clip, so a solve rate below the reference's (every > substeps) skips steps
+                        # counted over the clip, so a solve rate below the reference's (every > substeps) skips steps;
                         # set-points within the actuators' control range (the controller clips them)
-                        ctrl_view[act] = self.wholebody.control(d, k) if sub % every == 0 else self.wholebody.hold(d)
-                        if self.control_log is not None:
-                            self.control_log.append(ctrl_view[act].copy())
-                        mujoco.mj_step2(m, d)
+                        if sub % every == 0:  # the solve reads what mj_step1 computes (mass matrix, contacts)
+                            mujoco.mj_step1(m, d)
+                            ctrl_view[act] = self.wholebody.control(d, k)
+                            if self.control_log is not None:
+                                self.control_log.append(ctrl_view[act].copy())
+                            mujoco.mj_step2(m, d)
+                        else:  # the hold reads the state only: one mj_step (the same numbers as step1 + step2)
+                            ctrl_view[act] = self.wholebody.hold(d)
+                            if self.control_log is not None:
+                                self.control_log.append(ctrl_view[act].copy())
+                            mujoco.mj_step(m, d)
                 elif mode == "full":
                     for _ in range(self.substeps):
                         qpos_h[:7] = ref.qpos[k, :7]

@@ -67,6 +67,8 @@ class WholeBodyController:
         self.pelvis = pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
         self._heel_geoms = np.array(foot_geoms[:2])
+        # both soles' box geoms in feet_sole_corners' order (left heel, left toes, right heel, right toes)
+        self.sole_geoms = np.array([foot_geoms[0], foot_geoms[2], foot_geoms[1], foot_geoms[3]], dtype=np.int64)
         self._slot_of = foot_slots(model.ngeom, foot_geoms)
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
