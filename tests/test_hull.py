@@ -151,3 +151,18 @@ def test_sole_corners_are_the_bottom_corners_of_the_rotated_boxes():
     both = feet_sole_corners(m, d, geoms)
     for f in range(2):
         np.testing.assert_array_equal(both[f], sole_corners(m, d, (geoms[f], geoms[f + 2])))
+
+
+def test_hull_halfplanes_are_the_hull_edges_moved_in():
+    """The compiled half-planes of a point set: hull_edges' normals and normal . vertex - margin, none without area."""
+    from envs.executor.hull import hull_halfplanes
+
+    for pts in list(_point_sets())[:200]:
+        pts = np.ascontiguousarray(pts, dtype=float)
+        hull = convex_hull(pts)
+        normals, offsets = hull_halfplanes(pts, 0.02)
+        if len(hull) < 3:
+            assert len(normals) == len(offsets) == 0
+            continue
+        np.testing.assert_array_equal(normals, hull_edges(hull)[1])
+        np.testing.assert_array_equal(offsets, np.einsum("ij,ij->i", normals, hull) - 0.02)

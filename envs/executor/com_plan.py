@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.feasibility import GRAVITY, reference_zmp, sole_corners
-from envs.executor.hull import convex_hull, hull_edges
+from envs.executor.hull import hull_halfplanes
 from envs.executor.reference import Reference
 
 
@@ -62,13 +62,8 @@ def support_halfplanes(model, data, qadr: int, ref: Reference, stance: np.ndarra
             data.qpos[qadr:qadr + nq] = ref.qpos[k]
             mujoco.mj_kinematics(model, data)
             corners = sole_corners(model, data, [foot_geoms[f] for f in feet] + [foot_geoms[f + 2] for f in feet])
-        hull = convex_hull(corners[:, :2])
-        if len(hull) < 3:
-            out.append(None)
-            continue
-        _, normals = hull_edges(hull)
-        offsets = np.einsum("ij,ij->i", normals, hull) - margin
-        out.append((normals, offsets))
+        normals, offsets = hull_halfplanes(np.ascontiguousarray(corners[:, :2]), margin)
+        out.append((normals, offsets) if len(offsets) else None)
     return out
 
 
@@ -98,44 +93,47 @@ def plan_com(model, data, qadr: int, ref: Reference, stance: np.ndarray, foot_ge
     base = sp.block_diag([smooth, smooth]).tocsc()
     zmap2 = sp.block_diag([zmp_map, zmp_map]).tocsr()  # maps [dcx; dcy] to [dpx; dpy]
 
-    def violations(offset: np.ndarray) -> list[tuple[int, int, float]]:
-        p = zmp + (zmp_map @ offset)
-        rows = []
-        for k, pl in enumerate(planes):
-            if pl is None or np.isnan(zmp[k, 0]):
-                continue
-            normals, offsets = pl
-            excess = normals @ p[k] - offsets
-            for e in np.nonzero(excess > 1e-4)[0]:
-                rows.append((k, int(e), float(excess[e])))
-        return rows
+    # Every step's half-planes in one table, steps in order and each step's edges in order (the order of the
+    # (step, edge) pairs the active set sorts by): step, normal, offset per row; rows of steps without a ZMP dropped.
+    rows = [(k, pl) for k, pl in enumerate(planes) if pl is not None and not np.isnan(zmp[k, 0])]
+    step = np.concatenate([np.full(len(pl[1]), k) for k, pl in rows]) if rows else np.zeros(0, dtype=int)
+    normal = np.concatenate([pl[0] for _, pl in rows]) if rows else np.zeros((0, 2))
+    offset_of = np.concatenate([pl[1] for _, pl in rows]) if rows else np.zeros(0)
 
-    def worst(violated: list[tuple[int, int, float]]) -> float:
-        return max((x for _, _, x in violated), default=0.0)
+    def excess(offset: np.ndarray, which: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """How far the ZMP of ``offset`` lies beyond the half-planes ``which`` (rows of the table)."""
+        p = zmp + zmp_map @ offset
+        at = p[step[which]]
+        return normal[which, 0] * at[:, 0] + normal[which, 1] * at[:, 1] - offset_of[which]
+
+    def violations(offset: np.ndarray) -> np.ndarray:
+        """The rows violated by more than 0.1 mm, and by how much."""
+        beyond = excess(offset)
+        violated = np.flatnonzero(beyond > 1e-4)
+        return violated, beyond[violated]
 
     offset = np.zeros((n, 2))
-    violated = violations(offset)
-    before = worst(violated)
+    violated, amount = violations(offset)
+    before = float(amount.max(initial=0.0))
     # Squared-hinge penalty solved by Newton steps on its active set (the half-planes violated by the
     # current solution, plus those still tight): the set settles within a few rounds; the least-violating
     # round is kept.
     best, best_worst, tight = offset, before, None
     for _ in range(config.rounds):
-        keys = sorted({(k, e) for k, e, _ in violated} | (tight or set()))
-        if not keys or set(keys) == tight:
+        keys = np.union1d(violated, tight) if tight is not None else violated  # sorted rows: (step, edge) order
+        if not len(keys) or (tight is not None and np.array_equal(keys, tight)):
             break
-        normals = np.array([planes[k][0][e] for k, e in keys])
-        bounds = np.array([planes[k][1][e] - normals[i] @ zmp[k] for i, (k, e) in enumerate(keys)])
-        ks = np.array([k for k, _ in keys])
+        normals = normal[keys]
+        ks = step[keys]
+        bounds = offset_of[keys] - (normals[:, 0] * zmp[ks, 0] + normals[:, 1] * zmp[ks, 1])
         sel = sp.csr_matrix((np.ones(len(keys)), (np.arange(len(keys)), ks)), shape=(len(keys), n))
         c = sp.hstack([sp.diags(normals[:, 0]) @ sel, sp.diags(normals[:, 1]) @ sel]).tocsr() @ zmap2
         x = spsolve((base + config.penalty * (c.T @ c)).tocsc(), config.penalty * (c.T @ bounds))
         offset = np.stack([x[:n], x[n:]], 1)
         # Half-planes the new solution satisfies with room to spare leave the set.
-        p = zmp + zmp_map @ offset
-        tight = {(k, e) for k, e in keys if planes[k][0][e] @ p[k] - planes[k][1][e] > -1e-4}
-        violated = violations(offset)
-        w = worst(violated)
+        tight = keys[excess(offset, keys) > -1e-4]
+        violated, amount = violations(offset)
+        w = float(amount.max(initial=0.0))
         if w < best_worst:
             best, best_worst = offset, w
     return ComPlan(best, before, best_worst)

@@ -118,6 +118,23 @@ def _outside(point: np.ndarray, hull: np.ndarray) -> tuple[float, float, float]:
 
 
 @compiled
+def hull_halfplanes(points: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """The convex hull of (M, 2) ``points`` as half-planes ``normals @ p <= offsets`` moved inside by ``margin``
+    (``hull_edges``' outward normals; offsets normal . vertex - margin); none where the hull has no area."""
+    pts = _sorted_rounded(points)
+    if len(pts) < 3:
+        return np.zeros((0, 2)), np.zeros(0)
+    hull = _chain(pts)
+    if len(hull) < 3:
+        return np.zeros((0, 2)), np.zeros(0)
+    _, normals = hull_edges(hull)
+    offsets = np.empty(len(hull))
+    for i in range(len(hull)):
+        offsets[i] = (normals[i, 0] * hull[i, 0] + normals[i, 1] * hull[i, 1]) - margin
+    return normals, offsets
+
+
+@compiled
 def points_outside(point: np.ndarray, points: np.ndarray) -> float:
     """``outside_distance(point, points)[0]`` in one compiled call for (M, 2) ``points`` spanning an area; +inf where
     their hull has fewer than three vertices (``outside_distance`` then measures to the nearest point)."""
