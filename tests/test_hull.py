@@ -134,7 +134,7 @@ def test_sole_corners_are_the_bottom_corners_of_the_rotated_boxes():
     import mujoco
 
     from envs.executor import TrackingExecutor
-    from envs.executor.feasibility import feet_sole_corners, sole_corners
+    from envs.executor.soles import feet_sole_corners, sole_corners
 
     ex = TrackingExecutor()
     m, d = ex.model, ex.data

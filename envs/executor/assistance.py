@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import GRAVITY, sole_corners
+from envs.executor.feasibility import GRAVITY
+from envs.executor.soles import sole_corners
 from envs.executor.hull import convex_hull, distance_outside
 from envs.executor.reference import Reference
 from envs.quaternion import qrot

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import GRAVITY, reference_zmp, sole_corners
+from envs.executor.feasibility import GRAVITY, reference_zmp
+from envs.executor.soles import sole_corners
 from envs.executor.hull import hull_halfplanes
 from envs.executor.reference import Reference
 

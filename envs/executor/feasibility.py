@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.hull import hull_distance
-from envs.executor.jit import compiled
+from envs.executor.soles import sole_corners
 from envs.executor.reference import Reference
 from envs.quaternion import qrot
 
@@ -66,34 +66,6 @@ def reference_zmp(ref: Reference, total_mass: float, smooth_s: float = 0.0) -> n
     out = np.stack([px, py], 1)
     out[~ok] = np.nan
     return out
-
-
-@compiled
-def box_bottom_corners(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """(4 G, 3) world bottom corners of box geoms ``geoms`` from MjData's geom_xpos and geom_xmat (row-major
-    rotations) and MjModel's geom_size (half sizes), in the order (-x -y), (-x +y), (+x -y), (+x +y) per box."""
-    out = np.empty((4 * len(geoms), 3))
-    for i in range(len(geoms)):
-        g = geoms[i]
-        for c in range(4):
-            lx = size[g, 0] if c >= 2 else -size[g, 0]
-            ly = size[g, 1] if c % 2 == 1 else -size[g, 1]
-            lz = -size[g, 2]
-            for r in range(3):
-                out[4 * i + c, r] = xpos[g, r] + (lx * xmat[g, 3 * r] + ly * xmat[g, 3 * r + 1] + lz * xmat[g, 3 * r + 2])
-    return out
-
-
-def sole_corners(model, data, geoms) -> np.ndarray:
-    """World positions (4 per box geom) of the bottom corners of the given box geoms, after mj_kinematics."""
-    return box_bottom_corners(data.geom_xpos, data.geom_xmat, model.geom_size, np.asarray(geoms, dtype=np.int64))
-
-
-def feet_sole_corners(model, data, foot_geoms) -> np.ndarray:
-    """(2, 8, 3) both feet's sole corners in one pass, after mj_kinematics: per foot (left, right) what
-    ``sole_corners`` gives for its (heel box, toe box). ``foot_geoms``: left heel, right heel, left toes, right toes."""
-    g = foot_geoms
-    return sole_corners(model, data, (g[0], g[2], g[1], g[3])).reshape(2, 8, 3)
 
 
 def sole_points(model, data, geoms: list[int], contact_height: float, max_gap: float = 0.1) -> np.ndarray:

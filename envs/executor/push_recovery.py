@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import box_bottom_corners, feet_sole_corners
+from envs.executor.soles import box_bottom_corners, feet_sole_corners
 from envs.executor.hull import outside_distance, points_outside
 from envs.executor.jit import compiled
 
@@ -85,7 +85,8 @@ class PushRecovery:
             return
         g = wb.foot_geoms
         # maybe_step's own test, made here first in one compiled pass: most of the remaining control steps stop here
-        if _capture_outside(d.geom_xpos, d.geom_xmat, wb.model.geom_size, wb.sole_geoms, capture) <= self.config.trigger_margin:
+        outside = _capture_outside(d.geom_xpos, d.geom_xmat, wb.model.geom_size, wb.sole_geoms, capture)
+        if outside <= self.config.trigger_margin:
             return
         soles = feet_sole_corners(wb.model, d, g)[..., :2]
         step = self.maybe_step(k, wb.stance, wb.support, capture, soles, d.geom_xpos[g[:2]], wb.planner.omega[k])

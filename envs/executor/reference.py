@@ -117,7 +117,7 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
                         body_ids: np.ndarray | None = None, foot_geoms: list[int] | None = None) -> Reference:
     """A Reference from control-rate generalized positions: finite-difference velocities, inverse dynamics; with
     ``foot_geoms`` (left heel, right heel, left toes, right toes boxes) its feet too, from the same kinematics."""
-    from envs.executor.feasibility import feet_sole_corners
+    from envs.executor.soles import feet_sole_corners
     import mujoco
 
     n = len(qpos)

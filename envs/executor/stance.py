@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.feasibility import feet_sole_corners, sole_corners
+from envs.executor.soles import feet_sole_corners, sole_corners
 from envs.executor.reference import Reference, reference_from_qpos
 from envs.humanoid import HumanoidSpec
 

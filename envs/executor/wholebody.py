@@ -36,7 +36,7 @@ import numpy as np
 
 from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
-from envs.executor.feasibility import feet_sole_corners
+from envs.executor.soles import feet_sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
