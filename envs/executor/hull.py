@@ -55,7 +55,13 @@ def _sorted_rounded(points: np.ndarray) -> np.ndarray:
 def convex_hull(points: np.ndarray) -> np.ndarray:
     """Counter-clockwise hull of (M, 2) ``points`` (Andrew's monotone chain), without repeated or collinear
     points; fewer than three points come back as given (sorted)."""
-    pts = _sorted_rounded(np.ascontiguousarray(points, dtype=float).reshape(-1, 2))
+    return _hull(np.ascontiguousarray(points, dtype=float).reshape(-1, 2))
+
+
+@compiled
+def _hull(points: np.ndarray) -> np.ndarray:
+    """``convex_hull`` of contiguous float (M, 2) ``points``, callable from compiled code."""
+    pts = _sorted_rounded(points)
     return pts if len(pts) < 3 else _chain(pts)
 
 
@@ -121,10 +127,7 @@ def _outside(point: np.ndarray, hull: np.ndarray) -> tuple[float, float, float]:
 def hull_halfplanes(points: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray]:
     """The convex hull of (M, 2) ``points`` as half-planes ``normals @ p <= offsets`` moved inside by ``margin``
     (``hull_edges``' outward normals; offsets normal . vertex - margin); none where the hull has no area."""
-    pts = _sorted_rounded(points)
-    if len(pts) < 3:
-        return np.zeros((0, 2)), np.zeros(0)
-    hull = _chain(pts)
+    hull = _hull(points)
     if len(hull) < 3:
         return np.zeros((0, 2)), np.zeros(0)
     _, normals = hull_edges(hull)
@@ -138,13 +141,8 @@ def hull_halfplanes(points: np.ndarray, margin: float) -> tuple[np.ndarray, np.n
 def points_outside(point: np.ndarray, points: np.ndarray) -> float:
     """``outside_distance(point, points)[0]`` in one compiled call for (M, 2) ``points`` spanning an area; +inf where
     their hull has fewer than three vertices (``outside_distance`` then measures to the nearest point)."""
-    pts = _sorted_rounded(points)
-    if len(pts) < 3:
-        return np.inf
-    hull = _chain(pts)
-    if len(hull) < 3:
-        return np.inf
-    return _outside(point, hull)[0]
+    hull = _hull(points)
+    return np.inf if len(hull) < 3 else _outside(point, hull)[0]
 
 
 def distance_outside(hull: np.ndarray, p: np.ndarray) -> float:

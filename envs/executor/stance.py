@@ -141,7 +141,7 @@ class StancePlanter:
     def _level_feet(self, q: np.ndarray, feet: list[int], geoms: list[int]) -> np.ndarray:
         """``q`` with the soles of ``feet`` level by their ankle hinges: ``_level_foot`` for each, sharing each
         iteration's kinematics."""
-        cfg, data = self.config, self.data
+        cfg = self.config
         x, active = q.copy(), list(feet)
         for _ in range(cfg.ik_iterations):
             if not active:
@@ -150,12 +150,10 @@ class StancePlanter:
             still = []
             for f in active:
                 cols = self.ik_cols[f]
-                xmat = data.geom_xmat[geoms[f]].reshape(3, 3)
-                e = xmat[:2, 2].copy()
+                e = self._tilt(geoms[f])
                 if np.abs(e).max() < 1e-4:
                     continue
-                z, axes = xmat[:, 2], data.xaxis[self.joint_of[cols]]
-                jac = np.array((axes[:, 1] * z[2] - axes[:, 2] * z[1], axes[:, 2] * z[0] - axes[:, 0] * z[2]))
+                jac = self._tilt_jacobian(geoms[f], cols)
                 gauss_newton_step(x, e, jac, cols, self.limits[cols, 0], self.limits[cols, 1], cfg.ik_damping)
                 still.append(f)
             active = still
@@ -186,19 +184,24 @@ class StancePlanter:
 
     def _level(self, q: np.ndarray, geom: int, cols: list[int]) -> np.ndarray:
         """``q`` with box ``geom`` level (its z axis vertical) by the hinges ``cols`` (damped Gauss-Newton)."""
-        joints = self.joint_of[cols]
 
         def residual(x: np.ndarray) -> np.ndarray:
             self._pose(x)
-            return self.data.geom_xmat[geom].reshape(3, 3)[:2, 2].copy()
-
-        def jacobian(_x: np.ndarray) -> np.ndarray:
-            # in the pose residual() just set: turning hinge j moves the box's z axis by (axis_j x z) per radian
-            z, axes = self.data.geom_xmat[geom].reshape(3, 3)[:, 2], self.data.xaxis[joints]
-            return np.array((axes[:, 1] * z[2] - axes[:, 2] * z[1], axes[:, 2] * z[0] - axes[:, 0] * z[2]))  # (axis x z)[:2]
+            return self._tilt(geom)
 
         return damped_gauss_newton(residual, q, cols, self.limits[cols, 0], self.limits[cols, 1],
-                                   self.config.ik_iterations, self.config.ik_damping, jacobian)
+                                   self.config.ik_iterations, self.config.ik_damping,
+                                   lambda _x: self._tilt_jacobian(geom, cols))
+
+    def _tilt(self, geom: int) -> np.ndarray:
+        """In the pose set last: box ``geom``'s z axis's horizontal part (zero when it stands level)."""
+        return self.data.geom_xmat[geom].reshape(3, 3)[:2, 2].copy()
+
+    def _tilt_jacobian(self, geom: int, cols: list[int]) -> np.ndarray:
+        """In the pose set last: d ``_tilt`` / d the hinges ``cols``; turning hinge j moves the box's z axis by
+        (axis_j x z) per radian."""
+        z, axes = self.data.geom_xmat[geom].reshape(3, 3)[:, 2], self.data.xaxis[self.joint_of[cols]]
+        return np.array((axes[:, 1] * z[2] - axes[:, 2] * z[1], axes[:, 2] * z[0] - axes[:, 0] * z[2]))  # (axis x z)[:2]
 
 
 def stance_sole_heights(model, qadr: int, foot_geoms: list[int], ref: Reference, flags: np.ndarray) -> np.ndarray:

@@ -228,16 +228,15 @@ class TrackingExecutor:
                     for sub in range(k * self.substeps, (k + 1) * self.substeps):  # the physics step's index
                         # counted over the clip, so a solve rate below the reference's (every > substeps) skips steps;
                         # set-points within the actuators' control range (the controller clips them)
-                        if sub % every == 0:  # the solve reads what mj_step1 computes (mass matrix, contacts)
+                        solve = sub % every == 0
+                        if solve:  # the solve reads what mj_step1 computes (mass matrix, contacts)
                             mujoco.mj_step1(m, d)
-                            ctrl_view[act] = self.wholebody.control(d, k)
-                            if self.control_log is not None:
-                                self.control_log.append(ctrl_view[act].copy())
+                        ctrl_view[act] = self.wholebody.control(d, k) if solve else self.wholebody.hold(d)
+                        if self.control_log is not None:
+                            self.control_log.append(ctrl_view[act].copy())
+                        if solve:
                             mujoco.mj_step2(m, d)
                         else:  # the hold reads the state only: one mj_step (the same numbers as step1 + step2)
-                            ctrl_view[act] = self.wholebody.hold(d)
-                            if self.control_log is not None:
-                                self.control_log.append(ctrl_view[act].copy())
                             mujoco.mj_step(m, d)
                 elif mode == "full":
                     for _ in range(self.substeps):

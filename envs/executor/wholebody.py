@@ -317,7 +317,7 @@ class WholeBodyController:
 
         # around the clip's steps the legs' sagittal hinges yield to the balance tasks (joint_weight_stepping)
         jw = self._joint_weight_stepping if self.planner is not None and self._clip_steps[k] else self._joint_weight
-        hessian.flat[:nv * (n + 1):n + 1] += jw  # every joint's (and the pelvis's) PD: identity rows
+        hessian.flat[:nv * (n + 1):n + 1] += jw  # every joint's (and the pelvis's) PD: identity rows (the diagonal)
         g_acc -= jw * a_des
         # The floating base's equations of motion, nearly hard: w |M_6 a - G_6 f + bias_6|^2 by blocks. The
         # acceleration-force block w M_6' (-G_6), rank 6, goes to the solver as its two factors (qp.py).
@@ -367,9 +367,7 @@ class WholeBodyController:
             # held still (-kd v), its height pulled onto the floor, its sole turned level
             target = -g.kd_foot * np.concatenate((jac[:3] @ qd, jac[3:] @ qd))
             target[2] += g.kp_foot_height * ((m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2])
-            xmat = d.geom_xmat[geom]
-            target[3] += g.kp_foot_flat * xmat[5]  # tilt_axis: z x e_z = (xmat[5], -xmat[2], 0)
-            target[4] += g.kp_foot_flat * -xmat[2]
+            target[3:] += g.kp_foot_flat * tilt_axis(d.geom_xmat[geom])
             task(jac, target, self._foot_weight)
         stacked = np.vstack(rows)
         weighted = stacked.T * np.concatenate(weights)  # (nv, rows)
