@@ -52,3 +52,18 @@ def test_the_qp_eliminates_through_a_low_rank_coupling_to_the_same_solution():
         low_rank = solve_qp(hessian, gradient, free, coupling=(w * base.T, columns))
         assert (full[free:] < 1e-9).any() and (full[free:] > 1e-6).any(), "some bounds bind, some not"
         np.testing.assert_allclose(low_rank, full, rtol=0, atol=1e-7 * np.abs(full).max())
+
+
+def test_the_forces_fall_back_to_daqp_where_pivoting_does_not_solve(monkeypatch):
+    """A problem block principal pivoting reports unsolved goes to DAQP: the same optimum."""
+    import envs.executor.nnqp as nnqp
+    from envs.executor.qp import _non_negative
+
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(30, 12))
+    hessian, gradient = a.T @ a + 1e-6 * np.eye(12), -(a.T @ rng.normal(size=30)) * 5
+    solved = _non_negative(hessian, gradient)
+    monkeypatch.setattr(nnqp, "non_negative_qp", lambda h, g: (np.full(len(g), np.nan), False))
+    fallback = _non_negative(hessian, gradient)
+    assert np.isfinite(fallback).all() and (fallback >= -1e-12).all()  # DAQP: zero within rounding
+    np.testing.assert_allclose(fallback, solved, atol=1e-6 * np.abs(solved).max())
