@@ -10,35 +10,25 @@ from envs.executor.jit import compiled
 
 
 @compiled
-def _block_sum(a: np.ndarray, start: int, n: int) -> float:
-    """NumPy's sum of ``a[start:start + n]`` for n <= 128: a plain loop below eight, else eight partial sums."""
-    if n < 8:
+def _pairwise_sum(a: np.ndarray) -> float:
+    """NumPy's sum of a float64 vector of up to 128 entries: a plain loop below eight, else eight partial sums (one
+    block of its pairwise summation); beyond 128 a plain sum (not NumPy's last bits: the skeleton has 22 joints)."""
+    n = len(a)
+    if n < 8 or n > 128:
         s = 0.0
-        for i in range(start, start + n):
-            s += a[i]
+        for v in a:
+            s += v
         return s
-    r = a[start:start + 8].copy()
+    r = a[:8].copy()
     i = 8
     while i < n - n % 8:
         for u in range(8):
-            r[u] += a[start + i + u]
+            r[u] += a[i + u]
         i += 8
     s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
     while i < n:
-        s += a[start + i]
+        s += a[i]
         i += 1
-    return s
-
-
-@compiled
-def _pairwise_sum(a: np.ndarray) -> float:
-    """NumPy's sum of a float64 vector up to 128 entries (one block of its pairwise summation); beyond, a plain sum
-    (not NumPy's last bits: the skeleton has 22 joints)."""
-    if len(a) <= 128:
-        return _block_sum(a, 0, len(a))
-    s = 0.0
-    for v in a:
-        s += v
     return s
 
 
