@@ -1,5 +1,5 @@
-"""The whole-body controller's QP (envs/executor/qp.py): against BVLS, and its elimination through a low-rank
-coupling."""
+"""The whole-body controller's QP: on the whole matrix (envs/executor/qp.py) against BVLS, and by blocks
+(envs/executor/qp_blocks.py) against the whole matrix."""
 import numpy as np
 
 
@@ -30,30 +30,6 @@ def test_the_compiled_qp_solves_the_controllers_bounded_least_squares_like_bvls(
         np.testing.assert_allclose(_bounded_least_squares(a, b, free, loose), ref, atol=1e-5 * max(1.0, np.abs(ref).max()))
 
 
-def test_the_qp_eliminates_through_a_low_rank_coupling_to_the_same_solution():
-    """Given the acceleration-force block as a rank-6 product (the controller's floating-base equations), the
-    elimination with 7 right-hand sides gives what the full block gives (bounds binding and not)."""
-    from envs.executor.qp import solve_qp
-
-    rng = np.random.default_rng(5)
-    free, forces = 69, 36
-    for trial in range(4):
-        base = rng.normal(size=(6, free)) * rng.uniform(1, 50, size=(6, 1))  # M_6
-        columns = rng.normal(size=(6, forces))  # -G_6
-        tasks = rng.normal(size=(40, free))
-        w = 1e4
-        hessian = np.zeros((free + forces, free + forces))
-        dyn = np.hstack((base, columns))
-        hessian += w * dyn.T @ dyn
-        hessian[:free, :free] += tasks.T @ tasks + np.eye(free)
-        hessian[free:, free:] += 1e-2 * np.eye(forces)
-        gradient = rng.normal(size=free + forces) * 100.0
-        full = solve_qp(hessian, gradient, free)
-        low_rank = solve_qp(hessian, gradient, free, coupling=(w * base.T, columns))
-        assert (full[free:] < 1e-9).any() and (full[free:] > 1e-6).any(), "some bounds bind, some not"
-        np.testing.assert_allclose(low_rank, full, rtol=0, atol=1e-7 * np.abs(full).max())
-
-
 def test_the_forces_fall_back_to_daqp_where_pivoting_does_not_solve(monkeypatch):
     """A problem block principal pivoting reports unsolved goes to DAQP: the same optimum."""
     import envs.executor.nnqp as nnqp
@@ -67,3 +43,64 @@ def test_the_forces_fall_back_to_daqp_where_pivoting_does_not_solve(monkeypatch)
     fallback = _non_negative(hessian, gradient)
     assert np.isfinite(fallback).all() and (fallback >= -1e-12).all()  # DAQP: zero within rounding
     np.testing.assert_allclose(fallback, solved, atol=1e-6 * np.abs(solved).max())
+
+
+def _blocks_problem(rng, nv: int = 69, nf: int = 40, rows: int = 50):
+    """A controller-shaped problem by blocks: the arguments of assemble_blocks and the NumPy Hessian it stands for."""
+    joint_weight, joint_target = rng.uniform(0.5, 2.0, nv), rng.normal(size=nv) * 10
+    mass = rng.normal(size=(nv, nv))
+    mass6 = np.ascontiguousarray((mass @ mass.T)[:6])
+    forces6 = rng.normal(size=(6, nf))
+    bias6 = rng.normal(size=6) * 100
+    task_rows, weights, targets = rng.normal(size=(rows, nv)), rng.uniform(1, 300, rows), rng.normal(size=rows) * 5
+    moment = rng.normal(size=(nf, 2)) * 0.1
+    w, reg, w_moment = 1e4, 1e-3, 50.0
+    dyn = np.hstack((mass6, forces6))  # the floating base's equations, written whole
+    hessian = w * dyn.T @ dyn
+    gradient = w * dyn.T @ bias6
+    hessian[:nv, :nv] += np.diag(joint_weight) + (task_rows.T * weights) @ task_rows
+    gradient[:nv] += -joint_weight * joint_target - (task_rows.T * weights) @ targets
+    hessian[nv:, nv:] += reg * np.eye(nf) + w_moment * moment @ moment.T
+    args = (joint_weight, joint_target, mass6, bias6, forces6, task_rows, weights, targets, w, reg, moment, w_moment)
+    return args, hessian, gradient, (np.ascontiguousarray(w * mass6.T), forces6)
+
+
+def test_the_blocks_are_the_whole_problem_and_solve_to_its_optimum():
+    """qp_blocks: the assembled blocks are the NumPy Hessian's, and the compiled elimination with pivoting gives
+    solve_qp's optimum on the whole matrix (bounds binding and not)."""
+    from envs.executor.qp import solve_qp
+    from envs.executor.qp_blocks import assemble_blocks, solve_blocks, whole_problem
+
+    rng = np.random.default_rng(12)
+    for _ in range(6):
+        args, hessian, gradient, coupling = _blocks_problem(rng)
+        blocks = assemble_blocks(*args)
+        whole, whole_gradient = whole_problem(*blocks, *coupling)
+        scale = np.abs(hessian).max()
+        np.testing.assert_allclose(whole, hessian, rtol=0, atol=1e-12 * scale)
+        np.testing.assert_allclose(whole_gradient, gradient, rtol=0, atol=1e-10 * np.abs(gradient).max())
+        x, solved = solve_blocks(*blocks, *coupling)
+        reference = solve_qp(hessian, gradient, 69)
+        assert solved and (x[69:] >= 0).all()
+        assert (reference[69:] < 1e-9).any() and (reference[69:] > 1e-6).any(), "some bounds bind, some not"
+        np.testing.assert_allclose(x, reference, rtol=0, atol=1e-7 * np.abs(reference).max())
+
+
+def test_the_blocks_without_forces_solve_the_accelerations_alone():
+    from envs.executor.qp import solve_qp
+    from envs.executor.qp_blocks import assemble_blocks, solve_blocks
+
+    args, hessian, gradient, coupling = _blocks_problem(np.random.default_rng(4), nf=0)
+    x, solved = solve_blocks(*assemble_blocks(*args), *coupling)
+    assert solved and x.shape == (69,)
+    reference = solve_qp(hessian, gradient, 69)
+    np.testing.assert_allclose(x, reference, rtol=0, atol=1e-7 * np.abs(reference).max())
+
+
+def test_an_acceleration_block_not_positive_definite_is_a_linalg_error():
+    import pytest
+
+    from envs.executor.qp_blocks import solve_blocks
+
+    with pytest.raises(np.linalg.LinAlgError):
+        solve_blocks(-np.eye(3), np.ones(3), np.eye(2), np.ones(2), np.ones((3, 1)), np.ones((1, 2)))

@@ -63,9 +63,9 @@ CONTROL_EDITS = [
     ("task(jcom, a_com, self._com_weight)", "task(jcom, a_com, self._com_weight, 'com')"),
     ("task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot)",
      "task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot, 'stance feet')"),
-    ("""        x = solve_qp(hessian, gradient, nv, limits, coupling=(g.weight_dynamics * mass[:6].T, -generalized[:6]))
+    ("""        x = solve_qp(hessian, gradient, nv, limits)
 """, """        self.qp_record = (hessian.copy(), gradient.copy(), nv, limits, jcom.copy())
-        x = solve_qp(hessian, gradient, nv, limits, coupling=(g.weight_dynamics * mass[:6].T, -generalized[:6]))
+        x = solve_qp(hessian, gradient, nv, limits)
 """),
 ]
 SWING_EDITS = [

@@ -1,12 +1,13 @@
-"""The whole-body controller's QP: min 1/2 x'Hx + g'x over accelerations (free) and contact forces (>= 0).
+"""The whole-body controller's QP on the whole matrix: min 1/2 x'Hx + g'x over accelerations (free) and contact forces
+(>= 0). The controller's default path is qp_blocks.py (the same elimination by blocks, compiled); this one takes the
+problem with joint-torque limits and where that one does not solve.
 
-The controller (wholebody.py) adds its weighted tasks straight into the Hessian ``H`` and gradient ``g`` (no
-stacked least-squares matrix). The free accelerations are then eliminated: their block of ``H`` is positive
-definite (every joint has a task of its own), so with its Cholesky factor the problem reduces to one over the
-forces alone (the Schur complement), a bound-constrained QP of 4-64 variables (block principal pivoting, nnqp.py;
-DAQP, Arnstrom et al. 2022, where that does not solve) instead of 73-133. The optimum is the same; the accelerations
-follow from the forces by two triangular solves. With joint-torque limits (``wholebody.torque_limits``) the full
-problem goes to DAQP as before (without them if DAQP fails).
+The free accelerations are eliminated: their block of ``H`` is positive definite (every joint has a task of its
+own), so with its Cholesky factor the problem reduces to one over the forces alone (the Schur complement), a
+bound-constrained QP of 4-64 variables (block principal pivoting, nnqp.py; DAQP, Arnstrom et al. 2022, where that does
+not solve) instead of 73-133. The optimum is the same; the accelerations follow from the forces by two triangular
+solves. With joint-torque limits (``wholebody.torque_limits``) the full problem goes to DAQP as before (without them
+if DAQP fails).
 """
 from __future__ import annotations
 
@@ -42,14 +43,8 @@ def _daqp_scaled(hessian: np.ndarray, gradient: np.ndarray, scale: np.ndarray, r
 
 
 def solve_qp(hessian: np.ndarray, gradient: np.ndarray, free: int,
-             limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-             coupling: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """min 1/2 x'Hx + g'x with x[free:] >= 0 and, given ``limits`` (C, lo, hi), lo <= C x <= hi.
-
-    ``coupling`` (U, V), optional: the block ``H[:free, free:]`` as the product ``U @ V`` of a low rank r ((free, r)
-    and (r, n - free)). The elimination then solves for r + 1 right-hand sides instead of n - free + 1: the
-    controller's accelerations meet its forces only in the floating base's six equations of motion (r = 6, against
-    24-64 forces), so its Schur complement is ``H_ff - V' (U' H_aa^-1 U) V``."""
+             limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """min 1/2 x'Hx + g'x with x[free:] >= 0 and, given ``limits`` (C, lo, hi), lo <= C x <= hi."""
     if limits is not None:
         return _full(hessian, gradient, free, limits)
     from scipy.linalg.lapack import dpotrf, dpotrs  # LAPACK itself: scipy's cho_factor wrapper costs as much again
@@ -60,20 +55,13 @@ def solve_qp(hessian: np.ndarray, gradient: np.ndarray, free: int,
         raise np.linalg.LinAlgError(f"the whole-body QP's acceleration block is not positive definite (potrf {info})")
     if n == free:
         return -dpotrs(factor, gradient, lower=1)[0]
-    left, right = coupling if coupling is not None else (hessian[:free, free:], None)
-    solved = dpotrs(factor, np.column_stack((left, gradient[:free])), lower=1)[0]
-    per_column, at_zero = solved[:, :-1], solved[:, -1]  # H_aa^-1 U and H_aa^-1 g_a
-    if right is None:  # U = H_af itself
-        reduced = hessian[free:, free:] - left.T @ per_column
-        reduced_gradient = gradient[free:] - left.T @ at_zero
-    else:
-        core = left.T @ per_column  # (r, r)
-        reduced = hessian[free:, free:] - right.T @ (0.5 * (core + core.T)) @ right
-        reduced_gradient = gradient[free:] - right.T @ (left.T @ at_zero)
+    coupling = hessian[:free, free:]
+    solved = dpotrs(factor, np.column_stack((coupling, gradient[:free])), lower=1)[0]
+    per_force, at_zero = solved[:, :-1], solved[:, -1]
+    reduced = hessian[free:, free:] - coupling.T @ per_force
     reduced = 0.5 * (reduced + reduced.T)
-    forces = _non_negative(reduced, reduced_gradient)
-    to_forces = forces if right is None else right @ forces
-    return np.concatenate((-(at_zero + per_column @ to_forces), forces))
+    forces = _non_negative(reduced, gradient[free:] - coupling.T @ at_zero)
+    return np.concatenate((-(at_zero + per_force @ forces), forces))
 
 
 def _non_negative(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:

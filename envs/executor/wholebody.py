@@ -40,6 +40,7 @@ from envs.executor.soles import feet_sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
+from envs.executor.qp_blocks import assemble_blocks, solve_blocks, whole_problem
 from envs.executor.setpoints import impedance_setpoints, torque_setpoints
 from envs.executor.stepping import STEP_MARGIN_S, StepPlanner, SteppingConfig, contact_schedule, near_steps
 from envs.executor.walk_mpc import MpcPlan
@@ -302,13 +303,9 @@ class WholeBodyController:
         contacts = stance_contacts(m, d, self._slot_of, self.support, g.friction, a0, nv, self._jp)
         n_c, generalized = contacts.count, contacts.generalized
         n_f = 4 * n_c
-        n = nv + n_f
-        # The tasks go straight into the QP's Hessian and gradient: a task J x = t of weight w adds w J'J and
-        # -w J't (qp.py). All but the equations of motion and the force regularization act on accelerations.
-        hessian, gradient = np.zeros((n, n)), np.zeros(n)
-        h_acc, g_acc = hessian[:nv, :nv], gradient[:nv]  # views
-
-        rows, targets, weights = [], [], []  # the acceleration tasks, summed into the Hessian in one product below
+        # The acceleration tasks (a task J a = t of weight w adds w J'J and -w J't), collected here and put into the
+        # QP's blocks with the joints' PD, the equations of motion and the force terms at the end (qp_blocks.py)
+        rows, targets, weights = [], [], []
 
         def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray) -> None:
             rows.append(matrix)
@@ -317,20 +314,10 @@ class WholeBodyController:
 
         # around the clip's steps the legs' sagittal hinges yield to the balance tasks (joint_weight_stepping)
         jw = self._joint_weight_stepping if self.planner is not None and self._clip_steps[k] else self._joint_weight
-        hessian.flat[:nv * (n + 1):n + 1] += jw  # every joint's (and the pelvis's) PD: identity rows (the diagonal)
-        g_acc -= jw * a_des
-        # The floating base's equations of motion, nearly hard: w |M_6 a - G_6 f + bias_6|^2 by blocks. The
-        # acceleration-force block w M_6' (-G_6), rank 6, goes to the solver as its two factors (qp.py).
-        mass6, forces6 = mass[:6], -generalized[:6]
-        w_mass6, w_forces6 = g.weight_dynamics * mass6, g.weight_dynamics * forces6
-        h_acc += w_mass6.T @ mass6
-        g_acc += w_mass6.T @ bias[:6]
         if n_f:
-            hessian[nv:, nv:] += w_forces6.T @ forces6
-            gradient[nv:] += w_forces6.T @ bias[:6]
             jac_rows = contacts.jacobians.reshape(3 * n_c, nv)
             task(jac_rows, -g.contact_damping * (jac_rows @ qd), g.weight_contact)
-            hessian.flat[nv * (n + 1)::n + 1] += g.force_regularization
+        moment = np.zeros((0, 2))  # the contact forces' moment about the planned centre of pressure, where held
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
         # After push recovery's step, while the clip stands, the centre of mass follows the clip again rather than the
         # walking MPC's pendulum plan: with the plan, fore/aft pushes survived fell from 10 to 6 of 24 (RESULTS.md)
@@ -349,7 +336,6 @@ class WholeBodyController:
                     # lift-off (RESULTS.md). Standing, and for push recovery's own steps, the QP keeps its freedom
                     arm = np.repeat(contacts.points - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
                     moment = horizontal_moment(arm, contacts.pyramids.reshape(4 * n_c, 3))  # (n_f, 2) per unit edge force
-                    hessian[nv:, nv:] += g.weight_centre_of_pressure * (moment @ moment.T)
         task(jcom, a_com, self._com_weight)
         for f in range(2):
             if not self.support[f]:
@@ -369,20 +355,25 @@ class WholeBodyController:
             target[2] += g.kp_foot_height * ((m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2])
             target[3:] += g.kp_foot_flat * tilt_axis(d.geom_xmat[geom])
             task(jac, target, self._foot_weight)
-        stacked = np.vstack(rows)
-        weighted = stacked.T * np.concatenate(weights)  # (nv, rows)
-        h_acc += weighted @ stacked
-        g_acc -= weighted @ np.concatenate(targets)
-        limits = None
-        if g.torque_limits and self.torque_limit is not None:
-            # tau = M qacc + bias - G f (+ the implicit damping term) within the actuators' force range
-            rows_tau = np.hstack([mass[6:], -generalized[6:]])
-            if g.implicit_damping:
-                rows_tau[:, 6:nv] += np.diag(self._implicit)
-            limits = (rows_tau, -self.torque_limit - bias[6:], self.torque_limit - bias[6:])
-            hessian[:nv, nv:] = w_mass6.T @ forces6  # the whole problem goes to DAQP: the coupling block written out
-            hessian[nv:, :nv] = hessian[:nv, nv:].T
-        x = solve_qp(hessian, gradient, nv, limits, coupling=(w_mass6.T, forces6))
+        # The floating base's equations of motion, nearly hard: w |M_6 a - G_6 f + bias_6|^2. Its acceleration-force
+        # block w M_6' (-G_6), rank 6, goes to the solver as its two factors.
+        mass6, forces6 = np.ascontiguousarray(mass[:6]), -generalized[:6]
+        blocks = assemble_blocks(jw, a_des, mass6, bias[:6].copy(), forces6, np.vstack(rows), np.concatenate(weights),
+                                 np.concatenate(targets), g.weight_dynamics, g.force_regularization, moment,
+                                 g.weight_centre_of_pressure)
+        coupling = (np.ascontiguousarray(g.weight_dynamics * mass6.T), forces6)
+        solved = False
+        if not (g.torque_limits and self.torque_limit is not None):
+            x, solved = solve_blocks(*blocks, *coupling)
+        if not solved:  # the whole problem: with the torques' limits, or where pivoting did not solve (DAQP)
+            limits = None
+            if g.torque_limits and self.torque_limit is not None:
+                # tau = M qacc + bias - G f (+ the implicit damping term) within the actuators' force range
+                rows_tau = np.hstack([mass[6:], -generalized[6:]])
+                if g.implicit_damping:
+                    rows_tau[:, 6:nv] += np.diag(self._implicit)
+                limits = (rows_tau, -self.torque_limit - bias[6:], self.torque_limit - bias[6:])
+            x = solve_qp(*whole_problem(*blocks, *coupling), nv, limits)
         tau = mass @ x[:nv] + bias - generalized @ x[nv:]
         if g.implicit_damping:
             # MuJoCo's implicit integrators treat the actuators' and joints' damping as part of the mass
