@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.executor.jit import compiled
+from envs.executor.soles import box_bottom_corners
 from envs.humanoid import HumanoidSpec, quat_to_mujoco, to_mujoco
 from envs.motion.motion import Motion
 from envs.quaternion import qinv, qmul, quat_to_rotvec, slerp
@@ -69,22 +71,28 @@ def joint_angles(motion: Motion) -> np.ndarray:
 
     # Cost of a choice: range violation plus the jump from the previous frame's choice, so a joint
     # switches triple only when the range really demands it (a switch is a jump of ~pi per axis).
-    v1, v2 = violation(first), violation(second)
-    out = np.empty_like(first)
-    prev = None
-    for t in range(len(first)):
-        c1, c2 = 2.0 * v1[t], 2.0 * v2[t]
-        if prev is not None:
-            c1 = c1 + np.abs(_wrap(first[t] - prev)).sum(-1)
-            c2 = c2 + np.abs(_wrap(second[t] - prev)).sum(-1)
-        out[t] = np.where((c2 < c1)[:, None], second[t], first[t])
-        prev = out[t]
-    out = np.unwrap(out, axis=0)
+    out = np.unwrap(_choose_triples(first, second, violation(first), violation(second)), axis=0)
     return np.clip(out, lo[None], hi[None])
 
 
-def _wrap(a: np.ndarray) -> np.ndarray:
-    return (a + np.pi) % (2 * np.pi) - np.pi
+@compiled
+def _choose_triples(first: np.ndarray, second: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
+    """Per frame and joint the triple of lower cost: twice its range violation (``v1``, ``v2``: (T, J)) plus its
+    wrapped jump from the previous frame's choice, summed over the three angles (compiled: a loop over frames)."""
+    out = np.empty_like(first)
+    for t in range(first.shape[0]):
+        for j in range(first.shape[1]):
+            c1, c2 = 2.0 * v1[t, j], 2.0 * v2[t, j]
+            if t > 0:
+                s1, s2 = 0.0, 0.0
+                for a in range(3):
+                    s1 += abs((first[t, j, a] - out[t - 1, j, a] + np.pi) % (2 * np.pi) - np.pi)
+                    s2 += abs((second[t, j, a] - out[t - 1, j, a] + np.pi) % (2 * np.pi) - np.pi)
+                c1, c2 = c1 + s1, c2 + s2
+            chosen = second if c2 < c1 else first
+            for a in range(3):
+                out[t, j, a] = chosen[t, j, a]
+    return out
 
 
 def build_reference(model, data, spec: HumanoidSpec, motion: Motion, control_hz: float,
@@ -117,7 +125,6 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
                         body_ids: np.ndarray | None = None, foot_geoms: list[int] | None = None) -> Reference:
     """A Reference from control-rate generalized positions: finite-difference velocities, inverse dynamics; with
     ``foot_geoms`` (left heel, right heel, left toes, right toes boxes) its feet too, from the same kinematics."""
-    from envs.executor.soles import feet_sole_corners
     import mujoco
 
     n = len(qpos)
@@ -140,6 +147,7 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
     com = np.zeros((n, 3))
     positions = np.zeros((n, len(body_ids), 3))
     feet = None if foot_geoms is None else FootTrack(np.zeros((n, 2, 3)), np.zeros((n, 2, 8, 3)))
+    geoms = None if foot_geoms is None else np.asarray(foot_geoms, dtype=np.int64)
     saved = (data.qpos.copy(), data.qvel.copy(), data.qacc.copy())
     # Inverse dynamics of the free-floating body: contact forces of an approximate reference are not
     # trusted (a millimetre of penetration means kilonewtons).
@@ -155,8 +163,22 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
         com[t] = data.subtree_com[pelvis]
         positions[t] = data.xpos[body_ids]
         if feet is not None:  # mj_inverse ran the kinematics: the feet as mj_kinematics places them
-            feet.heels[t] = data.geom_xpos[foot_geoms[:2]]
-            feet.soles[t] = feet_sole_corners(model, data, foot_geoms)
+            _record_feet(data.geom_xpos, data.geom_xmat, model.geom_size, geoms, feet.heels[t], feet.soles[t])
     model.opt.disableflags = flags
     data.qpos[:], data.qvel[:], data.qacc[:] = saved
     return Reference(qpos, qvel, qfrc, positions, dt, com, feet)
+
+
+@compiled
+def _record_feet(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray, heels: np.ndarray,
+                 soles: np.ndarray) -> None:
+    """Writes the heel boxes' centres (2, 3) and both feet's sole corners (2, 8, 3; feet_sole_corners' layout) of the
+    foot geoms ``geoms`` (left heel, right heel, left toes, right toes) in the current kinematics."""
+    for f in range(2):
+        for r in range(3):
+            heels[f, r] = xpos[geoms[f], r]
+    corners = box_bottom_corners(xpos, xmat, size, np.array([geoms[0], geoms[2], geoms[1], geoms[3]]))
+    for f in range(2):
+        for c in range(8):
+            for r in range(3):
+                soles[f, c, r] = corners[8 * f + c, r]
