@@ -4,7 +4,7 @@ of the whole-body controller measured by timers around it (cProfile's own cost w
     PYTHONPATH=. python docs/experiments/sim_profile.py daily_life/bow sports/run --repeats 5
 
 Per clip one JSON line: real-time factor, wall seconds per execution, and seconds per execution in the controller's
-parts (nested: ``control`` includes ``walk_mpc``, ``push_recovery``, ``qp`` and ``contacts``; ``preparation`` is the
+parts (nested: ``control`` includes ``walk_mpc``, ``push_recovery``, ``qp`` (assembly and solve) and ``contacts``; ``preparation`` is the
 planted reference, the centre-of-mass plan and the controller's tables). One core (BLAS and Numba single-threaded).
 """
 from __future__ import annotations
@@ -47,6 +47,7 @@ def main() -> None:
     spent: collections.Counter = collections.Counter()
     for owner, name, label in ((Tracker, "planted", "preparation"), (Tracker, "com_plan", "preparation"),
                                (Tracker, "reference", "reference"), (PushRecovery, "react", "push_recovery"),
+                               (wholebody, "assemble_blocks", "qp"), (wholebody, "solve_blocks", "qp"),
                                (wholebody, "solve_qp", "qp"), (wholebody, "stance_contacts", "contacts")):
         _timed(owner, name, label, spent)
     executor = TrackingExecutor()

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.soles import feet_sole_corners, sole_corners
+from envs.executor.jit import compiled
+from envs.executor.soles import box_bottom_corners, feet_sole_corners, sole_corners
 from envs.executor.reference import Reference, reference_from_qpos
 from envs.humanoid import HumanoidSpec
 
@@ -113,11 +114,10 @@ class StancePlanter:
         # floor by a centimetre or two at push-off; fast walks push off for half their stance and raised the clip).
         flat = flags & ~rolling if cfg.roll_toes else np.zeros(flags.shape, dtype=bool)
         lowest = np.zeros(len(qpos))
+        geoms = np.asarray(g, dtype=np.int64)
         for k in range(len(qpos)):
             self._pose(qpos[k])
-            corners = sole_corners(model, self.data, g)[:, 2].reshape(4, 4)  # left heel, right heel, left toes, right toes
-            feet = [f for f in range(2) if flat[k, f]]
-            lowest[k] = corners[[i for f in feet for i in (f, f + 2)]].min() if feet else corners.min()
+            lowest[k] = _lowest_corner(self.data.geom_xpos, self.data.geom_xmat, model.geom_size, geoms, flat[k])
         lowest = floor_level(lowest, ref.dt, cfg.floor_window_s)
         qpos[:, 2] -= gaussian_filter1d(lowest, max(cfg.ground_smooth_s / ref.dt, 1e-6), mode="nearest")
         planted = reference_from_qpos(model, self.data, self.spec, qpos, ref.dt, self.body_ids, g)
@@ -263,3 +263,18 @@ def gauss_newton_step(x: np.ndarray, e: np.ndarray, jac: np.ndarray, cols, lo: n
     normal[np.diag_indices(len(cols))] += damping
     step = np.linalg.solve(normal, -jac.T @ e)
     x[cols] = np.clip(x[cols] + step, lo, hi)
+
+
+@compiled
+def _lowest_corner(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray, flat: np.ndarray) -> float:
+    """The lowest sole corner's height: of the feet ``flat`` (2,) flags where any, else of both. ``geoms``: left heel,
+    right heel, left toes, right toes."""
+    z = box_bottom_corners(xpos, xmat, size, geoms)[:, 2]
+    any_flat = flat[0] or flat[1]
+    low = np.inf
+    for b in range(4):
+        if any_flat and not flat[b % 2]:
+            continue
+        for c in range(4):
+            low = min(low, z[4 * b + c])
+    return low
