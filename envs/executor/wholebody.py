@@ -362,12 +362,11 @@ class WholeBodyController:
                                  np.concatenate(targets), g.weight_dynamics, g.force_regularization, moment,
                                  g.weight_centre_of_pressure)
         coupling = (np.ascontiguousarray(g.weight_dynamics * mass6.T), forces6)
-        solved = False
-        if not (g.torque_limits and self.torque_limit is not None):
-            x, solved = solve_blocks(*blocks, *coupling)
+        limited = g.torque_limits and self.torque_limit is not None
+        x, solved = (None, False) if limited else solve_blocks(*blocks, *coupling)
         if not solved:  # the whole problem: with the torques' limits, or where pivoting did not solve (DAQP)
             limits = None
-            if g.torque_limits and self.torque_limit is not None:
+            if limited:
                 # tau = M qacc + bias - G f (+ the implicit damping term) within the actuators' force range
                 rows_tau = np.hstack([mass[6:], -generalized[6:]])
                 if g.implicit_damping:
