@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.jit import compiled
-from envs.executor.soles import box_bottom_corners
+from envs.executor.soles import box_bottom_corners, by_foot
 from envs.humanoid import HumanoidSpec, quat_to_mujoco, to_mujoco
 from envs.motion.motion import Motion
 from envs.quaternion import qinv, qmul, quat_to_rotvec, slerp
@@ -148,6 +148,7 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
     positions = np.zeros((n, len(body_ids), 3))
     feet = None if foot_geoms is None else FootTrack(np.zeros((n, 2, 3)), np.zeros((n, 2, 8, 3)))
     geoms = None if foot_geoms is None else np.asarray(foot_geoms, dtype=np.int64)
+    boxes = None if foot_geoms is None else by_foot(foot_geoms)
     saved = (data.qpos.copy(), data.qvel.copy(), data.qacc.copy())
     # Inverse dynamics of the free-floating body: contact forces of an approximate reference are not
     # trusted (a millimetre of penetration means kilonewtons).
@@ -163,21 +164,22 @@ def reference_from_qpos(model, data, spec: HumanoidSpec, qpos: np.ndarray, dt: f
         com[t] = data.subtree_com[pelvis]
         positions[t] = data.xpos[body_ids]
         if feet is not None:  # mj_inverse ran the kinematics: the feet as mj_kinematics places them
-            _record_feet(data.geom_xpos, data.geom_xmat, model.geom_size, geoms, feet.heels[t], feet.soles[t])
+            _record_feet(data.geom_xpos, data.geom_xmat, model.geom_size, geoms, boxes, feet.heels[t], feet.soles[t])
     model.opt.disableflags = flags
     data.qpos[:], data.qvel[:], data.qacc[:] = saved
     return Reference(qpos, qvel, qfrc, positions, dt, com, feet)
 
 
 @compiled
-def _record_feet(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray, heels: np.ndarray,
-                 soles: np.ndarray) -> None:
-    """Writes the heel boxes' centres (2, 3) and both feet's sole corners (2, 8, 3; feet_sole_corners' layout) of the
-    foot geoms ``geoms`` (left heel, right heel, left toes, right toes) in the current kinematics."""
+def _record_feet(xpos: np.ndarray, xmat: np.ndarray, size: np.ndarray, geoms: np.ndarray, boxes: np.ndarray,
+                 heels: np.ndarray, soles: np.ndarray) -> None:
+    """Writes the heel boxes' centres (2, 3) and both feet's sole corners (2, 8, 3; feet_sole_corners' layout) in the
+    current kinematics. ``geoms``: the foot geoms (left heel, right heel, left toes, right toes); ``boxes``: the
+    same foot by foot (soles.by_foot)."""
     for f in range(2):
         for r in range(3):
             heels[f, r] = xpos[geoms[f], r]
-    corners = box_bottom_corners(xpos, xmat, size, np.array([geoms[0], geoms[2], geoms[1], geoms[3]]))
+    corners = box_bottom_corners(xpos, xmat, size, boxes)
     for f in range(2):
         for c in range(8):
             for r in range(3):

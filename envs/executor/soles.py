@@ -29,8 +29,14 @@ def sole_corners(model, data, geoms) -> np.ndarray:
     return box_bottom_corners(data.geom_xpos, data.geom_xmat, model.geom_size, np.asarray(geoms, dtype=np.int64))
 
 
+def by_foot(foot_geoms) -> np.ndarray:
+    """The four sole boxes (left heel, right heel, left toes, right toes) foot by foot: left heel, left toes, right
+    heel, right toes, as box_bottom_corners takes them for ``feet_sole_corners``' layout."""
+    g = foot_geoms
+    return np.array([g[0], g[2], g[1], g[3]], dtype=np.int64)
+
+
 def feet_sole_corners(model, data, foot_geoms) -> np.ndarray:
     """(2, 8, 3) both feet's sole corners in one pass, after mj_kinematics: per foot (left, right) what
     ``sole_corners`` gives for its (heel box, toe box). ``foot_geoms``: left heel, right heel, left toes, right toes."""
-    g = foot_geoms
-    return sole_corners(model, data, (g[0], g[2], g[1], g[3])).reshape(2, 8, 3)
+    return box_bottom_corners(data.geom_xpos, data.geom_xmat, model.geom_size, by_foot(foot_geoms)).reshape(2, 8, 3)

@@ -96,19 +96,13 @@ class StancePlanter:
         if cfg.level_soles:
             weight = np.clip(1.5 * gaussian_filter1d(flags.astype(float), max(cfg.blend_s / ref.dt, 1e-6), axis=0,
                                                      mode="nearest"), 0.0, 1.0)
-            if cfg.roll_toes:
+            if cfg.roll_toes:  # a foot on its toes levels its toe box instead (neither foot's pose moves the other's)
                 for k, f in zip(*np.nonzero(weight >= 0.01)):
-                    w, cols = weight[k, f], self.ik_cols[f]
                     if self._rolling(qpos[k], f):
                         rolling[k, f], toes = True, self.toe_cols[f]
                         solved = self._level_toes(qpos[k], f)
-                        qpos[k, toes] += w * (solved[toes] - qpos[k, toes])
-                        continue
-                    qpos[k, self.toe_cols[f]] *= 1.0 - w
-                    solved = self._level_foot(qpos[k], f)
-                    qpos[k, cols] += w * (solved[cols] - qpos[k, cols])
-            else:
-                self._level_stance_soles(qpos, weight)
+                        qpos[k, toes] += weight[k, f] * (solved[toes] - qpos[k, toes])
+            self._level_stance_soles(qpos, np.where(rolling, 0.0, weight))
         # Then the lowest sole corner goes onto the floor (the clip was grounded by its lowest frame only).
         # With rolling feet, a frame's flat stance soles decide (a heel box pitched onto its front edge dips through the
         # floor by a centimetre or two at push-off; fast walks push off for half their stance and raised the clip).

@@ -36,7 +36,7 @@ import numpy as np
 
 from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
-from envs.executor.soles import feet_sole_corners
+from envs.executor.soles import by_foot, feet_sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
@@ -68,8 +68,7 @@ class WholeBodyController:
         self.pelvis = pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
         self._heel_geoms = np.array(foot_geoms[:2])
-        # both soles' box geoms in feet_sole_corners' order (left heel, left toes, right heel, right toes)
-        self.sole_geoms = np.array([foot_geoms[0], foot_geoms[2], foot_geoms[1], foot_geoms[3]], dtype=np.int64)
+        self.sole_geoms = by_foot(foot_geoms)  # both soles' boxes foot by foot (soles.py)
         self._slot_of = foot_slots(model.ngeom, foot_geoms)
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
