@@ -28,7 +28,8 @@ the legs' sagittal hinges weigh less (``joint_weight_stepping``): their PD targe
 at landings and push-offs, otherwise outweighed the centre-of-mass task and the solve slowed a body it was
 asked to speed up (RESULTS.md). There, too, the contact forces' centre of pressure is held at the MPC's
 (``weight_centre_of_pressure``), so that the plan's acceleration comes from where the feet push, not from
-turning the trunk.
+turning the trunk, and the whole body's angular momentum is damped (momentum.py): otherwise the QP bought the centre of
+mass's acceleration by folding the trunk forward (the hip strategy) and lost walks a step could have carried.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ import numpy as np
 
 from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
+from envs.executor.momentum import angular_momentum_matrix
 from envs.executor.soles import by_foot, feet_sole_corners
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
@@ -336,6 +338,9 @@ class WholeBodyController:
                     arm = np.repeat(contacts.points - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
                     moment = horizontal_moment(arm, contacts.pyramids.reshape(4 * n_c, 3))  # (n_f, 2) per unit edge force
         task(jcom, a_com, self._com_weight)
+        if g.weight_angular_momentum > 0 and (g.angular_momentum_always or (self.planner is not None and self._clip_steps[k])):
+            am = angular_momentum_matrix(m, d, slice(a0, a0 + nv))  # its rate without the A' qvel term
+            task(am, -g.kd_angular_momentum * (am @ qd), g.weight_angular_momentum)
         for f in range(2):
             if not self.support[f]:
                 if self.planner is not None:

@@ -29,6 +29,11 @@ class WholeBodyGains:
     weight_foot: float = 300.0
     weight_contact: float = 100.0
     weight_centre_of_pressure: float = 0.0  # 1/(N m)^2: the contact forces' moment about the walking MPC's ZMP
+    # the whole body's angular momentum about its centre of mass damped (its rate asked as -kd_angular_momentum times
+    # it), weight per (kg m^2/s^2)^2 (0: off); only around the clip's steps unless angular_momentum_always
+    weight_angular_momentum: float = 0.0
+    kd_angular_momentum: float = 10.0
+    angular_momentum_always: bool = False
     weight_dynamics: float = 1e4
     force_regularization: float = 1e-4
     friction: float = 0.7  # friction-pyramid slope, below the floor's 1.0 for a margin
@@ -48,6 +53,8 @@ class WholeBodyGains:
         bad = {k: v for k, v in self.joint_weight_stepping.items() if not v > 0}
         if bad:
             raise ValueError(f"joint_weight_stepping must be positive, got {bad}")
+        if not self.weight_angular_momentum >= 0:
+            raise ValueError(f"weight_angular_momentum must be >= 0 (0: off), got {self.weight_angular_momentum}")
         if not self.weight_centre_of_pressure >= 0:
             raise ValueError(f"weight_centre_of_pressure must be >= 0 (0: off), got {self.weight_centre_of_pressure}")
 
