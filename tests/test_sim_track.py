@@ -38,6 +38,21 @@ def test_sim_track_synth_all_on_the_command_line(capsys):
     assert sum(report["failure_reasons"].values()) == round((1 - report["success_rate"]) * 32)
 
 
+def test_sim_track_takes_executor_settings_and_reports_them(capsys, monkeypatch):
+    """``--set executor.KEY=VALUE`` tracks with a changed executor config (the report says which); a key the config
+    does not have is a one-line error naming it."""
+    import agent.bench.sim_track as sim_track
+
+    monkeypatch.setattr(sim_track, "_EXECUTOR", None)  # restored after the test: later tests track as shipped
+    argv = ["sim", "track", "--synth-all", "shows", "--mode", "full", "--workers", "1", "--json"]
+    assert main(argv + ["--set", "executor.failure.max_mean_deviation=0.000001"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["executor_overrides"] == {"failure.max_mean_deviation": "0.000001"}
+    assert report["success_rate"] == 0.0 and report["failure_reasons"]["tracking_lost"] == 32
+    assert main(argv + ["--set", "executor.wholebody.no_such_key=1"]) != 0
+    assert "no_such_key" in capsys.readouterr().err
+
+
 def test_a_content_whose_clips_were_all_refused_has_no_median_error_rather_than_a_crash():
     """A refused reference (floating, NaN, teleporting) has no tracking error; its content's median is None."""
     import time

@@ -71,6 +71,16 @@ def _split_by_feasibility(rows: list[dict]) -> dict:
     return out
 
 
+def use_executor_overrides(changes: dict[str, str], source: str = "--set") -> None:
+    """Track with the shipped executor config changed by dotted ``changes`` ({"wholebody.solve_hz": "30"}); the
+    workers fork with it. An unknown key or a wrong type is a ConfigError naming it."""
+    global _EXECUTOR
+    from envs.config import apply_overrides
+    from envs.executor import TrackingExecutor, load_executor_config
+
+    _EXECUTOR = TrackingExecutor(apply_overrides(load_executor_config(), changes, source))
+
+
 def _executor():
     global _EXECUTOR
     if _EXECUTOR is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from agent.cli.common import add_bvh_args, add_motion_args, add_verbosity, load_motion_arg
+from agent.cli.common import add_bvh_args, add_motion_args, add_set_arg, add_verbosity, load_motion_arg, overrides
 
 
 def add_parser(sub) -> None:
@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
     track.add_argument("--workers", type=int, default=2)
     track.add_argument("--json", action="store_true")
     track.add_argument("--out", help="also write the JSON report here")
+    add_set_arg(track, ("executor",))
     add_verbosity(track)
     track.set_defaults(func=cmd_sim_track)
     bench = sim.add_parser("bench", help="executor speed vs bare mj_step, and memory")
@@ -37,8 +38,11 @@ def add_parser(sub) -> None:
 
 
 def cmd_sim_track(args: argparse.Namespace) -> int:
-    from agent.bench.sim_track import track_dataset1, track_folder, track_motion, track_synth
+    from agent.bench.sim_track import track_dataset1, track_folder, track_motion, track_synth, use_executor_overrides
 
+    changes = overrides(args).get("executor", {})
+    if changes:
+        use_executor_overrides(changes)
     if args.synth_all is not None:
         report = track_synth([s for s in args.synth_all.split(",") if s], args.mode, args.workers,
                              variations=args.variations)
@@ -54,6 +58,8 @@ def cmd_sim_track(args: argparse.Namespace) -> int:
             from envs.sim_render import render_execution
 
             report["video"] = str(render_execution(result, args.render, reference=motion))
+    if changes:
+        report["executor_overrides"] = changes  # the figures are not the shipped configuration's
     text = json.dumps(report, indent=2)
     if args.out:
         from envs.atomic import atomic_write_text
