@@ -114,6 +114,18 @@ def validate_literals(obj: Any, prefix: str = "") -> None:
             raise ValueError(f"{_join(prefix, f.name)} must be one of {list(typing.get_args(tp))}, got {getattr(obj, f.name)!r}")
 
 
+def parse_assignments(entries: list[str], source: str = "--set") -> dict[str, str]:
+    """``["a.b=1", "c=x"]`` as {"a.b": "1", "c": "x"}; an entry without ``=`` or without a key is a ConfigError
+    naming it."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        key, sep, value = entry.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{source}: {entry!r} is not KEY=VALUE (e.g. wholebody.solve_hz=30)")
+        out[key.strip()] = value
+    return out
+
+
 def apply_overrides(obj: T, overrides: dict[str, str], source: str = "--set") -> T:
     """``obj`` (a dataclass, nested ones included) with dotted keys set: ``{"learner.steps": "200"}``. Each
     value is read as YAML and checked against the field's type like a config file's; an unknown key or a

@@ -84,3 +84,12 @@ def test_overrides_set_dotted_keys_list_elements_and_check_types():
                        (("inner.rate.x", "1"), "has no keys")):
         with pytest.raises(ConfigError, match=match):
             apply_overrides(Plan(), dict([bad]))
+
+
+def test_key_value_entries_are_parsed_or_named_when_malformed():
+    from envs.config import parse_assignments
+
+    assert parse_assignments(["a.b=1", " c =x=y", "d="]) == {"a.b": "1", "c": "x=y", "d": ""}
+    for bad in ("wholebody.solve_hz", "=3"):
+        with pytest.raises(ConfigError, match="is not KEY=VALUE"):
+            parse_assignments([bad], "push_sweep --set")

@@ -38,11 +38,11 @@ import numpy as np
 
 
 def _executor(overrides: str):
-    from envs.config import apply_overrides
+    from envs.config import apply_overrides, parse_assignments
     from envs.executor import TrackingExecutor
     from envs.executor.config import load_executor_config
 
-    changes = dict(item.split("=", 1) for item in overrides.split(",") if item)
+    changes = parse_assignments([item for item in overrides.split(",") if item], "gait_events --set")
     return TrackingExecutor(apply_overrides(load_executor_config(), changes, "gait_events --set"))
 
 

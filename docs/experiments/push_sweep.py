@@ -33,14 +33,14 @@ def main() -> None:
 
     from threadpoolctl import threadpool_limits
 
-    from envs.config import apply_overrides
+    from envs.config import apply_overrides, parse_assignments
     from envs.executor import TrackingExecutor
     from envs.executor.config import load_executor_config
     from envs.synth import SynthSource
     from tests.helpers import still_motion
 
     threadpool_limits(1)
-    cfg = apply_overrides(load_executor_config(), dict(kv.split("=", 1) for kv in args.set), "--set")
+    cfg = apply_overrides(load_executor_config(), parse_assignments(args.set), "--set")
     cfg = dataclasses.replace(cfg, failure=dataclasses.replace(cfg.failure, max_mean_deviation=100.0))
     if args.no_recovery:
         off = dataclasses.replace(cfg.stepping.push_recovery, enabled=False)
