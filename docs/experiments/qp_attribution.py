@@ -5,9 +5,10 @@ In late single support (more than 0.2 s after the clip lifts a foot; `--phase` r
 the centre of mass for one acceleration and the whole-body QP solves for another. This re-solves each recorded QP
 with one task's terms scaled by 0.1 (and the centre of mass's by 10, and by 1,000: about what the
 standing foot's contacts allow at all) and prints the mean acceleration along the clip's heading: a task
-whose smaller weight raises it is one the acceleration was traded for. The terms are recorded by an instrumented
-copy of `WholeBodyController.control` (its source with each task's Hessian and gradient terms logged under a
-name); the simulation itself runs the shipped arithmetic (the instrumented method solves the same QP).
+whose smaller weight raises it is one the acceleration was traded for. Each solve's problem is recorded where the
+controller hands it to `qp_blocks.assemble_blocks` (the tasks' rows, weights and targets, named per task by the
+controller's `task_rows`), re-assembled with the one weight scaled and solved whole (`qp.solve_qp`); the simulation
+itself runs the shipped arithmetic.
 
     PYTHONPATH=. python docs/experiments/qp_attribution.py path/to/dataset-2_walk_active_001.bvh ...
     PYTHONPATH=. python docs/experiments/qp_attribution.py walk_proud_001 --set wholebody.weight_com=300
@@ -15,13 +16,12 @@ name); the simulation itself runs the shipped arithmetic (the instrumented metho
 
 Terms: `com`, `root position` / `root orientation` (the pelvis's PD rows), `legs' sagittal hinges` (those under 1
 in `joint_weight_stepping`) and each other hinge group by name (`hinges spine2`, ...), `stance feet`, `swing feet`,
-`swing soles level`, `contact points still`, `centre of pressure` (the MPC's), `contact forces small` (their
-regularization).
+`swing soles level`, `contact points still`, `angular momentum`, `centre of pressure` (the MPC's), `contact forces
+small` (their regularization).
 """
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from pathlib import Path
 
@@ -29,66 +29,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gait_events import _executor, _motion, _phase  # noqa: E402
-
-# (shipped source, instrumented source): each must occur once in WholeBodyController.control / _swing_task
-CONTROL_EDITS = [
-    ("""        def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray) -> None:
-            weighted = matrix.T * weight  # (nv, m), a weight per row of the task or one for all
-            h_acc[...] += weighted @ matrix
-            g_acc[...] -= weighted @ target
-""", """        self.term_log = []
-
-        def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray, name: str = "?") -> None:
-            weighted = matrix.T * weight  # (nv, m), a weight per row of the task or one for all
-            h_acc[...] += weighted @ matrix
-            g_acc[...] -= weighted @ target
-            self.term_log.append((name, np.s_[:nv], weighted @ matrix, -(weighted @ target)))
-"""),
-    ("""        g_acc -= jw * a_des
-""", """        g_acc -= jw * a_des
-        self.term_log.append(("joints", np.s_[:nv], np.diag(jw), -jw * a_des))
-"""),
-    ("task(np.vstack(jac_c), -g.contact_damping * np.concatenate(vel_c), g.weight_contact)",
-     "task(np.vstack(jac_c), -g.contact_damping * np.concatenate(vel_c), g.weight_contact, 'contact points still')"),
-    ("""                    hessian[nv:, nv:] += g.weight_centre_of_pressure * (moment @ moment.T)
-""", """                    hessian[nv:, nv:] += g.weight_centre_of_pressure * (moment @ moment.T)
-                    self.term_log.append(("centre of pressure", np.s_[nv:], g.weight_centre_of_pressure * (moment @ moment.T),
-                                          np.zeros(n_f)))
-"""),
-    ("""            hessian[forces, forces] += g.force_regularization
-""", """            hessian[forces, forces] += g.force_regularization
-            self.term_log.append(("contact forces small", np.s_[nv:], np.diag(np.full(n_f, g.force_regularization)),
-                                  np.zeros(n_f)))
-"""),
-    ("task(jcom, a_com, self._com_weight)", "task(jcom, a_com, self._com_weight, 'com')"),
-    ("task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot)",
-     "task(np.vstack([jp, jr]), np.concatenate((lin, ang)), g.weight_foot, 'stance feet')"),
-    ("""        x = solve_qp(hessian, gradient, nv, limits)
-""", """        self.qp_record = (hessian.copy(), gradient.copy(), nv, limits, jcom.copy())
-        x = solve_qp(hessian, gradient, nv, limits)
-"""),
-]
-SWING_EDITS = [
-    ("task(jp.copy(), acc, weight)", "task(jp.copy(), acc, weight, 'swing feet')"),
-    ("level * weight)", "level * weight, 'swing soles level')"),
-]
-
-
-def _instrument() -> None:
-    """Replaces control and _swing_task of WholeBodyController by instrumented copies of their own source."""
-    from envs.executor import wholebody
-
-    cls = wholebody.WholeBodyController
-    for method, edits in (("control", CONTROL_EDITS), ("_swing_task", SWING_EDITS)):
-        source = inspect.getsource(getattr(cls, method))  # indented as in the class: the edits are too
-        for old, new in edits:
-            if source.count(old) != 1:
-                raise SystemExit(f"qp_attribution: envs/executor/wholebody.py {method} changed; update the edit for {old.strip()[:60]!r}")
-            source = source.replace(old, new)
-        namespace: dict = {}
-        exec(compile("class Instrumented:\n" + source, f"<instrumented {method}>", "exec"), vars(wholebody), namespace)
-        setattr(cls, method, namespace["Instrumented"].__dict__[method])
-
 
 def _hinge_groups(wb) -> list[str]:
     """Per hinge of the humanoid, its name without side and axis (``spine2``, ``knee``)."""
@@ -101,31 +41,45 @@ def _hinge_groups(wb) -> list[str]:
     return names
 
 
-def _terms(wb, n: int, hinges: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The logged terms as full-size (Hessian, gradient) per name; the joints' diagonal split by hinge group
-    (``hinges``: _hinge_groups)."""
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+def _variants(args: tuple, task_rows: list[tuple[str, int]], hinges: list[str]) -> dict[str, tuple]:
+    """``assemble_blocks``'s arguments with one term scaled, per name ("com x10", "hinges spine2 x0.1", ...)."""
+    joint_weight, weights = args[0], args[6]
+    out: dict[str, tuple] = {}
 
-    def add(name, rows, h, g):
-        hessian, gradient = np.zeros((n, n)), np.zeros(n)
-        hessian[rows, rows], gradient[rows] = h, g
-        old = out.get(name)
-        out[name] = (hessian, gradient) if old is None else (old[0] + hessian, old[1] + gradient)
+    def scaled(index: int, value) -> tuple:
+        return args[:index] + (value,) + args[index + 1:]
 
-    for name, rows, h, g in wb.term_log:
-        if name != "joints":
-            add(name, rows, h, g)
-            continue
-        weights, nv = np.diag(h), len(g)
-        groups: dict[str, list[int]] = {"root position": [0, 1, 2], "root orientation": [3, 4, 5]}
-        for i in range(6, nv):
-            group = "legs' sagittal hinges" if weights[i] < 0.5 else f"hinges {hinges[i - 6]}"
-            groups.setdefault(group, []).append(i)
-        for group, idx in groups.items():
-            hessian, gradient = np.zeros((n, n)), np.zeros(n)
-            hessian[idx, idx], gradient[idx] = weights[idx], g[idx]
-            out[group] = (hessian, gradient)
+    start, spans = 0, {}
+    for name, count in task_rows:  # a name may recur (two stance feet): its rows together
+        spans.setdefault(name, []).extend(range(start, start + count))
+        start += count
+    for name, idx in spans.items():
+        for scale in ((10.0, 1000.0) if name == "com" else (0.1,)):  # x1000: what the contacts allow at all
+            w = weights.copy()
+            w[idx] *= scale
+            out[f"{name} x{scale:g}"] = scaled(6, w)
+    groups: dict[str, list[int]] = {"root position": [0, 1, 2], "root orientation": [3, 4, 5]}
+    for i in range(6, len(joint_weight)):
+        group = "legs' sagittal hinges" if joint_weight[i] < 0.5 else f"hinges {hinges[i - 6]}"
+        groups.setdefault(group, []).append(i)
+    for group, idx in groups.items():
+        w = joint_weight.copy()
+        w[idx] *= 0.1
+        out[f"{group} x0.1"] = scaled(0, w)
+    out["contact forces small x0.1"] = scaled(9, 0.1 * args[9])
+    if args[11] > 0 and args[10].shape[0]:
+        out["centre of pressure x0.1"] = scaled(11, 0.1 * args[11])
     return out
+
+
+def _com_rows(args: tuple, task_rows: list[tuple[str, int]]) -> np.ndarray:
+    """The centre-of-mass task's rows (its Jacobian) among the recorded tasks."""
+    start = 0
+    for name, count in task_rows:
+        if name == "com":
+            return args[5][start:start + count]
+        start += count
+    raise SystemExit("qp_attribution: the controller recorded no `com` task")
 
 
 def main() -> None:
@@ -139,10 +93,19 @@ def main() -> None:
 
     from envs.executor import wholebody
     from envs.executor.qp import solve_qp
+    from envs.executor.qp_blocks import assemble_blocks, whole_problem
 
     threadpool_limits(1)
-    _instrument()
+    recorded: list[tuple] = []
+
+    def recording(*blocks_args):  # what control hands the QP, kept for re-solving
+        recorded[:] = [blocks_args]
+        return assemble_blocks(*blocks_args)
+
+    wholebody.assemble_blocks = recording
     executor = _executor(args.set)
+    if executor.config.wholebody.torque_limits:
+        raise SystemExit("qp_attribution: re-solves without the torques' limits; run it with wholebody.torque_limits=false")
     hinges = _hinge_groups(executor.wholebody)  # once: the joints' names are the model's
     asked: dict[int, float] = {}
     plan = wholebody.WholeBodyController._mpc_plan
@@ -159,16 +122,17 @@ def main() -> None:
         asked.pop(k, None)
         out = control(self, d, k)
         if k in asked and _phase(self.stance, k, self.ref.dt) == args.phase:
-            hessian, gradient, nv, limits, jcom = self.qp_record
-            e = self.mpc.forward[k]
+            blocks_args, e = recorded[0], self.mpc.forward[k]
+            jcom = _com_rows(blocks_args, self.task_rows)
+            nv = len(blocks_args[0])
 
-            def along(h, g):
-                return float((jcom @ solve_qp(h, g, nv, limits)[:nv])[:2] @ e)
+            def along(a: tuple) -> float:  # the solve's centre-of-mass acceleration along the heading
+                coupling = (np.ascontiguousarray(a[8] * a[2].T), a[4])
+                return float((jcom @ solve_qp(*whole_problem(*assemble_blocks(*a), *coupling), nv, None)[:nv])[:2] @ e)
 
-            found = {"asked by the MPC": asked[k], "solved (shipped weights)": along(hessian, gradient)}
-            for name, (h, g) in _terms(self, len(gradient), hinges).items():
-                for scale in ((10.0, 1000.0) if name == "com" else (0.1,)):  # x1000: what the contacts allow at all
-                    found[f"{name} x{scale:g}"] = along(hessian + (scale - 1.0) * h, gradient + (scale - 1.0) * g)
+            found = {"asked by the MPC": asked[k], "solved (shipped weights)": along(blocks_args)}
+            for name, changed in _variants(blocks_args, self.task_rows, hinges).items():
+                found[name] = along(changed)
             for name, value in found.items():
                 rows.setdefault(name, []).append(value)
         return out

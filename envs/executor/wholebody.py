@@ -249,11 +249,12 @@ class WholeBodyController:
         # away from them (push recovery's step and its late landing, a foot rocking off the floor) keeps the heavy
         # weight that brings it down where aimed: at 100 there, the push sweep lost pushes it survives (RESULTS.md)
         weight = cfg.weight_swing if self._clip_steps[k] else cfg.weight_swing_off_clip_steps
-        task(jp.copy(), acc, weight)
+        task(jp.copy(), acc, weight, "swing feet")
         level = self.planner.level_weight(k, f)  # its orientation is otherwise the joints' (the clip's)
         if level > 0:
             tilt = tilt_axis(d.geom_xmat[geom])
-            task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * weight)
+            task(jr[:2].copy(), (cfg.kp_level * tilt - 2.0 * np.sqrt(cfg.kp_level) * (jr @ qd))[:2], level * weight,
+                 "swing soles level")
 
     def _mpc_plan(self, d, k: int, com: np.ndarray, com_vel: np.ndarray) -> MpcPlan | None:
         """The walking MPC's plan now (None where it makes none); with ``once_per_reference_step`` the one made
@@ -307,8 +308,10 @@ class WholeBodyController:
         # The acceleration tasks (a task J a = t of weight w adds w J'J and -w J't), collected here and put into the
         # QP's blocks with the joints' PD, the equations of motion and the force terms at the end (qp_blocks.py)
         rows, targets, weights = [], [], []
+        self.task_rows = []  # (name, rows) of each task in order (docs/experiments/qp_attribution.py reads them)
 
-        def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray) -> None:
+        def task(matrix: np.ndarray, target: np.ndarray, weight: float | np.ndarray, name: str) -> None:
+            self.task_rows.append((name, len(target)))
             rows.append(matrix)
             targets.append(target)
             weights.append(weight if isinstance(weight, np.ndarray) else np.full(len(target), weight))  # per row, or one for all
@@ -317,7 +320,7 @@ class WholeBodyController:
         jw = self._joint_weight_stepping if self.planner is not None and self._clip_steps[k] else self._joint_weight
         if n_f:
             jac_rows = contacts.jacobians.reshape(3 * n_c, nv)
-            task(jac_rows, -g.contact_damping * (jac_rows @ qd), g.weight_contact)
+            task(jac_rows, -g.contact_damping * (jac_rows @ qd), g.weight_contact, "contact points still")
         moment = np.zeros((0, 2))  # the contact forces' moment about the planned centre of pressure, where held
         a_com = self.com_acc[k] + g.kp_com * (self.com[k] + anchor - com) + g.kd_com * (self.com_vel[k] - com_vel)
         # After push recovery's step, while the clip stands, the centre of mass follows the clip again rather than the
@@ -337,10 +340,10 @@ class WholeBodyController:
                     # lift-off (RESULTS.md). Standing, and for push recovery's own steps, the QP keeps its freedom
                     arm = np.repeat(contacts.points - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
                     moment = horizontal_moment(arm, contacts.pyramids.reshape(4 * n_c, 3))  # (n_f, 2) per unit edge force
-        task(jcom, a_com, self._com_weight)
+        task(jcom, a_com, self._com_weight, "com")
         if g.weight_angular_momentum > 0 and (g.angular_momentum_always or (self.planner is not None and self._clip_steps[k])):
             am = angular_momentum_matrix(m, d, slice(a0, a0 + nv))  # its rate without the A' qvel term
-            task(am, -g.kd_angular_momentum * (am @ qd), g.weight_angular_momentum)
+            task(am, -g.kd_angular_momentum * (am @ qd), g.weight_angular_momentum, "angular momentum")
         for f in range(2):
             if not self.support[f]:
                 if self.planner is not None:
@@ -358,7 +361,7 @@ class WholeBodyController:
             target = -g.kd_foot * np.concatenate((jac[:3] @ qd, jac[3:] @ qd))
             target[2] += g.kp_foot_height * ((m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2])
             target[3:] += g.kp_foot_flat * tilt_axis(d.geom_xmat[geom])
-            task(jac, target, self._foot_weight)
+            task(jac, target, self._foot_weight, "stance feet")
         # The floating base's equations of motion, nearly hard: w |M_6 a - G_6 f + bias_6|^2. Its acceleration-force
         # block w M_6' (-G_6), rank 6, goes to the solver as its two factors.
         mass6, forces6 = np.ascontiguousarray(mass[:6]), -generalized[:6]
