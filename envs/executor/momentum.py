@@ -15,11 +15,12 @@ def angular_momentum_matrix(model, d, dofs: slice) -> np.ndarray:
     """(3, n) A with A qvel[dofs] the angular momentum (kg m^2/s) of the tree owning ``dofs`` about its centre of mass,
     for the dofs of one whole tree (a humanoid's free joint and hinges). Needs ``crb`` and ``cdof`` (``mj_step1``)."""
     inert = d.crb[model.dof_bodyid[dofs]]  # (n, 10): I_xx I_yy I_zz I_xy I_xz I_yz, m c (3), m
+    i, h = inert[:, :6], inert[:, 6:9]
     axis = d.cdof[dofs]  # (n, 6): rotation, translation
     w, v = axis[:, :3], axis[:, 3:]
     # the rotational half of mju_mulInertVec: I w + (m c) x v
     out = np.empty((3, len(axis)))
-    out[0] = inert[:, 0] * w[:, 0] + inert[:, 3] * w[:, 1] + inert[:, 4] * w[:, 2] - inert[:, 8] * v[:, 1] + inert[:, 7] * v[:, 2]
-    out[1] = inert[:, 3] * w[:, 0] + inert[:, 1] * w[:, 1] + inert[:, 5] * w[:, 2] + inert[:, 8] * v[:, 0] - inert[:, 6] * v[:, 2]
-    out[2] = inert[:, 4] * w[:, 0] + inert[:, 5] * w[:, 1] + inert[:, 2] * w[:, 2] - inert[:, 7] * v[:, 0] + inert[:, 6] * v[:, 1]
+    out[0] = i[:, 0] * w[:, 0] + i[:, 3] * w[:, 1] + i[:, 4] * w[:, 2] - h[:, 2] * v[:, 1] + h[:, 1] * v[:, 2]
+    out[1] = i[:, 3] * w[:, 0] + i[:, 1] * w[:, 1] + i[:, 5] * w[:, 2] + h[:, 2] * v[:, 0] - h[:, 0] * v[:, 2]
+    out[2] = i[:, 4] * w[:, 0] + i[:, 5] * w[:, 1] + i[:, 2] * w[:, 2] - h[:, 1] * v[:, 0] + h[:, 0] * v[:, 1]
     return out

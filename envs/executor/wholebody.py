@@ -341,7 +341,8 @@ class WholeBodyController:
                     arm = np.repeat(contacts.points - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
                     moment = horizontal_moment(arm, contacts.pyramids.reshape(4 * n_c, 3))  # (n_f, 2) per unit edge force
         task(jcom, a_com, self._com_weight, "com")
-        if g.weight_angular_momentum > 0 and (g.angular_momentum_always or (self.planner is not None and self._clip_steps[k])):
+        around_steps = self.planner is not None and self._clip_steps[k]
+        if g.weight_angular_momentum > 0 and (g.angular_momentum_always or around_steps):
             am = angular_momentum_matrix(m, d, slice(a0, a0 + nv))  # its rate without the A' qvel term
             task(am, -g.kd_angular_momentum * (am @ qd), g.weight_angular_momentum, "angular momentum")
         for f in range(2):
