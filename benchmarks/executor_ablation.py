@@ -68,20 +68,16 @@ def main() -> None:
         raise SystemExit(f"unknown variants {unknown}; known: {list(VARIANTS)}")
 
     import agent.bench.sim_track as sim_track
-    from envs.executor import TrackingExecutor
-    from envs.config import apply_overrides
-    from envs.executor.config import load_executor_config
     from envs.io.bandai import bandai_root
 
     folder = Path(args.dir) if args.dir else bandai_root(args.root) / "dataset-1" / "data"
     files = sorted(str(p) for p in folder.glob("*.bvh"))
     if not files:
         raise SystemExit(f"no BVH file in {folder}")
-    base = load_executor_config()
     rows, shipped_ok = [], None
     for name in ["shipped"] + [n for n in names if n != "shipped"]:
         # the workers fork with this executor (sim_track builds one per process only when none is set)
-        sim_track._EXECUTOR = TrackingExecutor(apply_overrides(base, VARIANTS[name], f"variant {name}"))
+        sim_track.use_executor_overrides(VARIANTS[name], f"variant {name}")
         report = sim_track.track_files(files, "none", args.workers)
         ok = {r["clip"] for r in report["per_clip"] if r["success"]}
         shipped_ok = ok if name == "shipped" else shipped_ok
