@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.soles import box_bottom_corners, feet_sole_corners
+from envs.executor.soles import box_bottom_corners, corners_by_foot
 from envs.executor.hull import outside_distance, points_outside
 from envs.executor.jit import compiled
 
@@ -88,7 +88,7 @@ class PushRecovery:
         outside = _capture_outside(d.geom_xpos, d.geom_xmat, wb.model.geom_size, wb.sole_geoms, capture)
         if outside <= self.config.trigger_margin:
             return
-        soles = feet_sole_corners(wb.model, d, g)[..., :2]
+        soles = corners_by_foot(wb.model, d, wb.sole_geoms)[..., :2]
         step = self.maybe_step(k, wb.stance, wb.support, capture, soles, d.geom_xpos[g[:2]], wb.planner.omega[k])
         if step is not None:
             wb.swing(step.foot, step.start, step.stop)

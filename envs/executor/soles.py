@@ -39,4 +39,10 @@ def by_foot(foot_geoms) -> np.ndarray:
 def feet_sole_corners(model, data, foot_geoms) -> np.ndarray:
     """(2, 8, 3) both feet's sole corners in one pass, after mj_kinematics: per foot (left, right) what
     ``sole_corners`` gives for its (heel box, toe box). ``foot_geoms``: left heel, right heel, left toes, right toes."""
-    return box_bottom_corners(data.geom_xpos, data.geom_xmat, model.geom_size, by_foot(foot_geoms)).reshape(2, 8, 3)
+    return corners_by_foot(model, data, by_foot(foot_geoms))
+
+
+def corners_by_foot(model, data, boxes: np.ndarray) -> np.ndarray:
+    """``feet_sole_corners`` for the four boxes already in ``by_foot``'s order (made once by a caller that asks at
+    every control step)."""
+    return box_bottom_corners(data.geom_xpos, data.geom_xmat, model.geom_size, boxes).reshape(2, 8, 3)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.jit import compiled
-from envs.executor.soles import box_bottom_corners, feet_sole_corners, sole_corners
+from envs.executor.soles import box_bottom_corners, by_foot, corners_by_foot, sole_corners
 from envs.executor.reference import Reference, reference_from_qpos
 from envs.humanoid import HumanoidSpec
 
@@ -76,10 +76,10 @@ class StancePlanter:
         if ref.feet is not None:  # read in the reference's own pass
             low, heel = ref.feet.soles[..., 2].min(axis=2), ref.feet.heels[..., :2]
         else:
-            low, heel = np.zeros((n, 2)), np.zeros((n, 2, 2))
+            low, heel, boxes = np.zeros((n, 2)), np.zeros((n, 2, 2)), by_foot(g)
             for k in range(n):
                 self._pose(ref.qpos[k])
-                low[k] = feet_sole_corners(self.model, self.data, g)[:, :, 2].min(axis=1)
+                low[k] = corners_by_foot(self.model, self.data, boxes)[:, :, 2].min(axis=1)
                 heel[k] = self.data.geom_xpos[g[:2], :2]
         speed = np.linalg.norm(np.gradient(heel, ref.dt, axis=0), axis=-1) if n > 1 else np.zeros((n, 2))
         lowest = floor_level(low.min(axis=1), ref.dt, cfg.floor_window_s)[:, None]

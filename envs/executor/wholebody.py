@@ -38,7 +38,7 @@ import numpy as np
 from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
 from envs.executor.momentum import angular_momentum_matrix
-from envs.executor.soles import by_foot, feet_sole_corners
+from envs.executor.soles import by_foot, corners_by_foot
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
@@ -175,7 +175,7 @@ class WholeBodyController:
             mujoco.mj_kinematics(self.model, d)
             heels[k] = d.geom_xpos[g[:2]]
             if corners is not None:
-                corners[k] = feet_sole_corners(self.model, d, g)
+                corners[k] = corners_by_foot(self.model, d, self.sole_geoms)
         return heels, corners
 
     def _follow_feet(self, d, k: int) -> np.ndarray:
@@ -266,7 +266,7 @@ class WholeBodyController:
         if not self.stepping.mpc.plan_still and self.mpc.still(k, self.support):
             plan = None
         else:
-            both = feet_sole_corners(self.model, d, self.foot_geoms)
+            both = corners_by_foot(self.model, d, self.sole_geoms)
             soles = [both[f] if self.support[f] else None for f in range(2)]
             plan = self.mpc.plan(k, com, com_vel, self.support, soles)
         self._mpc_last = (key, plan)
