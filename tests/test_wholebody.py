@@ -300,7 +300,7 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
     """The vectorised contact columns equal J' e per contact and edge, and only standing feet's contacts count."""
     import mujoco
 
-    from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
+    from envs.executor.contacts import dof_chains, foot_slots, geoms_on_floor, stance_contacts
 
     ex = executor
     planted, _ = ex.planted(ex.reference(still_motion(pose, 10)))
@@ -312,7 +312,7 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
     mujoco.mj_step1(ex.model, d)
     slots = foot_slots(ex.model.ngeom, ex.foot_geoms)
     assert geoms_on_floor(ex.model, d, slots)[:2].all()  # both heels down
-    nv, buffer = ex.model.nv, np.zeros((3, ex.model.nv))
+    nv, buffer = ex.model.nv, dof_chains(ex.model, ex.foot_geoms)
     both = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv, buffer)
     left = stance_contacts(ex.model, d, slots, np.array([True, False]), 0.7, 0, nv, buffer)
     assert both.count > left.count > 0

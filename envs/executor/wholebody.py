@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.executor.contacts import foot_slots, geoms_on_floor, stance_contacts
+from envs.executor.contacts import dof_chains, foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
 from envs.executor.momentum import angular_momentum_matrix
 from envs.executor.soles import by_foot, corners_by_foot
@@ -72,6 +72,7 @@ class WholeBodyController:
         self._heel_geoms = np.array(foot_geoms[:2])
         self.sole_geoms = by_foot(foot_geoms)  # both soles' boxes foot by foot (soles.py)
         self._slot_of = foot_slots(model.ngeom, foot_geoms)
+        self._chains = dof_chains(model, foot_geoms)
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
         self._jp = np.zeros((3, model.nv))
@@ -302,7 +303,7 @@ class WholeBodyController:
         mass = self._mass[a0:a0 + nv, a0:a0 + nv]
         bias = d.qfrc_bias[a0:a0 + nv] - d.qfrc_passive[a0:a0 + nv]
 
-        contacts = stance_contacts(m, d, self._slot_of, self.support, g.friction, a0, nv, self._jp)
+        contacts = stance_contacts(m, d, self._slot_of, self.support, g.friction, a0, nv, self._chains)
         n_c, generalized = contacts.count, contacts.generalized
         n_f = 4 * n_c
         # The acceleration tasks (a task J a = t of weight w adds w J'J and -w J't), collected here and put into the
