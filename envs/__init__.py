@@ -2,4 +2,4 @@
 
 from envs.gl import configure_gl
 
-configure_gl()  # before anything imports mujoco: EGL with a GPU, else OSMesa (headless CPU)
+configure_gl()  # PyOpenGL's platform where $MUJOCO_GL is set; renderers choose a backend when made (envs/gl.py)

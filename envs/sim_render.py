@@ -9,7 +9,9 @@ import numpy as np
 
 def make_renderer(model, height: int, width: int):
     """A ``mujoco.Renderer``; raises RuntimeError naming the GL backend when none works."""
-    backend = os.environ.get("MUJOCO_GL", "")
+    from envs.gl import use_gl_backend
+
+    backend = use_gl_backend()
     import mujoco
 
     try:

@@ -19,8 +19,9 @@ from agent.runtime.services import ExecutorService, FeedbackService, GeneratorSe
 from envs.executor.result import ExecutionResult
 
 log = logging.getLogger(__name__)
+# $MUJOCO_GL only where the user set it: set, every worker's `import mujoco` loads its GL stack (envs/gl.py)
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "L2EMG_TORCH_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-              "MUJOCO_GL": os.environ.get("MUJOCO_GL", "osmesa")}
+              **({"MUJOCO_GL": os.environ["MUJOCO_GL"]} if "MUJOCO_GL" in os.environ else {})}
 
 
 def init_ray(config: RuntimeConfig):
