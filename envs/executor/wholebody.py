@@ -393,5 +393,5 @@ class WholeBodyController:
         self.planned_qacc = x[:nv].copy()  # the accelerations this solve asked for (humanoid dofs)
         if g.hold_impedance:
             self._solved_at, self._q0, self._qd0, self._acc = d.time, q[7:].copy(), qd[6:].copy(), x[6:nv].copy()
-            self._inertia = np.diag(mass)[6:].copy()
+            self._inertia = mass.diagonal()[6:].copy()
         return self.hold(d)  # at the solve itself the PD towards the plan is zero: the set-point of tau
