@@ -312,11 +312,11 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
     mujoco.mj_step1(ex.model, d)
     slots = foot_slots(ex.model.ngeom, ex.foot_geoms)
     assert geoms_on_floor(ex.model, d, slots)[:2].all()  # both heels down
-    nv, buffer = ex.model.nv, dof_chains(ex.model, ex.foot_geoms)
-    both = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv, buffer)
-    left = stance_contacts(ex.model, d, slots, np.array([True, False]), 0.7, 0, nv, buffer)
+    nv, chains = ex.model.nv, dof_chains(ex.model, ex.foot_geoms)
+    both = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv, chains)
+    left = stance_contacts(ex.model, d, slots, np.array([True, False]), 0.7, 0, nv, chains)
     assert both.count > left.count > 0
-    assert stance_contacts(ex.model, d, slots, np.array([False, False]), 0.7, 0, nv, buffer).count == 0
+    assert stance_contacts(ex.model, d, slots, np.array([False, False]), 0.7, 0, nv, chains).count == 0
     bodies = {int(ex.model.geom_bodyid[g]) for g in ex.foot_geoms}
     for j in range(both.count):
         # the point's Jacobian on the foot body it lies on (mj_jac on each foot body: one matches)
@@ -332,8 +332,8 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
         assert np.allclose(np.linalg.norm(tangents, axis=1), 0.7)  # friction times a unit tangent
         for e in range(4):
             assert np.allclose(both.generalized[:, 4 * j + e], both.jacobians[j].T @ both.pyramids[j, e])
-    # the humanoid's columns copied out of a whole-model buffer (a model with more than the humanoid) are the same
-    part = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv - 1, buffer)
+    # over part of the model's dofs (a model with more than the humanoid) the same columns
+    part = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv - 1, chains)
     np.testing.assert_array_equal(part.jacobians, both.jacobians[..., :nv - 1])
     # the compiled floor test against the contacts read one by one
     body, expected = ex.model.geom_bodyid, np.zeros(4, dtype=bool)
@@ -359,3 +359,28 @@ def test_the_walking_mpc_plans_while_still_only_when_asked(pose, plan_still, mon
     result = TrackingExecutor(cfg).execute(still_motion(pose, 40), mode="none")
     assert result.success
     assert (len(plans) > 30) if plan_still else (plans == [])
+
+
+def test_point_jacobians_are_mj_jac_bit_for_bit(executor):
+    """contacts.point_jacobians repeats mj_jac's arithmetic along each foot body's dof chain: the same numbers, not
+    just close ones (the controller's trajectories depend on every bit), in random poses and at random points."""
+    import mujoco
+
+    from envs.executor.contacts import dof_chains, point_jacobians
+
+    m = executor.model
+    d = mujoco.MjData(m)
+    chains = dof_chains(m, executor.foot_geoms)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        d.qpos[:3], d.qpos[7:] = rng.normal(0, 1, 3), rng.normal(0, 0.5, m.nq - 7)
+        quat = rng.normal(0, 1, 4)
+        d.qpos[3:7] = quat / np.linalg.norm(quat)
+        mujoco.mj_kinematics(m, d)
+        mujoco.mj_comPos(m, d)
+        points, slots = rng.normal(0, 1, (6, 3)), rng.integers(0, 4, 6)
+        ours = point_jacobians(points, slots, chains.dofs, chains.counts, d.cdof, d.subtree_com[chains.root], 0, m.nv)
+        for j in range(6):
+            expected = np.zeros((3, m.nv))
+            mujoco.mj_jac(m, d, expected, None, points[j], int(m.geom_bodyid[executor.foot_geoms[slots[j]]]))
+            np.testing.assert_array_equal(ours[j], expected)
