@@ -313,10 +313,10 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
     slots = foot_slots(ex.model.ngeom, ex.foot_geoms)
     assert geoms_on_floor(ex.model, d, slots)[:2].all()  # both heels down
     nv, chains = ex.model.nv, dof_chains(ex.model, ex.foot_geoms)
-    both = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv, chains)
-    left = stance_contacts(ex.model, d, slots, np.array([True, False]), 0.7, 0, nv, chains)
+    both = stance_contacts(d, slots, np.array([True, True]), 0.7, 0, nv, chains)
+    left = stance_contacts(d, slots, np.array([True, False]), 0.7, 0, nv, chains)
     assert both.count > left.count > 0
-    assert stance_contacts(ex.model, d, slots, np.array([False, False]), 0.7, 0, nv, chains).count == 0
+    assert stance_contacts(d, slots, np.array([False, False]), 0.7, 0, nv, chains).count == 0
     bodies = {int(ex.model.geom_bodyid[g]) for g in ex.foot_geoms}
     for j in range(both.count):
         # the point's Jacobian on the foot body it lies on (mj_jac on each foot body: one matches)
@@ -333,7 +333,7 @@ def test_stance_contacts_give_each_pyramid_edge_its_generalized_force(executor, 
         for e in range(4):
             assert np.allclose(both.generalized[:, 4 * j + e], both.jacobians[j].T @ both.pyramids[j, e])
     # over part of the model's dofs (a model with more than the humanoid) the same columns
-    part = stance_contacts(ex.model, d, slots, np.array([True, True]), 0.7, 0, nv - 1, chains)
+    part = stance_contacts(d, slots, np.array([True, True]), 0.7, 0, nv - 1, chains)
     np.testing.assert_array_equal(part.jacobians, both.jacobians[..., :nv - 1])
     # the compiled floor test against the contacts read one by one
     body, expected = ex.model.geom_bodyid, np.zeros(4, dtype=bool)

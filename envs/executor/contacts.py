@@ -54,7 +54,7 @@ def dof_chains(model, foot_geoms: list[int]) -> DofChains:
     return DofChains(dofs, counts, int(model.body_rootid[model.geom_bodyid[foot_geoms[0]]]))
 
 
-def stance_contacts(model, d, slot_of: np.ndarray, support: np.ndarray, friction: float, dadr: int, nv: int,
+def stance_contacts(d, slot_of: np.ndarray, support: np.ndarray, friction: float, dadr: int, nv: int,
                     chains: DofChains) -> StanceContacts:
     """The contacts of the feet ``support`` (2,) flags as standing, after ``mj_step1``; their Jacobians over the dofs
     ``dadr`` .. ``dadr + nv`` (``chains``: ``dof_chains`` of the same foot geoms as ``slot_of``)."""

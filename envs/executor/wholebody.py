@@ -303,7 +303,7 @@ class WholeBodyController:
         mass = self._mass[a0:a0 + nv, a0:a0 + nv]
         bias = d.qfrc_bias[a0:a0 + nv] - d.qfrc_passive[a0:a0 + nv]
 
-        contacts = stance_contacts(m, d, self._slot_of, self.support, g.friction, a0, nv, self._chains)
+        contacts = stance_contacts(d, self._slot_of, self.support, g.friction, a0, nv, self._chains)
         n_c, generalized = contacts.count, contacts.generalized
         n_f = 4 * n_c
         # The acceleration tasks (a task J a = t of weight w adds w J'J and -w J't), collected here and put into the
@@ -318,7 +318,8 @@ class WholeBodyController:
             weights.append(weight if isinstance(weight, np.ndarray) else np.full(len(target), weight))  # per row, or one for all
 
         # around the clip's steps the legs' sagittal hinges yield to the balance tasks (joint_weight_stepping)
-        jw = self._joint_weight_stepping if self.planner is not None and self._clip_steps[k] else self._joint_weight
+        around_steps = self.planner is not None and self._clip_steps[k]
+        jw = self._joint_weight_stepping if around_steps else self._joint_weight
         if n_f:
             jac_rows = contacts.jacobians.reshape(3 * n_c, nv)
             task(jac_rows, -g.contact_damping * (jac_rows @ qd), g.weight_contact, "contact points still")
@@ -342,7 +343,6 @@ class WholeBodyController:
                     arm = np.repeat(contacts.points - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
                     moment = horizontal_moment(arm, contacts.pyramids.reshape(4 * n_c, 3))  # (n_f, 2) per unit edge force
         task(jcom, a_com, self._com_weight, "com")
-        around_steps = self.planner is not None and self._clip_steps[k]
         if g.weight_angular_momentum > 0 and (g.angular_momentum_always or around_steps):
             am = angular_momentum_matrix(m, d, slice(a0, a0 + nv))  # its rate without the A' qvel term
             task(am, -g.kd_angular_momentum * (am @ qd), g.weight_angular_momentum, "angular momentum")
