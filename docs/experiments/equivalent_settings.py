@@ -62,13 +62,14 @@ def main() -> None:
         raise SystemExit(f"equivalent_settings: no .bvh files in {folder}")
     shipped = _value(args.key)
     offsets = [0.0] + [float(x) for x in args.offsets.split(",") if x]
-    draws = []
+    draws: list[dict] = []
+    content: dict[str, str] = {}  # clip -> its content, from the first draw
     for offset in offsets:
         value = shipped * (1.0 + offset)
         sim_track.use_executor_overrides({args.key: repr(value)}, "equivalent_settings")
         report = sim_track.track_files(files, "none", args.workers)
         success = {r["clip"]: bool(r["success"]) for r in report["per_clip"]}
-        content = {r["clip"]: r["content"] for r in report["per_clip"]}
+        content = content or {r["clip"]: r["content"] for r in report["per_clip"]}
         draw = {"offset": offset, "value": value, **_figures(report), "success": success}
         if draws:
             base = draws[0]["success"]
