@@ -10,15 +10,14 @@ last second before it is lost. A reading, not a test: does a lost walk scuff whe
     PYTHONPATH=. python docs/experiments/scuffs.py 'walk*'
     PYTHONPATH=. python docs/experiments/scuffs.py walk_old_001 walk_sad_002 --set stepping.standing_tilt_deg=12
 
-Reads `$L2EMG_BANDAI_ROOT/dataset-1/data` (a name with a glob: every dataset-1 clip it matches). Prints one JSON line per
-clip and a summary (a walked second's chance of a scuff, at the walked clips' rate, beside the lost clips' last second).
+Reads `$L2EMG_BANDAI_ROOT/dataset-1/data` (a name with a glob: every dataset-1 clip it matches; a BVH path: that
+file). Prints one JSON line per clip and a summary (a walked second's chance of a scuff, at the walked clips' rate,
+beside the lost clips' last second).
 """
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -26,26 +25,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gait_events import _executor, _motion  # noqa: E402
+from push_off_float import _expand  # noqa: E402  (dataset-1 names and globs to clips)
 
 MID_SWING = (0.15, 0.85)  # share of the clip's swing counted as mid-swing
 SAME_SCUFF_S = 0.1  # s: support events closer together are one scuff
 
 
-def _clips(names: list[str]) -> list[str]:
-    """Dataset-1 clip names, globs expanded against the data folder."""
-    from envs.io.bandai import bandai_root
-
-    folder = bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data"
-    stems = sorted(p.stem[len("dataset-1_"):] for p in folder.glob("dataset-1_*.bvh"))
-    out: list[str] = []
-    for name in names:
-        out += fnmatch.filter(stems, name) if any(c in name for c in "*?[") else [name]
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("clips", nargs="+", help="dataset-1 clip names without the prefix, or globs ('walk*')")
+    parser.add_argument("clips", nargs="+", help="dataset-1 clip names without the prefix, globs ('walk*') or BVH paths")
     parser.add_argument("--set", default="", help="executor overrides, comma-separated key=value")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
@@ -67,7 +55,7 @@ def main() -> None:
     executor = _executor(args.set)
     summary = {"clips": 0, "walked": 0, "walked_with_scuffs": 0, "scuffs_in_walked": 0, "walked_s": 0.0, "lost": 0,
                "lost_with_scuff_in_last_s": 0}
-    for clip in _clips(args.clips):
+    for clip in _expand(args.clips):
         events.clear()
         result = executor.execute(_motion(clip), mode="none")
         times = sorted(set(events))
