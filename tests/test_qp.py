@@ -79,11 +79,30 @@ def test_the_blocks_are_the_whole_problem_and_solve_to_its_optimum():
         scale = np.abs(hessian).max()
         np.testing.assert_allclose(whole, hessian, rtol=0, atol=1e-12 * scale)
         np.testing.assert_allclose(whole_gradient, gradient, rtol=0, atol=1e-10 * np.abs(gradient).max())
-        x, solved = solve_blocks(*blocks, *coupling)
+        nf = len(blocks[3])
+        x, solved = solve_blocks(*blocks, *coupling, np.ones(nf, dtype=bool))
         reference = solve_qp(hessian, gradient, 69)
         assert solved and (x[69:] >= 0).all()
         assert (reference[69:] < 1e-9).any() and (reference[69:] > 1e-6).any(), "some bounds bind, some not"
         np.testing.assert_allclose(x, reference, rtol=0, atol=1e-7 * np.abs(reference).max())
+        # pivoting from another free set (the controller's warm start) reaches the same optimum; from the optimum's
+        # own free set, the same numbers
+        for start in (np.zeros(nf, dtype=bool), rng.random(nf) < 0.5, x[69:] > 0):
+            again, solved = solve_blocks(*blocks, *coupling, start)
+            assert solved
+            np.testing.assert_allclose(again, x, rtol=0, atol=1e-9 * np.abs(x).max())
+        np.testing.assert_array_equal(solve_blocks(*blocks, *coupling, x[69:] > 0)[0], x)
+
+
+def test_the_seven_column_triangular_solves_are_the_general_ones_bit_for_bit():
+    from envs.executor.qp_blocks import _cholesky_solve, _cholesky_solve_7
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(69, 69))
+    low = np.linalg.cholesky(a @ a.T + 69.0 * np.eye(69))
+    rhs = rng.normal(size=(69, 7))
+    np.testing.assert_array_equal(_cholesky_solve_7(low, rhs), _cholesky_solve(low, rhs))
+    np.testing.assert_allclose(low @ (low.T @ _cholesky_solve_7(low, rhs)), rhs, atol=1e-10)
 
 
 def test_the_blocks_without_forces_solve_the_accelerations_alone():
@@ -91,7 +110,7 @@ def test_the_blocks_without_forces_solve_the_accelerations_alone():
     from envs.executor.qp_blocks import assemble_blocks, solve_blocks
 
     args, hessian, gradient, coupling = _blocks_problem(np.random.default_rng(4), nf=0)
-    x, solved = solve_blocks(*assemble_blocks(*args), *coupling)
+    x, solved = solve_blocks(*assemble_blocks(*args), *coupling, np.ones(0, dtype=bool))
     assert solved and x.shape == (69,)
     reference = solve_qp(hessian, gradient, 69)
     np.testing.assert_allclose(x, reference, rtol=0, atol=1e-7 * np.abs(reference).max())
@@ -103,4 +122,4 @@ def test_an_acceleration_block_not_positive_definite_is_a_linalg_error():
     from envs.executor.qp_blocks import solve_blocks
 
     with pytest.raises(np.linalg.LinAlgError):
-        solve_blocks(-np.eye(3), np.ones(3), np.eye(2), np.ones(2), np.ones((3, 1)), np.ones((1, 2)))
+        solve_blocks(-np.eye(3), np.ones(3), np.eye(2), np.ones(2), np.ones((3, 1)), np.ones((1, 2)), np.ones(2, dtype=bool))

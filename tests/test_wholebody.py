@@ -64,6 +64,9 @@ def test_a_planted_reference_carries_its_feet_as_a_kinematics_pass_places_them(e
         np.testing.assert_array_equal(planted.feet.heels[k], d.geom_xpos[executor.foot_geoms[:2]])
     bare = dataclasses.replace(planted, feet=None)
     np.testing.assert_array_equal(executor.com_plan(planted, stance).offset, executor.com_plan(bare, stance).offset)
+    heels, corners = executor.wholebody._feet(bare)  # the controller's own pass (soles.feet_along) where none came
+    np.testing.assert_array_equal(heels, planted.feet.heels)
+    np.testing.assert_array_equal(corners, planted.feet.soles)
 
 
 def test_wholebody_holds_a_standing_pose_unassisted(executor, pose):

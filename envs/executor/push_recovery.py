@@ -78,11 +78,12 @@ class PushRecovery:
         """Whether a step of its own has started by reference step ``k`` (the last one, while it lasts and after)."""
         return self.step is not None and k >= self.step.start
 
-    def react(self, wb, d, k: int, capture: np.ndarray) -> None:
-        """Whether to step now, for the whole-body controller ``wb`` in state ``d``; a step edits its
-        schedule for the swing (``wb.swing``)."""
+    def react(self, wb, d, k: int, com: np.ndarray, com_vel: np.ndarray) -> None:
+        """Whether to step now, for the whole-body controller ``wb`` in state ``d`` (``com``, ``com_vel``: the body's
+        centre of mass); a step edits its schedule for the swing (``wb.swing``)."""
         if not self._may_start(k, wb.stance, wb.support):  # before the soles: most control steps stop here
             return
+        capture = com[:2] + com_vel[:2] / wb.planner.omega[k]
         g = wb.foot_geoms
         # maybe_step's own test, made here first in one compiled pass: most of the remaining control steps stop here
         outside = _capture_outside(d.geom_xpos, d.geom_xmat, wb.model.geom_size, wb.sole_geoms, capture)
@@ -102,7 +103,7 @@ class PushRecovery:
         cfg, n = self.config, self._swing_steps()
         return (cfg.enabled and self.steps_taken < cfg.max_steps and k >= self._free_from
                 and (self.step is None or k >= self.step.stop) and k + n < len(stance)
-                and bool(support.all()) and bool(stance[k:k + n + 1].all()))
+                and bool(support[0] and support[1]) and bool(stance[k:k + n + 1].all()))
 
     def maybe_step(self, k: int, stance: np.ndarray, support: np.ndarray, capture: np.ndarray,
                    soles: np.ndarray, heels: np.ndarray, omega: float) -> ReactiveStep | None:

@@ -46,3 +46,22 @@ def corners_by_foot(model, data, boxes: np.ndarray) -> np.ndarray:
     """``feet_sole_corners`` for the four boxes already in ``by_foot``'s order (made once by a caller that asks at
     every control step)."""
     return box_bottom_corners(data.geom_xpos, data.geom_xmat, model.geom_size, boxes).reshape(2, 8, 3)
+
+
+def feet_along(model, data, qadr: int, qpos: np.ndarray, foot_geoms, with_corners: bool
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Along generalized positions ``qpos`` (N, nq; the humanoid's from ``qadr``), one kinematics pass each in ``data``:
+    (N, 2, 3) the two heel boxes' centres and, ``with_corners``, (N, 2, 8, 3) both feet's sole corners
+    (``feet_sole_corners``' layout). ``foot_geoms``: left heel, right heel, left toes, right toes."""
+    import mujoco
+
+    n, nq, boxes, heel_geoms = len(qpos), qpos.shape[1], by_foot(foot_geoms), list(foot_geoms[:2])
+    heels = np.zeros((n, 2, 3))
+    corners = np.zeros((n, 2, 8, 3)) if with_corners else None
+    for k in range(n):
+        data.qpos[qadr:qadr + nq] = qpos[k]
+        mujoco.mj_kinematics(model, data)
+        heels[k] = data.geom_xpos[heel_geoms]
+        if corners is not None:
+            corners[k] = corners_by_foot(model, data, boxes)
+    return heels, corners

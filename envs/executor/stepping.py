@@ -210,10 +210,12 @@ class StepPlanner:
         """The stance flags were edited in place (a step of push recovery): the swing phases follow."""
         self.phases = SwingPhases.of(self.stance)
 
-    def support(self, k: int, in_contact: np.ndarray, tilt_deg: np.ndarray, heel_and_toes: np.ndarray) -> np.ndarray:
+    def support(self, k: int, in_contact: np.ndarray, tilt_deg: np.ndarray | None,
+                heel_and_toes: np.ndarray | None) -> np.ndarray:
         """(2,) feet the controller may push on now: scheduled stance and touching the floor, or (with
         ``wait_for_landing``) scheduled to lift while the other foot does not stand yet (touching, its sole
-        within ``standing_tilt_deg`` of level: a foot on its heel edge cannot carry the body alone)."""
+        within ``standing_tilt_deg`` of level: a foot on its heel edge cannot carry the body alone).
+        ``tilt_deg`` and ``heel_and_toes`` are read only where the schedule lifts a foot (None: both stand)."""
         planned = self.stance[k]
         # Where the clip stands still on both feet (``quiet``), a foot that supported at the last control step
         # keeps supporting when it rocks off the floor for a moment (hysteresis). Without it such a foot was
@@ -223,7 +225,7 @@ class StepPlanner:
         # and standing gestures gain (RESULTS.md).
         held = self.last_support & (self.quiet[k] and planned.all())
         out = planned & (in_contact | held)
-        if self.config.wait_for_landing:
+        if self.config.wait_for_landing and not (planned[0] and planned[1]):  # with both planned the loop sets nothing
             standing = out & (tilt_deg <= self.config.standing_tilt_deg)
             if self.config.standing_needs_toes:
                 standing &= heel_and_toes

@@ -38,13 +38,14 @@ import numpy as np
 from envs.executor.contacts import dof_chains, foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
 from envs.executor.momentum import angular_momentum_matrix
-from envs.executor.soles import by_foot, corners_by_foot
+from envs.executor.soles import by_foot, corners_by_foot, feet_along
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
 from envs.executor.qp_blocks import assemble_blocks, solve_blocks, whole_problem
 from envs.executor.setpoints import impedance_setpoints, torque_setpoints
-from envs.executor.stepping import STEP_MARGIN_S, StepPlanner, SteppingConfig, contact_schedule, near_steps
+from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule, near_steps
+from envs.executor.task_targets import add_root_pd, follow_feet, hinge_accelerations, stance_foot_target
 from envs.executor.walk_mpc import MpcPlan
 from envs.executor.wholebody_gains import WholeBodyGains
 
@@ -70,6 +71,7 @@ class WholeBodyController:
         self.pelvis = pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
         self._heel_geoms = np.array(foot_geoms[:2])
+        self._no_anchor = np.zeros(2)  # follow_feet's anchor argument before the first control step
         self.sole_geoms = by_foot(foot_geoms)  # both soles' boxes foot by foot (soles.py)
         self._slot_of = foot_slots(model.ngeom, foot_geoms)
         self._chains = dof_chains(model, foot_geoms)
@@ -90,6 +92,8 @@ class WholeBodyController:
         self.leg_dofs = None if leg_dofs is None else np.flatnonzero(leg_dofs)  # among the hinges (push recovery)
         self._com_weight = np.array([gains.weight_com, gains.weight_com, gains.weight_com_vertical])
         self._foot_weight = np.full(6, gains.weight_foot)
+        # per foot, the height its heel box's centre stands at on the floor (its half height less the penetration allowed)
+        self._sole_height = [float(model.geom_size[g][2] - gains.sole_penetration) for g in foot_geoms[:2]]
         import mujoco
 
         implicit = model.opt.integrator in (mujoco.mjtIntegrator.mjINT_IMPLICIT, mujoco.mjtIntegrator.mjINT_IMPLICITFAST)
@@ -133,13 +137,14 @@ class WholeBodyController:
             self.mpc = WalkMpc(self.stepping.mpc, stance, corners, self.com, self.com_vel, self.planner.omega,
                                forward, ref.dt)
         self._mpc_last: tuple | None = None  # ((k, support), plan) of the last walking-MPC plan (_mpc_plan)
+        self._pushing = np.zeros(0, dtype=bool)  # the last solve's forces > 0 (where the next solve's pivoting starts)
         self.push = (PushRecovery(self.stepping.push_recovery, ref.dt)
                      if self.stepping.enabled and self.stepping.push_recovery.enabled else None)
         self.support = stance[0].copy()
-        self._rate_margin = int(round(STEP_MARGIN_S / ref.dt))  # the fast rate from 0.1 s before a lift-off to 0.1 s after a landing
         # The clip's own steps over the same window, before push recovery edits the schedule: a step of its own keeps
         # the legs' full weights (with the stepping weights the 50 N s push test's step lost the clip)
         self._clip_steps = near_steps(stance, ref.dt)
+        self._steps_near = self._clip_steps.copy()  # the same over the schedule as edited (stepping_now), kept by swing()
 
     def swing(self, foot: int, start: int, stop: int) -> None:
         """The schedule edited in place: ``foot`` swings over reference steps [start, stop) (a step of push
@@ -147,6 +152,7 @@ class WholeBodyController:
         self.stance[start:stop, foot] = False
         self.flat[start:stop, foot] = False
         self.planner.schedule_changed()
+        self._steps_near = near_steps(self.stance, self.ref.dt)
         if self.mpc is not None:
             self.mpc.schedule_changed()
         self._mpc_last = None
@@ -163,33 +169,21 @@ class WholeBodyController:
         """Along the reference, in one kinematics pass: (N, 2, 3) world positions of the two heel boxes and,
         with stepping, (N, 2, 8, 3) each foot's sole corners (heel box, then toe box) for its contact schedule.
         A reference built with its feet (Reference.feet) brings them: copies of those."""
-        import mujoco
-
         if ref.feet is not None:
             return ref.feet.heels.copy(), ref.feet.soles.copy() if self.stepping.enabled else None
-        g, d = self.foot_geoms, self.scratch()
-        heels = np.zeros((ref.num_steps, 2, 3))
-        corners = np.zeros((ref.num_steps, 2, 8, 3)) if self.stepping.enabled else None
-        nq = ref.qpos.shape[1]
-        for k in range(ref.num_steps):
-            d.qpos[self.qadr:self.qadr + nq] = ref.qpos[k]
-            mujoco.mj_kinematics(self.model, d)
-            heels[k] = d.geom_xpos[g[:2]]
-            if corners is not None:
-                corners[k] = corners_by_foot(self.model, d, self.sole_geoms)
-        return heels, corners
+        return feet_along(self.model, self.scratch(), self.qadr, ref.qpos, self.foot_geoms, self.stepping.enabled)
 
     def _follow_feet(self, d, k: int) -> np.ndarray:
         """The anchor (xy shift of the balance targets, as a 3-vector) moved towards where the stance feet
         stand against the reference's: a step that lands short must not leave the centre of mass chasing
         the clip's feet."""
         g = self.gains
-        feet = self.support & self.flat[k]  # a rolling foot's heel box is not where it stands
-        if g.anchor_s > 0 and (feet[0] or feet[1]):
-            off = d.geom_xpos[self._heel_geoms, :2] - self.ref_heels[k]  # (2, 2): the mean over the feet below
-            shift = (off[0] + off[1]) / 2.0 if feet[0] and feet[1] else off[0 if feet[0] else 1]
+        left, right = self.support[0] and self.flat[k, 0], self.support[1] and self.flat[k, 1]  # a rolling foot's
+        if g.anchor_s > 0 and (left or right):  # heel box is not where it stands
             rate = min(1.0, self.model.opt.timestep / g.anchor_s)
-            self.anchor = shift if self.anchor is None else self.anchor + rate * (shift - self.anchor)
+            first = self.anchor is None
+            self.anchor = follow_feet(self._no_anchor if first else self.anchor, d.geom_xpos, self._heel_geoms,
+                                      self.ref_heels[k], bool(left), bool(right), rate, first)
         elif self.anchor is None:
             self.anchor = np.zeros(2)
         return np.array((self.anchor[0], self.anchor[1], 0.0))
@@ -211,14 +205,16 @@ class WholeBodyController:
         """Whether a foot swings or lands at reference step ``k`` (the QP then runs at ``stepping.solve_hz``)."""
         if self.planner is None:
             return False
-        window = self.stance[max(0, k - self._rate_margin):k + self._rate_margin + 1]
-        return not (window.all() and self.support.all())
+        return bool(self._steps_near[k]) or not (self.support[0] and self.support[1])
 
     def _support(self, d, k: int) -> np.ndarray:
         """(2,) feet the solve may push on: the schedule's, or with stepping the planner's (contact-aware)."""
         if self.planner is None:
             return self.stance[k]
         touching = self.foot_geoms_on_floor(d)
+        planned = self.stance[k]
+        if planned[0] and planned[1]:  # no foot to land: the planner reads neither tilt nor toes (most standing steps)
+            return self.planner.support(k, touching[:2] | touching[2:], None, None)
         up = d.geom_xmat[self._heel_geoms, 8]  # the soles' normals' vertical part (row-major 3x3: entry [2, 2])
         tilt = np.degrees(np.arccos(np.minimum(np.maximum(up, -1.0), 1.0)))  # np.clip's dispatch costs more
         return self.planner.support(k, touching[:2] | touching[2:], tilt, touching[:2] & touching[2:])
@@ -284,11 +280,10 @@ class WholeBodyController:
         jcom = self._jcom[:, a0:a0 + nv]
         com, com_vel = d.subtree_com[self.pelvis], jcom @ qd
         if self.push is not None:
-            self.push.react(self, d, k, com[:2] + com_vel[:2] / self.planner.omega[k])
+            self.push.react(self, d, k, com, com_vel)
         self.support = self._support(d, k)
         anchor = self._follow_feet(d, k)
-        a_des = self.qacc_ref[k].copy()
-        a_des[6:] += g.kp_joint * (ref.qpos[k, 7:] - q[7:]) + g.kd_joint * (ref.qvel[k, 6:] - qd[6:])
+        a_des = hinge_accelerations(self.qacc_ref[k], ref.qpos[k], q, ref.qvel[k], qd, g.kp_joint, g.kd_joint)
         if self.push is not None:
             legs = self.push.stance_legs(self, d, k)
             if legs is not None and self.stance[k].all():  # after a step of its own, until the clip steps
@@ -296,9 +291,9 @@ class WholeBodyController:
                 cols = self.leg_dofs
                 a_des[6 + cols] = g.kp_joint * (legs[7 + cols] - q[7 + cols]) - g.kd_joint * qd[6 + cols]
                 a_des[2] += g.kp_root_position * (legs[2] - ref.qpos[k, 2])  # the pelvis at the height they reach
-        a_des[:3] += g.kp_root_position * (ref.qpos[k, :3] + anchor - q[:3]) + g.kd_root_position * (ref.qvel[k, :3] - qd[:3])
         mujoco.mju_subQuat(self._rotvec, ref.qpos[k, 3:7], q[3:7])  # rotvec of q^-1 q_ref (envs.quaternion's, in C)
-        a_des[3:6] += g.kp_root_orientation * self._rotvec + g.kd_root_orientation * (ref.qvel[k, 3:6] - qd[3:6])
+        add_root_pd(a_des, ref.qpos[k], q, anchor, ref.qvel[k], qd, self._rotvec, g.kp_root_position,
+                    g.kd_root_position, g.kp_root_orientation, g.kd_root_orientation)
         mujoco.mj_fullM(m, d, self._mass)
         mass = self._mass[a0:a0 + nv, a0:a0 + nv]
         bias = d.qfrc_bias[a0:a0 + nv] - d.qfrc_passive[a0:a0 + nv]
@@ -352,17 +347,17 @@ class WholeBodyController:
                     self._swing_task(task, d, k, f, com, com_vel, anchor, qd)
                 continue
             geom = self.foot_geoms[f]
+            position = d.geom_xpos[geom]
             if self.planner is not None:
                 if not self.stance[k, f] or not self.flat[k, f]:
                     continue  # rolling onto its toes: its contact points stay put, its heel may rise
-                self.planner.note_stance(f, d.geom_xpos[geom], k)
+                self.planner.note_stance(f, position, k)
             jac = np.empty((6, m.nv))  # rows: translation, rotation (a new one per foot: ``rows`` keeps it)
-            mujoco.mj_jac(m, d, jac[:3], jac[3:], d.geom_xpos[geom], self.heel_body[f])
+            mujoco.mj_jac(m, d, jac[:3], jac[3:], position, self.heel_body[f])
             jac = jac[:, a0:a0 + nv]
             # held still (-kd v), its height pulled onto the floor, its sole turned level
-            target = -g.kd_foot * np.concatenate((jac[:3] @ qd, jac[3:] @ qd))
-            target[2] += g.kp_foot_height * ((m.geom_size[geom][2] - g.sole_penetration) - d.geom_xpos[geom][2])
-            target[3:] += g.kp_foot_flat * tilt_axis(d.geom_xmat[geom])
+            target = stance_foot_target(np.concatenate((jac[:3] @ qd, jac[3:] @ qd)), g.kd_foot, g.kp_foot_height,
+                                        self._sole_height[f], position[2], g.kp_foot_flat, d.geom_xmat[geom])
             task(jac, target, self._foot_weight, "stance feet")
         # The floating base's equations of motion, nearly hard: w |M_6 a - G_6 f + bias_6|^2. Its acceleration-force
         # block w M_6' (-G_6), rank 6, goes to the solver as its two factors.
@@ -372,7 +367,9 @@ class WholeBodyController:
                                  g.weight_centre_of_pressure)
         coupling = (np.ascontiguousarray(g.weight_dynamics * mass6.T), forces6)
         limited = g.torque_limits and self.torque_limit is not None
-        x, solved = (None, False) if limited else solve_blocks(*blocks, *coupling)
+        # the forces' free set pivoted from: the last solve's where it had as many forces (the same contacts, mostly)
+        start = self._pushing if len(self._pushing) == n_f else np.ones(n_f, dtype=bool)
+        x, solved = (None, False) if limited else solve_blocks(*blocks, *coupling, start)
         if not solved:  # the whole problem: with the torques' limits, or where pivoting did not solve (DAQP)
             limits = None
             if limited:
@@ -390,6 +387,7 @@ class WholeBodyController:
             # asked to stop turning kept turning for 0.2 s (walk_normal_001).
             tau[6:] += self._implicit * x[6:nv]
         self._tau = tau[6:]
+        self._pushing = x[nv:] > 0.0
         self.planned_qacc = x[:nv].copy()  # the accelerations this solve asked for (humanoid dofs)
         if g.hold_impedance:
             self._solved_at, self._q0, self._qd0, self._acc = d.time, q[7:].copy(), qd[6:].copy(), x[6:nv].copy()
