@@ -192,6 +192,25 @@ def test_still_means_no_foot_lifts_or_lands_within_the_horizon():
     assert mpc.still(50, np.array([False, True]))  # from 45 on the right stands and the left stays up to the end
     assert not mpc.still(50, np.array([True, True]))  # the body still stands on a foot the clip has lifted
     mpc.stance[:] = True
+    mpc.schedule_changed()  # the contract of an edit in place (the controller's swing())
     assert mpc.still(0, np.array([True, True]))
     mpc.stance[70, 0] = False  # a lift just past the horizon
+    mpc.schedule_changed()
     assert mpc.still(0, np.array([True, True])) and not mpc.still(15, np.array([True, True]))
+
+
+def test_still_is_the_window_of_the_schedule():
+    """``still`` reads precomputed runs of the schedule: the same answers as comparing the horizon's window row by row,
+    on random schedules and after an edit."""
+    rng = np.random.default_rng(9)
+    mpc, _ = _walk()
+    n = len(mpc.stance)
+    for trial in range(20):
+        mpc.stance[:] = rng.random((n, 2)) < (0.97 if trial % 2 else 0.6)
+        mpc.stance[rng.integers(0, n):, :] = True  # a long run as well
+        mpc.schedule_changed()
+        for k in range(n):
+            end = min(k + mpc.n * mpc.stride, n - 1)
+            for support in ([True, True], [True, False], [False, True]):
+                window = mpc.stance[k:end + 1]
+                assert mpc.still(k, np.array(support)) == bool((window == np.array(support)).all())

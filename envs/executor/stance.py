@@ -129,14 +129,16 @@ class StancePlanter:
             feet = [f for f in range(2) if use[k, f]]
             solved = self._level_feet(qpos[k], feet, geoms)
             for f in feet:
+                if solved is None:  # level already: nothing moves (most frames of a standing clip)
+                    break
                 cols = self.ik_cols[f]
                 qpos[k, cols] += weight[k, f] * (solved[cols] - qpos[k, cols])
 
-    def _level_feet(self, q: np.ndarray, feet: list[int], geoms: list[int]) -> np.ndarray:
+    def _level_feet(self, q: np.ndarray, feet: list[int], geoms: list[int]) -> np.ndarray | None:
         """``q`` with the soles of ``feet`` level by their ankle hinges: ``_level_foot`` for each, sharing each
-        iteration's kinematics."""
+        iteration's kinematics; None where every sole is level already (within 1e-4) and nothing moved."""
         cfg = self.config
-        x, active = q.copy(), list(feet)
+        x, active, moved = q.copy(), list(feet), False
         for _ in range(cfg.ik_iterations):
             if not active:
                 break
@@ -145,13 +147,14 @@ class StancePlanter:
             for f in active:
                 cols = self.ik_cols[f]
                 e = self._tilt(geoms[f])
-                if np.abs(e).max() < 1e-4:
+                if abs(e[0]) < 1e-4 and abs(e[1]) < 1e-4:  # np.abs(e).max() < 1e-4 (NaN: not level), in fewer calls
                     continue
                 jac = self._tilt_jacobian(geoms[f], cols)
                 gauss_newton_step(x, e, jac, cols, self.limits[cols, 0], self.limits[cols, 1], cfg.ik_damping)
                 still.append(f)
+                moved = True
             active = still
-        return x
+        return x if moved else None
 
     def _lowest_in(self, q: np.ndarray, f: int) -> float:
         """Height of foot ``f``'s lowest sole corner in pose ``q``."""

@@ -93,12 +93,14 @@ class WalkMpc:
         self._footprints: dict[tuple[int, int], np.ndarray] = {}  # (landing step, foot) -> its footprint's hull
         # (its landings' (step, foot)) -> the world polygon of soles the clip lands (_polygon): the same for every plan
         self._landed: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._run_end = _run_ends(stance)  # per step the first later step whose flags differ (``still``)
 
     def schedule_changed(self) -> None:
         """The stance flags were edited in place (a step of push recovery): what was planned from them is dropped."""
         self._last = None
         self._footprints.clear()
         self._landed.clear()
+        self._run_end = _run_ends(self.stance)
 
     def _next(self, k: int, f: int, value: bool) -> int:
         """The first reference step >= k where foot f's stance flag is ``value`` (N if never)."""
@@ -134,8 +136,9 @@ class WalkMpc:
     def still(self, k: int, support: np.ndarray) -> bool:
         """Whether no foot lifts or lands within the horizon from reference step ``k``: the clip's schedule keeps
         every foot of ``support`` down and every other foot up to the horizon's end."""
-        window = self.stance[k:min(k + self.n * self.stride, len(self.stance) - 1) + 1]
-        return bool((window == np.asarray(support, dtype=bool)).all())
+        # every row of the window stance[k:end + 1] equals ``support``: row k does, and no row changes before end + 1
+        end = min(k + self.n * self.stride, len(self.stance) - 1)
+        return bool(support[0] == self.stance[k, 0] and support[1] == self.stance[k, 1] and self._run_end[k] > end)
 
     def touching(self, sole: np.ndarray) -> np.ndarray:
         """The corners of a standing sole (8, 3) that bound the ZMP: within ``touching_height`` of its lowest (all at 0)."""
@@ -381,6 +384,13 @@ class _Layout:
     axes: list
     sources: list  # per horizon step the soles standing (_supports)
     single: np.ndarray  # (n,) the landing whose shift moves a step's bounds (-1: none)
+
+
+def _run_ends(stance: np.ndarray) -> np.ndarray:
+    """(N,) per step k of the (N, 2) schedule the first step after k whose flags differ from step k's (N if none)."""
+    changes = np.flatnonzero((stance[1:] != stance[:-1]).any(axis=1)) + 1
+    at = np.searchsorted(changes, np.arange(len(stance)), side="right")
+    return np.append(changes, len(stance))[at]
 
 
 def _hull(points: np.ndarray) -> np.ndarray:
