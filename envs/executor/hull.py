@@ -167,3 +167,13 @@ def outside_distance(point: np.ndarray, polygon: np.ndarray) -> tuple[float, np.
         return float(np.linalg.norm(point - nearest)), nearest
     distance, x, y = _outside(np.asarray(point, dtype=float), hull)
     return float(distance), np.array((x, y))
+
+
+def hull_with_area(points: np.ndarray) -> np.ndarray:
+    """The counter-clockwise hull of (M, 2) points, with some area: a foot on an edge touches along a line, and a
+    point or a line is widened by 2 mm each way."""
+    hull = convex_hull(points)
+    if len(hull) >= 3:
+        return hull
+    pad = np.array(((-1, -1), (-1, 1), (1, -1), (1, 1))) * 0.002
+    return convex_hull((points[:, None, :] + pad[None]).reshape(-1, 2))

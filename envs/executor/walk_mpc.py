@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.hull import convex_hull, inner_halfplanes
+from envs.executor.hull import hull_with_area, inner_halfplanes
 from envs.executor.pendulum import pendulum_response
 from envs.executor.qp import FREE as _FREE, scaled_daqp
 
@@ -324,14 +324,14 @@ class WalkMpc:
 
     def _polygon(self, points: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The world polygon around the soles' corners ``points``: outward normals, offsets inside by the margin, centre."""
-        return inner_halfplanes(_hull(np.concatenate(points)), self.config.margin)
+        return inner_halfplanes(hull_with_area(np.concatenate(points)), self.config.margin)
 
     def _footprint(self, land: int, foot: int) -> np.ndarray:
         """World xy hull of the clip's sole corners of ``foot`` over its stance from ``land`` (kept per landing)."""
         key = (land, foot)
         if key not in self._footprints:
             lift = self._next(land, foot, False)
-            self._footprints[key] = _hull(self.corners[land:max(lift, land + 1), foot].reshape(-1, 2))
+            self._footprints[key] = hull_with_area(self.corners[land:max(lift, land + 1), foot].reshape(-1, 2))
         return self._footprints[key]
 
     def _axis(self, axis: "_Axis", layout: "_Layout", com: np.ndarray, com_vel: np.ndarray,
@@ -391,13 +391,3 @@ def _run_ends(stance: np.ndarray) -> np.ndarray:
     changes = np.flatnonzero((stance[1:] != stance[:-1]).any(axis=1)) + 1
     at = np.searchsorted(changes, np.arange(len(stance)), side="right")
     return np.append(changes, len(stance))[at]
-
-
-def _hull(points: np.ndarray) -> np.ndarray:
-    """The counter-clockwise hull of (M, 2) points, with some area: a foot on an edge touches along a line, and a
-    point or a line is widened by 2 mm each way."""
-    hull = convex_hull(points)
-    if len(hull) >= 3:
-        return hull
-    pad = np.array(((-1, -1), (-1, 1), (1, -1), (1, 1))) * 0.002
-    return convex_hull((points[:, None, :] + pad[None]).reshape(-1, 2))
