@@ -128,9 +128,9 @@ class StancePlanter:
         for k in np.flatnonzero(use.any(axis=1)):
             feet = [f for f in range(2) if use[k, f]]
             solved = self._level_feet(qpos[k], feet, geoms)
+            if solved is None:  # level already: nothing moves (most frames of a standing clip)
+                continue
             for f in feet:
-                if solved is None:  # level already: nothing moves (most frames of a standing clip)
-                    break
                 cols = self.ik_cols[f]
                 qpos[k, cols] += weight[k, f] * (solved[cols] - qpos[k, cols])
 
