@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.executor.jit import compiled
-from envs.executor.soles import box_bottom_corners, by_foot, corners_by_foot, sole_corners
+from envs.executor.soles import box_bottom_corners, feet_along, sole_corners
 from envs.executor.reference import Reference, reference_from_qpos
 from envs.humanoid import HumanoidSpec
 
@@ -75,12 +75,9 @@ class StancePlanter:
         n = ref.num_steps
         if ref.feet is not None:  # read in the reference's own pass
             low, heel = ref.feet.soles[..., 2].min(axis=2), ref.feet.heels[..., :2]
-        else:
-            low, heel, boxes = np.zeros((n, 2)), np.zeros((n, 2, 2)), by_foot(g)
-            for k in range(n):
-                self._pose(ref.qpos[k])
-                low[k] = corners_by_foot(self.model, self.data, boxes)[:, :, 2].min(axis=1)
-                heel[k] = self.data.geom_xpos[g[:2], :2]
+        else:  # a kinematics pass of its own
+            heels, soles = feet_along(self.model, self.data, self.qadr, ref.qpos, g, True)
+            low, heel = soles[..., 2].min(axis=2), heels[..., :2]
         speed = np.linalg.norm(np.gradient(heel, ref.dt, axis=0), axis=-1) if n > 1 else np.zeros((n, 2))
         lowest = floor_level(low.min(axis=1), ref.dt, cfg.floor_window_s)[:, None]
         return (low < lowest + cfg.contact_height) & (lowest < cfg.max_gap) & (speed < cfg.max_speed)

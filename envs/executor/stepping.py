@@ -215,7 +215,7 @@ class StepPlanner:
         """(2,) feet the controller may push on now: scheduled stance and touching the floor, or (with
         ``wait_for_landing``) scheduled to lift while the other foot does not stand yet (touching, its sole
         within ``standing_tilt_deg`` of level: a foot on its heel edge cannot carry the body alone).
-        ``tilt_deg`` and ``heel_and_toes`` are read only where the schedule lifts a foot (None: both stand)."""
+        ``tilt_deg`` and ``heel_and_toes`` are read only where ``reads_standing(k)`` (may be None elsewhere)."""
         planned = self.stance[k]
         # Where the clip stands still on both feet (``quiet``), a foot that supported at the last control step
         # keeps supporting when it rocks off the floor for a moment (hysteresis). Without it such a foot was
@@ -225,7 +225,7 @@ class StepPlanner:
         # and standing gestures gain (RESULTS.md).
         held = self.last_support & (self.quiet[k] and planned.all())
         out = planned & (in_contact | held)
-        if self.config.wait_for_landing and not (planned[0] and planned[1]):  # with both planned the loop sets nothing
+        if self.reads_standing(k):
             standing = out & (tilt_deg <= self.config.standing_tilt_deg)
             if self.config.standing_needs_toes:
                 standing &= heel_and_toes
@@ -234,6 +234,11 @@ class StepPlanner:
                     out[f] = True
         self.last_support = out.copy()
         return out
+
+    def reads_standing(self, k: int) -> bool:
+        """Whether ``support`` at step ``k`` reads how the feet stand (tilt, heel and toes): only where
+        ``wait_for_landing`` may keep a foot the schedule lifts (with both feet planned to stand it keeps none)."""
+        return bool(self.config.wait_for_landing and not (self.stance[k, 0] and self.stance[k, 1]))
 
     def level_weight(self, k: int, f: int) -> float:
         """0..1: how much the swing sole of foot ``f`` is turned level now (ramps up after ``level_from``)."""

@@ -72,6 +72,8 @@ class WholeBodyController:
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
         self._heel_geoms = np.array(foot_geoms[:2])
         self._no_anchor = np.zeros(2)  # follow_feet's anchor argument before the first control step
+        # the share of the way to the feet the anchor moves per physics step (anchor_s: its time constant)
+        self._anchor_rate = min(1.0, model.opt.timestep / gains.anchor_s) if gains.anchor_s > 0 else 0.0
         self.sole_geoms = by_foot(foot_geoms)  # both soles' boxes foot by foot (soles.py)
         self._slot_of = foot_slots(model.ngeom, foot_geoms)
         self._chains = dof_chains(model, foot_geoms)
@@ -180,10 +182,9 @@ class WholeBodyController:
         g = self.gains
         left, right = self.support[0] and self.flat[k, 0], self.support[1] and self.flat[k, 1]  # a rolling foot's
         if g.anchor_s > 0 and (left or right):  # heel box is not where it stands
-            rate = min(1.0, self.model.opt.timestep / g.anchor_s)
             first = self.anchor is None
             self.anchor = follow_feet(self._no_anchor if first else self.anchor, d.geom_xpos, self._heel_geoms,
-                                      self.ref_heels[k], bool(left), bool(right), rate, first)
+                                      self.ref_heels[k], bool(left), bool(right), self._anchor_rate, first)
         elif self.anchor is None:
             self.anchor = np.zeros(2)
         return np.array((self.anchor[0], self.anchor[1], 0.0))
@@ -212,8 +213,7 @@ class WholeBodyController:
         if self.planner is None:
             return self.stance[k]
         touching = self.foot_geoms_on_floor(d)
-        planned = self.stance[k]
-        if planned[0] and planned[1]:  # no foot to land: the planner reads neither tilt nor toes (most standing steps)
+        if not self.planner.reads_standing(k):  # most standing steps: no tilt to read
             return self.planner.support(k, touching[:2] | touching[2:], None, None)
         up = d.geom_xmat[self._heel_geoms, 8]  # the soles' normals' vertical part (row-major 3x3: entry [2, 2])
         tilt = np.degrees(np.arccos(np.minimum(np.maximum(up, -1.0), 1.0)))  # np.clip's dispatch costs more
