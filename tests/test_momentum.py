@@ -62,3 +62,39 @@ def test_negative_angular_momentum_weight_is_refused():
 
     with pytest.raises(ValueError, match="weight_angular_momentum"):
         WholeBodyGains(weight_angular_momentum=-1.0)
+
+
+def test_momentum_rate_task_asks_the_contact_forces_moment_about_the_centre_of_mass():
+    """``add_momentum_rate_task`` adds weight/2 |sum_i (p_i - c) x F_i - rate|^2 to the force block, F_i the force of
+    contact i summed over its four pyramid edges: its gradient, recomputed contact by contact, and zero where the forces
+    give the rate asked."""
+    from envs.executor.momentum import add_momentum_rate_task
+
+    rng = np.random.default_rng(3)
+    n_c, weight = 5, 0.1
+    points = rng.normal(size=(n_c, 3)) * (0.2, 0.1, 0.0)
+    edges = rng.normal(size=(n_c, 4, 3)) * 0.3 + (0.0, 0.0, 1.0)
+    edges /= np.linalg.norm(edges, axis=2, keepdims=True)
+    com, rate = np.array([0.05, -0.02, 0.9]), rng.normal(size=3) * 20.0
+    h, g = np.zeros((4 * n_c, 4 * n_c)), np.zeros(4 * n_c)
+    add_momentum_rate_task(h, g, points, edges, com, rate, weight)
+    np.testing.assert_allclose(h, h.T)
+    assert np.linalg.eigvalsh(h).min() > -1e-9  # a convex term, of rank 3
+    assert np.linalg.matrix_rank(h, tol=1e-9) == 3
+    f = rng.uniform(0.0, 100.0, size=4 * n_c)
+    forces = (f.reshape(n_c, 4, 1) * edges).sum(axis=1)  # per contact
+    moment = np.cross(points - com, forces).sum(axis=0)
+    np.testing.assert_allclose(h @ f + g, weight * np.cross(np.repeat(points - com, 4, axis=0),
+                                                            edges.reshape(-1, 3)) @ (moment - rate), rtol=1e-9)
+    h2, g2 = np.zeros_like(h), np.zeros_like(g)
+    add_momentum_rate_task(h2, g2, points, edges, com, moment, weight)
+    np.testing.assert_allclose(h2 @ f + g2, 0.0, atol=1e-9 * np.abs(g2).max())
+
+
+def test_unknown_angular_momentum_form_is_refused():
+    import pytest
+
+    from envs.executor.wholebody_gains import WholeBodyGains
+
+    with pytest.raises(ValueError, match="angular_momentum_form"):
+        WholeBodyGains(angular_momentum_form="torques")

@@ -98,9 +98,10 @@ def main() -> None:
     threadpool_limits(1)
     recorded: list[tuple] = []
 
-    def recording(*blocks_args):  # what control hands the QP, kept for re-solving
-        recorded[:] = [blocks_args]
-        return assemble_blocks(*blocks_args)
+    def recording(*blocks_args):  # what control hands the QP, kept for re-solving, with the blocks it returns (control
+        blocks = assemble_blocks(*blocks_args)  # adds the angular momentum's force-block task to them in place)
+        recorded[:] = [blocks_args, blocks]
+        return blocks
 
     wholebody.assemble_blocks = recording
     executor = _executor(args.set)
@@ -126,9 +127,16 @@ def main() -> None:
             jcom = _com_rows(blocks_args, self.task_rows)
             nv = len(blocks_args[0])
 
+            # what control added to the force block after assembling (momentum.add_momentum_rate_task), kept in
+            # every re-solve
+            shipped = assemble_blocks(*blocks_args)
+            added = [recorded[1][i] - shipped[i] for i in (2, 3)]
+
             def along(a: tuple) -> float:  # the solve's centre-of-mass acceleration along the heading
                 coupling = (np.ascontiguousarray(a[8] * a[2].T), a[4])
-                return float((jcom @ solve_qp(*whole_problem(*assemble_blocks(*a), *coupling), nv, None)[:nv])[:2] @ e)
+                h_aa, g_a, h_ff, g_f = assemble_blocks(*a)
+                problem = whole_problem(h_aa, g_a, h_ff + added[0], g_f + added[1], *coupling)
+                return float((jcom @ solve_qp(*problem, nv, None)[:nv])[:2] @ e)
 
             found = {"asked by the MPC": asked[k], "solved (shipped weights)": along(blocks_args)}
             for name, changed in _variants(blocks_args, self.task_rows, hinges).items():

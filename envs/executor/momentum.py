@@ -24,3 +24,16 @@ def angular_momentum_matrix(model, d, dofs: slice) -> np.ndarray:
     out[1] = i[:, 3] * w[:, 0] + i[:, 1] * w[:, 1] + i[:, 5] * w[:, 2] + h[:, 2] * v[:, 0] - h[:, 0] * v[:, 2]
     out[2] = i[:, 4] * w[:, 0] + i[:, 5] * w[:, 1] + i[:, 2] * w[:, 2] - h[:, 1] * v[:, 0] + h[:, 0] * v[:, 1]
     return out
+
+
+def add_momentum_rate_task(h_ff: np.ndarray, g_f: np.ndarray, points: np.ndarray, pyramids: np.ndarray,
+                           com: np.ndarray, rate: np.ndarray, weight: float) -> None:
+    """In place on the QP's force block (h_ff, g_f of 1/2 f'H f + g'f): ``weight`` |sum_i (p_i - c) x f_i - rate|^2,
+    the angular momentum's rate about the centre of mass ``com`` as what changes it, the contact forces' moment (gravity
+    acts at the centre of mass). Exact where A qacc, the task on the accelerations, leaves out A' qvel, which the legs'
+    swing makes large in a run. ``points`` (n_c, 3) the contact points, ``pyramids`` (n_c, 4, 3) each one's four
+    friction-pyramid edges: the forces are one non-negative magnitude per edge, in that order."""
+    arm = np.repeat(points - com, 4, axis=0)
+    moment = np.cross(arm, pyramids.reshape(len(arm), 3))  # (n_f, 3) per unit edge force
+    h_ff += weight * (moment @ moment.T)
+    g_f -= weight * (moment @ rate)

@@ -1,35 +1,33 @@
 """Whole-body balance for unassisted tracking: task-space inverse dynamics with contact forces.
 
-At ``solve_hz`` (60 Hz: every fourth physics step) a small bounded least-squares problem, solved as a
-QP (qp.py: the accelerations eliminated, DAQP on the forces), picks generalized accelerations and
-friction-pyramid contact forces (non-negative weights on each contact's pyramid edges) that best
-achieve, by weight: the floating-base equations
-of motion (nearly hard), stance feet held still and flat on the floor, the centre of mass following
-the reference's, the pelvis orientation, and every joint following its reference by PD. The joint
-torques then follow from inverse dynamics with those contact forces (Macchietto et al. 2009; Abe et
-al. 2007), plus the damping MuJoCo's implicit integrator adds to the mass matrix; between solves the
-joints keep those torques and a PD towards the planned path. No external force acts on the body: the
-floor is the only support, so a reference whose centre of mass the feet cannot carry still falls.
+At ``solve_hz`` (60 Hz: every fourth physics step) a small bounded least-squares problem, solved as a QP (qp.py: the
+accelerations eliminated, DAQP on the forces), picks generalized accelerations and friction-pyramid contact forces
+(non-negative weights on each contact's pyramid edges) that best achieve, by weight: the floating-base equations of
+motion (nearly hard), stance feet held still and flat on the floor, the centre of mass following the reference's, the
+pelvis orientation, and every joint following its reference by PD. The joint torques then follow from inverse dynamics
+with those contact forces (Macchietto et al. 2009; Abe et al. 2007), plus the damping MuJoCo's implicit integrator
+adds to the mass matrix; between solves the joints keep those torques and a PD towards the planned path. No external
+force acts on the body: the floor is the only support, so a reference whose centre of mass the feet cannot carry still
+falls.
 
 The centre-of-mass feedback is deliberately slow (about the 3 rad/s natural frequency of an
 inverted pendulum of this height): a stiffer one asks for ground forces whose centre of pressure
 lies outside the feet, and the compromise the solver then finds tips the feet onto an edge.
 
-The stance-foot task is stiff and weighted above the joints: mocap often lets a standing foot hover
-a few millimetres, and a soft pull (as first shipped: weight 30, 200 1/s^2) settled halfway between the
-floor and the clip's leg angles, leaving the body on one heel corner until it toppled. The
-centre-of-mass and pelvis targets are anchored to where the stance feet really stand (``anchor_s``):
-a step that lands off the clip's footprint must not leave the body leaning after the clip's feet. The
-centre-of-mass target itself may carry a planned offset that keeps the reference's ZMP on the soles
-(com_plan.py). With stepping (stepping.py) swing feet follow the clip's steps, and push recovery
-(push_recovery.py) adds a step of its own while the clip stands; the walking MPC (walk_mpc.py, on by
-default) plans the centre of pressure and the landings from the body's own state. Around the clip's steps
-the legs' sagittal hinges weigh less (``joint_weight_stepping``): their PD targets, 100 rad/s^2 and more
-at landings and push-offs, otherwise outweighed the centre-of-mass task and the solve slowed a body it was
-asked to speed up (RESULTS.md). There, too, the contact forces' centre of pressure is held at the MPC's
-(``weight_centre_of_pressure``), so that the plan's acceleration comes from where the feet push, not from
-turning the trunk, and the whole body's angular momentum is damped (momentum.py): otherwise the QP bought the centre of
-mass's acceleration by folding the trunk forward (the hip strategy) and lost walks a step could have carried.
+The stance-foot task is stiff and weighted above the joints: mocap often lets a standing foot hover a few millimetres,
+and a soft pull (as first shipped: weight 30, 200 1/s^2) settled halfway between the floor and the clip's leg angles,
+leaving the body on one heel corner until it toppled. The centre-of-mass and pelvis targets are anchored to where the
+stance feet really stand (``anchor_s``): a step that lands off the clip's footprint must not leave the body leaning
+after the clip's feet. The centre-of-mass target itself may carry a planned offset that keeps the reference's ZMP on
+the soles (com_plan.py). With stepping (stepping.py) swing feet follow the clip's steps, and push recovery
+(push_recovery.py) adds a step of its own while the clip stands; the walking MPC (walk_mpc.py, on by default) plans
+the centre of pressure and the landings from the body's own state. Around the clip's steps the legs' sagittal hinges
+weigh less (``joint_weight_stepping``): their PD targets, 100 rad/s^2 and more at landings and push-offs, otherwise
+outweighed the centre-of-mass task and the solve slowed a body it was asked to speed up (RESULTS.md). There, too, the
+contact forces' centre of pressure is held at the MPC's (``weight_centre_of_pressure``), so that the plan's
+acceleration comes from where the feet push, not from turning the trunk, and the whole body's angular momentum is
+damped, asked of the contact forces' moment about the centre of mass (momentum.py): otherwise the QP bought the centre
+of mass's acceleration by folding the trunk forward (the hip strategy) and lost walks a step could have carried.
 """
 from __future__ import annotations
 
@@ -37,7 +35,7 @@ import numpy as np
 
 from envs.executor.contacts import dof_chains, foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
-from envs.executor.momentum import angular_momentum_matrix
+from envs.executor.momentum import add_momentum_rate_task, angular_momentum_matrix
 from envs.executor.soles import by_foot, corners_by_foot, feet_along
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
@@ -338,9 +336,13 @@ class WholeBodyController:
                     arm = np.repeat(contacts.points - (plan.zmp[0], plan.zmp[1], 0.0), 4, axis=0)  # per edge
                     moment = horizontal_moment(arm, contacts.pyramids.reshape(4 * n_c, 3))  # (n_f, 2) per unit edge force
         task(jcom, a_com, self._com_weight, "com")
+        am_rate = None  # the angular momentum's rate asked of the contact forces' moment (its ``forces`` form)
         if g.weight_angular_momentum > 0 and (g.angular_momentum_always or around_steps):
-            am = angular_momentum_matrix(m, d, slice(a0, a0 + nv))  # its rate without the A' qvel term
-            task(am, -g.kd_angular_momentum * (am @ qd), g.weight_angular_momentum, "angular momentum")
+            am = angular_momentum_matrix(m, d, slice(a0, a0 + nv))  # A qacc: its rate without the A' qvel term
+            am_rate = -g.kd_angular_momentum * (am @ qd)
+            if g.angular_momentum_form == "acceleration":
+                task(am, am_rate, g.weight_angular_momentum, "angular momentum")
+                am_rate = None
         for f in range(2):
             if not self.support[f]:
                 if self.planner is not None:
@@ -365,6 +367,9 @@ class WholeBodyController:
         blocks = assemble_blocks(jw, a_des, mass6, bias[:6].copy(), forces6, np.vstack(rows), np.concatenate(weights),
                                  np.concatenate(targets), g.weight_dynamics, g.force_regularization, moment,
                                  g.weight_centre_of_pressure)
+        if am_rate is not None and n_f:  # none in a flight: nothing can change the momentum there
+            add_momentum_rate_task(blocks[2], blocks[3], contacts.points, contacts.pyramids, com, am_rate,
+                                   g.weight_angular_momentum)
         coupling = (np.ascontiguousarray(g.weight_dynamics * mass6.T), forces6)
         limited = g.torque_limits and self.torque_limit is not None
         # the forces' free set pivoted from: the last solve's where it had as many forces (the same contacts, mostly)

@@ -34,6 +34,9 @@ class WholeBodyGains:
     weight_angular_momentum: float = 0.0
     kd_angular_momentum: float = 10.0
     angular_momentum_always: bool = False
+    # acceleration: a task A qacc = rate (A' qvel left out) | forces: the contact forces' moment about the centre of mass
+    # (momentum.add_momentum_rate_task), none in a flight
+    angular_momentum_form: str = "acceleration"
     weight_dynamics: float = 1e4
     force_regularization: float = 1e-4
     friction: float = 0.7  # friction-pyramid slope, below the floor's 1.0 for a margin
@@ -55,6 +58,8 @@ class WholeBodyGains:
             raise ValueError(f"joint_weight_stepping must be positive, got {bad}")
         if not self.weight_angular_momentum >= 0:
             raise ValueError(f"weight_angular_momentum must be >= 0 (0: off), got {self.weight_angular_momentum}")
+        if self.angular_momentum_form not in ("acceleration", "forces"):
+            raise ValueError(f"angular_momentum_form must be acceleration or forces, got {self.angular_momentum_form!r}")
         if not self.weight_centre_of_pressure >= 0:
             raise ValueError(f"weight_centre_of_pressure must be >= 0 (0: off), got {self.weight_centre_of_pressure}")
 
