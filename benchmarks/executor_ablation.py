@@ -46,6 +46,8 @@ VARIANTS: dict[str, dict[str, str]] = {
     "no-centre-of-pressure-task": {"wholebody.weight_centre_of_pressure": "0"},  # the MPC's ZMP only as an acceleration
     "no-angular-momentum-damping": {"wholebody.weight_angular_momentum": "0"},  # the trunk free to fold around steps
     "angular-momentum-always": {"wholebody.angular_momentum_always": "true"},  # ... damped while the clip stands too
+    # ... its rate asked of A qacc, A' qvel left out (shipped until 2026-12-06), not of the contact forces' moment
+    "angular-momentum-of-accelerations": {"wholebody.angular_momentum_form": "acceleration"},
     "no-mpc-before-flight": {"stepping.mpc.min_horizon_s": "0"},  # no MPC while a flight is in its horizon
     "flat-foot-to-2cm": {"stepping.flat_height": "0"},  # a stance sole held flat until its heel is 2 cm up (not 1 cm)
     "late-landing-kept-still": {"stepping.landing_follows_clip": "false"},  # a late foot goes straight down where aimed
