@@ -98,3 +98,12 @@ def test_unknown_angular_momentum_form_is_refused():
 
     with pytest.raises(ValueError, match="angular_momentum_form"):
         WholeBodyGains(angular_momentum_form="torques")
+
+
+def test_moment_rows_are_numpys_cross_products_bit_for_bit():
+    from envs.executor.cross import horizontal_moment, moment_rows
+
+    rng = np.random.default_rng(5)
+    arm, force = rng.normal(size=(64, 3)), rng.normal(size=(64, 3)) * 300.0
+    assert np.array_equal(moment_rows(arm, force), np.cross(arm, force))
+    assert np.array_equal(horizontal_moment(arm, force), np.cross(arm, force)[:, :2])

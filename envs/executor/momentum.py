@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs.executor.cross import moment_rows
+
 
 def angular_momentum_matrix(model, d, dofs: slice) -> np.ndarray:
     """(3, n) A with A qvel[dofs] the angular momentum (kg m^2/s) of the tree owning ``dofs`` about its centre of mass,
@@ -34,6 +36,6 @@ def add_momentum_rate_task(h_ff: np.ndarray, g_f: np.ndarray, points: np.ndarray
     swing makes large in a run. ``points`` (n_c, 3) the contact points, ``pyramids`` (n_c, 4, 3) each one's four
     friction-pyramid edges: the forces are one non-negative magnitude per edge, in that order."""
     arm = np.repeat(points - com, 4, axis=0)
-    moment = np.cross(arm, pyramids.reshape(len(arm), 3))  # (n_f, 3) per unit edge force
+    moment = moment_rows(arm, pyramids.reshape(len(arm), 3))  # (n_f, 3) per unit edge force
     h_ff += weight * (moment @ moment.T)
     g_f -= weight * (moment @ rate)
