@@ -11,14 +11,12 @@ def tilt_axis(xmat: np.ndarray) -> np.ndarray:
     return np.array((xmat[5], -xmat[2], 0.0))
 
 
-def moment_rows(arm: np.ndarray, force: np.ndarray) -> np.ndarray:
-    """(n, 3): arm x force per row, as ``np.cross(arm, force)`` (the same products and differences)."""
-    return np.stack((arm[:, 1] * force[:, 2] - arm[:, 2] * force[:, 1],
-                     arm[:, 2] * force[:, 0] - arm[:, 0] * force[:, 2],
-                     arm[:, 0] * force[:, 1] - arm[:, 1] * force[:, 0]), axis=1)
-
-
 def horizontal_moment(arm: np.ndarray, force: np.ndarray) -> np.ndarray:
     """(n, 2): the x and y parts of arm x force per row, as ``np.cross(arm, force)[:, :2]``."""
     return np.stack((arm[:, 1] * force[:, 2] - arm[:, 2] * force[:, 1],
                      arm[:, 2] * force[:, 0] - arm[:, 0] * force[:, 2]), axis=1)
+
+
+def moment_rows(arm: np.ndarray, force: np.ndarray) -> np.ndarray:
+    """(n, 3): arm x force per row, as ``np.cross(arm, force)``: the horizontal parts and the vertical one."""
+    return np.column_stack((horizontal_moment(arm, force), arm[:, 0] * force[:, 1] - arm[:, 1] * force[:, 0]))
