@@ -238,6 +238,37 @@ def test_the_learner_thread_yields_the_cpu_and_the_loop_keeps_its_priority():
         LearnerConfig(nice=25)
 
 
+def test_duty_cycle_paces_work_to_its_share_of_wall_time(monkeypatch):
+    """Each pause sleeps (1 - duty) / duty times the work since the last one: at duty 0.4, 2 s of work then 3 s
+    asleep; the first call only starts the clock, and duty 1 never sleeps."""
+    import time
+
+    from agent.runtime.config import LearnerConfig
+    from agent.runtime.services import DutyCycle
+
+    clock = {"t": 100.0}
+    slept: list[float] = []
+    monkeypatch.setattr(time, "perf_counter", lambda: clock["t"])
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        clock["t"] += s
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    pace = DutyCycle(0.4)
+    pace.pause()
+    for work in (2.0, 0.5):
+        clock["t"] += work
+        pace.pause()
+    assert slept == pytest.approx([3.0, 0.75]) and pace.paused_s == pytest.approx(3.75)
+    full = DutyCycle(1.0)
+    full.pause(); clock["t"] += 5.0; full.pause()
+    assert len(slept) == 2 and full.paused_s == 0.0
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="learner.duty"):
+            LearnerConfig(duty=bad)
+
+
 def test_closing_the_local_backend_stops_a_running_learner_between_steps():
     """A learner thread left inside torch when the interpreter exits aborts the process (exit 134): close() asks
     it to stop between two training steps of the real trainer and waits for it."""

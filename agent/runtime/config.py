@@ -17,6 +17,7 @@ class LearnerConfig:
     threads: int = 1
     nice: int = 0  # the training thread's scheduling niceness, 0-19 (Linux: per thread); 0 leaves it as is
     idle_priority: bool = False  # the training thread under SCHED_IDLE (Linux): any loop thread preempts it at once
+    duty: float = 1.0  # the share of wall time the training steps may compute: after each, a pause (1: none)
     self_generated_max: int = 64
     validation_texts: int = 16
     max_old_drop: float = 0.15
@@ -24,6 +25,8 @@ class LearnerConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.nice <= 19:
             raise ValueError(f"learner.nice: {self.nice} is not a niceness (0-19)")
+        if not 0 < self.duty <= 1:
+            raise ValueError(f"learner.duty: {self.duty} is not a share of wall time in (0, 1]")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from agent.runtime.config import LearnerConfig
-from agent.runtime.services import build_judge, lower_thread_priority, torch_threads
+from agent.runtime.services import DutyCycle, build_judge, lower_thread_priority, torch_threads
 from feedback.judges import JudgeThresholds
 
 
@@ -80,7 +80,14 @@ class ExpertLearner:
         extra = [TokenSample(np.asarray(c, dtype=np.int64), [t], e, scenario, "self", f"self-{k}")
                  for k, (t, c, e) in enumerate(self_generated[: self.config.self_generated_max]) if len(c) >= 2]
         settings = dataclasses.replace(model.config.train, steps_per_scenario=self.config.steps, batch=self.config.batch)
-        stats = learn_scenario(model, scenario, demos + extra, settings, seed=seed, progress=False, should_stop=should_stop)
+        pace = DutyCycle(self.config.duty)
+
+        def between_steps() -> bool:  # the loop's latency first: the steps paced to the duty, then asked to stop
+            pace.pause()
+            return bool(should_stop and should_stop())
+
+        stats = learn_scenario(model, scenario, demos + extra, settings, seed=seed, progress=False, should_stop=between_steps)
+        stats["paused_s"] = round(pace.paused_s, 1)
         after = {sc: self.score(model, sc) for sc in old + [scenario]}
         save_esmoe(model, out, extra={**{k: manifest[k] for k in ("dataset", "backbone_dir") if k in manifest},
                                       "parent": str(base), "new_expert": scenario})

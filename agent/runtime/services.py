@@ -40,6 +40,30 @@ def lower_thread_priority(niceness: int, idle: bool = False) -> int | None:
     return os.getpriority(os.PRIO_PROCESS, tid)
 
 
+class DutyCycle:
+    """Paces a loop of work so that it computes at most ``duty`` of the wall time: ``pause()``, called between two
+    pieces of work, sleeps (1 - duty) / duty times as long as the piece since the last call took. Unlike a lower
+    priority, the work still progresses at a known rate however busy the machine is."""
+
+    def __init__(self, duty: float) -> None:
+        if not 0 < duty <= 1:
+            raise ValueError(f"duty: {duty} is not a share of wall time in (0, 1]")
+        self.duty = duty
+        self.paused_s = 0.0
+        self._since: float | None = None
+
+    def pause(self) -> None:
+        import time
+
+        now = time.perf_counter()
+        if self._since is not None and self.duty < 1:
+            wait = (now - self._since) * (1 - self.duty) / self.duty
+            time.sleep(wait)
+            self.paused_s += wait
+            now = time.perf_counter()
+        self._since = now
+
+
 def build_judge(config: JudgeThresholds, evaluator: str, emotion: str, ds) -> InteractionJudge:
     """The judges from their checkpoints; the semantic judge's distractors are the descriptions of the
     dataset's validation split (never generated from)."""
