@@ -3,6 +3,7 @@ Ray; ``agent/runtime/actors.py`` wraps one of them per actor (the learner is in 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from agent.runtime.messages import STORE_CALLS, Executed, Experience, Generated, Judged, LoadedGenerator, Perceived, Stimulus
@@ -53,8 +54,6 @@ class DutyCycle:
         self._since: float | None = None
 
     def pause(self) -> None:
-        import time
-
         now = time.perf_counter()
         if self._since is not None and self.duty < 1:
             wait = (now - self._since) * (1 - self.duty) / self.duty
