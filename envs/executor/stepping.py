@@ -19,7 +19,9 @@ while the reference's went forwards (walk_normal_001: 0.3 m behind the pelvis wh
   swing (Pratt et al. 2006; Englsberger et al. 2015: a step placed at the capture point brings the
   linear inverted pendulum to rest; placed offset by the reference's own, it resumes the clip's gait).
   The target sinks ``landing_depth`` below the clip's foot at the end of the swing and a foot still in
-  the air when the clip has landed goes straight down: late landings let the body fall onto nothing.
+  the air when the clip has landed goes straight down: late landings let the body fall onto nothing. After a
+  flight of the clip (no foot down while its centre of mass falls: a run, a hop) a late foot comes down as fast as
+  the clip's foot came down (``landing_at_clip_speed_flight``), and the target sinks ``landing_depth_flight``.
   Box feet land level (``level_from``).
 - **Support follows contact.** A foot the schedule lands but that has not touched the floor yet is no
   support (it keeps descending); a foot the schedule lifts stays support until the other one stands
@@ -65,6 +67,12 @@ class SteppingConfig:
     landing_speed: float = 0.5  # m/s down, for a foot the clip has landed that has not touched the floor yet
     swing_feedforward: bool = False  # add the clip foot's acceleration to the swing task
     landing_depth: float = 0.0  # m below the clip's foot the swing target sinks over the last fifth of a swing
+    # A swing during which the clip is in a flight (no foot down while its centre of mass falls: a run, a hop): a late
+    # foot comes down at the clip's own foot's speed at its touch-down (at least landing_speed), and the target sinks
+    # landing_depth_flight (None: landing_depth)
+    landing_at_clip_speed_flight: bool = False
+    landing_depth_flight: float | None = None
+    flight_fall: float = 0.3  # share of g the clip's centre of mass must fall at, on average, for no foot down to be a flight
     landing_follows_clip: bool = False  # a late landing moves on with the clip's foot (else: straight down, kept spot)
     level_from: float = 0.5  # swing progress from which the swing sole is turned level (box feet land flat)
     kp_level: float = 400.0  # 1/s^2 on the swing sole's tilt
@@ -191,6 +199,8 @@ class StepPlanner:
         self.com, self.com_vel = com, com_vel
         self.phases = SwingPhases.of(stance)
         self.foot_vel = np.gradient(feet, dt, axis=0) if len(feet) > 1 else np.zeros_like(feet)
+        self.com_acc_z = np.gradient(com_vel[:, 2], dt) if len(com) > 1 else np.zeros(len(com))
+        self._flight_swings()
         self.foot_acc = np.gradient(self.foot_vel, dt, axis=0) if len(feet) > 1 else np.zeros_like(feet)
         self.omega = np.sqrt(GRAVITY / np.maximum(com[:, 2], 0.3))
         self.offset = np.zeros((2, 2))  # per foot, its xy offset from the reference where it last stood
@@ -209,6 +219,29 @@ class StepPlanner:
     def schedule_changed(self) -> None:
         """The stance flags were edited in place (a step of push recovery): the swing phases follow."""
         self.phases = SwingPhases.of(self.stance)
+        self._flight_swings()
+
+    def _flight_swings(self) -> None:
+        """Per step and foot, whether the foot's swing there holds a flight of the clip: no foot down while its
+        centre of mass falls (mean vertical acceleration below -flight_fall g; a tired walk's feet can both read
+        up for 0.15-0.27 s while it does not fall)."""
+        flight = np.zeros(len(self.stance), dtype=bool)
+        for a, b in _runs(~self.stance.any(axis=1), True):
+            flight[a:b] = self.com_acc_z[a:b].mean() < -self.config.flight_fall * GRAVITY
+        self.in_flight_swing = np.zeros(self.stance.shape, dtype=bool)
+        self.touchdown_speed = np.zeros(self.stance.shape)  # m/s down, the clip's foot over its swing's last 3 steps
+        for f in range(2):
+            for a, b in _runs(self.stance[:, f], False):
+                self.in_flight_swing[a:b, f] = flight[a:b].any()
+                self.touchdown_speed[a:b, f] = max(0.0, -float(self.foot_vel[max(a, b - 3):b, f, 2].mean()))
+
+    def _landing(self, k: int, f: int) -> tuple[float, float]:
+        """(speed, depth) of the landing of foot ``f``'s swing at step ``k``."""
+        cfg = self.config
+        if not self.in_flight_swing[k, f]:
+            return cfg.landing_speed, cfg.landing_depth
+        speed = max(cfg.landing_speed, self.touchdown_speed[k, f]) if cfg.landing_at_clip_speed_flight else cfg.landing_speed
+        return speed, cfg.landing_depth if cfg.landing_depth_flight is None else cfg.landing_depth_flight
 
     def support(self, k: int, in_contact: np.ndarray, tilt_deg: np.ndarray | None,
                 heel_and_toes: np.ndarray | None) -> np.ndarray:
@@ -257,6 +290,7 @@ class StepPlanner:
         ``anchor``: the xy shift of the balance targets (where the reference is followed from)."""
         cfg = self.config
         if self.stance[k, f]:  # landed in the clip, not yet on the floor here: down at landing_speed
+            speed = self._landing(self.aimed_at[f], f)[0]
             target = self.last_target[f].copy()
             target[2] = min(target[2], self.feet[k, f, 2])
             if cfg.landing_follows_clip:
@@ -267,13 +301,13 @@ class StepPlanner:
                 # that left the floor while the clip stands on it goes back to where the clip's foot is now, plus the
                 # offset it was last aimed with.
                 target[:2] += self.feet[k, f, :2] - self.feet[self.aimed_at[f], f, :2]
-                return target, np.array([*self.foot_vel[k, f, :2], -cfg.landing_speed])
-            return target, np.array([0.0, 0.0, -cfg.landing_speed])
+                return target, np.array([*self.foot_vel[k, f, :2], -speed])
+            return target, np.array([0.0, 0.0, -speed])
         s = self.phases.progress(k, f)
         if f in self.planned_shift:  # the walking MPC's landing: from where this foot lifted off, to its shift
             target = self.feet[k, f].copy()
             target[:2] += (1.0 - s) * self.offset[f] + s * self.planned_shift[f]
-            target[2] -= self.landing_sink(s)
+            target[2] -= self.landing_sink(s, self._landing(k, f)[1])
             self.aimed(k, f, target)
             return target, self.foot_vel[k, f]
         o = 1 - f
@@ -286,13 +320,14 @@ class StepPlanner:
             error *= cfg.max_adjust / norm
         target = self.feet[k, f].copy()
         target[:2] += shift + cfg.capture_gain * s * error
-        target[2] -= self.landing_sink(s)
+        target[2] -= self.landing_sink(s, self._landing(k, f)[1])
         self.aimed(k, f, target)
         return target, self.foot_vel[k, f]
 
-    def landing_sink(self, s: float) -> float:
-        """m the swing target sinks below the clip's foot at swing progress ``s`` (ramps over the last fifth)."""
-        return self.config.landing_depth * min(max((s - 0.8) / 0.2, 0.0), 1.0)
+    @staticmethod
+    def landing_sink(s: float, depth: float) -> float:
+        """m the swing target sinks below the clip's foot at swing progress ``s`` (``depth`` over the last fifth)."""
+        return depth * min(max((s - 0.8) / 0.2, 0.0), 1.0)
 
     def aimed(self, k: int, f: int, target: np.ndarray) -> None:
         """A swinging foot ``f`` was sent to ``target`` at step ``k`` (a late landing continues from there)."""
