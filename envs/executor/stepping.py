@@ -289,7 +289,7 @@ class StepPlanner:
         """Position and velocity a swinging foot ``f`` should have now. ``com``, ``com_vel``: the body's;
         ``anchor``: the xy shift of the balance targets (where the reference is followed from)."""
         cfg = self.config
-        if self.stance[k, f]:  # landed in the clip, not yet on the floor here: down at landing_speed
+        if self.stance[k, f]:  # landed in the clip, not yet on the floor here: down at its landing's speed (_landing)
             speed = self._landing(self.aimed_at[f], f)[0]
             target = self.last_target[f].copy()
             target[2] = min(target[2], self.feet[k, f, 2])
