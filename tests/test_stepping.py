@@ -171,40 +171,6 @@ def test_a_late_landing_goes_straight_down_where_it_was_going():
     assert target[:2] == pytest.approx(last[:2]) and velocity[2] < 0
 
 
-def test_a_late_foot_after_a_flight_comes_down_as_fast_as_the_clips_only_where_the_clip_falls():
-    """A swing holding a flight of the clip (no foot down while its centre of mass falls) lands late at the clip's
-    own foot's speed at its touch-down and sinks the flight's depth; the same swing where the centre of mass does not
-    fall (a tired walk whose feet both read up) keeps the walking speed and depth, as does a swing with no flight."""
-    n = 60
-    stance = np.ones((n, 2), dtype=bool)
-    stance[10:30, 0] = False  # the left foot swings 10-30 ...
-    stance[20:25, 1] = False  # ... and the right lifts 20-25: no foot down there
-    stance[40:50, 1] = False  # a walking swing of the right foot
-    feet = np.zeros((n, 2, 3))
-    feet[10:30, 0, 2] = np.r_[np.linspace(0.0, 0.3, 10), np.linspace(0.3, 0.0, 10)]  # up 0.3 m and down in 10 steps
-    come_down = -np.gradient(feet[:, 0, 2], DT)[27:30].mean()  # m/s, the clip's foot over its swing's last 3 steps
-    assert come_down > 1.5  # well above the walking landing_speed
-    com = np.zeros((n, 3))
-    com[:, 2] = 0.9
-    falling = np.zeros((n, 3))
-    falling[:, 2] = -9.81 * DT * np.arange(n)  # vertical velocity of a body falling at g throughout
-    config = SteppingConfig(enabled=True, landing_speed=0.5, landing_depth=0.04, landing_at_clip_speed_flight=True,
-                            landing_depth_flight=0.08, flight_fall=0.3, capture_gain=0.0)
-    state = (np.array([0.0, 0.0, 0.9]), np.zeros(3), np.zeros(3))
-    for velocity, flight in ((falling, True), (np.zeros((n, 3)), False)):
-        planner = StepPlanner(config, stance, feet, com, velocity, DT)
-        assert planner.in_flight_swing[15, 0] == flight and planner.in_flight_swing[22, 1] == flight
-        assert not planner.in_flight_swing[45, 1] and not planner.in_flight_swing[5, 0]
-        end, _ = planner.swing_target(29, 0, *state)  # 95 % through the swing: three quarters of the depth
-        assert feet[29, 0, 2] - end[2] == pytest.approx(0.75 * (0.08 if flight else 0.04))
-        _, down = planner.swing_target(31, 0, *state)  # landed in the clip, not on the floor
-        assert -down[2] == pytest.approx(come_down if flight else 0.5)
-        walking, _ = planner.swing_target(49, 1, *state)  # 90 % through: half
-        assert -walking[2] == pytest.approx(0.5 * 0.04)
-    slow = StepPlanner(dataclasses.replace(config, landing_at_clip_speed_flight=False), stance, feet, com, falling, DT)
-    assert -slow.swing_target(31, 0, *state)[1][2] == pytest.approx(0.5)
-
-
 def test_a_late_landing_moves_on_with_the_clips_foot_when_it_follows_the_clip():
     stance = np.ones((40, 2), dtype=bool)
     stance[10:30, 0] = False  # the clip's left foot (moving on along x throughout, _planner) lands at step 30
@@ -349,17 +315,18 @@ def test_a_walk_is_walked_to_its_end_only_with_the_feet_pushing_where_the_mpc_pl
 
 
 def test_a_walk_is_walked_to_its_end_only_with_the_rear_foot_let_go_of_at_flat_height(bandai_root, executor):
-    """``walk-right_happy_001``: with a stance sole held flat around steps only while a heel corner is within 1 cm
+    """``walk-right_giant_001``: with a stance sole held flat around steps only while a heel corner is within 1 cm
     (shipped, ``stepping.flat_height``) the body walks it to the end; held flat up to contact_height (2 cm) the rear
-    foot cannot rise onto its toes and push off, and the body loses the clip at 2.2 s (RESULTS.md, the rear foot lets
+    foot cannot rise onto its toes and push off, and the body loses the clip at 3.75 s (RESULTS.md, the rear foot lets
     go of the floor). Walked in five of five settings within 0.1 % of ``wholebody.kp_joint``, lost held flat in four.
-    ``walk_proud_001``, the example before, is lost either way since the angular momentum's rate is asked of the
-    contact forces (2026-12-06), and the examples before it since the walking MPC bounds the ZMP by the soles' hull;
-    on dataset-1's walks the setting is now worth 53 -> 55 of 75 (+8 / -6: no difference there; dataset-2's 243 -> 292
+    ``walk-right_happy_001``, the example before, is lost either way since landings after a flight (a happy walk
+    skips), ``walk_proud_001`` since the angular momentum's rate is asked of the contact forces (2026-12-06), and the
+    examples before them since the walking MPC bounds the ZMP by the soles' hull;
+    on dataset-1's walks the setting is now worth 53 -> 54 of 75 (+6 / -5: no difference there; dataset-2's 243 -> 292
     was measured before the hull)."""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk-right_happy_001")
+    motion = _dataset1_clip(bandai_root, "walk-right_giant_001")
     assert 0 < executor.config.stepping.flat_height < executor.config.stepping.contact_height  # shipped
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
