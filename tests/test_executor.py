@@ -122,3 +122,26 @@ def test_unassisted_is_the_default_everywhere():
     assert load_executor_config().mode == ExecutorConfig().mode == "none"
     assert load_runtime_config().executor.mode == ExecutorSettings().mode == "none"
     assert ExecutorService().mode == "none"
+
+
+def test_generated_motion_is_scheduled_with_its_own_contact_height():
+    """The runtime's executor service runs only what the generator wrote, whose decoded feet float a little while they
+    stand: its contact schedule reads a sole corner 2.2 cm above the lowest as down (``generated_contact_height``,
+    2.5 cm), the mocap executor's does not (``contact_height``, 2 cm; its clean walks' schedules need it)."""
+    from agent.runtime.services import ExecutorService
+    from envs.executor.stepping import contact_schedule
+
+    config = load_executor_config()
+    assert config.stepping.generated_contact_height == 0.025 and config.stepping.contact_height == 0.02  # shipped
+    service = ExecutorService().executor.config
+    assert service.stepping.contact_height == config.stepping.generated_contact_height
+    unset = dataclasses.replace(config, stepping=dataclasses.replace(config.stepping, generated_contact_height=None))
+    assert unset.for_generated_motion() is unset  # null: generated motion is read as mocap is
+    with pytest.raises(ValueError, match="generated_contact_height"):
+        dataclasses.replace(config.stepping, generated_contact_height=0.0)
+    corners = np.zeros((40, 2, 8, 3))
+    corners[:, 1, :, 2] = 0.022  # the right sole hovers 2.2 cm over the floor, still
+    mocap = contact_schedule(corners, 1 / 60, config.stepping).stance
+    generated = contact_schedule(corners, 1 / 60, service.stepping).stance
+    assert mocap[:, 0].all() and not mocap[:, 1].any()
+    assert generated.all()

@@ -181,8 +181,10 @@ class ExecutorService:
     def __init__(self, mode: str | None = None) -> None:
         """``mode``: none, residual or full (default: configs/executor.yaml's, the executor's own)."""
         from envs.executor import TrackingExecutor
+        from envs.executor.config import load_executor_config
 
-        self.executor = TrackingExecutor()
+        # every motion this service executes was written by the generator (the loop, generate --execute, interact)
+        self.executor = TrackingExecutor(load_executor_config().for_generated_motion())
         self.mode = mode if mode is not None else self.executor.config.mode
 
     def execute(self, motion) -> Executed:

@@ -1,7 +1,7 @@
 """Executor configuration (configs/executor.yaml)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -66,6 +66,14 @@ class ExecutorConfig:
         if self.control_hz <= 0:
             raise ValueError(f"control_hz must be positive, got {self.control_hz}")
         validate_literals(self)
+
+    def for_generated_motion(self) -> "ExecutorConfig":
+        """This configuration for motions a generator wrote: the contact schedule reads a foot as down up to
+        ``stepping.generated_contact_height`` (decoded feet float a little while they stand); itself when that is None."""
+        height = self.stepping.generated_contact_height
+        if height is None:
+            return self
+        return replace(self, stepping=replace(self.stepping, contact_height=height))
 
 
 def load_executor_config(path: str | Path | None = None) -> ExecutorConfig:

@@ -51,6 +51,9 @@ class SteppingConfig:
     enabled: bool = False  # configs/executor.yaml decides
     solve_hz: float = 240.0  # the QP's rate while a foot swings or lands (wholebody.solve_hz while both stand)
     contact_height: float = 0.02  # m above the frame's lowest sole corner (and the floor) a corner counts as down
+    # contact_height for motions a generator wrote (their decoded feet float a little while they stand), applied by
+    # the runtime's executor service (agent/runtime/services.ExecutorService); None: contact_height
+    generated_contact_height: float | None = None
     flat_height: float = 0.0  # m: around steps a standing foot is flat while a heel corner is this low (0: contact_height)
     max_gap: float = 0.1  # m: a corner higher than this above the floor is never down (flight)
     max_speed: float = 0.5  # m/s: a down corner moving faster on the floor plane is sliding through, not standing
@@ -88,6 +91,8 @@ class SteppingConfig:
     def __post_init__(self) -> None:
         if not self.flat_height >= 0:
             raise ValueError(f"stepping.flat_height must be >= 0 m (0: contact_height), got {self.flat_height}")
+        if self.generated_contact_height is not None and not self.generated_contact_height > 0:
+            raise ValueError(f"stepping.generated_contact_height must be > 0 m (or null), got {self.generated_contact_height}")
 
 
 @dataclass
