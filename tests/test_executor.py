@@ -125,7 +125,7 @@ def test_unassisted_is_the_default_everywhere():
 
 
 def test_generated_motion_is_scheduled_with_its_own_contact_height():
-    """The runtime's executor service runs only what the generator wrote, whose decoded feet float a little while they
+    """The runtime's executor service runs only what the generator wrote, whose decoded feet may hover a little while they
     stand: its contact schedule reads a sole corner 2.2 cm above the lowest as down (``generated_contact_height``,
     2.5 cm), the mocap executor's does not (``contact_height``, 2 cm; its clean walks' schedules need it)."""
     from agent.runtime.services import ExecutorService

@@ -69,7 +69,7 @@ class ExecutorConfig:
 
     def for_generated_motion(self) -> "ExecutorConfig":
         """This configuration for motions a generator wrote: the contact schedule reads a foot as down up to
-        ``stepping.generated_contact_height`` (decoded feet float a little while they stand); itself when that is None."""
+        ``stepping.generated_contact_height`` (decoded feet may hover a little while they stand); itself when that is None."""
         height = self.stepping.generated_contact_height
         if height is None:
             return self

@@ -51,7 +51,7 @@ class SteppingConfig:
     enabled: bool = False  # configs/executor.yaml decides
     solve_hz: float = 240.0  # the QP's rate while a foot swings or lands (wholebody.solve_hz while both stand)
     contact_height: float = 0.02  # m above the frame's lowest sole corner (and the floor) a corner counts as down
-    # contact_height for motions a generator wrote (their decoded feet float a little while they stand), applied by
+    # contact_height for motions a generator wrote (their decoded feet may hover a little while they stand), applied by
     # the runtime's executor service (agent/runtime/services.ExecutorService); None: contact_height
     generated_contact_height: float | None = None
     flat_height: float = 0.0  # m: around steps a standing foot is flat while a heel corner is this low (0: contact_height)
