@@ -10,6 +10,8 @@ import logging
 import time
 from pathlib import Path
 
+import numpy as np
+
 from agent.episodes.config import bootstrap_request, load_episode
 from agent.runtime.config import load_runtime_config
 from agent.runtime.loop import stage_percentiles
@@ -43,6 +45,22 @@ def _serve(loop, pipeline, source, scenarios: list[str], n: int, size: int, phas
 def _p95_ratio(latency: dict, baseline: dict) -> dict:
     """p95 of ``latency`` over ``baseline``'s, for the interaction's total and wall latency."""
     return {k: round(latency[k]["p95"] / baseline[k]["p95"], 3) for k in ("total", "wall") if k in latency and k in baseline}
+
+
+def p95_ratio_interval(rows: list[dict], baseline: list[dict], batch: int, level: float = 0.9, draws: int = 2000,
+                       seed: int = 0) -> dict[str, list[float]]:
+    """A bootstrap interval on the p95 ratio of ``rows`` over ``baseline`` (total and wall latency): the batches of
+    each (``batch`` consecutive rows share one latency) drawn again with replacement. One run's p95 rests on its
+    slowest few batches, so a ratio alone does not say how far another run of the same code may land."""
+    out = {}
+    for k in ("total", "wall"):
+        rng = np.random.default_rng(seed)  # the same batches drawn for both latencies
+        a, b = (np.array([r["latency_ms"][k] for r in rs[::batch] if k in r["latency_ms"]]) for rs in (rows, baseline))
+        if len(a) < 2 or len(b) < 2:
+            continue
+        ratios = [np.percentile(rng.choice(a, len(a)), 95) / np.percentile(rng.choice(b, len(b)), 95) for _ in range(draws)]
+        out[k] = [round(float(x), 3) for x in np.percentile(ratios, [50 * (1 - level), 50 * (1 + level)])]
+    return out
 
 
 def _physics_ceiling(backend, source, loop, scenarios: list[str], n: int) -> dict:
@@ -125,11 +143,13 @@ def bench_runtime(runs: str | Path = "runs", interactions: int = 24, streams: tu
             out["fraction_of_physics_ceiling"] = round(out["streams"][busiest]["interactions_per_s"] /
                                                        out["physics_only"]["interactions_per_s"], 3)
             # The training window below serves the new scenario too (its requests get no expert yet, and their
-            # motions can run longer), so idle is also measured on that same mix, over as many batches as it
-            # usually holds: a ratio between different mixes says nothing about the learner.
+            # motions can run longer), so idle is also measured on that same mix, over as many batches as the
+            # window holds (it ends at 10 x interactions, and the learner takes longer): a ratio between different
+            # mixes says nothing about the learner, and a p95 over fewer batches is a noisier one
             mix = known + [new]
             rows.clear()
-            _serve(loop, runtime.pipeline, source, mix, 4 * interactions, max(streams), "idle-mix")
+            _serve(loop, runtime.pipeline, source, mix, 10 * interactions, max(streams), "idle-mix")
+            idle_mix_rows = list(rows)
             out["idle_same_mix"] = {"scenarios": mix, "streams": max(streams), "interactions": len(rows),
                                     "latency": stage_percentiles(rows)}
             rows.clear()
@@ -146,7 +166,8 @@ def bench_runtime(runs: str | Path = "runs", interactions: int = 24, streams: tu
                 "learner_seconds": round(time.perf_counter() - t, 1),
                 "learner_outcome": loop.state.events[-1]["event"] if loop.state.events else None,
                 "p95_ratio_training_vs_idle": _p95_ratio(trained, idle) if training else {},
-                "p95_ratio_training_vs_idle_same_mix": _p95_ratio(trained, same) if training else {}}
+                "p95_ratio_training_vs_idle_same_mix": _p95_ratio(trained, same) if training else {},
+                "p95_ratio_same_mix_interval_90": p95_ratio_interval(training, idle_mix_rows, max(streams)) if training else {}}
         finally:
             session.close()
     out["peak_rss_mb"] = round(rss.peak_mb, 1)
