@@ -19,6 +19,11 @@ $(STAMP): pyproject.toml setup.py
 	# pip byte-compiles on one core; compileall on every core (install 166 -> 132 s on 2 cores). A file that
 	# does not compile (a package's test fixture) is skipped, as pip would.
 	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null 2>&1 || true
+	# Numba compiles a kernel at its first call and caches it beside its source: the executor's kernels and the
+	# generator's decoding step are compiled here once, side by side, not in every process a run starts (on a fresh
+	# clone make demo's two executors each spent ~21 s compiling at their first motion; envs/executor/warmup.py)
+	@OMP_NUM_THREADS=1 $(BIN)/python -c 'from policies.backbone.decode_jit import warm_up; warm_up()' & pid=$$!; \
+	OMP_NUM_THREADS=1 $(BIN)/python -m envs.executor.warmup && wait $$pid
 	@$(MAKE) --no-print-directory osmesa
 	@touch $(STAMP)
 

@@ -145,3 +145,13 @@ def test_generated_motion_is_scheduled_with_its_own_contact_height():
     generated = contact_schedule(corners, 1 / 60, service.stepping).stance
     assert mocap[:, 0].all() and not mocap[:, 1].any()
     assert generated.all()
+
+
+def test_the_kernel_warm_up_walks_runs_and_steps_out_of_a_push():
+    """`make setup` compiles the executor's Numba kernels with envs/executor/warmup.py: it must reach the gait's and
+    push recovery's kernels (a generated daily_life motion reached push recovery's; not compiled there, each executor
+    of a run compiles them at its first motion)."""
+    from envs.executor.warmup import warm_kernels
+
+    took = warm_kernels()
+    assert set(took) == {"walk", "run", "push", "push_steps"} and took["push_steps"] >= 1
