@@ -4,7 +4,7 @@ Numba compiles a kernel at its first call and caches it beside its source (``env
 starts with no cache has every executor process compile the same kernels at its first motion, all at once: on a
 fresh clone, ``make demo``'s first batch took 26 s to execute (two executors compiling side by side on two cores,
 1.3 s for the next). ``make setup`` runs this once after installing, so that executors load the kernels instead.
-Without Numba, or with no writable cache, it only costs the time of the two motions.
+Without Numba, or with no writable cache, it only costs the time of its three motions.
 """
 from __future__ import annotations
 
