@@ -180,8 +180,7 @@ class ExecutorService:
 
     def __init__(self, mode: str | None = None) -> None:
         """``mode``: none, residual or full (default: configs/executor.yaml's, the executor's own)."""
-        from envs.executor import TrackingExecutor
-        from envs.executor.config import load_executor_config
+        from envs.executor import TrackingExecutor, load_executor_config
 
         # every motion this service executes was written by the generator (the loop, generate --execute, interact)
         self.executor = TrackingExecutor(load_executor_config().for_generated_motion())
