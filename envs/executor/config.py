@@ -10,6 +10,7 @@ from envs.executor.assistance import PlausibilityConfig
 from envs.executor.com_plan import ComPlanConfig
 from envs.executor.sanity import SanityConfig
 from envs.executor.stance import StanceConfig
+from envs.executor.start import StartConfig
 from envs.executor.stepping import SteppingConfig
 from envs.executor.wholebody_gains import WholeBodyGains
 
@@ -61,6 +62,7 @@ class ExecutorConfig:
     com_plan: ComPlanConfig = field(default_factory=ComPlanConfig)
     sanity: SanityConfig = field(default_factory=SanityConfig)  # references checked before simulating (sanity.py)
     plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)  # residual mode's judgement (assistance.py)
+    start: StartConfig = field(default_factory=StartConfig)  # mode none: the body's first state (start.py)
 
     def __post_init__(self) -> None:
         if self.control_hz <= 0:

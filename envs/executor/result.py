@@ -32,6 +32,8 @@ class PhysicsMetrics:
     needed_torque_bw_m: float = float("nan")
     needed_torque_bw_m_p95: float = float("nan")
     needed_torque_bw_m_worst: float = float("nan")
+    # Mode none: the factor the body's first velocity was scaled by for a capturable standing start (start.py)
+    start_velocity_scale: float = 1.0
 
 
 @dataclass

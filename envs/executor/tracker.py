@@ -23,7 +23,9 @@ from envs.executor.config import ExecutorConfig, Mode, load_executor_config
 from envs.executor.feasibility import Feasibility, reference_feasibility
 from envs.executor.reference import Reference, build_reference, validate_motion
 from envs.executor.sanity import SanityProblem, check_motion
+from envs.executor.soles import feet_sole_corners
 from envs.executor.stance import StancePlanter
+from envs.executor.start import capturable_scale, standing_start
 from envs.executor.step_checks import read_step
 from envs.executor.wholebody import WholeBodyController
 from envs.executor.result import ExecutionResult, PhysicsMetrics
@@ -124,6 +126,23 @@ class TrackingExecutor:
         self.data.mocap_quat[self.mocap] = ref.qpos[step, 3:7]
         mujoco.mj_forward(self.model, self.data)
 
+    def _capturable_start(self) -> float:
+        """Mode none, after ``reset_to``: the body's velocity scaled down where the clip starts standing and the
+        velocity would carry the centre of mass to the soles' edge (start.py); the factor (1: as the reference)."""
+        import mujoco
+
+        cfg, d = self.config.start, self.data
+        if not cfg.capturable or not standing_start(self.wholebody.stance, self.wholebody.ref.dt, cfg.standing_s):
+            return 1.0
+        soles = feet_sole_corners(self.model, d, self.foot_geoms)[:, :, :2].reshape(-1, 2)
+        jac = np.zeros((3, self.model.nv))
+        mujoco.mj_jacSubtreeCom(self.model, d, jac, self.pelvis)
+        scale = capturable_scale(d.subtree_com[self.pelvis], jac @ d.qvel, soles, cfg.margin)
+        if scale < 1.0:
+            d.qvel[self.dadr:self.dadr + self.nv_h] *= scale
+            mujoco.mj_forward(self.model, d)
+        return scale
+
     def targets(self, ref: Reference) -> np.ndarray:
         """Actuator targets (N, 63) folding PD reference velocity and feed-forward into the set-point."""
         hinge = slice(6, self.nv_h)
@@ -188,9 +207,12 @@ class TrackingExecutor:
         if wholebody:
             tracked, stance = self.planted(ref)
             self.wholebody.prepare(tracked, stance, self.com_plan(tracked, stance).offset if cfg.com_plan.enabled else None)
+        start_scale = 1.0
         if reset:
             mujoco.mj_resetData(m, d)
             self.reset_to(tracked)
+            if wholebody:
+                start_scale = self._capturable_start()
         d.eq_active[self.eq_id] = 1 if mode == "residual" else 0
         self.balance.reset()
         n = ref.num_steps
@@ -272,6 +294,7 @@ class TrackingExecutor:
         done = max(steps_done, 1)
         checked = penetration[:done][:: max(1, int(round(cfg.control_hz / 20)))]
         metrics = self._metrics(ref, sim_pos[:done], wrench[:done], checked, motion.fps, steps_done > 0)
+        metrics.start_velocity_scale = start_scale
         step = max(1, int(round(1.0 / (ref.dt * motion.fps))))
         positions = from_mujoco(sim_pos[:steps_done:step]) if steps_done >= 2 else None
         return ExecutionResult(
