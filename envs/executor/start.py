@@ -6,8 +6,8 @@ plus its velocity over the pendulum's frequency) lies inside the soles, and in p
 of pressure never sits on the very edge. A clip that stands for its first half second takes no step to catch
 anything beyond. Decoded motion starts with a jolt of its first frames (the demo's dance expert began its sways at
 0.25-0.33 m/s sideways, the reference's own centre of mass settling 2 cm later), and a body started with that
-velocity tipped over one foot's edge and was lost within two seconds (7 of the expert's 8 physical failures in a
-demo run). The velocity of the whole body (root and joints) is scaled by one factor, so the pose's own motion keeps
+velocity tipped over one foot's edge and was lost within two seconds (7 of the expert's 10 physical failures in a
+demo run, all its sways and step-touches). The velocity of the whole body (root and joints) is scaled by one factor, so the pose's own motion keeps
 its shape. A clip that starts stepping, or whose start is capturable with the margin, starts as before
 (RESULTS.md, "A capturable start").
 """
