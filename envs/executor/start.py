@@ -7,9 +7,9 @@ of pressure never sits on the very edge. A clip that stands for its first half s
 anything beyond. Decoded motion starts with a jolt of its first frames (the demo's dance expert began its sways at
 0.25-0.33 m/s sideways, the reference's own centre of mass settling 2 cm later), and a body started with that
 velocity tipped over one foot's edge and was lost within two seconds (7 of the expert's 10 physical failures in a
-demo run, all its sways and step-touches). The velocity of the whole body (root and joints) is scaled by one factor, so the pose's own motion keeps
-its shape. A clip that starts stepping, or whose start is capturable with the margin, starts as before
-(RESULTS.md, "A capturable start").
+demo run, all its sways and step-touches). The velocity of the whole body (root and joints) is scaled by one
+factor, so the pose's own motion keeps its shape. A clip that starts stepping, or whose start is capturable with the
+margin, starts as before (RESULTS.md, "A capturable start").
 """
 from __future__ import annotations
 
@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.executor.feasibility import GRAVITY
 from envs.executor.hull import convex_hull, distance_outside
-
-GRAVITY = 9.81
 
 
 @dataclass(frozen=True)
