@@ -2,7 +2,9 @@
 
 Measures on this machine: parse + retarget of every dataset-1 clip (one process), `data prepare`
 of bandai-4 cold and again from the cache with the peak RSS of the whole process tree, and the
-procedural synth-8 source (samples and seconds). Needs $L2EMG_BANDAI_ROOT for the Bandai parts.
+procedural synth-8 source (samples and seconds), and the compiled forward kinematics and matrix_to_quat against the
+NumPy versions on synth-8 clips in the same run (per-clip time, ratio, identical output). Needs $L2EMG_BANDAI_ROOT for
+the Bandai parts.
 """
 from __future__ import annotations
 
@@ -34,6 +36,47 @@ def bench_dataset1(root: Path) -> dict:
             "retarget_error_cm_max": round(max(errors), 4)}
 
 
+def bench_compiled_kinematics(clips: int = 128) -> dict:
+    """synth-8's per-clip processing (generate, pose, featurise) with the compiled FK and matrix_to_quat, then with the
+    NumPy versions (``HAVE_NUMBA`` off), alternated over the same clips; the outputs compared bit for bit."""
+    import hashlib
+
+    import numpy as np
+
+    import envs.quaternion as quaternion
+    import envs.skeleton as skeleton
+    from envs.synth import SynthSource
+    from policies.data.process import process_synth
+
+    if not quaternion.HAVE_NUMBA:
+        return {"skipped": "numba is not installed"}
+    keys = list(SynthSource(seed=0).keys())
+    keys = keys[:: max(1, len(keys) // clips)][:clips]
+
+    def run(compiled: bool) -> tuple[float, str]:
+        quaternion.HAVE_NUMBA = skeleton.HAVE_NUMBA = compiled
+        digest, t0 = hashlib.sha256(), time.perf_counter()
+        for key in keys:
+            clip = process_synth(key)
+            digest.update(np.ascontiguousarray(clip.features).tobytes() + np.ascontiguousarray(clip.positions).tobytes())
+        return time.perf_counter() - t0, digest.hexdigest()
+
+    try:
+        run(True)  # compile (or load the cache) and warm the source's memo
+        times = {True: [], False: []}
+        digests = set()
+        for _ in range(2):
+            for compiled in (False, True):
+                seconds, digest = run(compiled)
+                times[compiled].append(seconds)
+                digests.add(digest)
+    finally:
+        quaternion.HAVE_NUMBA = skeleton.HAVE_NUMBA = True
+    numpy_ms, compiled_ms = (min(times[c]) / len(keys) * 1000 for c in (False, True))
+    return {"clips": len(keys), "numpy_ms_per_clip": round(numpy_ms, 2), "compiled_ms_per_clip": round(compiled_ms, 2),
+            "speedup": round(numpy_ms / compiled_ms, 2), "identical_output": len(digests) == 1}
+
+
 def bench_prepare(dataset: str, cache: Path, root: Path | None) -> dict:
     cmd = [sys.executable, "-m", "agent.cli", "data", "prepare", "--dataset", dataset, "--cache", str(cache), "--json", "--quiet"]
     if root is not None:
@@ -59,6 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         synth = bench_prepare("synth-8", Path(tmp), None)
         report["synth8"] = synth
+        report["compiled_kinematics"] = bench_compiled_kinematics()
         if args.root and not args.skip_bandai:
             root = Path(args.root)
             report["dataset1_parse_retarget"] = bench_dataset1(root)
@@ -67,6 +111,8 @@ def main() -> None:
             report["bandai"] = "skipped: set L2EMG_BANDAI_ROOT or pass --root"
     checks = {"synth8_samples": synth["samples"] >= TARGETS["synth8_min_samples"],
               "synth8_seconds": synth["cold_s"] < TARGETS["synth8_seconds"]}
+    if "identical_output" in report["compiled_kinematics"]:
+        checks["compiled_kinematics_identical"] = report["compiled_kinematics"]["identical_output"]
     if "bandai4_prepare" in report:
         b, d1 = report["bandai4_prepare"], report["dataset1_parse_retarget"]
         checks.update({

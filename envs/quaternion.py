@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs.jit import HAVE_NUMBA, compiled
+
 _EPS = 1e-9
 
 
@@ -97,7 +99,21 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
 
 
 def matrix_to_quat(m: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) to unit quaternions with w >= 0 (robust branch choice)."""
+    """Rotation matrices (..., 3, 3) to unit quaternions with w >= 0 (robust branch choice: the largest of the four
+    candidates ``1 +- m00 +- m11 +- m22`` is the divisor). Compiled (envs/jit.py): the same operations, in the same
+    order, as NumPy's masked version it replaced, so bit for bit the same quaternions (tests/test_compiled_kinematics.py)."""
+    m = np.asarray(m, dtype=np.float64)
+    if m.shape[-2:] != (3, 3):
+        raise ValueError(f"matrix_to_quat: expected (..., 3, 3) matrices, got shape {m.shape}")
+    if not HAVE_NUMBA:
+        return matrix_to_quat_numpy(m)
+    flat = np.ascontiguousarray(m.reshape(-1, 3, 3))
+    return _matrix_to_quat(flat).reshape(m.shape[:-2] + (4,))
+
+
+def matrix_to_quat_numpy(m: np.ndarray) -> np.ndarray:
+    """:func:`matrix_to_quat` in NumPy, by masks per branch: the version without Numba, and the reference the
+    compiled one is tested against."""
     m = np.asarray(m, dtype=np.float64)
     m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
     candidates = np.stack(
@@ -123,6 +139,42 @@ def matrix_to_quat(m: np.ndarray) -> np.ndarray:
                       (m[b3][:, 1, 2] + m[b3][:, 2, 1]) / s[b3], 0.25 * s[b3]], -1)
     q = qnormalize(q)
     return np.where(q[..., :1] < 0, -q, q)
+
+
+@compiled
+def _at_least_eps(v: float) -> float:  # pragma: no cover - compiled
+    return v if v > _EPS or v != v else _EPS  # np.maximum's: a NaN stays NaN
+
+
+@compiled
+def _matrix_to_quat(m: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled; run through matrix_to_quat
+    q = np.empty((m.shape[0], 4))
+    for i in range(m.shape[0]):
+        m00, m11, m22 = m[i, 0, 0], m[i, 1, 1], m[i, 2, 2]
+        c0, c1 = 1 + m00 + m11 + m22, 1 + m00 - m11 - m22
+        c2, c3 = 1 - m00 + m11 - m22, 1 - m00 - m11 + m22
+        best, top = 0, c0  # the first largest, as np.argmax
+        if c1 > top:
+            best, top = 1, c1
+        if c2 > top:
+            best, top = 2, c2
+        if c3 > top:
+            best, top = 3, c3
+        s = np.sqrt(_at_least_eps(top)) * 2
+        if best == 0:
+            w, x, y, z = 0.25 * s, (m[i, 2, 1] - m[i, 1, 2]) / s, (m[i, 0, 2] - m[i, 2, 0]) / s, (m[i, 1, 0] - m[i, 0, 1]) / s
+        elif best == 1:
+            w, x, y, z = (m[i, 2, 1] - m[i, 1, 2]) / s, 0.25 * s, (m[i, 0, 1] + m[i, 1, 0]) / s, (m[i, 0, 2] + m[i, 2, 0]) / s
+        elif best == 2:
+            w, x, y, z = (m[i, 0, 2] - m[i, 2, 0]) / s, (m[i, 0, 1] + m[i, 1, 0]) / s, 0.25 * s, (m[i, 1, 2] + m[i, 2, 1]) / s
+        else:
+            w, x, y, z = (m[i, 1, 0] - m[i, 0, 1]) / s, (m[i, 0, 2] + m[i, 2, 0]) / s, (m[i, 1, 2] + m[i, 2, 1]) / s, 0.25 * s
+        norm = _at_least_eps(np.sqrt(((w * w + x * x) + y * y) + z * z))  # qnormalize's sum, in NumPy's order
+        w, x, y, z = w / norm, x / norm, y / norm, z / norm
+        if w < 0:
+            w, x, y, z = -w, -x, -y, -z
+        q[i, 0], q[i, 1], q[i, 2], q[i, 3] = w, x, y, z
+    return q
 
 
 def quat_to_cont6d(q: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from envs.jit import HAVE_NUMBA, compiled
 from envs.quaternion import (cross, euler_to_matrix, kabsch_rotation, matrix_to_euler, matrix_to_quat, qbetween,
                              qfrom_axis_angle, qinv, qmul, qrot, quat_to_matrix)
 
@@ -75,6 +76,36 @@ HINGE_LIMBS: dict[int, tuple[int, int, tuple[float, float, float]]] = {
 }
 
 
+@compiled
+def _forward_kinematics(local: np.ndarray, root: np.ndarray, parents: np.ndarray,
+                        offsets: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled; run through forward
+    """Skeleton.forward_numpy per frame: global rotations by qmul down the tree, each bone's offset turned by its
+    parent's (qrot: v + 2 (w u x v + u x (u x v))), the products and sums written in the same order."""
+    frames, joints = local.shape[0], local.shape[1]
+    glob = np.empty((joints, 4))
+    pos = np.empty((frames, joints, 3))
+    for t in range(frames):
+        for c in range(4):
+            glob[0, c] = local[t, 0, c]
+        for c in range(3):
+            pos[t, 0, c] = root[t, c]
+        for j in range(1, joints):
+            p = parents[j]
+            aw, ax, ay, az = glob[p, 0], glob[p, 1], glob[p, 2], glob[p, 3]
+            bw, bx, by, bz = local[t, j, 0], local[t, j, 1], local[t, j, 2], local[t, j, 3]
+            glob[j, 0] = aw * bw - ax * bx - ay * by - az * bz
+            glob[j, 1] = aw * bx + ax * bw + ay * bz - az * by
+            glob[j, 2] = aw * by - ax * bz + ay * bw + az * bx
+            glob[j, 3] = aw * bz + ax * by - ay * bx + az * bw
+            vx, vy, vz = offsets[j, 0], offsets[j, 1], offsets[j, 2]
+            uvx, uvy, uvz = ay * vz - az * vy, az * vx - ax * vz, ax * vy - ay * vx
+            uuvx, uuvy, uuvz = ay * uvz - az * uvy, az * uvx - ax * uvz, ax * uvy - ay * uvx
+            pos[t, j, 0] = pos[t, p, 0] + (vx + 2.0 * (aw * uvx + uuvx))
+            pos[t, j, 1] = pos[t, p, 1] + (vy + 2.0 * (aw * uvy + uuvy))
+            pos[t, j, 2] = pos[t, p, 2] + (vz + 2.0 * (aw * uvz + uuvz))
+    return pos
+
+
 def _children(parents: tuple[int, ...]) -> list[list[int]]:
     kids: list[list[int]] = [[] for _ in parents]
     for j, p in enumerate(parents):
@@ -119,7 +150,21 @@ class Skeleton:
         return glob
 
     def forward(self, local_rot: np.ndarray, root_pos: np.ndarray) -> np.ndarray:
-        """Global joint positions (..., J, 3) from local rotations (..., J, 4) and root positions (..., 3)."""
+        """Global joint positions (..., J, 3) from local rotations (..., J, 4) and root positions (..., 3). Float64
+        rotations go through a compiled loop (envs/jit.py) doing :meth:`forward_numpy`'s operations in its order: the
+        same positions bit for bit, ~50x faster on a clip (tests/test_compiled_kinematics.py)."""
+        local_rot = np.asarray(local_rot)
+        if not HAVE_NUMBA or local_rot.dtype != np.float64 or local_rot.shape[-2] != self.num_joints:
+            return self.forward_numpy(local_rot, root_pos)
+        lead = local_rot.shape[:-2]
+        rot = np.ascontiguousarray(local_rot.reshape((-1,) + local_rot.shape[-2:]))
+        # a writable copy: a read-only view (broadcast_to's) would be a second compiled signature
+        root = np.array(np.broadcast_to(np.asarray(root_pos, dtype=np.float64), lead + (3,)).reshape(-1, 3), order="C")
+        parents, offsets = np.asarray(self.parents, dtype=np.int64), np.ascontiguousarray(self.offsets, dtype=np.float64)
+        return _forward_kinematics(rot, root, parents, offsets).reshape(lead + (self.num_joints, 3))
+
+    def forward_numpy(self, local_rot: np.ndarray, root_pos: np.ndarray) -> np.ndarray:
+        """:meth:`forward` in NumPy, a joint at a time over every frame (without Numba; the compiled loop's reference)."""
         glob = self.global_rotations(local_rot)
         pos = np.empty(local_rot.shape[:-1] + (3,))
         pos[..., 0, :] = root_pos

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.jit import compiled
+from envs.jit import compiled
 
 
 

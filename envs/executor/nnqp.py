@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.executor.jit import compiled
+from envs.jit import compiled
 
 MAX_FAILS = 3  # rounds the number of wrong signs may fail to fall before pivoting one at a time
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from envs.executor.soles import box_bottom_corners, corners_by_foot
 from envs.executor.hull import outside_distance, points_outside
-from envs.executor.jit import compiled
+from envs.jit import compiled
 
 
 @dataclass(frozen=True)

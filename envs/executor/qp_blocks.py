@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.executor.jit import compiled
+from envs.jit import compiled
 from envs.executor.nnqp import warm_non_negative_qp
 
 

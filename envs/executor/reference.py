@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.jit import compiled
+from envs.jit import compiled
 from envs.executor.soles import box_bottom_corners, by_foot
 from envs.humanoid import HumanoidSpec, quat_to_mujoco, to_mujoco
 from envs.motion.motion import Motion

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.executor.jit import compiled
+from envs.jit import compiled
 from envs.executor.soles import box_bottom_corners, feet_along, sole_corners
 from envs.executor.reference import Reference, reference_from_qpos
 from envs.humanoid import HumanoidSpec

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.executor.jit import compiled
+from envs.jit import compiled
 
 
 @compiled

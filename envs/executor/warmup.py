@@ -1,6 +1,6 @@
 """``python -m envs.executor.warmup``: compile the executor's Numba kernels into their on-disk cache once.
 
-Numba compiles a kernel at its first call and caches it beside its source (``envs/executor/jit.py``). A run that
+Numba compiles a kernel at its first call and caches it beside its source (``envs/jit.py``). A run that
 starts with no cache has every executor process compile the same kernels at its first motion, all at once: on a
 fresh clone, ``make demo``'s first batch took 26 s to execute (two executors compiling side by side on two cores,
 1.3 s for the next). ``make setup`` runs this once after installing, so that executors load the kernels instead.
