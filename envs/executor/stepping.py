@@ -28,7 +28,8 @@ while the reference's went forwards (walk_normal_001: 0.3 m behind the pelvis wh
   flat on heel and toes (``wait_for_landing``): the body never lifts its only supporting foot because
   the clip did, nor hands its weight to a heel edge. Where the clip stands still, a standing foot that
   rocks off the floor stays support (``support_hysteresis``).
-- **Steps the clip does not take** (push_recovery.py) edit this schedule while the clip stands.
+- **Steps the clip does not take** (push_recovery.py) edit this schedule while the clip stands, and a foot the clip
+  turns while it stands is lifted to turn (pivot.py).
 
 Measured (dataset-1, `l2emg sim track --dataset1 --mode none`, RESULTS.md): walking clips tracked to the
 end 2.7 % -> 10.7 %, the share of a walk survived 0.17-0.21 -> 0.24-0.60, standing gestures unchanged.
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from envs.executor.pivot import PivotConfig
 from envs.executor.push_recovery import PushRecoveryConfig
 from envs.executor.stance import floor_level
 from envs.executor.walk_mpc import WalkMpcConfig
@@ -87,6 +89,7 @@ class SteppingConfig:
     dcm_plan: bool = False  # the centre of mass follows a path planned over the schedule's support (dcm_plan.py)
     push_recovery: PushRecoveryConfig = field(default_factory=PushRecoveryConfig)  # steps the clip does not take
     mpc: WalkMpcConfig = field(default_factory=WalkMpcConfig)  # centre of pressure and landings planned online (walk_mpc.py)
+    pivot: PivotConfig = field(default_factory=PivotConfig)  # a standing foot the clip turns is lifted to turn (pivot.py)
 
     def __post_init__(self) -> None:
         if not self.flat_height >= 0:
