@@ -98,6 +98,6 @@ def test_a_procedural_spin_stays_up_with_pivot_steps_and_not_without():
     kept = on.execute(motion, mode="none")
     lost = off.execute(motion, mode="none")
     assert kept.success, kept.reason
-    assert on.wholebody.pivots > 0
+    assert on.wholebody.schedule.pivots > 0
     assert not lost.success and lost.reason == "tracking_lost"
-    assert off.wholebody.pivots == 0
+    assert off.wholebody.schedule.pivots == 0

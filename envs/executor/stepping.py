@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.executor.pivot import PivotConfig
+from envs.executor.pivot import PivotConfig, pivot_steps
 from envs.executor.push_recovery import PushRecoveryConfig
 from envs.executor.stance import floor_level
 from envs.executor.walk_mpc import WalkMpcConfig
@@ -104,6 +104,7 @@ class ContactSchedule:
     flat: np.ndarray  # (N, 2) ... with its heel down: its sole is held flat on the floor
     corners: np.ndarray  # (N, 2, 8, 3) the sole corners it was read from
     down: np.ndarray  # (N, 2, 8) which corners are down
+    pivots: int = 0  # swings inserted where the clip turns a standing foot (pivot.py)
 
     def support(self) -> list[np.ndarray]:
         """Per step, the (M, 2) floor points of the standing soles' down corners (a standing foot with none
@@ -138,7 +139,10 @@ def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> 
         low = z[:, :, :4] < lowest + config.flat_height
         heel_down = heel_down & (low | ~near_steps(stance, dt)[:, None, None])
     flat = stance & heel_down.any(axis=2)
-    return ContactSchedule(stance, flat, corners, down)
+    pivots = 0
+    if config.pivot.enabled:  # a standing foot the clip turns is lifted to turn (pivot.py)
+        stance, flat, pivots = pivot_steps(stance, flat, corners, dt, config.pivot)
+    return ContactSchedule(stance, flat, corners, down, pivots)
 
 
 STEP_MARGIN_S = 0.1  # s before a lift-off and after a landing that count as around a step

@@ -39,7 +39,6 @@ from envs.executor.momentum import add_momentum_rate_task, angular_momentum_matr
 from envs.executor.soles import by_foot, corners_by_foot, feet_along
 from envs.executor.reference import Reference
 from envs.executor.push_recovery import PushRecovery
-from envs.executor.pivot import pivot_steps
 from envs.executor.qp import solve_qp
 from envs.executor.qp_blocks import assemble_blocks, solve_blocks, whole_problem
 from envs.executor.setpoints import impedance_setpoints, torque_setpoints
@@ -111,12 +110,8 @@ class WholeBodyController:
         self.ref_feet, corners = self._feet(ref)
         self.ref_heels = self.ref_feet[..., :2]
         self.flat = stance
-        self.pivots = 0  # swings pivot.py inserted where the clip turns a standing foot
         if self.stepping.enabled:
-            schedule = contact_schedule(corners, ref.dt, self.stepping)
-            if self.stepping.pivot.enabled:
-                schedule.stance, schedule.flat, self.pivots = pivot_steps(schedule.stance, schedule.flat, corners, ref.dt,
-                                                                          self.stepping.pivot)
+            self.schedule = schedule = contact_schedule(corners, ref.dt, self.stepping)  # with its pivot steps
             stance, self.flat = schedule.stance, schedule.flat
         self.ref, self.stance = ref, stance
         self.qacc_ref = gaussian_filter1d(np.gradient(ref.qvel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
