@@ -9,7 +9,7 @@ friction; a dancer turning on the spot shifts its weight and lifts, or unloads, 
 sole has turned by more than ``turn_deg`` since it was set down, it swings for ``swing_s`` while the other foot stands
 throughout, and lands where the clip has it then (the swing's target is the clip's foot; its joints turn it). A sole
 pitched onto its toes is not read (its heel-to-toe direction on the floor shrinks to nothing at push-off and turns
-wildly: in walks that read as turns of 100 degrees), nor a foot the schedule does not hold flat.
+wildly: in walks that read as turns of 115-165 degrees), nor a foot the schedule does not hold flat.
 """
 from __future__ import annotations
 
