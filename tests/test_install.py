@@ -41,13 +41,16 @@ def test_pip_install_then_demo_and_gymnasium_from_outside_the_checkout(tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     config, assets = out.stdout.split()
     assert str(site) in config and str(site) in assets and str(ROOT) not in config + assets  # the installed copies
-    # the demo, shortened (named in its report): a 20-step expert, 24 interactions after it, no replay, no videos,
-    # in one process (the Ray path is tested by test_runtime and test_cluster)
+    # the demo, shortened (named in its report): 16 interactions before the new scenario, a 20-step expert trained
+    # unpaced, 24 interactions after it, no replay, no videos, in one process (the Ray path is tested by test_runtime
+    # and test_cluster, the pacing by test_learner_pacing)
     demo = subprocess.run([str(venv / "bin" / "l2emg"), "demo", "--backend", "local", "--no-render", "--json",
-                           "--set", "runtime.learner.steps=20",
+                           "--set", "episode.phases.0.interactions=16", "--set", "runtime.learner.steps=20",
+                           "--set", "runtime.learner.duty=1",
                            "--set", "episode.phases.2.interactions=24", "--set", "episode.replay=0"],
                           capture_output=True, text=True, cwd=elsewhere, env=env, timeout=900)
     assert demo.returncode == 0, demo.stderr[-3000:]
     summary = json.loads(demo.stdout)
-    assert summary["interactions"] >= 16 + 24 and summary["overrides"]["runtime.learner.steps"] == "20"
+    assert summary["interactions"] >= 16 + 24 + 24 and summary["overrides"]["runtime.learner.steps"] == "20"
+    assert summary["phases"]["known scenarios"]["n"] == 16 and summary["phases"]["after the expert landed"]["n"] == 24
     assert (elsewhere / "runs" / "demo" / "report.md").is_file() and (elsewhere / "runs" / "synth-8" / "tokenizer").is_dir()
