@@ -110,9 +110,9 @@ class WholeBodyController:
         self.ref_feet, corners = self._feet(ref)
         self.ref_heels = self.ref_feet[..., :2]
         self.flat = stance
-        if self.stepping.enabled:
-            self.schedule = schedule = contact_schedule(corners, ref.dt, self.stepping)  # with its pivot steps
-            stance, self.flat = schedule.stance, schedule.flat
+        self.schedule = contact_schedule(corners, ref.dt, self.stepping) if self.stepping.enabled else None  # pivots in it
+        if self.schedule is not None:
+            stance, self.flat = self.schedule.stance, self.schedule.flat
         self.ref, self.stance = ref, stance
         self.qacc_ref = gaussian_filter1d(np.gradient(ref.qvel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
         self.com = ref.com.copy()
