@@ -43,7 +43,7 @@ from envs.executor.qp import solve_qp
 from envs.executor.qp_blocks import assemble_blocks, solve_blocks, whole_problem
 from envs.executor.setpoints import impedance_setpoints, torque_setpoints
 from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule, near_steps
-from envs.executor.task_targets import add_root_pd, follow_feet, hinge_accelerations, stance_foot_target
+from envs.executor.task_targets import add_root_pd, follow_feet, hinge_accelerations, smoothed, stance_foot_target
 from envs.executor.walk_mpc import MpcPlan
 from envs.executor.wholebody_gains import WholeBodyGains
 
@@ -77,9 +77,7 @@ class WholeBodyController:
         self._chains = dof_chains(model, foot_geoms)
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
-        self._jp = np.zeros((3, model.nv))
-        self._jr = np.zeros((3, model.nv))
-        self._jcom = np.zeros((3, model.nv))
+        self._jp, self._jr, self._jcom = np.zeros((3, model.nv)), np.zeros((3, model.nv)), np.zeros((3, model.nv))
         self._rotvec = np.zeros(3)
         w = np.ones(nv)
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
@@ -145,6 +143,8 @@ class WholeBodyController:
         # the legs' full weights (with the stepping weights the 50 N s push test's step lost the clip)
         self._clip_steps = near_steps(stance, ref.dt)
         self._steps_near = self._clip_steps.copy()  # the same over the schedule as edited (stepping_now), kept by swing()
+        # the PD's velocity targets: smoothed while the clip stands (velocity_smooth_s), its own around its steps
+        self.qvel_ref = np.where(self._clip_steps[:, None], ref.qvel, smoothed(ref.qvel, self.gains.velocity_smooth_s / ref.dt))
 
     def swing(self, foot: int, start: int, stop: int) -> None:
         """The schedule edited in place: ``foot`` swings over reference steps [start, stop) (a step of push
@@ -281,7 +281,7 @@ class WholeBodyController:
             self.push.react(self, d, k, com, com_vel)
         self.support = self._support(d, k)
         anchor = self._follow_feet(d, k)
-        a_des = hinge_accelerations(self.qacc_ref[k], ref.qpos[k], q, ref.qvel[k], qd, g.kp_joint, g.kd_joint)
+        a_des = hinge_accelerations(self.qacc_ref[k], ref.qpos[k], q, self.qvel_ref[k], qd, g.kp_joint, g.kd_joint)
         if self.push is not None:
             legs = self.push.stance_legs(self, d, k)
             if legs is not None and self.stance[k].all():  # after a step of its own, until the clip steps
@@ -290,7 +290,7 @@ class WholeBodyController:
                 a_des[6 + cols] = g.kp_joint * (legs[7 + cols] - q[7 + cols]) - g.kd_joint * qd[6 + cols]
                 a_des[2] += g.kp_root_position * (legs[2] - ref.qpos[k, 2])  # the pelvis at the height they reach
         mujoco.mju_subQuat(self._rotvec, ref.qpos[k, 3:7], q[3:7])  # rotvec of q^-1 q_ref (envs.quaternion's, in C)
-        add_root_pd(a_des, ref.qpos[k], q, anchor, ref.qvel[k], qd, self._rotvec, g.kp_root_position,
+        add_root_pd(a_des, ref.qpos[k], q, anchor, self.qvel_ref[k], qd, self._rotvec, g.kp_root_position,
                     g.kd_root_position, g.kp_root_orientation, g.kd_root_orientation)
         mujoco.mj_fullM(m, d, self._mass)
         mass = self._mass[a0:a0 + nv, a0:a0 + nv]

@@ -42,6 +42,9 @@ class WholeBodyGains:
     friction: float = 0.7  # friction-pyramid slope, below the floor's 1.0 for a margin
     sole_penetration: float = 0.002  # m the soles are asked to press into the (soft) floor
     smooth_s: float = 0.03  # s, Gaussian on reference accelerations (spiky between mocap frames)
+    # s, Gaussian on the reference velocities the joints' and the pelvis's PD damp towards while the clip stands (0:
+    # the interpolated ones, which jump at every clip frame); around the clip's steps they are the clip's own
+    velocity_smooth_s: float = 0.0
     anchor_s: float = 0.5  # s, time constant with which the balance targets follow where the stance feet really are (0: off)
     solve_hz: float = 60.0  # the QP's rate; between solves the actuators hold its joint torques
     hold_impedance: bool = True  # between solves, also pull the joints back onto the solve's planned path
@@ -60,6 +63,8 @@ class WholeBodyGains:
             raise ValueError(f"weight_angular_momentum must be >= 0 (0: off), got {self.weight_angular_momentum}")
         if self.angular_momentum_form not in ("acceleration", "forces"):
             raise ValueError(f"angular_momentum_form must be acceleration or forces, got {self.angular_momentum_form!r}")
+        if not self.velocity_smooth_s >= 0:
+            raise ValueError(f"velocity_smooth_s must be >= 0 (0: off), got {self.velocity_smooth_s}")
         if not self.weight_centre_of_pressure >= 0:
             raise ValueError(f"weight_centre_of_pressure must be >= 0 (0: off), got {self.weight_centre_of_pressure}")
 
