@@ -64,8 +64,8 @@ def stance_foot_target(velocity: np.ndarray, kd: float, kp_height: float, sole_h
 
 def smoothed(x: np.ndarray, sigma_steps: float) -> np.ndarray:
     """``x`` (N, ...) under a Gaussian of ``sigma_steps`` steps along its first axis, the ends held (``x`` itself at 0).
-    The reference is interpolated linearly between the clip's frames (20 fps onto the 60 Hz control steps), so its
-    velocities are steps that jump at every frame: a PD's damping term passes the jumps on as a 20 Hz square wave."""
+    The reference is interpolated linearly between the clip's frames (here 20 fps onto the 60 Hz control steps), so
+    its velocities are steps that jump at every frame: a PD's damping term passes the jumps on at the clip's frame rate."""
     if sigma_steps <= 0:
         return x
     from scipy.ndimage import gaussian_filter1d
