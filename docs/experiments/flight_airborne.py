@@ -1,0 +1,77 @@
+"""In the clip's flights, is the body in the air too? (issue 18; see README.md beside this file)
+
+For each clip whose contact schedule has flights (no foot down), tracked in mode none: at every control step up to the
+end or the failure, whether the clip is in flight and whether any of the body's foot geoms touches the floor. Prints
+per group (walking contents, run, dash) the clips, the clip's flight steps and the share of them in which the body is
+airborne too; RESULTS.md "The floor's push chattered at the clip's frame rate" (the flight ablation).
+
+    PYTHONPATH=. python docs/experiments/flight_airborne.py                      # dataset-1's walks, runs and dashes
+    PYTHONPATH=. python docs/experiments/flight_airborne.py --dir path/to/dataset-2/data --every 4
+
+Reads `$L2EMG_BANDAI_ROOT/dataset-1/data` (`--dir`: another folder of Bandai BVH files). Deterministic.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+
+def group(name: str) -> str | None:
+    """``walking``, ``run`` or ``dash`` from a Bandai file name's content, None for the others."""
+    content = name.split("_")[1]
+    if content.startswith("walk"):
+        return "walking"
+    return content if content in ("run", "dash") else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=None, help="folder of Bandai BVH files (default: dataset-1's)")
+    parser.add_argument("--every", type=int, default=1, help="every n-th clip of each group")
+    args = parser.parse_args()
+    from envs.executor import TrackingExecutor
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    folder = args.dir or Path(os.environ["L2EMG_BANDAI_ROOT"]) / "dataset-1" / "data"
+    ex = TrackingExecutor()
+    seen: dict[str, int] = defaultdict(int)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # clips, tracked, flight steps, airborne too
+    for path in sorted(folder.glob("*.bvh")):
+        g = group(path.stem)
+        if g is None:
+            continue
+        seen[g] += 1
+        if (seen[g] - 1) % args.every:
+            continue
+        steps: list[tuple[bool, bool]] = []  # (clip in flight, body airborne) per control step
+
+        def record(d, k: int) -> None:
+            wb = ex.wholebody
+            if wb is not None and k < len(wb.stance):
+                steps.append((not wb.stance[k].any(), not wb.foot_geoms_on_floor(d).any()))
+
+        ex.hooks.append(record)
+        try:
+            result = ex.execute(retarget(read_bvh(path), JointMap.bandai()).motion, mode="none")
+        finally:
+            ex.hooks.remove(record)
+        flags = np.array(steps, dtype=bool).reshape(-1, 2)
+        if not flags[:, 0].any():
+            continue
+        t = totals[g]
+        t[0] += 1
+        t[1] += int(result.success)
+        t[2] += int(flags[:, 0].sum())
+        t[3] += int((flags[:, 0] & flags[:, 1]).sum())
+    print(json.dumps({g: {"clips_with_flights": t[0], "tracked": t[1], "clip_flight_steps": t[2],
+                          "body_airborne_too": t[3], "share": round(t[3] / t[2], 3)} for g, t in totals.items()}))
+
+
+if __name__ == "__main__":
+    main()
