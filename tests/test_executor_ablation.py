@@ -28,3 +28,13 @@ def test_each_variant_builds_an_executor_that_differs_from_the_shipped_one(name)
     config = apply_overrides(base, VARIANTS[name], f"variant {name}")
     assert (config == base) == (name == "shipped")
     TrackingExecutor(config)  # the controller accepts it (e.g. the stepping weights' hinge names)
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_each_variant_executes_a_clip(name, pose):
+    """Past building it: a variant's code path runs (the dcm-plan variant once raised NameError in prepare)."""
+    from helpers import still_motion
+
+    config = apply_overrides(load_executor_config(), VARIANTS[name], f"variant {name}")
+    result = TrackingExecutor(config).execute(still_motion(pose, 20), mode="none")
+    assert result.reason != "unstable", (name, result.reason)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from envs.executor import TrackingExecutor, load_executor_config
-from envs.executor.task_targets import smoothed
+from envs.executor.reference import smoothed
 
 
 def test_smoothing_takes_the_frame_rate_steps_out_of_an_interpolated_velocity():

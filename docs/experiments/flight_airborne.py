@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 
 
-def group(name: str) -> str | None:
-    """``walking``, ``run`` or ``dash`` from a Bandai file name's content, None for the others."""
-    content = name.split("_")[1]
-    if content.startswith("walk"):
+def group(stem: str) -> str | None:
+    """``walking``, ``run`` or ``dash`` from a Bandai file name's content (``sim track``'s groups), None for the others."""
+    from agent.bench.sim_track import WALKING, content_of
+
+    content = content_of(stem)
+    if content in WALKING:
         return "walking"
     return content if content in ("run", "dash") else None
 

@@ -95,6 +95,18 @@ def _choose_triples(first: np.ndarray, second: np.ndarray, v1: np.ndarray, v2: n
     return out
 
 
+def smoothed(x: np.ndarray, sigma_steps: float) -> np.ndarray:
+    """``x`` (N, ...) under a Gaussian of ``sigma_steps`` steps along its first axis, the ends held (``x`` itself at 0).
+    ``build_reference`` interpolates linearly between the clip's frames (here 20 fps onto the 60 Hz control steps), so
+    the reference's velocities are steps that jump at every frame and its accelerations spikes: what a controller
+    damps or feeds forward from them is smoothed with this (wholebody.py)."""
+    if sigma_steps <= 0:
+        return x
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(x, sigma_steps, axis=0, mode="nearest")
+
+
 def build_reference(model, data, spec: HumanoidSpec, motion: Motion, control_hz: float,
                     body_ids: np.ndarray | None = None, foot_geoms: list[int] | None = None) -> Reference:
     """Express ``motion`` in MuJoCo at the control rate and run inverse dynamics on it (``foot_geoms``: see

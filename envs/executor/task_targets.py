@@ -60,14 +60,3 @@ def stance_foot_target(velocity: np.ndarray, kd: float, kp_height: float, sole_h
     out[4] += kp_flat * -xmat[2]
     out[5] += kp_flat * 0.0
     return out
-
-
-def smoothed(x: np.ndarray, sigma_steps: float) -> np.ndarray:
-    """``x`` (N, ...) under a Gaussian of ``sigma_steps`` steps along its first axis, the ends held (``x`` itself at 0).
-    The reference is interpolated linearly between the clip's frames (here 20 fps onto the 60 Hz control steps), so
-    its velocities are steps that jump at every frame: a PD's damping term passes the jumps on at the clip's frame rate."""
-    if sigma_steps <= 0:
-        return x
-    from scipy.ndimage import gaussian_filter1d
-
-    return gaussian_filter1d(x, sigma_steps, axis=0, mode="nearest")

@@ -37,13 +37,13 @@ from envs.executor.contacts import dof_chains, foot_slots, geoms_on_floor, stanc
 from envs.executor.cross import horizontal_moment, tilt_axis
 from envs.executor.momentum import add_momentum_rate_task, angular_momentum_matrix
 from envs.executor.soles import by_foot, corners_by_foot, feet_along
-from envs.executor.reference import Reference
+from envs.executor.reference import Reference, smoothed
 from envs.executor.push_recovery import PushRecovery
 from envs.executor.qp import solve_qp
 from envs.executor.qp_blocks import assemble_blocks, solve_blocks, whole_problem
 from envs.executor.setpoints import impedance_setpoints, torque_setpoints
 from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule, near_steps
-from envs.executor.task_targets import add_root_pd, follow_feet, hinge_accelerations, smoothed, stance_foot_target
+from envs.executor.task_targets import add_root_pd, follow_feet, hinge_accelerations, stance_foot_target
 from envs.executor.walk_mpc import MpcPlan
 from envs.executor.wholebody_gains import WholeBodyGains
 
@@ -77,7 +77,9 @@ class WholeBodyController:
         self._chains = dof_chains(model, foot_geoms)
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
-        self._jp, self._jr, self._jcom = np.zeros((3, model.nv)), np.zeros((3, model.nv)), np.zeros((3, model.nv))
+        self._jp = np.zeros((3, model.nv))
+        self._jr = np.zeros((3, model.nv))
+        self._jcom = np.zeros((3, model.nv))
         self._rotvec = np.zeros(3)
         w = np.ones(nv)
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
@@ -102,8 +104,6 @@ class WholeBodyController:
     def prepare(self, ref: Reference, stance: np.ndarray, com_offset: np.ndarray | None = None) -> None:
         """Reference accelerations and centre-of-mass derivatives, smoothed; ``stance``: (N, 2) flags;
         ``com_offset``: (N, 2) horizontal shift of the centre-of-mass target (com_plan.py)."""
-        from scipy.ndimage import gaussian_filter1d
-
         sigma = max(self.gains.smooth_s / ref.dt, 1e-6)
         self.ref_feet, corners = self._feet(ref)
         self.ref_heels = self.ref_feet[..., :2]
@@ -112,17 +112,17 @@ class WholeBodyController:
         if self.schedule is not None:
             stance, self.flat = self.schedule.stance, self.schedule.flat
         self.ref, self.stance = ref, stance
-        self.qacc_ref = gaussian_filter1d(np.gradient(ref.qvel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
+        self.qacc_ref = smoothed(np.gradient(ref.qvel, ref.dt, axis=0), sigma)
         self.com = ref.com.copy()
         if com_offset is not None:
             self.com[:, :2] += com_offset
         self.com_vel = np.gradient(self.com, ref.dt, axis=0)
         self.anchor: np.ndarray | None = None  # set at the first control step: a body may start off the clip
-        self.com_acc = gaussian_filter1d(np.gradient(self.com_vel, ref.dt, axis=0), sigma, axis=0, mode="nearest")
+        self.com_acc = smoothed(np.gradient(self.com_vel, ref.dt, axis=0), sigma)
         if self.stepping.enabled and self.stepping.dcm_plan:
             from envs.executor.dcm_plan import plan_dcm
 
-            self.dcm = plan_dcm(self.com, self.com_vel, self.com_acc, schedule.support(), ref.dt)
+            self.dcm = plan_dcm(self.com, self.com_vel, self.com_acc, self.schedule.support(), ref.dt)
             self.com[:, :2], self.com_vel[:, :2], self.com_acc[:, :2] = self.dcm.com, self.dcm.vel, self.dcm.acc
         self.planner = (StepPlanner(self.stepping, stance, self.ref_feet, self.com, self.com_vel, ref.dt)
                         if self.stepping.enabled else None)
