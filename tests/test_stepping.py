@@ -315,18 +315,18 @@ def test_a_walk_is_walked_to_its_end_only_with_the_feet_pushing_where_the_mpc_pl
 
 
 def test_a_walk_is_walked_to_its_end_only_with_the_rear_foot_let_go_of_at_flat_height(bandai_root, executor):
-    """``walk-right_giant_001``: with a stance sole held flat around steps only while a heel corner is within 1 cm
+    """``walk-right_tired_001``: with a stance sole held flat around steps only while a heel corner is within 1 cm
     (shipped, ``stepping.flat_height``) the body walks it to the end; held flat up to contact_height (2 cm) the rear
-    foot cannot rise onto its toes and push off, and the body loses the clip at 3.75 s (RESULTS.md, the rear foot lets
-    go of the floor). Walked in five of five settings within 0.1 % of ``wholebody.kp_joint``, lost held flat in four.
-    ``walk-right_happy_001``, the example before, is lost either way since landings after a flight (a happy walk
-    skips), ``walk_proud_001`` since the angular momentum's rate is asked of the contact forces (2026-12-06), and the
-    examples before them since the walking MPC bounds the ZMP by the soles' hull;
-    on dataset-1's walks the setting is now worth 53 -> 54 of 75 (+6 / -5: no difference there; dataset-2's 243 -> 292
-    was measured before the hull)."""
+    foot cannot rise onto its toes and push off, and the body loses the clip at 2.18 s (RESULTS.md, the rear foot lets
+    go of the floor). ``walk-right_giant_001``, the example before, is walked either way since lift-offs wait for the
+    body (2026-12-07), ``walk-right_happy_001`` is lost either way since landings after a flight (a happy walk skips),
+    ``walk_proud_001`` since the angular momentum's rate is asked of the contact forces (2026-12-06), and the examples
+    before them since the walking MPC bounds the ZMP by the soles' hull. On dataset-1 the setting is now worth 122 ->
+    130 of 174 (walking 57 -> 60, +4 / -1; runs and dashes 6 -> 11; 2026-12-07; dataset-2's walks 243 -> 292 were
+    measured before the hull)."""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk-right_giant_001")
+    motion = _dataset1_clip(bandai_root, "walk-right_tired_001")
     assert 0 < executor.config.stepping.flat_height < executor.config.stepping.contact_height  # shipped
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)

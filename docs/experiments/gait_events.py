@@ -155,11 +155,11 @@ def accel(clips: list[str], overrides: str) -> None:
             asked.setdefault(k, []).append(float((mpc.omega[k] ** 2 * (com[:2] - result.zmp)) @ mpc.forward[k]))
         return result
 
-    def supported(self, d, k):
+    def supported(self, d, k, *state):
         if self.stance[k].any():
             touching = self.foot_geoms_on_floor(d)
             airborne.append(not (touching[:2] | touching[2:]).any())
-        return support(self, d, k)
+        return support(self, d, k, *state)
 
     wholebody.WholeBodyController._mpc_plan, wholebody.WholeBodyController._support = planned, supported
     phases: dict[str, list[tuple[float, float, float]]] = {}

@@ -28,6 +28,8 @@ while the reference's went forwards (walk_normal_001: 0.3 m behind the pelvis wh
   flat on heel and toes (``wait_for_landing``): the body never lifts its only supporting foot because
   the clip did, nor hands its weight to a heel edge. Where the clip stands still, a standing foot that
   rocks off the floor stays support (``support_hysteresis``).
+- **Lift-offs wait for the body** (lift_timing.py): a foot the clip lifts stays down a moment longer while the body's
+  capture point lags the clip's over the other foot.
 - **Steps the clip does not take** (push_recovery.py) edit this schedule while the clip stands, and a foot the clip
   turns while it stands is lifted to turn (pivot.py).
 
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from envs.executor.lift_timing import LiftTimingConfig
 from envs.executor.pivot import PivotConfig, pivot_steps
 from envs.executor.push_recovery import PushRecoveryConfig
 from envs.executor.stance import floor_level
@@ -90,6 +93,7 @@ class SteppingConfig:
     push_recovery: PushRecoveryConfig = field(default_factory=PushRecoveryConfig)  # steps the clip does not take
     mpc: WalkMpcConfig = field(default_factory=WalkMpcConfig)  # centre of pressure and landings planned online (walk_mpc.py)
     pivot: PivotConfig = field(default_factory=PivotConfig)  # a standing foot the clip turns is lifted to turn (pivot.py)
+    lift: LiftTimingConfig = field(default_factory=LiftTimingConfig)  # a lift waits for the body (lift_timing.py)
 
     def __post_init__(self) -> None:
         if not self.flat_height >= 0:

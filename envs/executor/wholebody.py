@@ -35,6 +35,7 @@ import numpy as np
 
 from envs.executor.contacts import dof_chains, foot_slots, geoms_on_floor, stance_contacts
 from envs.executor.cross import horizontal_moment, tilt_axis
+from envs.executor.lift_timing import held_lifts
 from envs.executor.momentum import add_momentum_rate_task, angular_momentum_matrix
 from envs.executor.soles import by_foot, corners_by_foot, feet_along
 from envs.executor.reference import Reference, smoothed
@@ -62,24 +63,18 @@ class WholeBodyController:
         self._ctrl_lo, self._ctrl_hi = np.ascontiguousarray(lo, dtype=float), np.ascontiguousarray(hi, dtype=float)
         self.stepping = stepping or SteppingConfig(enabled=False)
         self.torque_limit = torque_limit  # (nv - 6,) the actuators' force limits, N m
-        self.planner: StepPlanner | None = None
-        self.push: PushRecovery | None = None
-        self.qadr, self.dadr, self.nv = qadr, dadr, nv
-        self.kp, self.kv = kp, kv
-        self.pelvis = pelvis
+        self.planner, self.push = None, None  # StepPlanner and PushRecovery once prepared with stepping
+        self.qadr, self.dadr, self.nv, self.kp, self.kv, self.pelvis = qadr, dadr, nv, kp, kv, pelvis
         self.foot_geoms = foot_geoms  # left heel box, right heel box, left toes, right toes
         self._heel_geoms = np.array(foot_geoms[:2])
         self._no_anchor = np.zeros(2)  # follow_feet's anchor argument before the first control step
         # the share of the way to the feet the anchor moves per physics step (anchor_s: its time constant)
         self._anchor_rate = min(1.0, model.opt.timestep / gains.anchor_s) if gains.anchor_s > 0 else 0.0
         self.sole_geoms = by_foot(foot_geoms)  # both soles' boxes foot by foot (soles.py)
-        self._slot_of = foot_slots(model.ngeom, foot_geoms)
-        self._chains = dof_chains(model, foot_geoms)
+        self._slot_of, self._chains = foot_slots(model.ngeom, foot_geoms), dof_chains(model, foot_geoms)
         self.heel_body = [int(model.geom_bodyid[g]) for g in foot_geoms[:2]]
         self._mass = np.zeros((model.nv, model.nv))
-        self._jp = np.zeros((3, model.nv))
-        self._jr = np.zeros((3, model.nv))
-        self._jcom = np.zeros((3, model.nv))
+        self._jp, self._jr, self._jcom = (np.zeros((3, model.nv)) for _ in range(3))  # Jacobians
         self._rotvec = np.zeros(3)
         w = np.ones(nv)
         w[:3], w[3:6] = gains.weight_root_position, gains.weight_root_orientation
@@ -95,19 +90,17 @@ class WholeBodyController:
         # per foot, the height its heel box's centre stands at on the floor (its half height less the penetration allowed)
         self._sole_height = [float(model.geom_size[g][2] - gains.sole_penetration) for g in foot_geoms[:2]]
         import mujoco
-
         implicit = model.opt.integrator in (mujoco.mjtIntegrator.mjINT_IMPLICIT, mujoco.mjtIntegrator.mjINT_IMPLICITFAST)
         self._implicit = model.opt.timestep * (kv + model.dof_damping[dadr + 6:dadr + nv]) if implicit else np.zeros(nv - 6)
-        self.ref: Reference | None = None
-        self._scratch = None
+        self.ref, self._scratch = None, None  # the Reference once prepared; an MjData for kinematics once made
 
     def prepare(self, ref: Reference, stance: np.ndarray, com_offset: np.ndarray | None = None) -> None:
         """Reference accelerations and centre-of-mass derivatives, smoothed; ``stance``: (N, 2) flags;
         ``com_offset``: (N, 2) horizontal shift of the centre-of-mass target (com_plan.py)."""
         sigma = max(self.gains.smooth_s / ref.dt, 1e-6)
         self.ref_feet, corners = self._feet(ref)
-        self.ref_heels = self.ref_feet[..., :2]
-        self.flat = stance
+        self._clip_soles = None if corners is None else corners[..., :2].mean(axis=2)  # (N, 2, 2) sole centres
+        self.ref_heels, self.flat = self.ref_feet[..., :2], stance
         self.schedule = contact_schedule(corners, ref.dt, self.stepping) if self.stepping.enabled else None  # pivots in it
         if self.schedule is not None:
             stance, self.flat = self.schedule.stance, self.schedule.flat
@@ -149,8 +142,7 @@ class WholeBodyController:
     def swing(self, foot: int, start: int, stop: int) -> None:
         """The schedule edited in place: ``foot`` swings over reference steps [start, stop) (a step of push
         recovery); the planner and the walking MPC, which read the same arrays, drop what they derived from it."""
-        self.stance[start:stop, foot] = False
-        self.flat[start:stop, foot] = False
+        self.stance[start:stop, foot] = self.flat[start:stop, foot] = False
         self.planner.schedule_changed()
         self._steps_near = near_steps(self.stance, self.ref.dt)
         if self.mpc is not None:
@@ -159,9 +151,8 @@ class WholeBodyController:
 
     def scratch(self):
         """An MjData of this model for kinematics off the simulation (made once)."""
-        import mujoco
-
         if self._scratch is None:
+            import mujoco
             self._scratch = mujoco.MjData(self.model)
         return self._scratch
 
@@ -206,16 +197,25 @@ class WholeBodyController:
             return False
         return bool(self._steps_near[k]) or not (self.support[0] and self.support[1])
 
-    def _support(self, d, k: int) -> np.ndarray:
-        """(2,) feet the solve may push on: the schedule's, or with stepping the planner's (contact-aware)."""
+    def _support(self, d, k: int, com: np.ndarray, com_vel: np.ndarray) -> np.ndarray:
+        """(2,) feet the solve may push on: the schedule's, or with stepping the planner's (contact-aware), plus a
+        foot the clip lifts while the body's capture point lags the clip's (lift_timing.py)."""
         if self.planner is None:
             return self.stance[k]
-        touching = self.foot_geoms_on_floor(d)
-        if not self.planner.reads_standing(k):  # most standing steps: no tilt to read
-            return self.planner.support(k, touching[:2] | touching[2:], None, None)
+        touching, pl = self.foot_geoms_on_floor(d), self.planner
+        if not pl.reads_standing(k):  # most standing steps: no tilt to read
+            return pl.support(k, touching[:2] | touching[2:], None, None)
         up = d.geom_xmat[self._heel_geoms, 8]  # the soles' normals' vertical part (row-major 3x3: entry [2, 2])
         tilt = np.degrees(np.arccos(np.minimum(np.maximum(up, -1.0), 1.0)))  # np.clip's dispatch costs more
-        return self.planner.support(k, touching[:2] | touching[2:], tilt, touching[:2] & touching[2:])
+        was, lift, w = pl.last_support.copy(), self.stepping.lift, pl.omega[k]
+        out = pl.support(k, touching[:2] | touching[2:], tilt, touching[:2] & touching[2:])
+        if lift.hold_s > 0 and self._clip_steps[k] and not out.all():  # the clip's lifts, not push recovery's
+            pl.last_support |= held_lifts(lift, k, self.ref.dt, out, was, self.stance, pl.phases.start, touching,
+                                          lambda: corners_by_foot(self.model, d, self.sole_geoms)[..., :2].mean(axis=1),
+                                          self._clip_soles[k], com[:2] + com_vel[:2] / w,
+                                          self.com[k, :2] + self.com_vel[k, :2] / w)
+            out |= pl.last_support  # the held feet: the planner remembers them as support too
+        return out
 
     def foot_geoms_on_floor(self, d) -> np.ndarray:
         """(4,) whether each foot geom touches the floor: left heel, right heel, left toes, right toes."""
@@ -279,7 +279,7 @@ class WholeBodyController:
         com, com_vel = d.subtree_com[self.pelvis], jcom @ qd
         if self.push is not None:
             self.push.react(self, d, k, com, com_vel)
-        self.support = self._support(d, k)
+        self.support = self._support(d, k, com, com_vel)
         anchor = self._follow_feet(d, k)
         a_des = hinge_accelerations(self.qacc_ref[k], ref.qpos[k], q, self.qvel_ref[k], qd, g.kp_joint, g.kd_joint)
         if self.push is not None:
