@@ -284,6 +284,12 @@ class StepPlanner:
         self.last_support = out.copy()
         return out
 
+    def keep_support(self, feet: np.ndarray) -> np.ndarray:
+        """``feet`` (2,) kept as support at this control step beyond what ``support`` read (a lift waiting for the body,
+        lift_timing.py): remembered as supporting, as ``support``'s own are. Returns ``feet``."""
+        self.last_support |= feet
+        return feet
+
     def reads_standing(self, k: int) -> bool:
         """Whether ``support`` at step ``k`` reads how the feet stand (tilt, heel and toes): only where
         ``wait_for_landing`` may keep a foot the schedule lifts (with both feet planned to stand it keeps none)."""

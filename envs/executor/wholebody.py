@@ -207,14 +207,15 @@ class WholeBodyController:
             return pl.support(k, touching[:2] | touching[2:], None, None)
         up = d.geom_xmat[self._heel_geoms, 8]  # the soles' normals' vertical part (row-major 3x3: entry [2, 2])
         tilt = np.degrees(np.arccos(np.minimum(np.maximum(up, -1.0), 1.0)))  # np.clip's dispatch costs more
-        was, lift, w = pl.last_support.copy(), self.stepping.lift, pl.omega[k]
+        waits = self.stepping.lift.hold_s > 0 and self._clip_steps[k]  # the clip's own lifts, not push recovery's steps
+        was = pl.last_support.copy() if waits else None  # support() overwrites it with what it reads now
         out = pl.support(k, touching[:2] | touching[2:], tilt, touching[:2] & touching[2:])
-        if lift.hold_s > 0 and self._clip_steps[k] and not out.all():  # the clip's lifts, not push recovery's
-            pl.last_support |= held_lifts(lift, k, self.ref.dt, out, was, self.stance, pl.phases.start, touching,
-                                          lambda: corners_by_foot(self.model, d, self.sole_geoms)[..., :2].mean(axis=1),
-                                          self._clip_soles[k], com[:2] + com_vel[:2] / w,
-                                          self.com[k, :2] + self.com_vel[k, :2] / w)
-            out |= pl.last_support  # the held feet: the planner remembers them as support too
+        if waits and not out.all():
+            w = pl.omega[k]
+            out |= pl.keep_support(held_lifts(
+                self.stepping.lift, k, self.ref.dt, out, was, self.stance, pl.phases.start, touching,
+                lambda: corners_by_foot(self.model, d, self.sole_geoms)[..., :2].mean(axis=1), self._clip_soles[k],
+                com[:2] + com_vel[:2] / w, self.com[k, :2] + self.com_vel[k, :2] / w))
         return out
 
     def foot_geoms_on_floor(self, d) -> np.ndarray:
@@ -225,7 +226,6 @@ class WholeBodyController:
                     qd: np.ndarray) -> None:
         """Adds the swing foot's position task toward the planner's target."""
         import mujoco
-
         cfg, a0, nv = self.stepping, self.dadr, self.nv
         geom = self.foot_geoms[f]
         mujoco.mj_jac(self.model, d, self._jp, self._jr, d.geom_xpos[geom], self.heel_body[f])
