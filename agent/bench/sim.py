@@ -75,21 +75,16 @@ def bench_executor(motion: Motion, repeats: int = 3) -> dict:
 
 def bench_memory(seconds: float = 10.0) -> dict:
     """RSS of a fresh process holding one executor after tracking a ``seconds`` long clip in the executor's default
-    mode (``none``: the whole-body controller, its compiled kernels loaded)."""
+    mode (``none``: the whole-body controller, its compiled kernels loaded). The clip is one procedural walk of that
+    length. A 3.3 s walk repeated end to end restarted its gait at each seam (the pelvis 3 cm higher from one frame to
+    the next) and was lost 0.35 s after the second (tracking_lost at 6.95 s of 10): the figure held 7 s of tracking."""
     code = f"""
-import json, os, psutil
+import dataclasses, json, psutil
 from envs.synth import SynthSource
+from envs.synth.cues import load_synth_config
 from envs.executor import TrackingExecutor
-m = SynthSource().generate('daily_life', 'walk', 'neutral', 0).motion
-import numpy as np
-reps = int(np.ceil({seconds} * m.fps / m.num_frames))
-from envs.motion import Motion
-# each repeat walks on from where the last ended (a root jumping back would be refused as teleporting)
-step = m.positions[-1, 0] - m.positions[0, 0] + (m.positions[-1, 0] - m.positions[-2, 0])
-step[1] = 0.0
-pos = np.concatenate([m.positions + i * step for i in range(reps)])[: int({seconds} * m.fps)]
-rot = np.concatenate([m.rotations] * reps)[: int({seconds} * m.fps)]
-clip = Motion(pos, rot, m.fps)
+source = SynthSource(dataclasses.replace(load_synth_config(), duration_s=({seconds}, {seconds})))
+clip = source.generate('daily_life', 'walk', 'neutral', 0).motion
 before = psutil.Process().memory_info().rss
 ex = TrackingExecutor()
 r = ex.execute(clip)
@@ -136,7 +131,8 @@ def run_sim_bench(motion: Motion, repeats: int = 3) -> dict:
     report["pass"] = {
         "realtime_factor": res["realtime_factor"] >= 20.0,
         "cost_ratio": res["cost_ratio_vs_bare_replay"] <= 1.5,
-        "memory": report["memory"]["rss_mb"] < 300.0,
+        # after the whole 10 s clip: a clip lost early holds the executor's memory over a shorter run
+        "memory": report["memory"]["rss_mb"] < 300.0 and bool(report["memory"]["ok"]),
     }
     # Unassisted tracking (issue 18): >= 20x real time and <= 3x the bare replay of the same controls.
     none = report["executor"]["none"]
