@@ -1,4 +1,4 @@
-"""The centre-of-mass plan at a clip's first step (issue 18; RESULTS.md, "Twelve changes screened on dataset-1").
+"""The centre-of-mass plan at a clip's first step (issue 18; RESULTS.md, "Thirteen changes screened on dataset-1").
 
 No simulation. Per clip, the horizontal offset `envs/executor/com_plan.py` adds to the clip's centre of mass (the
 target the whole-body controller and the walking MPC track in mode `none`): at the first step, its largest over the
@@ -39,7 +39,8 @@ def _clips(patterns: list[str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("clips", nargs="*", default=["*"], help="dataset-1 clip globs without the prefix, or .bvh paths")
+    parser.add_argument("clips", nargs="*", default=["*"],
+                        help="dataset-1 clip globs without the prefix, or .bvh paths")
     parser.add_argument("--set", default="", help="executor config overrides, e.g. com_plan.margin=0.04")
     args = parser.parse_args()
     executor = _executor(args.set)

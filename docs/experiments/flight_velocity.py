@@ -1,5 +1,5 @@
 """The body's centre-of-mass velocity at the clip's take-offs and landings, against the clip's planned (issue 18;
-RESULTS.md, "Twelve changes screened on dataset-1").
+RESULTS.md, "Thirteen changes screened on dataset-1").
 
 Clips tracked in mode `none`. At each flight of the clip's schedule (no foot standing for longer than
 `stepping.mpc.max_gap_s`), the body's horizontal centre-of-mass velocity along the clip's heading less the target's
@@ -74,16 +74,18 @@ def main() -> None:
                 print(f"{name:40s} {result.reason:14s} no flight")
                 continue
             m = np.array(mine)
-            print(f"{name:40s} {result.reason:14s} flights {len(m):2d}  median 0.15 s before {np.nanmedian(m[:, 0]):+.2f}"
-                  f"  at take-off {np.nanmedian(m[:, 1]):+.2f}  at landing {np.nanmedian(m[:, 2]):+.2f} m/s  "
+            print(f"{name:40s} {result.reason:14s} flights {len(m):2d}  median 0.15 s before "
+                  f"{np.nanmedian(m[:, 0]):+.2f}  at take-off {np.nanmedian(m[:, 1]):+.2f}  "
+                  f"at landing {np.nanmedian(m[:, 2]):+.2f} m/s  "
                   f"first take-off {m[0, 1]:+.2f}", flush=True)
     finally:
         wholebody.WholeBodyController.control = control
     if rows:
         a = np.array(rows)
+        size = np.nanmean(np.abs(a), axis=0)
         print(f"{len(a)} flights: median {np.nanmedian(a[:, 0]):+.2f} / {np.nanmedian(a[:, 1]):+.2f} / "
               f"{np.nanmedian(a[:, 2]):+.2f} m/s (0.15 s before / take-off / landing), mean size "
-              f"{np.nanmean(np.abs(a[:, 0])):.2f} / {np.nanmean(np.abs(a[:, 1])):.2f} / {np.nanmean(np.abs(a[:, 2])):.2f}")
+              f"{size[0]:.2f} / {size[1]:.2f} / {size[2]:.2f}")
 
 
 if __name__ == "__main__":
