@@ -93,3 +93,11 @@ def leaned(m: Motion, degrees: float) -> Motion:
     pos = qrot(np.broadcast_to(q, pos.shape[:-1] + (4,)), pos - pivot) + pivot
     rot[:, 0] = qmul(np.broadcast_to(q, rot[:, 0].shape), rot[:, 0])
     return Motion(pos, rot, m.fps)
+
+
+def dataset1_clip(bandai_root: Path, name: str) -> Motion:
+    """Dataset-1's clip ``name`` (e.g. ``walk_normal_001``) retargeted to the body."""
+    from envs.io.bvh import read_bvh
+    from envs.retarget import JointMap, retarget
+
+    return retarget(read_bvh(bandai_root / "dataset-1" / "data" / f"dataset-1_{name}.bvh"), JointMap.bandai()).motion

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from envs.executor.lift_timing import LiftTimingConfig, capture_lag, held_lifts
+from helpers import dataset1_clip
 
 DT = 1 / 60
 FRONT, REAR = np.array([0.3, 0.1]), np.array([0.0, -0.1])  # soles' centres: the right foot behind, about to lift
@@ -59,20 +60,13 @@ def test_the_config_refuses_what_cannot_be_meant():
         LiftTimingConfig(min_spread=0.0)
 
 
-def _dataset1_clip(bandai_root, name: str):
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
-
-    return retarget(read_bvh(bandai_root / "dataset-1" / "data" / f"dataset-1_{name}.bvh"), JointMap.bandai()).motion
-
-
 def test_a_slow_walk_is_walked_to_its_end_only_with_lifts_waiting_for_the_body(bandai_root, executor):
     """``walk-right_proud_001``: lifting its rear foot at the clip's lift-off with its capture point 4 cm behind the
     clip's, the body stalls over a 0.75 s single support and loses the clip at 3.2 s; with lifts waiting for the body
     (shipped, ``stepping.lift``) it walks the clip to its end (RESULTS.md, "Lift-offs wait for the body")."""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk-right_proud_001")
+    motion = dataset1_clip(bandai_root, "walk-right_proud_001")
     assert executor.config.stepping.lift.hold_s > 0  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)

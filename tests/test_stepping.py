@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from envs.executor.stepping import StepPlanner, SteppingConfig, SwingPhases, clean_schedule, contact_schedule
+from helpers import dataset1_clip
 
 DT = 1 / 60
 
@@ -91,14 +92,6 @@ def test_around_steps_a_sole_rising_onto_its_toes_is_let_go_of_flat_at_flat_heig
     assert contact_schedule(still, DT, strict).flat[15:30, 0].all()  # no step near: held flat
     with pytest.raises(ValueError, match="flat_height must be >= 0"):
         SteppingConfig(flat_height=-0.01)
-
-
-def _dataset1_clip(bandai_root, name: str):
-    """Dataset-1's clip ``name`` (e.g. ``walk_normal_001``) retargeted to the body."""
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
-
-    return retarget(read_bvh(bandai_root / "dataset-1" / "data" / f"dataset-1_{name}.bvh"), JointMap.bandai()).motion
 
 
 def _planner(stance: np.ndarray, **config) -> StepPlanner:
@@ -223,7 +216,7 @@ def test_a_real_walk_is_walked_to_its_end_unassisted_and_not_without_stepping(ba
     not with it; ``walk_normal_001`` the reverse: RESULTS.md, the walking MPC.)"""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk_normal_001")
+    motion = dataset1_clip(bandai_root, "walk_normal_001")
     assert executor.config.stepping.enabled  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     travel = np.linalg.norm(walked.positions[-1, 0, [0, 2]] - walked.positions[0, 0, [0, 2]])
@@ -285,7 +278,7 @@ def test_a_walk_is_walked_to_its_end_only_with_the_legs_yielding_around_steps(ba
     the clip's swings weigh 100 instead of 1000 (RESULTS.md, the swing foot yields to the centre of mass)."""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk-left_angry_001")
+    motion = dataset1_clip(bandai_root, "walk-left_angry_001")
     assert executor.config.wholebody.joint_weight_stepping  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
@@ -303,7 +296,7 @@ def test_a_walk_is_walked_to_its_end_only_with_the_feet_pushing_where_the_mpc_pl
     ``walk-left_chimpira_001``, read before, is lost either way since the clip's swings weigh 100 instead of 1000."""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk-back_childish_001")
+    motion = dataset1_clip(bandai_root, "walk-back_childish_001")
     assert executor.config.wholebody.weight_centre_of_pressure > 0  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
@@ -326,7 +319,7 @@ def test_a_walk_is_walked_to_its_end_only_with_the_rear_foot_let_go_of_at_flat_h
     measured before the hull)."""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk-right_tired_001")
+    motion = dataset1_clip(bandai_root, "walk-right_tired_001")
     assert 0 < executor.config.stepping.flat_height < executor.config.stepping.contact_height  # shipped
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
@@ -343,7 +336,7 @@ def test_a_backward_walk_is_walked_to_its_end_only_with_late_landings_following_
     late landings follow the clip)."""
     from envs.executor import TrackingExecutor, load_executor_config
 
-    motion = _dataset1_clip(bandai_root, "walk-back_musical_001")
+    motion = dataset1_clip(bandai_root, "walk-back_musical_001")
     assert executor.config.stepping.landing_follows_clip  # shipped
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)
@@ -362,7 +355,7 @@ def test_the_walking_mpc_plans_once_per_reference_step_and_every_solve_uses_its_
     from envs.executor import TrackingExecutor, load_executor_config
     from envs.executor.walk_mpc import WalkMpc
 
-    motion = _dataset1_clip(bandai_root, "walk_normal_001")
+    motion = dataset1_clip(bandai_root, "walk_normal_001")
     plan = WalkMpc.plan
 
     def run(ex):

@@ -13,28 +13,13 @@ step only the offset itself moves the reference's ZMP onto the soles, while the 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gait_events import _executor, _motion  # noqa: E402
-
-
-def _clips(patterns: list[str]) -> list[str]:
-    """Dataset-1 clip names for glob ``patterns`` (a path ending in .bvh passes through)."""
-    from envs.io.bandai import bandai_root
-
-    folder = bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data"
-    out: list[str] = []
-    for pattern in patterns:
-        if pattern.endswith(".bvh"):
-            out.append(pattern)
-        else:
-            out += sorted(p.stem.removeprefix("dataset-1_") for p in folder.glob(f"dataset-1_{pattern}.bvh"))
-    return out
+from gait_events import _clips, _executor, _motion  # noqa: E402
 
 
 def main() -> None:

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from com_plan_start import _clips  # noqa: E402
-from gait_events import _executor, _motion  # noqa: E402
+from gait_events import _clips, _executor, _motion  # noqa: E402
 
 
 def _flights(stance: np.ndarray, dt: float, min_s: float) -> list[tuple[int, int]]:

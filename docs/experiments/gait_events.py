@@ -56,6 +56,16 @@ def _motion(clip: str):
     return retarget(read_bvh(path), JointMap.bandai()).motion
 
 
+def _clips(patterns: list[str]) -> list[str]:
+    """Dataset-1 clip names (sorted, once each) for glob ``patterns`` without the prefix; a .bvh path passes through."""
+    from envs.io.bandai import bandai_root
+
+    folder = bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data"
+    names = {p.stem.removeprefix("dataset-1_") for pattern in patterns if not pattern.endswith(".bvh")
+             for p in folder.glob(f"dataset-1_{pattern}.bvh")}
+    return sorted(names) + [pattern for pattern in patterns if pattern.endswith(".bvh")]
+
+
 def _foot_loads(executor, d) -> np.ndarray:
     """(2,) normal force (N) on each foot's geoms now."""
     import mujoco
@@ -261,12 +271,10 @@ def torques(clips: list[str], overrides: str) -> None:
 
 def flights(patterns: list[str], overrides: str) -> None:
     from envs.executor.stepping import _runs
-    from envs.io.bandai import bandai_root
 
     executor = _executor(overrides)
     wb, cfg = executor.wholebody, executor.config.stepping.mpc
-    folder = bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data"
-    clips = sorted({p.stem.removeprefix("dataset-1_") for pattern in patterns for p in folder.glob(f"dataset-1_{pattern}.bvh")})
+    clips = _clips(patterns)
     by_content: dict[str, list[float]] = {}
     for clip in clips:
         planted, stance = executor.planted(executor.reference(_motion(clip)))
