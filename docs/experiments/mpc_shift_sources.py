@@ -74,8 +74,11 @@ def main() -> None:
         dt = executor.wholebody.ref.dt
         print(f"{clip}: {result.reason}" + (f" at {result.failed_at_s:.2f} s" if result.failed_at_s else ""))
         if args.summary:
+            if not rows:
+                print("  no plans (the walking MPC plans only around the clip's steps)")
+                continue
             big = {v: np.mean([max([abs(s) for s in r["shifts"][v].values()], default=0.0) >= 0.3 for r in rows])
-                   for v in VARIANTS} if rows else {}
+                   for v in VARIANTS}
             offsets = np.array([o for r in rows for o in r["offsets"] if np.isfinite(o)])
             print(f"  {len(rows)} plans; landings shifted >= 0.3 m: "
                   + ", ".join(f"{v} {100 * big[v]:.0f} %" for v in VARIANTS)
