@@ -1,9 +1,10 @@
 """The humanoid's segment masses against an anthropometric table, and its centre of mass's height (issue 18).
 
-The body is built from capsules of one density (`envs/humanoid.py`, radii in `configs/humanoid.yaml`), scaled to
-`total_mass_kg`; this reads what share of that mass each segment got, against de Leva (1996, "Adjustments to
-Zatsiorsky-Seluyanov's segment inertia parameters", J. Biomech. 29(9), male), and where the centre of mass sits in
-the rest pose. RESULTS.md "Physical-model changes and walking-MPC settings screened on dataset-1".
+The body is built from geoms of one density (capsules, the head's and hands' spheres, the feet's boxes;
+`envs/humanoid.py`, radii in `configs/humanoid.yaml`), scaled to `total_mass_kg`; this reads what share of that mass
+each segment got, against de Leva (1996, "Adjustments to Zatsiorsky-Seluyanov's segment inertia parameters", J.
+Biomech. 29(9), male), and where the centre of mass sits in the rest pose. RESULTS.md "Physical-model changes and
+walking-MPC settings screened on dataset-1".
 
     PYTHONPATH=. python docs/experiments/segment_masses.py
 """
