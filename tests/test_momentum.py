@@ -2,6 +2,7 @@
 import numpy as np
 
 from envs.executor.momentum import angular_momentum_matrix
+from helpers import dataset1_clip
 
 
 def test_angular_momentum_matrix_matches_mujoco_for_two_humanoids():
@@ -40,11 +41,8 @@ def test_a_walk_is_walked_to_its_end_only_with_the_angular_momentum_damped(banda
     import dataclasses
 
     from envs.executor import TrackingExecutor, load_executor_config
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk_giant_001.bvh"),
-                      JointMap.bandai()).motion
+    motion = dataset1_clip(bandai_root, "walk_giant_001")
     assert executor.config.wholebody.weight_angular_momentum > 0  # the shipped configuration
     walked = executor.execute(motion, mode="none")
     assert walked.success, (walked.reason, walked.failed_at_s)

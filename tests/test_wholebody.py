@@ -7,7 +7,7 @@ import pytest
 from envs.executor import load_executor_config
 from envs.executor.soles import sole_corners
 from envs.motion import Motion
-from helpers import still_motion
+from helpers import dataset1_clip, still_motion
 
 
 def _tilted_feet(motion: Motion, degrees: float) -> Motion:
@@ -279,10 +279,8 @@ def test_a_rolling_stance_foot_bends_its_toes_instead_of_floating(executor, band
     from envs.executor import TrackingExecutor
     from envs.executor.stance import stance_sole_heights
     from envs.executor.stepping import contact_schedule
-    from envs.io.bvh import read_bvh
-    from envs.retarget import JointMap, retarget
 
-    motion = retarget(read_bvh(bandai_root / "dataset-1" / "data" / "dataset-1_walk_normal_001.bvh"), JointMap.bandai()).motion
+    motion = dataset1_clip(bandai_root, "walk_normal_001")
     config = load_executor_config()
     rolling = TrackingExecutor(dataclasses.replace(config, stance=dataclasses.replace(config.stance, roll_toes=True)))
     lifted, toes = {}, {}

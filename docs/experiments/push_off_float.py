@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gait_events import _executor, _motion  # noqa: E402  (a sibling script, not a package)
+from gait_events import _clips, _executor, _motion  # noqa: E402  (a sibling script, not a package)
 
 
 def read_clip(executor, clip: str) -> dict:
@@ -49,19 +49,11 @@ def read_clip(executor, clip: str) -> dict:
 
 def _expand(clips: list[str]) -> list[str]:
     """BVH paths as given; dataset-1 names (globs allowed, e.g. 'walk*') expanded to the names they match."""
-    import os
-
-    from envs.io.bandai import bandai_root
-
     out = []
     for clip in clips:
-        if clip.endswith(".bvh"):
-            out.append(clip)
-            continue
-        folder = bandai_root(os.environ.get("L2EMG_BANDAI_ROOT")) / "dataset-1" / "data"
-        found = sorted(p.stem.removeprefix("dataset-1_") for p in folder.glob(f"dataset-1_{clip}.bvh"))
+        found = _clips([clip])
         if not found:
-            raise SystemExit(f"no dataset-1 clip matches {clip!r} under {folder}")
+            raise SystemExit(f"no dataset-1 clip matches {clip!r} (L2EMG_BANDAI_ROOT's dataset-1/data)")
         out += found
     return sorted(set(out))
 
