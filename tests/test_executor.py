@@ -55,6 +55,20 @@ def test_euler_choice_keeps_elbows_bent_past_90(synth):
     assert np.abs(np.diff(angles, axis=0)).max() < 60  # no flips between Euler solutions
 
 
+def test_unclamped_angles_are_the_clamped_ones_inside_the_ranges(wave):
+    lim = np.deg2rad(joint_limits_deg()[1:])
+    clamped, free = joint_angles(wave), joint_angles(wave, clamp=False)
+    inside = (free >= lim[None, ..., 0]) & (free <= lim[None, ..., 1])
+    assert np.array_equal(clamped[inside], free[inside])
+    assert np.array_equal(clamped[~inside], np.clip(free, lim[None, ..., 0], lim[None, ..., 1])[~inside])
+    tilted = wave.rotations.copy()  # the spine bent back past its range: only the unclamped angle says so
+    spine = JOINT_NAMES.index("spine2")
+    tilted[:, spine] = np.array([np.cos(np.radians(-30)), np.sin(np.radians(-30)), 0.0, 0.0])
+    back = Motion(wave.positions, tilted, wave.fps)
+    assert np.degrees(joint_angles(back, clamp=False)[:, spine - 1, 0]).max() < -55
+    assert np.degrees(joint_angles(back)[:, spine - 1, 0]).min() == pytest.approx(-25.0)
+
+
 def test_residual_tracking_of_a_gesture(executor, wave):
     r = executor.execute(wave, mode="residual")
     assert r.success and r.reason == "ok"

@@ -48,12 +48,13 @@ def validate_motion(motion: Motion) -> None:
         raise ValueError(f"executor needs at least 2 frames, the motion has {motion.num_frames}")
 
 
-def joint_angles(motion: Motion) -> np.ndarray:
+def joint_angles(motion: Motion, clamp: bool = True) -> np.ndarray:
     """Hinge angles (T, 21, 3) in radians: each local rotation's Euler angles about X, Y, Z (per-joint order).
 
     Every rotation has two Euler triples, (a, b, c) and (a + pi, pi - b, c + pi); per frame and joint
     the one that better respects the joint's range (then the closer to the previous frame) is taken,
-    so an elbow bent past 90 degrees stays a bend instead of flipping. The result is clamped.
+    so an elbow bent past 90 degrees stays a bend instead of flipping. The result is clamped to the ranges
+    (``clamp=False``: as chosen, to read how far a clip lies outside them; docs/experiments/joint_range_clamps.py).
     """
     first = np.deg2rad(local_rotations_to_euler(motion.rotations)[:, 1:])
     # The alternative triple flips the middle axis of each joint's order and adds pi to the others.
@@ -72,7 +73,7 @@ def joint_angles(motion: Motion) -> np.ndarray:
     # Cost of a choice: range violation plus the jump from the previous frame's choice, so a joint
     # switches triple only when the range really demands it (a switch is a jump of ~pi per axis).
     out = np.unwrap(_choose_triples(first, second, violation(first), violation(second)), axis=0)
-    return np.clip(out, lo[None], hi[None])
+    return np.clip(out, lo[None], hi[None]) if clamp else out
 
 
 @compiled
