@@ -1,11 +1,12 @@
-"""Landings after a flight of the clip (envs/executor/stepping.py, ``StepPlanner._landing``): how fast a late foot
-comes down and how deep its target sinks."""
+"""Flights of the clip (envs/executor/stepping.py): landings after one (``StepPlanner._landing``: how fast a late foot
+comes down and how deep its target sinks), and the steps of one the schedule keeps in the air (``ballistic_flights``)."""
 import dataclasses
 
 import numpy as np
 import pytest
 
-from envs.executor.stepping import StepPlanner, SteppingConfig
+from envs.executor.stepping import StepPlanner, SteppingConfig, contact_schedule
+from test_stepping import _corners
 
 DT = 1 / 60
 
@@ -42,3 +43,44 @@ def test_a_late_foot_after_a_flight_comes_down_as_fast_as_the_clips_only_where_t
         assert -walking[2] == pytest.approx(0.5 * 0.04)
     slow = StepPlanner(dataclasses.replace(config, landing_at_clip_speed_flight=False), stance, feet, com, falling, DT)
     assert -slow.swing_target(31, 0, *state)[1][2] == pytest.approx(0.5)
+
+
+def _run_with_a_flight(push_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sole corners and centre-of-mass height of a run's stride: the left foot stands, then pushes off while it reads up
+    (4.5 cm above the floor: a hovering retargeted toe) for ``push_s``, then both feet are up in a ballistic flight,
+    then the right foot lands."""
+    n, g = 60, 9.81
+    heights = np.zeros((n, 2))
+    heights[:, 1] = 0.25  # the right foot swings through
+    lift, land = 15, 45
+    heights[lift:, 0] = 0.045  # read up from the lift
+    heights[lift + int(round(push_s / DT)):, 0] = 0.2
+    heights[land:, 1] = 0.0
+    t = np.arange(n) * DT
+    push_end = (lift + push_s / DT) * DT
+    com = np.full(n, 0.9)
+    pushing = (t >= lift * DT) & (t < push_end)
+    com[pushing] = 0.9 + 0.5 * 4.0 * (t[pushing] - lift * DT) ** 2  # the push still lifts the body at 4 m/s^2
+    top, v0 = 0.9 + 0.5 * 4.0 * push_s ** 2, 4.0 * push_s
+    after = t >= push_end
+    com[after] = top + v0 * (t[after] - push_end) - 0.5 * g * (t[after] - push_end) ** 2  # then it falls freely
+    return _corners(heights, np.zeros((n, 2))), com
+
+
+def test_flights_keep_only_their_steps_in_the_air():
+    corners, com = _run_with_a_flight(push_s=0.15)
+    plain = SteppingConfig(enabled=True, floor_window_s=1.0)
+    trimmed = dataclasses.replace(plain, flight_min_fall=0.5)
+    by_feet = contact_schedule(corners, DT, plain, com).stance  # off: the feet alone
+    assert not by_feet[16:44].any(axis=1).any()  # a 0.5 s flight from the lift, the push's 0.15 s included
+    stance = contact_schedule(corners, DT, trimmed, com).stance
+    assert stance[17:22, 0].all()  # the push stands on the foot nearer the floor
+    assert not stance[27:44].any()  # the free fall stays a flight
+    assert np.array_equal(contact_schedule(corners, DT, trimmed).stance, by_feet)  # no centre of mass: as the feet say
+    # Feet too high (the lower 20 cm up) stay in the air whatever the centre of mass does.
+    high = corners.copy()
+    high[15:, 0, :, 2] = np.maximum(high[15:, 0, :, 2], 0.2)
+    assert not contact_schedule(high, DT, trimmed, com).stance[16:44].any(axis=1).any()
+    # A spell whose centre of mass does not fall on average is no flight (a tired walk's feet both read up): left alone.
+    walk = np.full(len(com), 0.9)
+    assert np.array_equal(contact_schedule(corners, DT, trimmed, walk).stance, by_feet)

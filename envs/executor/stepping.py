@@ -81,6 +81,10 @@ class SteppingConfig:
     landing_at_clip_speed_flight: bool = False
     landing_depth_flight: float | None = None
     flight_fall: float = 0.3  # share of g the clip's centre of mass must fall at, on average, for no foot down to be a flight
+    # A step of such a flight where the clip's centre of mass falls slower than this share of g is not in the air: the
+    # foot nearer the floor (within flight_stance_gap of it) stands there (0: off, the schedule as the feet read it)
+    flight_min_fall: float = 0.0
+    flight_stance_gap: float = 0.05  # m
     landing_follows_clip: bool = False  # a late landing moves on with the clip's foot (else: straight down, kept spot)
     level_from: float = 0.5  # swing progress from which the swing sole is turned level (box feet land flat)
     kp_level: float = 400.0  # 1/s^2 on the swing sole's tilt
@@ -98,6 +102,8 @@ class SteppingConfig:
     def __post_init__(self) -> None:
         if not self.flat_height >= 0:
             raise ValueError(f"stepping.flat_height must be >= 0 m (0: contact_height), got {self.flat_height}")
+        if not 0 <= self.flight_min_fall < 1:
+            raise ValueError(f"stepping.flight_min_fall must be a share of g in [0, 1), got {self.flight_min_fall}")
         if self.generated_contact_height is not None and not self.generated_contact_height > 0:
             raise ValueError(f"stepping.generated_contact_height must be > 0 m (or null), got {self.generated_contact_height}")
 
@@ -122,13 +128,15 @@ class ContactSchedule:
         return out
 
 
-def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> ContactSchedule:
+def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig,
+                     com_height: np.ndarray | None = None) -> ContactSchedule:
     """Per step and foot, from the reference's sole corners (N, 2, 8, 3: per foot the heel box's four
     bottom corners, then the toe box's): ``stance`` when some corner is down (within ``contact_height`` of
     the frame's lowest corner and below ``max_gap``) and slower than ``max_speed`` on the floor plane; a
     rolling foot (heel off, toes down) stands. ``flat`` when its heel corners are down as well (around the clip's
     steps: a heel corner within ``flat_height``): only then is the sole held flat on the floor; a rolling foot
-    keeps its contact points still instead."""
+    keeps its contact points still instead. With ``com_height`` ((N,) m, the clip's centre of mass) and
+    ``flight_min_fall``, flights keep only their steps in the air (``ballistic_flights``)."""
     z = corners[..., 2]
     lowest = floor_level(z.reshape(len(z), -1).min(axis=1), dt, config.floor_window_s)[:, None, None]
     down = (z < lowest + config.contact_height) & (z < config.max_gap)
@@ -136,6 +144,8 @@ def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> 
              else np.zeros(z.shape))
     still = down & (speed < config.max_speed)
     stance = clean_schedule(still.any(axis=2), dt, config.min_stance_s, config.min_swing_s)
+    if com_height is not None and config.flight_min_fall > 0:
+        stance = ballistic_flights(stance, z.min(axis=2) - lowest[:, :, 0], com_height, dt, config)
     heel_down = still[:, :, :4]
     if 0 < config.flat_height < config.contact_height:
         # Around steps (a foot of the clip swings within 0.1 s) a sole is held flat only while a heel corner is within
@@ -147,6 +157,36 @@ def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig) -> 
     if config.pivot.enabled:  # a standing foot the clip turns is lifted to turn (pivot.py)
         stance, flat, pivots = pivot_steps(stance, flat, corners, dt, config.pivot)
     return ContactSchedule(stance, flat, corners, down, pivots)
+
+
+FLIGHT_SMOOTH_S = 0.03  # s: Gaussian on the centre of mass's height before its acceleration is read (20 fps clips)
+
+
+def ballistic_flights(stance: np.ndarray, height: np.ndarray, com_height: np.ndarray, dt: float,
+                      config: SteppingConfig) -> np.ndarray:
+    """``stance`` (N, 2) with each flight's steps where the clip's centre of mass falls slower than
+    ``flight_min_fall`` g given to the foot nearer the floor, where it is within ``flight_stance_gap`` (``height``:
+    (N, 2) each foot's lowest corner above the floor; ``com_height``: (N,) m); cleaned again. A flight is a spell
+    with no foot down whose centre of mass falls at ``flight_fall`` g on average (the planner's test), so walks'
+    short both-feet-up spells stay as they are. A body in the air falls at g: the clip's centre of mass rising or
+    barely falling there means a foot still pushed (a toe pivoting at push-off reads as sliding; a retargeted foot
+    hovers a few centimetres), and the schedule read from the feet alone left the body without support for it
+    (RESULTS.md, "Flights trimmed to where the clip falls")."""
+    from scipy.ndimage import gaussian_filter1d
+
+    if len(stance) < 3:
+        return stance
+    smooth = gaussian_filter1d(np.asarray(com_height, dtype=float), FLIGHT_SMOOTH_S / dt, mode="nearest")
+    fall = -np.gradient(np.gradient(smooth, dt), dt)  # m/s^2 downward
+    out = stance.copy()
+    for a, b in _runs(~stance.any(axis=1), True):
+        if fall[a:b].mean() < config.flight_fall * GRAVITY:
+            continue  # not a flight: the feet read up while the body does not fall (a tired walk)
+        for k in range(a, b):
+            f = int(np.argmin(height[k]))
+            if fall[k] < config.flight_min_fall * GRAVITY and height[k, f] < config.flight_stance_gap:
+                out[k, f] = True
+    return clean_schedule(out, dt, config.min_stance_s, config.min_swing_s)
 
 
 STEP_MARGIN_S = 0.1  # s before a lift-off and after a landing that count as around a step
