@@ -198,7 +198,7 @@ def test_the_schedule_of_clean_walks_matches_the_foot_contacts_they_were_made_wi
             motion = clip.motion
             planted, _ = executor.planted(executor.reference(motion))
             _, corners = executor.wholebody._feet(planted)
-            stance = contact_schedule(corners, planted.dt, executor.config.stepping).stance
+            stance = contact_schedule(corners, planted.dt, executor.config.stepping, planted.com[:, 2]).stance
             frame = np.minimum((np.arange(len(stance)) * planted.dt * motion.fps + 1e-9).astype(int),
                                motion.num_frames - 1)  # the clip frame each control step falls in
             truth = clip.planned_contacts[frame]
