@@ -39,13 +39,16 @@ def group(stem: str) -> str | None:
 
 def clip_flights(ex, motion) -> tuple[np.ndarray, np.ndarray]:
     """(N,) whether the contact schedule has no foot down, and (N,) the clip's centre of mass's vertical acceleration
-    (m/s^2, the planted reference's under a 0.03 s Gaussian), at the control steps of ``motion``."""
+    (m/s^2, the planted reference's, smoothed as ``stepping.ballistic_flights`` reads it), at the control steps of
+    ``motion``."""
     from scipy.ndimage import gaussian_filter1d
+
+    from envs.executor.stepping import FLIGHT_SMOOTH_S
 
     tracked, stance = ex.planted(ex.reference(motion))
     ex.wholebody.prepare(tracked, stance)
     dt = tracked.dt
-    height = gaussian_filter1d(tracked.com[:, 2], 0.03 / dt, mode="nearest")
+    height = gaussian_filter1d(tracked.com[:, 2], FLIGHT_SMOOTH_S / dt, mode="nearest")
     return ~ex.wholebody.stance.any(axis=1), np.gradient(np.gradient(height, dt), dt)
 
 
