@@ -43,13 +43,14 @@ def clip_flights(ex, motion) -> tuple[np.ndarray, np.ndarray]:
     ``motion``."""
     from scipy.ndimage import gaussian_filter1d
 
-    from envs.executor.stepping import FLIGHT_SMOOTH_S
+    from envs.executor.stepping import FLIGHT_SMOOTH_S, contact_schedule
 
-    tracked, stance = ex.planted(ex.reference(motion))
-    ex.wholebody.prepare(tracked, stance)
+    tracked, _ = ex.planted(ex.reference(motion))
     dt = tracked.dt
+    # the schedule as the controller reads it (WholeBodyController.prepare), without building the rest of its plans
+    stance = contact_schedule(ex.wholebody._feet(tracked)[1], dt, ex.config.stepping, tracked.com[:, 2]).stance
     height = gaussian_filter1d(tracked.com[:, 2], FLIGHT_SMOOTH_S / dt, mode="nearest")
-    return ~ex.wholebody.stance.any(axis=1), np.gradient(np.gradient(height, dt), dt)
+    return ~stance.any(axis=1), np.gradient(np.gradient(height, dt), dt)
 
 
 def main() -> None:
