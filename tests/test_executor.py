@@ -155,8 +155,8 @@ def test_generated_motion_is_scheduled_with_its_own_contact_height():
         dataclasses.replace(config.stepping, generated_contact_height=0.0)
     corners = np.zeros((40, 2, 8, 3))
     corners[:, 1, :, 2] = 0.022  # the right sole hovers 2.2 cm over the floor, still
-    mocap = contact_schedule(corners, 1 / 60, config.stepping).stance
-    generated = contact_schedule(corners, 1 / 60, service.stepping).stance
+    mocap = contact_schedule(corners, 1 / 60, config.stepping, com_height=None).stance
+    generated = contact_schedule(corners, 1 / 60, service.stepping, com_height=None).stance
     assert mocap[:, 0].all() and not mocap[:, 1].any()
     assert generated.all()
 

@@ -71,16 +71,16 @@ def test_flights_keep_only_their_steps_in_the_air():
     corners, com = _run_with_a_flight(push_s=0.15)
     plain = SteppingConfig(enabled=True, floor_window_s=1.0)
     trimmed = dataclasses.replace(plain, flight_min_fall=0.5)
-    by_feet = contact_schedule(corners, DT, plain, com).stance  # off: the feet alone
+    by_feet = contact_schedule(corners, DT, plain, com_height=com).stance  # off: the feet alone
     assert not by_feet[16:44].any(axis=1).any()  # a 0.5 s flight from the lift, the push's 0.15 s included
-    stance = contact_schedule(corners, DT, trimmed, com).stance
+    stance = contact_schedule(corners, DT, trimmed, com_height=com).stance
     assert stance[17:22, 0].all()  # the push stands on the foot nearer the floor
     assert not stance[27:44].any()  # the free fall stays a flight
-    assert np.array_equal(contact_schedule(corners, DT, trimmed).stance, by_feet)  # no centre of mass: as the feet say
+    assert np.array_equal(contact_schedule(corners, DT, trimmed, com_height=None).stance, by_feet)  # no centre of mass: as the feet say
     # Feet too high (the lower 20 cm up) stay in the air whatever the centre of mass does.
     high = corners.copy()
     high[15:, 0, :, 2] = np.maximum(high[15:, 0, :, 2], 0.2)
-    assert not contact_schedule(high, DT, trimmed, com).stance[16:44].any(axis=1).any()
+    assert not contact_schedule(high, DT, trimmed, com_height=com).stance[16:44].any(axis=1).any()
     # A spell whose centre of mass does not fall on average is no flight (a tired walk's feet both read up): left alone.
     walk = np.full(len(com), 0.9)
-    assert np.array_equal(contact_schedule(corners, DT, trimmed, walk).stance, by_feet)
+    assert np.array_equal(contact_schedule(corners, DT, trimmed, com_height=walk).stance, by_feet)

@@ -49,7 +49,7 @@ def test_contact_schedule_reads_stance_from_height_and_speed():
     heights[20:40, 0] = 0.08 * np.sin(np.linspace(0, np.pi, 20))  # the left foot steps 0.4 m in 1/3 s
     xs[20:40, 0] = np.linspace(0.0, 0.4, 20)
     xs[40:, 0] = 0.4
-    schedule = contact_schedule(_corners(heights, xs), DT, SteppingConfig(enabled=True))
+    schedule = contact_schedule(_corners(heights, xs), DT, SteppingConfig(enabled=True), com_height=None)
     stance, flat = schedule.stance, schedule.flat
     assert stance[:, 1].all() and flat[:, 1].all()
     assert stance[:19, 0].all() and stance[42:, 0].all()
@@ -57,7 +57,7 @@ def test_contact_schedule_reads_stance_from_height_and_speed():
     # A foot sliding along the floor faster than max_speed does not stand, however low it is.
     xs_slide = np.zeros((n, 2))
     xs_slide[:, 0] = np.linspace(0.0, 1.0, n)  # 1 m/s
-    stance = contact_schedule(_corners(np.zeros((n, 2)), xs_slide), DT, SteppingConfig(enabled=True)).stance
+    stance = contact_schedule(_corners(np.zeros((n, 2)), xs_slide), DT, SteppingConfig(enabled=True), com_height=None).stance
     assert not stance[:, 0].any() and stance[:, 1].all()
 
 
@@ -65,7 +65,7 @@ def test_a_rolling_foot_stands_but_is_not_held_flat():
     n = 30
     corners = _corners(np.zeros((n, 2)), np.zeros((n, 2)))
     corners[10:, 0, :4, 2] = 0.06  # heel box of the left foot lifted: on its toes
-    schedule = contact_schedule(corners, DT, SteppingConfig(enabled=True))
+    schedule = contact_schedule(corners, DT, SteppingConfig(enabled=True), com_height=None)
     stance, flat = schedule.stance, schedule.flat
     assert stance[:, 0].all()
     assert flat[:10, 0].all() and not flat[10:, 0].any()
@@ -84,12 +84,12 @@ def test_around_steps_a_sole_rising_onto_its_toes_is_let_go_of_flat_at_flat_heig
     still = _corners(np.zeros((n, 2)), np.zeros((n, 2)))
     still[15:30, 0, :4, 2] = 0.015
     for c in (corners, still):
-        assert contact_schedule(c, DT, SteppingConfig(enabled=True)).flat[15:30, 0].all()
+        assert contact_schedule(c, DT, SteppingConfig(enabled=True), com_height=None).flat[15:30, 0].all()
     strict = SteppingConfig(enabled=True, flat_height=0.01)
-    stepping = contact_schedule(corners, DT, strict)
+    stepping = contact_schedule(corners, DT, strict, com_height=None)
     assert stepping.stance[15:30, 0].all() and not stepping.flat[15:30, 0].any()
     assert stepping.flat[:15, 0].all() and stepping.flat[30:, 0].all()
-    assert contact_schedule(still, DT, strict).flat[15:30, 0].all()  # no step near: held flat
+    assert contact_schedule(still, DT, strict, com_height=None).flat[15:30, 0].all()  # no step near: held flat
     with pytest.raises(ValueError, match="flat_height must be >= 0"):
         SteppingConfig(flat_height=-0.01)
 
@@ -198,7 +198,7 @@ def test_the_schedule_of_clean_walks_matches_the_foot_contacts_they_were_made_wi
             motion = clip.motion
             planted, _ = executor.planted(executor.reference(motion))
             _, corners = executor.wholebody._feet(planted)
-            stance = contact_schedule(corners, planted.dt, executor.config.stepping, planted.com[:, 2]).stance
+            stance = contact_schedule(corners, planted.dt, executor.config.stepping, com_height=planted.com[:, 2]).stance
             frame = np.minimum((np.arange(len(stance)) * planted.dt * motion.fps + 1e-9).astype(int),
                                motion.num_frames - 1)  # the clip frame each control step falls in
             truth = clip.planned_contacts[frame]
@@ -261,8 +261,8 @@ def test_a_toe_dipping_through_the_floor_does_not_lift_the_other_foot_with_a_flo
     heights = np.full((n, 2), 0.02)  # both feet flat, 2 cm above the floor (retargeted clips hover)
     heights[25:31, 0] = -0.02  # the left toe dips 4 cm for 0.1 s
     corners = _corners(heights, np.zeros((n, 2)))
-    per_frame = contact_schedule(corners, DT, SteppingConfig(enabled=True)).stance
-    windowed = contact_schedule(corners, DT, SteppingConfig(enabled=True, floor_window_s=1.0)).stance
+    per_frame = contact_schedule(corners, DT, SteppingConfig(enabled=True), com_height=None).stance
+    windowed = contact_schedule(corners, DT, SteppingConfig(enabled=True, floor_window_s=1.0), com_height=None).stance
     assert not per_frame[25:31, 1].any()  # the bug the window fixes
     assert windowed.all()
     lowest = corners[..., 2].reshape(n, -1).min(axis=1)

@@ -292,7 +292,7 @@ def test_a_rolling_stance_foot_bends_its_toes_instead_of_floating(executor, band
         toes[name] = float(np.abs(planted.qpos[:, cols]).max())
         if name == "rolling":
             schedule = contact_schedule(ex.wholebody._feet(planted)[1], planted.dt, config.stepping,
-                                        planted.com[:, 2]).stance
+                                        com_height=planted.com[:, 2]).stance
             assert schedule.any(axis=1).mean() > 0.99, "a foot stands at every step of a walk"
     assert lifted["levelled"] > 0.05 and lifted["rolling"] < 0.01, lifted
     assert toes["rolling"] > np.radians(10) > toes["levelled"], toes  # the toes bend at push-off instead

@@ -55,7 +55,7 @@ def main() -> None:
     for name, motion, planned in _clips(args):
         planted, _ = executor.planted(executor.reference(motion))
         _, corners = executor.wholebody._feet(planted)  # the corners the schedule is read from
-        schedule = contact_schedule(corners, planted.dt, executor.config.stepping, planted.com[:, 2]).stance
+        schedule = contact_schedule(corners, planted.dt, executor.config.stepping, com_height=planted.com[:, 2]).stance
         row: dict = {"clip": name}
         frame = np.minimum((np.arange(len(schedule)) * planted.dt * motion.fps + 1e-9).astype(int),
                            motion.num_frames - 1)  # the clip frame each control step falls in

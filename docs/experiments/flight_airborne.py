@@ -48,7 +48,7 @@ def clip_flights(ex, motion) -> tuple[np.ndarray, np.ndarray]:
     tracked, _ = ex.planted(ex.reference(motion))
     dt = tracked.dt
     # the schedule as the controller reads it (WholeBodyController.prepare), without building the rest of its plans
-    stance = contact_schedule(ex.wholebody._feet(tracked)[1], dt, ex.config.stepping, tracked.com[:, 2]).stance
+    stance = contact_schedule(ex.wholebody._feet(tracked)[1], dt, ex.config.stepping, com_height=tracked.com[:, 2]).stance
     height = gaussian_filter1d(tracked.com[:, 2], FLIGHT_SMOOTH_S / dt, mode="nearest")
     return ~stance.any(axis=1), np.gradient(np.gradient(height, dt), dt)
 

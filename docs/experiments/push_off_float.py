@@ -33,7 +33,7 @@ def read_clip(executor, clip: str) -> dict:
     planted, stance = executor.planted(executor.reference(_motion(clip)))
     cfg, dt = executor.config.stepping, planted.dt
     _, corners = executor.wholebody._feet(planted)
-    schedule = contact_schedule(corners, dt, cfg, planted.com[:, 2])  # as the controller reads it
+    schedule = contact_schedule(corners, dt, cfg, com_height=planted.com[:, 2])  # as the controller reads it
     down = schedule.down  # the corners low enough, as the schedule read them
     speed = np.linalg.norm(np.gradient(corners[..., :2], dt, axis=0), axis=-1)
     still = down & (speed < cfg.max_speed)

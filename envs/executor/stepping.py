@@ -128,15 +128,15 @@ class ContactSchedule:
         return out
 
 
-def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig,
-                     com_height: np.ndarray | None = None) -> ContactSchedule:
+def contact_schedule(corners: np.ndarray, dt: float, config: SteppingConfig, *,
+                     com_height: np.ndarray | None) -> ContactSchedule:
     """Per step and foot, from the reference's sole corners (N, 2, 8, 3: per foot the heel box's four
     bottom corners, then the toe box's): ``stance`` when some corner is down (within ``contact_height`` of
     the frame's lowest corner and below ``max_gap``) and slower than ``max_speed`` on the floor plane; a
     rolling foot (heel off, toes down) stands. ``flat`` when its heel corners are down as well (around the clip's
     steps: a heel corner within ``flat_height``): only then is the sole held flat on the floor; a rolling foot
     keeps its contact points still instead. With ``com_height`` ((N,) m, the clip's centre of mass) and
-    ``flight_min_fall``, flights keep only their steps in the air (``ballistic_flights``)."""
+    ``flight_min_fall``, flights keep only their steps in the air (``ballistic_flights``); ``None``: the feet alone."""
     z = corners[..., 2]
     lowest = floor_level(z.reshape(len(z), -1).min(axis=1), dt, config.floor_window_s)[:, None, None]
     down = (z < lowest + config.contact_height) & (z < config.max_gap)

@@ -101,7 +101,7 @@ class WholeBodyController:
         self.ref_feet, corners = self._feet(ref)
         self._clip_soles = None if corners is None else corners[..., :2].mean(axis=2)  # (N, 2, 2) sole centres
         self.ref_heels, self.flat = self.ref_feet[..., :2], stance
-        self.schedule = contact_schedule(corners, ref.dt, self.stepping, ref.com[:, 2]) if self.stepping.enabled else None
+        self.schedule = contact_schedule(corners, ref.dt, self.stepping, com_height=ref.com[:, 2]) if self.stepping.enabled else None
         if self.schedule is not None:
             stance, self.flat = self.schedule.stance, self.schedule.flat
         self.ref, self.stance = ref, stance
