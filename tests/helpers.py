@@ -101,3 +101,12 @@ def dataset1_clip(bandai_root: Path, name: str) -> Motion:
     from envs.retarget import JointMap, retarget
 
     return retarget(read_bvh(bandai_root / "dataset-1" / "data" / f"dataset-1_{name}.bvh"), JointMap.bandai()).motion
+
+
+def without_lookahead(config):
+    """``config`` (an ExecutorConfig) with the look-ahead among stepping variants off: an ablation test that reads what
+    one part of the controller is worth reads it on the controller alone (the look-ahead keeps some of those clips
+    either way; envs/executor/lookahead.py)."""
+    import dataclasses
+
+    return dataclasses.replace(config, lookahead=dataclasses.replace(config.lookahead, enabled=False))

@@ -8,6 +8,7 @@ from typing import Literal
 from envs.config import config_dir, load_config, validate_literals
 from envs.executor.assistance import PlausibilityConfig
 from envs.executor.com_plan import ComPlanConfig
+from envs.executor.lookahead import LookaheadConfig
 from envs.executor.sanity import SanityConfig
 from envs.executor.stance import StanceConfig
 from envs.executor.start import StartConfig
@@ -63,6 +64,7 @@ class ExecutorConfig:
     sanity: SanityConfig = field(default_factory=SanityConfig)  # references checked before simulating (sanity.py)
     plausibility: PlausibilityConfig = field(default_factory=PlausibilityConfig)  # residual mode's judgement (assistance.py)
     start: StartConfig = field(default_factory=StartConfig)  # mode none: the body's first state (start.py)
+    lookahead: LookaheadConfig = field(default_factory=LookaheadConfig)  # mode none: stepping variants run ahead
 
     def __post_init__(self) -> None:
         if self.control_hz <= 0:

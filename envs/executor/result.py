@@ -34,6 +34,9 @@ class PhysicsMetrics:
     needed_torque_bw_m_worst: float = float("nan")
     # Mode none: the factor the body's first velocity was scaled by for a capturable standing start (start.py)
     start_velocity_scale: float = 1.0
+    # Mode none: decisions the look-ahead made along the clip, and how many changed the stepping variant (lookahead.py)
+    lookahead_decisions: int = 0
+    lookahead_switches: int = 0
 
 
 @dataclass

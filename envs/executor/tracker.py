@@ -12,6 +12,7 @@ only refreshes targets at the control rate, which keeps the executor close to ba
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import numpy as np
@@ -21,6 +22,8 @@ from envs.executor.balance import AnkleBalance
 from envs.executor.com_plan import ComPlan, plan_com
 from envs.executor.config import ExecutorConfig, Mode, load_executor_config
 from envs.executor.feasibility import Feasibility, reference_feasibility
+from envs.executor.lookahead import Lookahead
+from envs.executor.metrics import clip_metrics
 from envs.executor.reference import Reference, build_reference, validate_motion
 from envs.executor.sanity import SanityProblem, check_motion
 from envs.executor.soles import feet_sole_corners
@@ -28,13 +31,10 @@ from envs.executor.stance import StancePlanter
 from envs.executor.start import capturable_scale, standing_start
 from envs.executor.step_checks import read_step
 from envs.executor.wholebody import WholeBodyController
-from envs.executor.result import ExecutionResult, PhysicsMetrics
+from envs.executor.result import ExecutionResult
 from envs.humanoid import HumanoidConfig, HumanoidSpec, build_model, from_mujoco, load_humanoid_config
 from envs.motion.motion import Motion
-from envs.skeleton import FOOT_CLEARANCE, JOINT_INDEX, JOINT_NAMES, ground_offset
-
-_FOOT_JOINTS = list(FOOT_CLEARANCE)
-_FOOT_CLEARANCE = np.array([FOOT_CLEARANCE[j] for j in _FOOT_JOINTS])
+from envs.skeleton import JOINT_INDEX, JOINT_NAMES, ground_offset
 
 
 class TrackingExecutor:
@@ -83,6 +83,9 @@ class TrackingExecutor:
                                              leg_dofs=self.upper_body == 0,
                                              hinge_names=[n[len(prefix):] for n in self.spec.joint_names],
                                              ctrl_range=(self.ctrl_lo, self.ctrl_hi))
+        # the actuators' entries of ctrl as a slice where contiguous (indexing by a slice is cheaper per physics step)
+        self._act_index = slice(int(self.act[0]), int(self.act[-1]) + 1) if np.all(np.diff(self.act) == 1) else self.act
+        self.lookahead = Lookahead(self.config.lookahead, self.config.stepping, model, self.config.control_hz)
         self._planter: StancePlanter | None = None
         self._scratch = None
 
@@ -206,6 +209,7 @@ class TrackingExecutor:
         tracked = ref
         if wholebody:
             tracked, stance = self.planted(ref)
+            self.lookahead.begin(self.wholebody)  # the shipped stepping again before prepare reads it
             self.wholebody.prepare(tracked, stance, self.com_plan(tracked, stance).offset if cfg.com_plan.enabled else None)
         start_scale = 1.0
         if reset:
@@ -223,11 +227,12 @@ class TrackingExecutor:
         reason, fail_step = "ok", None
         ref_head = ref.positions[:, JOINT_INDEX["head"], 2]
         ref_pelvis = ref.positions[:, 0, 2]
-        steps_done = 0
+        steps_done, deviation = 0, 0.0
+        rollout = functools.partial(self._rollout, ref)  # the look-ahead's simulations of this clip (lookahead.py)
         # Views into MjData made once: attribute access on MjData costs microseconds per call.
         qpos_h, qvel_h = d.qpos[self.qadr:self.qadr + self.nq_h], d.qvel[self.dadr:self.dadr + self.nv_h]
         xpos, com, ctrl_view = d.xpos, d.subtree_com, d.ctrl
-        act = slice(int(self.act[0]), int(self.act[-1]) + 1) if np.all(np.diff(self.act) == 1) else self.act
+        act = self._act_index
         mocap_pos, mocap_quat = d.mocap_pos, d.mocap_quat
         head = JOINT_INDEX["head"]
         fall_ratio, fall_head = cfg.failure.fall_pelvis_ratio, cfg.failure.fall_head_height
@@ -246,20 +251,8 @@ class TrackingExecutor:
                 mocap_quat[self.mocap] = ref.qpos[k, 3:7]
             try:
                 if wholebody:
-                    every = self.solve_every_stepping if self.wholebody.stepping_now(k) else self.solve_every
-                    for sub in range(k * self.substeps, (k + 1) * self.substeps):  # the physics step's index
-                        # counted over the clip, so a solve rate below the reference's (every > substeps) skips steps;
-                        # set-points within the actuators' control range (the controller clips them)
-                        solve = sub % every == 0
-                        if solve:  # the solve reads what mj_step1 computes (mass matrix, contacts)
-                            mujoco.mj_step1(m, d)
-                        ctrl_view[act] = self.wholebody.control(d, k) if solve else self.wholebody.hold(d)
-                        if self.control_log is not None:
-                            self.control_log.append(ctrl_view[act].copy())
-                        if solve:
-                            mujoco.mj_step2(m, d)
-                        else:  # the hold reads the state only: one mj_step (the same numbers as step1 + step2)
-                            mujoco.mj_step(m, d)
+                    self.lookahead.decide(d, k, deviation, self.wholebody, n, rollout)
+                    self._advance(self.wholebody, d, k, self.control_log)
                 elif mode == "full":
                     for _ in range(self.substeps):
                         qpos_h[:7] = ref.qpos[k, :7]
@@ -293,8 +286,11 @@ class TrackingExecutor:
         d.eq_active[self.eq_id] = 0
         done = max(steps_done, 1)
         checked = penetration[:done][:: max(1, int(round(cfg.control_hz / 20)))]
-        metrics = self._metrics(ref, sim_pos[:done], wrench[:done], checked, motion.fps, steps_done > 0)
+        metrics = clip_metrics(ref, sim_pos[:done], wrench[:done], checked, motion.fps, steps_done > 0,
+                               float(self.model.body_subtreemass[self.pelvis]) * 9.81, self.config.contact_height)
         metrics.start_velocity_scale = start_scale
+        if wholebody:
+            metrics.lookahead_decisions, metrics.lookahead_switches = self.lookahead.decisions, self.lookahead.switches
         step = max(1, int(round(1.0 / (ref.dt * motion.fps))))
         positions = from_mujoco(sim_pos[:steps_done:step]) if steps_done >= 2 else None
         return ExecutionResult(
@@ -302,6 +298,51 @@ class TrackingExecutor:
             simulated_s=steps_done * ref.dt, wall_s=time.perf_counter() - t0, metrics=metrics,
             positions=positions, fps=motion.fps,
             failed_at_s=None if fail_step is None else fail_step * ref.dt)
+
+    def _advance(self, wholebody: WholeBodyController, d, k: int, log: list | None = None) -> None:
+        """Reference step ``k`` of mode none: the physics steps, the whole-body QP at its rate and holds between."""
+        import mujoco
+
+        every = self.solve_every_stepping if wholebody.stepping_now(k) else self.solve_every
+        ctrl, act = d.ctrl, self._act_index
+        for sub in range(k * self.substeps, (k + 1) * self.substeps):  # the physics step's index
+            # counted over the clip, so a solve rate below the reference's (every > substeps) skips steps;
+            # set-points within the actuators' control range (the controller clips them)
+            solve = sub % every == 0
+            if solve:  # the solve reads what mj_step1 computes (mass matrix, contacts)
+                mujoco.mj_step1(self.model, d)
+            ctrl[act] = wholebody.control(d, k) if solve else wholebody.hold(d)
+            if log is not None:
+                log.append(ctrl[act].copy())
+            if solve:
+                mujoco.mj_step2(self.model, d)
+            else:  # the hold reads the state only: one mj_step (the same numbers as step1 + step2)
+                mujoco.mj_step(self.model, d)
+
+    def _rollout(self, ref: Reference, wholebody: WholeBodyController, d, k0: int, end: int
+                 ) -> tuple[int | None, bool, list[float]]:
+        """The look-ahead's simulation of reference steps ``k0`` .. ``end - 1`` (lookahead.py): the step it fell, lost
+        the clip or blew up at (None if none), whether it blew up, and the judge's deviations until then; judged as
+        the loop judges, without hooks, logs or the contact checks."""
+        import mujoco
+
+        failure, head = self.config.failure, JOINT_INDEX["head"]
+        pos = np.zeros((len(self.body_ids), 3))
+        qpos_h, qvel_h = d.qpos[self.qadr:self.qadr + self.nq_h], d.qvel[self.dadr:self.dadr + self.nv_h]
+        deviations: list[float] = []
+        for k in range(k0, end):
+            try:
+                self._advance(wholebody, d, k)
+            except (mujoco.FatalError, ValueError, np.linalg.LinAlgError):
+                return k, True, deviations
+            peak, finite, deviation = read_step(d.xpos, self.body_ids, pos, qvel_h, qpos_h, ref.positions[k])
+            if not peak <= failure.max_qvel or not finite:
+                return k, True, deviations
+            if (pos[0, 2] < failure.fall_pelvis_ratio * ref.positions[k, 0, 2] or deviation > failure.max_mean_deviation
+                    or (pos[head, 2] < failure.fall_head_height and ref.positions[k, head, 2] > 0.9)):
+                return k, False, deviations
+            deviations.append(deviation)
+        return None, False, deviations
 
     def _residual_wrench(self) -> tuple[float, float]:
         """Force and torque norms the assistance weld currently applies (N, N m)."""
@@ -315,33 +356,6 @@ class TrackingExecutor:
             if f.size < 6:
                 return 0.0, 0.0
         return float(np.sqrt(f[:3] @ f[:3])), float(np.sqrt(f[3:6] @ f[3:6]))
-
-    def _metrics(self, ref: Reference, sim: np.ndarray, wrench: np.ndarray, penetration: np.ndarray,
-                 fps: float, any_step: bool) -> PhysicsMetrics:
-        if not any_step:
-            return PhysicsMetrics()
-        n = len(sim)
-        target = ref.positions[:n]
-        err = np.linalg.norm(sim - target, axis=-1)
-        rel = np.linalg.norm((sim - sim[:, :1]) - (target - target[:, :1]), axis=-1)
-        step = max(1, int(round(1.0 / (ref.dt * fps))))
-        coarse = sim[::step]
-        feet = coarse[:, _FOOT_JOINTS]
-        contact = feet[:-1, :, 2] < _FOOT_CLEARANCE + self.config.contact_height
-        slide = np.linalg.norm(np.diff(feet[..., :2], axis=0), axis=-1)
-        jerk = np.linalg.norm(np.diff(coarse, n=3, axis=0), axis=-1).mean() * fps**3 if len(coarse) > 3 else float("nan")
-        weight = float(self.model.body_subtreemass[self.pelvis]) * 9.81
-        return PhysicsMetrics(
-            mpjpe_mm=float(err.mean() * 1000), mpjpe_root_rel_mm=float(rel.mean() * 1000),
-            residual_force_n=float(wrench[:, 0].mean()), residual_torque_nm=float(wrench[:, 1].mean()),
-            foot_skating_cm=float(slide[contact].mean() * 100) if contact.any() else 0.0,
-            penetration_cm=float(penetration.mean() * 100), jerk=float(jerk),
-            max_deviation_m=float(err.mean(axis=1).max()),
-            residual_force_bw=float(wrench[:, 0].mean() / weight),
-            residual_force_bw_p95=float(np.percentile(wrench[:, 0], 95) / weight),
-            residual_torque_bw_m=float(wrench[:, 1].mean() / weight),
-            residual_torque_bw_m_p95=float(np.percentile(wrench[:, 1], 95) / weight))
-
 
 _BLAS = None
 
