@@ -170,7 +170,7 @@ def _render_before_after(rows: list[dict], assets, runtime: RuntimeConfig, out: 
         next((r for r in rows if r["scenario"] == sc and r["covered"]), None)
     store = ExperienceStore(out / "store.sqlite")
     tok = VQTokenizer.load(assets.tokenizer)
-    executor = ExecutorService(runtime.executor.mode)
+    executor = ExecutorService(runtime.executor.mode, runtime.executor.lookahead)
     videos = {}
     for label, r in (("before", before), ("after", after)):
         if r is None:

@@ -79,7 +79,8 @@ class RayBackend:
         self.perception = ray.remote(PerceptionService).options(**opts("perception")).remote(assets.perception)
         self.generator = ray.remote(GeneratorService).options(**opts("generator")).remote(assets.generator, assets.tokenizer,
                                                                                           1, pointer)
-        self.executors = [ray.remote(ExecutorService).options(**opts(f"executor-{k}")).remote(config.executor.mode)
+        self.executors = [ray.remote(ExecutorService).options(**opts(f"executor-{k}")).remote(config.executor.mode,
+                                                                                           config.executor.lookahead)
                           for k in range(executors)]
         self.feedback = ray.remote(FeedbackService).options(**opts("feedback")).remote(
             store, assets.evaluator, assets.emotion, assets.dataset_dir, config.judges)

@@ -138,7 +138,7 @@ class OneShotRuntime:
         self.assets, self.mode = assets, mode or runtime.executor.mode
         self.perception = PerceptionService(assets.perception)
         self.generator = GeneratorService(assets.generator, assets.tokenizer)
-        self.executor = ExecutorService(self.mode)
+        self.executor = ExecutorService(self.mode, runtime.executor.lookahead)
         self.empathy = EmpathyPolicy(assets.dataset)
         self.judge = None
         if judges:

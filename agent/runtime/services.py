@@ -178,12 +178,19 @@ class ExecutorService:
     An invalid motion, a reference no body could follow (NaN, floating, sinking, teleporting: the
     executor's sanity checks) or a simulator error is a failed result, never an exception."""
 
-    def __init__(self, mode: str | None = None) -> None:
-        """``mode``: none, residual or full (default: configs/executor.yaml's, the executor's own)."""
+    def __init__(self, mode: str | None = None, lookahead: bool = False) -> None:
+        """``mode``: none, residual or full (default: configs/executor.yaml's, the executor's own); ``lookahead``: the
+        controller's look-ahead among stepping variants where configs/executor.yaml enables it (runtime.yaml's
+        ``executor.lookahead``)."""
+        import dataclasses
+
         from envs.executor import TrackingExecutor, load_executor_config
 
         # every motion this service executes was written by the generator (the loop, generate --execute, interact)
-        self.executor = TrackingExecutor(load_executor_config().for_generated_motion())
+        config = load_executor_config().for_generated_motion()
+        if not lookahead:
+            config = dataclasses.replace(config, lookahead=dataclasses.replace(config.lookahead, enabled=False))
+        self.executor = TrackingExecutor(config)
         self.mode = mode if mode is not None else self.executor.config.mode
 
     def execute(self, motion) -> Executed:

@@ -29,7 +29,7 @@ def make_backend(kind: Literal["ray", "local"], config: RuntimeConfig, assets: R
     from agent.runtime.services import ExecutorService, FeedbackService, GeneratorService, PerceptionService
 
     return LocalBackend(PerceptionService(assets.perception), GeneratorService(assets.generator, assets.tokenizer, pointer=pointer),
-                        [ExecutorService(config.executor.mode) for _ in range(executors)],
+                        [ExecutorService(config.executor.mode, config.executor.lookahead) for _ in range(executors)],
                         FeedbackService(store, assets.evaluator, assets.emotion, assets.dataset_dir, config.judges),
                         lambda: ExpertLearner(assets.dataset_dir, assets.tokenizer, assets.evaluator, assets.emotion,
                                               config.learner, config.judges))

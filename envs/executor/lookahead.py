@@ -15,8 +15,9 @@ MPC's landing bound and weights, and the swing's drift correction and capture ga
 without drifting never looks ahead and costs what it did. It is a simulation's controller: a robot has no exact copy
 of its world to run ahead (a learned or reduced model would take the simulator's place there).
 
-Measured (dataset-1, ``l2emg sim track --dataset1 --mode none``; RESULTS.md, "Look-ahead among stepping variants"):
-130 -> 143 / 174 clips tracked to their end (+14 / -1), at 3.2x the wall time of the run.
+Measured (``l2emg sim track --mode none``; RESULTS.md, "Look-ahead among stepping variants"): dataset-1 130 -> 143 /
+174 clips tracked to their end (+14 / -1), 3.4x the run's wall time; dataset-2's archive, never used to choose it,
+2,312 -> 2,430 / 2,546 (+125 / -7), 3.0x.
 """
 from __future__ import annotations
 
@@ -96,9 +97,11 @@ class Lookahead:
         self.decisions = self.switches = 0
 
     def begin(self, wholebody) -> None:
-        """A new clip: the shipped stepping, no decision made yet."""
+        """A new clip: back to the stepping the controller was given (the last clip may have ended on a variant), the
+        variants made from it, no decision made yet."""
         if self.active != 0:
             use_stepping(wholebody, self.variants[0])
+        self.variants = self.config.variants(wholebody.stepping)
         self.active, self._next = 0, 0
         self.decisions = self.switches = 0
 
