@@ -32,8 +32,8 @@ class LearnerConfig:
 @dataclass(frozen=True)
 class ExecutorSettings:
     mode: Mode = "none"
-    # The whole-body controller's look-ahead among stepping variants (configs/executor.yaml, lookahead; sim track uses
-    # it): off in the loop, where it made make demo 8 min 23 s -> 10 min 29 s (RESULTS.md)
+    # The whole-body controller's look-ahead among stepping variants (configs/executor.yaml, lookahead; sim track and
+    # L2EMG/Interaction-v0 use it): off in the loop, where it took make demo to 10 min 29 s (8 min 3 s off; RESULTS.md)
     lookahead: bool = False
 
     def __post_init__(self) -> None:
