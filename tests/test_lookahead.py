@@ -42,8 +42,9 @@ def _chooser(scores: dict[float, tuple[int | None, list[float]]], **overrides):
     settings = dict(enabled=True, horizon_s=0.5, every_s=0.25, trigger_deviation=0.12) | overrides
     config = LookaheadConfig(options=[f"capture_gain={g}" for g in gains], **settings)
     shipped = SteppingConfig(enabled=True, capture_gain=sorted(scores)[0])
-    chooser = Lookahead(config, shipped, model, control_hz=60.0)
+    chooser = Lookahead(config, model, control_hz=60.0)
     body = SimpleNamespace(stepping=shipped, planner=None, mpc=None, _mpc_last=None, ref=None)
+    chooser.begin(body)  # the variants are made from the stepping the controller holds
     calls = []
 
     def rollout(trial, data, k0, end):

@@ -87,9 +87,9 @@ def use_stepping(wholebody, stepping: SteppingConfig) -> None:
 class Lookahead:
     """The decisions along one clip (``begin`` before it); plain logic, the simulation is the tracker's ``rollout``."""
 
-    def __init__(self, config: LookaheadConfig, stepping: SteppingConfig, model, control_hz: float) -> None:
+    def __init__(self, config: LookaheadConfig, model, control_hz: float) -> None:
         self.config, self.model = config, model
-        self.variants = config.variants(stepping)
+        self.variants: list[SteppingConfig] = []  # the controller's stepping and its options (begin)
         self.every = max(1, int(round(config.every_s * control_hz)))
         self.horizon = max(1, int(round(config.horizon_s * control_hz)))
         self._scratch = None  # MjData the rollouts run on, made at the first decision
@@ -101,7 +101,8 @@ class Lookahead:
         variants made from it, no decision made yet."""
         if self.active != 0:
             use_stepping(wholebody, self.variants[0])
-        self.variants = self.config.variants(wholebody.stepping)
+        if not self.variants or wholebody.stepping is not self.variants[0]:  # made once per stepping it is given
+            self.variants = self.config.variants(wholebody.stepping)
         self.active, self._next = 0, 0
         self.decisions = self.switches = 0
 

@@ -20,7 +20,7 @@ import numpy as np
 from envs.executor.assistance import needed_assistance
 from envs.executor.balance import AnkleBalance
 from envs.executor.com_plan import ComPlan, plan_com
-from envs.executor.config import ExecutorConfig, Mode, load_executor_config
+from envs.executor.config import ExecutorConfig, FailureConfig, Mode, load_executor_config
 from envs.executor.feasibility import Feasibility, reference_feasibility
 from envs.executor.lookahead import Lookahead
 from envs.executor.metrics import clip_metrics
@@ -85,7 +85,7 @@ class TrackingExecutor:
                                              ctrl_range=(self.ctrl_lo, self.ctrl_hi))
         # the actuators' entries of ctrl as a slice where contiguous (indexing by a slice is cheaper per physics step)
         self._act_index = slice(int(self.act[0]), int(self.act[-1]) + 1) if np.all(np.diff(self.act) == 1) else self.act
-        self.lookahead = Lookahead(self.config.lookahead, self.config.stepping, model, self.config.control_hz)
+        self.lookahead = Lookahead(self.config.lookahead, model, self.config.control_hz)
         self._planter: StancePlanter | None = None
         self._scratch = None
 
@@ -235,8 +235,7 @@ class TrackingExecutor:
         act = self._act_index
         mocap_pos, mocap_quat = d.mocap_pos, d.mocap_quat
         head = JOINT_INDEX["head"]
-        fall_ratio, fall_head = cfg.failure.fall_pelvis_ratio, cfg.failure.fall_head_height
-        max_dev, max_qvel = cfg.failure.max_mean_deviation, cfg.failure.max_qvel
+        max_qvel = cfg.failure.max_qvel
         check_every = max(1, int(round(cfg.control_hz / 20)))  # contact/warning checks at 20 Hz
         # MuJoCo resets the state itself on a non-finite position, velocity or acceleration: that is a blow-up.
         bad = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQACC, mujoco.mjtWarning.mjWARN_BADQVEL,
@@ -276,12 +275,10 @@ class TrackingExecutor:
                 if any(d.warning[w].number > 0 for w in bad):
                     reason, fail_step = "unstable", k
                     break
-            pelvis_z, head_z = sim_pos[k, 0, 2], sim_pos[k, head, 2]
-            if mode != "full" and (pelvis_z < fall_ratio * ref_pelvis[k] or (head_z < fall_head and ref_head[k] > 0.9)):
-                reason, fail_step = "fell", k
-                break
-            if deviation > max_dev:  # the mean distance of the joints from the reference's
-                reason, fail_step = "tracking_lost", k
+            why = fell_or_lost(cfg.failure, sim_pos[k, 0, 2], sim_pos[k, head, 2], ref_pelvis[k], ref_head[k], deviation,
+                               falls=mode != "full")
+            if why is not None:
+                reason, fail_step = why, k
                 break
         d.eq_active[self.eq_id] = 0
         done = max(steps_done, 1)
@@ -338,8 +335,8 @@ class TrackingExecutor:
             peak, finite, deviation = read_step(d.xpos, self.body_ids, pos, qvel_h, qpos_h, ref.positions[k])
             if not peak <= failure.max_qvel or not finite:
                 return k, True, deviations
-            if (pos[0, 2] < failure.fall_pelvis_ratio * ref.positions[k, 0, 2] or deviation > failure.max_mean_deviation
-                    or (pos[head, 2] < failure.fall_head_height and ref.positions[k, head, 2] > 0.9)):
+            if fell_or_lost(failure, pos[0, 2], pos[head, 2], ref.positions[k, 0, 2], ref.positions[k, head, 2],
+                            deviation) is not None:
                 return k, False, deviations
             deviations.append(deviation)
         return None, False, deviations
@@ -356,6 +353,19 @@ class TrackingExecutor:
             if f.size < 6:
                 return 0.0, 0.0
         return float(np.sqrt(f[:3] @ f[:3])), float(np.sqrt(f[3:6] @ f[3:6]))
+
+def fell_or_lost(failure: FailureConfig, pelvis_z: float, head_z: float, ref_pelvis_z: float, ref_head_z: float,
+                 deviation: float, falls: bool = True) -> str | None:
+    """The judge after a step that ran finite (the loop's and the look-ahead's rollouts'): ``fell`` where the pelvis is
+    below its share of the reference's or the head low while the reference's is up (not with ``falls`` false: mode
+    full holds the root), ``tracking_lost`` where the joints' mean distance from the reference's passes the limit."""
+    if falls and (pelvis_z < failure.fall_pelvis_ratio * ref_pelvis_z
+                  or (head_z < failure.fall_head_height and ref_head_z > 0.9)):
+        return "fell"
+    if deviation > failure.max_mean_deviation:
+        return "tracking_lost"
+    return None
+
 
 _BLAS = None
 
